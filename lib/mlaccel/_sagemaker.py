@@ -1,0 +1,93 @@
+"""The one place that builds SageMaker SDK sessions (the SDK takes seconds to import)."""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mlaccel._connect import Connection
+
+# The twin finishes jobs in seconds; the SDK's AWS-sized polls (5-20 s) would dominate.
+TWIN_POLL_SECONDS = 0.5
+
+
+def _import_sagemaker() -> Any:
+    os.environ.setdefault("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
+    # The SDK logs each config file it looks for at INFO, paths included.
+    logging.getLogger("sagemaker.config").setLevel(logging.WARNING)
+    import sagemaker
+
+    return sagemaker
+
+
+def make_sagemaker_session(conn: Connection) -> Any:
+    """A ``sagemaker.Session`` on ``conn``'s backend with its bucket set explicitly."""
+    sagemaker = _import_sagemaker()
+    kwargs: dict[str, Any] = {
+        "boto_session": conn.boto3_session,
+        "sagemaker_client": conn.client("sagemaker"),
+        "sagemaker_runtime_client": conn.client("sagemaker-runtime"),
+        "default_bucket": conn.bucket,
+    }
+    if not conn.is_local:
+        return sagemaker.Session(**kwargs)
+    return _twin_session_class(sagemaker)(**kwargs)
+
+
+def _twin_session_class(sagemaker: Any) -> Any:
+    class TwinSageMakerSession(sagemaker.Session):  # type: ignore[misc,name-defined]
+        """A SageMaker session that polls the twin at its own pace."""
+
+        def wait_for_job(self, job: str, poll: float = TWIN_POLL_SECONDS) -> Any:
+            return super().wait_for_job(job, poll=poll)
+
+        def wait_for_processing_job(self, job: str, poll: float = TWIN_POLL_SECONDS) -> Any:
+            return super().wait_for_processing_job(job, poll=poll)
+
+        def wait_for_transform_job(self, job: str, poll: float = TWIN_POLL_SECONDS) -> Any:
+            return super().wait_for_transform_job(job, poll=poll)
+
+        def wait_for_tuning_job(self, job: str, poll: float = TWIN_POLL_SECONDS) -> Any:
+            return super().wait_for_tuning_job(job, poll=poll)
+
+        def wait_for_model_package(
+            self, model_package_name: str, poll: float = TWIN_POLL_SECONDS
+        ) -> Any:
+            return super().wait_for_model_package(model_package_name, poll=poll)
+
+        def wait_for_endpoint(
+            self, endpoint: str, poll: float = TWIN_POLL_SECONDS, live_logging: bool = False
+        ) -> Any:
+            return super().wait_for_endpoint(endpoint, poll=poll, live_logging=live_logging)
+
+        def logs_for_job(
+            self,
+            job_name: str,
+            wait: bool = False,
+            poll: float = TWIN_POLL_SECONDS,
+            log_type: str = "All",
+            timeout: float | None = None,
+        ) -> Any:
+            return super().logs_for_job(
+                job_name, wait=wait, poll=poll, log_type=log_type, timeout=timeout
+            )
+
+        def logs_for_processing_job(
+            self, job_name: str, wait: bool = False, poll: float = TWIN_POLL_SECONDS
+        ) -> Any:
+            return super().logs_for_processing_job(job_name, wait=wait, poll=poll)
+
+        def logs_for_transform_job(
+            self, job_name: str, wait: bool = False, poll: float = TWIN_POLL_SECONDS
+        ) -> Any:
+            return super().logs_for_transform_job(job_name, wait=wait, poll=poll)
+
+    return TwinSageMakerSession
+
+
+def default_bucket_for(boto3_session: Any) -> str:
+    """The SageMaker SDK's default bucket of a real account (``sagemaker-<region>-<account>``)."""
+    sagemaker = _import_sagemaker()
+    return str(sagemaker.Session(boto_session=boto3_session).default_bucket())

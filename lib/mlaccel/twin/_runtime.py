@@ -1,0 +1,77 @@
+"""What the twin's hooks share while a twin runs in this process: its URL, folders and workers."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from mlaccel.config import TWIN_REGION
+from mlaccel.errors import MLAccelError
+
+
+@dataclass
+class TwinRuntime:
+    """State of the running twin, read by the patches that extend moto's server.
+
+    Attributes
+    ----------
+    url
+        Base URL of moto's server on loopback, e.g. ``http://127.0.0.1:50123``.
+    work_dir
+        Folder under which local SageMaker jobs get their container directories.
+    region
+        Region the twin's own clients use.
+    """
+
+    url: str
+    work_dir: Path
+    region: str = TWIN_REGION
+    # Jobs run one or two at a time: the machine the twin targets has two cores.
+    _executor: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(max_workers=2, thread_name_prefix="twin-job")
+    )
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    services: dict[str, Any] = field(default_factory=dict)
+
+    def client(self, service: str) -> Any:
+        """A boto3 client of the twin itself, for hooks that act like AWS services do."""
+        import boto3
+
+        return boto3.session.Session(
+            aws_access_key_id="twin",
+            aws_secret_access_key="twin",
+            region_name=self.region,
+        ).client(service, endpoint_url=self.url)
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
+        """Run ``fn`` in the background, as AWS runs a job after its Create call returns."""
+        return self._executor.submit(fn, *args)
+
+    def shutdown(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)
+        for service in self.services.values():
+            close = getattr(service, "close", None)
+            if close is not None:
+                close()
+
+
+_active: TwinRuntime | None = None
+
+
+def activate(runtime: TwinRuntime | None) -> None:
+    global _active
+    _active = runtime
+
+
+def active_runtime() -> TwinRuntime:
+    """The twin running in this process; hooks call this when moto hands them a request."""
+    if _active is None:
+        raise MLAccelError("no twin runs in this process; start one with mlaccel.twin.Twin()")
+    return _active
+
+
+def has_active_runtime() -> bool:
+    return _active is not None

@@ -1,0 +1,131 @@
+"""The twin as a background service shared by several kernels (``mlaccel twin start``)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+from mlaccel.config import home_dir
+from mlaccel.errors import MLAccelError
+
+STATE_FILE = "twin.json"
+LOG_FILE = "twin.log"
+
+
+@dataclass(frozen=True)
+class TwinService:
+    """A running twin service, as recorded in its state file."""
+
+    url: str
+    pid: int
+    work_dir: str
+    started_at: float
+
+
+def _state_path(home: Path | None) -> Path:
+    return (home or home_dir()) / STATE_FILE
+
+
+def is_listening(url: str, timeout: float = 0.5) -> bool:
+    """True when something accepts TCP connections at ``url``'s host and port."""
+    parsed = urlparse(url)
+    try:
+        with socket.create_connection((parsed.hostname, parsed.port or 80), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    return True
+
+
+def service_status(home: Path | None = None) -> TwinService | None:
+    """The running service, or None (a stale state file is removed)."""
+    path = _state_path(home)
+    try:
+        info = TwinService(**json.loads(path.read_text()))
+    except (OSError, ValueError, TypeError):
+        return None
+    if _pid_alive(info.pid) and is_listening(info.url):
+        return info
+    path.unlink(missing_ok=True)
+    return None
+
+
+def start_service(home: Path | None = None, *, port: int = 0, timeout: float = 60.0) -> TwinService:
+    """Start the twin in a background process unless one runs already; return it."""
+    running = service_status(home)
+    if running is not None:
+        return running
+    home = home or home_dir()
+    home.mkdir(parents=True, exist_ok=True)
+    with open(home / LOG_FILE, "ab") as log_file:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "mlaccel.twin", "serve", "--home", str(home), "--port", str(port)],
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,  # survives the kernel that started it
+        )
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        info = service_status(home)
+        if info is not None:
+            return info
+        if process.poll() is not None:
+            raise MLAccelError(
+                f"the twin service exited with code {process.returncode}; "
+                f"see {home / LOG_FILE} for why"
+            )
+        time.sleep(0.1)
+    process.terminate()
+    raise MLAccelError(f"the twin service did not start within {timeout:.0f} s; see {home / LOG_FILE}")
+
+
+def stop_service(home: Path | None = None, *, timeout: float = 15.0) -> bool:
+    """Stop the service; False when none was running."""
+    info = service_status(home)
+    if info is None:
+        return False
+    os.kill(info.pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and _pid_alive(info.pid):
+        time.sleep(0.1)
+    if _pid_alive(info.pid):
+        os.kill(info.pid, signal.SIGKILL)
+    _state_path(home).unlink(missing_ok=True)
+    return True
+
+
+def serve(home: Path, port: int = 0) -> None:
+    """Run a twin in this process until SIGTERM/SIGINT; record it in ``home``'s state file."""
+    from mlaccel.twin._server import Twin
+
+    home.mkdir(parents=True, exist_ok=True)
+    twin = Twin(port=port, work_dir=home / "jobs").start()
+    info = TwinService(
+        url=twin.url, pid=os.getpid(), work_dir=str(twin.work_dir), started_at=time.time()
+    )
+    tmp = _state_path(home).with_suffix(".tmp")
+    tmp.write_text(json.dumps(asdict(info)))
+    tmp.replace(_state_path(home))  # atomic: readers never see half a file
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    signal.signal(signal.SIGINT, lambda *_: stopped.set())
+    stopped.wait()
+    twin.stop()
+    _state_path(home).unlink(missing_ok=True)
