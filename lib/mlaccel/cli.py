@@ -1,0 +1,109 @@
+"""The ``mlaccel`` command: ``mlaccel twin start|status|stop`` and ``mlaccel notebooks run``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+from mlaccel.errors import MLAccelError
+
+DEFAULT_SUITE = Path("notebooks/suite.yaml")
+
+
+def _twin(args: argparse.Namespace) -> int:
+    from mlaccel.twin import service_status, start_service, stop_service
+
+    if args.action == "start":
+        info = start_service(port=args.port)
+        _say(f"twin running at {info.url} (pid {info.pid})")
+        _say(f"point kernels at it with: export MLACCEL_TWIN_URL={info.url}")
+    elif args.action == "status":
+        running = service_status()
+        if running is None:
+            _say("twin: not running")
+            return 3
+        _say(json.dumps(running.__dict__, indent=2))
+    else:
+        _say("twin stopped" if stop_service() else "twin: not running")
+    return 0
+
+
+def _notebooks(args: argparse.Namespace) -> int:
+    import os
+
+    import yaml
+
+    from mlaccel.config import resolve_backend
+    from mlaccel.notebooks import load_suite, run_suite
+    from mlaccel.twin import service_status, start_service, stop_service
+
+    overrides: dict[str, Any] = {}
+    if args.params:
+        overrides = yaml.safe_load(Path(args.params).read_text()) or {}
+    entries = load_suite(args.suite, overrides)
+    if args.only:
+        entries = [e for e in entries if e.path.stem in args.only or e.path.name in args.only]
+    backend = resolve_backend(args.backend)
+    env = {"MLACCEL_BACKEND": backend}
+    started_twin = False
+    if backend == "local":
+        url = os.environ.get("MLACCEL_TWIN_URL")
+        if not url:
+            started_twin = service_status() is None
+            url = start_service().url
+        env["MLACCEL_TWIN_URL"] = url
+        _say(f"running {len(entries)} notebooks on the local twin at {url}")
+    else:
+        _say(f"running {len(entries)} notebooks on AWS")
+    try:
+        results = run_suite(
+            entries, Path(args.output), stop_on_failure=args.stop_on_failure, env=env
+        )
+    finally:
+        if started_twin and not args.keep_twin:
+            stop_service()
+    _say((Path(args.output) / "summary.md").read_text())
+    for r in results:
+        if r.status == "failed":
+            _say(f"FAILED {r.notebook} at cell {r.failed_cell}: {r.error}")
+    return 1 if any(r.status == "failed" for r in results) else 0
+
+
+def _say(text: str) -> None:
+    sys.stdout.write(text + "\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mlaccel", description=__doc__)
+    sub = parser.add_subparsers(dest="group", required=True)
+
+    twin = sub.add_parser("twin", help="the local AWS twin as a background service")
+    twin.add_argument("action", choices=["start", "status", "stop"])
+    twin.add_argument("--port", type=int, default=0, help="loopback port (default: a free one)")
+    twin.set_defaults(func=_twin)
+
+    nbs = sub.add_parser("notebooks", help="run the notebook suite headless")
+    nbs.add_argument("action", choices=["run"])
+    nbs.add_argument("--suite", type=Path, default=DEFAULT_SUITE, help="suite YAML file")
+    nbs.add_argument("--params", type=Path, help="YAML of parameter overrides")
+    nbs.add_argument("--backend", choices=["local", "aws"], help="default: MLACCEL_BACKEND/local")
+    nbs.add_argument("--output", default="output/notebooks", help="folder for the results")
+    nbs.add_argument("--only", nargs="*", help="run only these notebooks (by name)")
+    nbs.add_argument("--stop-on-failure", action="store_true", help="skip the rest after one fails")
+    nbs.add_argument("--keep-twin", action="store_true", help="leave a twin this run started")
+    nbs.set_defaults(func=_notebooks)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    try:
+        return int(args.func(args))
+    except MLAccelError as exc:
+        sys.stderr.write(f"mlaccel: {exc}\n")
+        return 2

@@ -1,0 +1,268 @@
+"""Run the kit's notebook suite headless with papermill: the job CI and workshops run.
+
+The suite is a YAML file (``notebooks/suite.yaml``) listing notebooks in dependency order, each
+with its parameters; a parameters file passed at run time overrides them. For every notebook the
+runner writes the executed notebook and its HTML rendering, and finally ``summary.json`` and
+``summary.md`` with status, duration, the failing cell and the key outputs each notebook
+recorded with :func:`record`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mlaccel.errors import MLAccelInputError
+
+log = logging.getLogger(__name__)
+
+RECORD_MIME = "application/vnd.mlaccel.record+json"
+
+
+def record(name: str, value: Any) -> None:
+    """Record a key output of the running notebook for the suite's run summary.
+
+    The value is shown in the notebook and read back by the runner from the executed file.
+
+    Examples
+    --------
+    >>> record("test_rmse", 1234.5)  # doctest: +SKIP
+    """
+    from IPython.display import display
+
+    payload = {"name": name, "value": _jsonable(value)}
+    display({RECORD_MIME: payload, "text/plain": f"{name} = {payload['value']!r}"}, raw=True)
+
+
+def _jsonable(value: Any) -> Any:
+    try:
+        json.dumps(value)
+        return value
+    except TypeError:
+        item = getattr(value, "item", None)  # numpy scalars
+        return item() if callable(item) else str(value)
+
+
+@dataclass(frozen=True)
+class SuiteEntry:
+    """One notebook of the suite and the parameters the suite passes to it."""
+
+    path: Path
+    parameters: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class NotebookResult:
+    """What happened when one notebook ran."""
+
+    notebook: str
+    status: str  # "succeeded" | "failed" | "skipped"
+    duration_s: float = 0.0
+    output: str | None = None
+    html: str | None = None
+    failed_cell: int | None = None
+    error: str | None = None
+    key_outputs: dict[str, Any] = field(default_factory=dict)
+
+
+def load_suite(suite_file: Path, overrides: Mapping[str, Any] | None = None) -> list[SuiteEntry]:
+    """Read the suite file; ``overrides`` has ``defaults`` and per-notebook parameter maps."""
+    import yaml
+
+    try:
+        spec = yaml.safe_load(Path(suite_file).read_text())
+    except FileNotFoundError as exc:
+        raise MLAccelInputError(f"suite file {suite_file} does not exist") from exc
+    if not isinstance(spec, dict) or not isinstance(spec.get("notebooks"), list):
+        raise MLAccelInputError(
+            f"suite file {suite_file} must hold a mapping with a 'notebooks' list"
+        )
+    overrides = dict(overrides or {})
+    defaults = {**(spec.get("defaults") or {}), **(overrides.pop("defaults", None) or {})}
+    base = Path(suite_file).parent
+    entries = []
+    for item in spec["notebooks"]:
+        name = item["path"] if isinstance(item, dict) else str(item)
+        params = dict(item.get("parameters") or {}) if isinstance(item, dict) else {}
+        stem = Path(name).stem
+        merged = {**defaults, **params, **(overrides.get(stem) or overrides.get(name) or {})}
+        entries.append(SuiteEntry(base / name, merged))
+    unknown = set(overrides) - {e.path.stem for e in entries} - {e.path.name for e in entries}
+    if unknown:
+        raise MLAccelInputError(
+            f"parameters given for notebooks not in the suite: {sorted(unknown)}; "
+            f"the suite has {[e.path.stem for e in entries]}"
+        )
+    return entries
+
+
+def notebook_parameters(path: Path) -> dict[str, Any]:
+    """The literals assigned in the notebook's ``parameters`` cell."""
+    import ast
+
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    cells = [c for c in nb.cells if "parameters" in c.get("metadata", {}).get("tags", [])]
+    if len(cells) != 1:
+        raise MLAccelInputError(
+            f"{path.name} has {len(cells)} cells tagged 'parameters'; it needs exactly one"
+        )
+    values: dict[str, Any] = {}
+    for node in ast.parse(cells[0].source).body:
+        if not (isinstance(node, ast.Assign | ast.AnnAssign)):
+            raise MLAccelInputError(
+                f"{path.name}: the parameters cell may only assign literals (line {node.lineno})"
+            )
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        if node.value is None:
+            continue
+        try:
+            value = ast.literal_eval(node.value)
+        except ValueError as exc:
+            raise MLAccelInputError(
+                f"{path.name}: parameter on line {node.lineno} is not a literal"
+            ) from exc
+        for target in targets:
+            if isinstance(target, ast.Name):
+                values[target.id] = value
+    return values
+
+
+def run_suite(
+    entries: list[SuiteEntry],
+    output_dir: Path,
+    *,
+    stop_on_failure: bool = False,
+    kernel_name: str = "python3",
+    env: Mapping[str, str] | None = None,
+    progress: bool = True,
+) -> list[NotebookResult]:
+    """Execute ``entries`` in order with papermill; write notebooks, HTML and a summary.
+
+    Parameters
+    ----------
+    entries
+        From :func:`load_suite`.
+    output_dir
+        Receives ``<name>.ipynb``, ``<name>.html``, ``summary.json`` and ``summary.md``.
+    stop_on_failure
+        Skip the remaining notebooks after the first failure (default: continue).
+    env
+        Extra environment for the kernels (e.g. ``MLACCEL_TWIN_URL``).
+    """
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    for entry in entries:
+        declared = notebook_parameters(entry.path)
+        missing = sorted(set(entry.parameters) - set(declared))
+        if missing:
+            raise MLAccelInputError(
+                f"the suite passes {missing} to {entry.path.name}, whose parameters cell "
+                f"declares only {sorted(declared)}"
+            )
+    os.environ.update(env or {})
+    results: list[NotebookResult] = []
+    bar = _progress(len(entries), progress)
+    failed = False
+    for entry in entries:
+        name = entry.path.stem
+        if failed and stop_on_failure:
+            results.append(NotebookResult(name, "skipped"))
+            bar.update(1)
+            continue
+        bar.set_description(name)
+        result = _run_one(entry, output_dir, kernel_name)
+        failed = failed or result.status == "failed"
+        results.append(result)
+        bar.update(1)
+        bar.set_postfix_str(f"{name}: {result.status} in {result.duration_s:.1f}s")
+    bar.close()
+    write_summary(results, output_dir)
+    return results
+
+
+def _progress(total: int, enabled: bool) -> Any:
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, unit="notebook", disable=not enabled)
+
+
+def _run_one(entry: SuiteEntry, output_dir: Path, kernel_name: str) -> NotebookResult:
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    name = entry.path.stem
+    out_path = output_dir / f"{name}.ipynb"
+    started = time.perf_counter()
+    result = NotebookResult(name, "succeeded", output=out_path.name)
+    try:
+        papermill.execute_notebook(
+            str(entry.path),
+            str(out_path),
+            parameters=entry.parameters,
+            kernel_name=kernel_name,
+            cwd=str(entry.path.parent),
+            progress_bar=False,
+        )
+    except PapermillExecutionError as exc:
+        result.status = "failed"
+        result.failed_cell = int(exc.cell_index)
+        result.error = f"{exc.ename}: {exc.evalue}"
+    except Exception as exc:  # a kernel that dies or cannot start is a failed notebook too
+        result.status = "failed"
+        result.error = f"{type(exc).__name__}: {exc}"
+    result.duration_s = round(time.perf_counter() - started, 2)
+    if out_path.exists():
+        result.key_outputs = read_records(out_path)
+        result.html = _write_html(out_path)
+    return result
+
+
+def read_records(executed: Path) -> dict[str, Any]:
+    """Key outputs recorded with :func:`record` in an executed notebook."""
+    nb = json.loads(executed.read_text())
+    found: dict[str, Any] = {}
+    for cell in nb.get("cells", []):
+        for output in cell.get("outputs", []):
+            payload = output.get("data", {}).get(RECORD_MIME)
+            if isinstance(payload, dict) and "name" in payload:
+                found[payload["name"]] = payload.get("value")
+    return found
+
+
+def _write_html(executed: Path) -> str | None:
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    try:
+        body, _ = HTMLExporter().from_notebook_node(nbformat.read(executed, as_version=4))
+    except Exception as exc:  # a rendering problem must not hide the run's result
+        log.warning("could not render %s as HTML: %s", executed.name, exc)
+        return None
+    html_path = executed.with_suffix(".html")
+    html_path.write_text(body, encoding="utf-8")
+    return html_path.name
+
+
+def write_summary(results: list[NotebookResult], output_dir: Path) -> None:
+    """Write ``summary.json`` and a ``summary.md`` table people can read."""
+    (output_dir / "summary.json").write_text(
+        json.dumps([asdict(r) for r in results], indent=2, default=str)
+    )
+    lines = ["| notebook | status | duration (s) | key outputs | error |", "|---|---|---|---|---|"]
+    for r in results:
+        outputs = ", ".join(f"{k}={v}" for k, v in r.key_outputs.items())
+        error = f"cell {r.failed_cell}: {r.error}" if r.failed_cell is not None else (r.error or "")
+        lines.append(f"| {r.notebook} | {r.status} | {r.duration_s} | {outputs} | {error} |")
+    total = sum(r.duration_s for r in results)
+    lines.append("")
+    lines.append(f"{sum(r.status == 'succeeded' for r in results)}/{len(results)} succeeded "
+                 f"in {total:.1f} s")
+    (output_dir / "summary.md").write_text("\n".join(lines) + "\n")

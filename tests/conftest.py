@@ -1,0 +1,86 @@
+"""Shared fixtures: one local twin per test session, running inside the test process."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import mlaccel
+from mlaccel.twin import Twin
+
+REPO = Path(__file__).resolve().parents[1]
+
+OUTSIDE_CONNECTIONS: list[Any] = []
+
+
+def is_loopback(address: Any) -> bool:
+    """True for an AF_INET/AF_INET6 address on loopback, or a local (AF_UNIX) path."""
+    if not isinstance(address, tuple):
+        return True  # AF_UNIX socket path
+    host = address[0]
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_outside_network() -> Iterator[None]:
+    """Every test runs with connections outside 127.0.0.0/8 refused and recorded.
+
+    A local run must never reach AWS or anything else: a library that tries (telemetry, a
+    default-bucket lookup, a metadata service) makes the test that caused it fail.
+    """
+    real_connect = socket.socket.connect
+    real_connect_ex = socket.socket.connect_ex
+
+    def guard(address: Any) -> None:
+        if not is_loopback(address):
+            OUTSIDE_CONNECTIONS.append(address)
+            raise ConnectionRefusedError(f"test run tried to reach {address} outside loopback")
+
+    def connect(self: socket.socket, address: Any) -> None:
+        guard(address)
+        real_connect(self, address)
+
+    def connect_ex(self: socket.socket, address: Any) -> int:
+        guard(address)
+        return real_connect_ex(self, address)
+
+    socket.socket.connect = connect  # type: ignore[method-assign]
+    socket.socket.connect_ex = connect_ex  # type: ignore[method-assign]
+    yield
+    socket.socket.connect = real_connect  # type: ignore[method-assign]
+    socket.socket.connect_ex = real_connect_ex  # type: ignore[method-assign]
+
+
+@pytest.fixture(autouse=True)
+def no_outside_connection_attempted() -> Iterator[None]:
+    """Fail the test during which something tried to leave loopback."""
+    before = len(OUTSIDE_CONNECTIONS)
+    yield
+    tried = OUTSIDE_CONNECTIONS[before:]
+    assert not tried, f"connections outside loopback were attempted: {tried}"
+
+
+@pytest.fixture(scope="session")
+def twin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Twin]:
+    """The twin every test shares; tests use their own names, so they do not collide."""
+    os.environ.pop("MLACCEL_TWIN_URL", None)
+    os.environ["MLACCEL_HOME"] = str(tmp_path_factory.mktemp("mlaccel-home"))
+    with Twin(work_dir=tmp_path_factory.mktemp("twin-jobs")) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def conn(twin: Twin) -> mlaccel.Connection:
+    """A connection to the session's twin."""
+    return mlaccel.connect("local", twin_url=twin.url)

@@ -1,0 +1,89 @@
+"""connect(): backends, sessions pointed at the twin, and clear errors for bad parameters."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+import mlaccel
+from mlaccel.errors import MLAccelInputError
+
+
+def test_local_connection_reaches_the_twin(conn: mlaccel.Connection) -> None:
+    assert conn.backend == "local" and conn.is_local
+    assert conn.endpoint_url is not None and conn.endpoint_url.startswith("http://127.0.0.1:")
+    buckets = [b["Name"] for b in conn.client("s3").list_buckets()["Buckets"]]
+    assert conn.bucket in buckets
+    assert conn.role_arn.startswith("arn:aws:iam::") and conn.role_arn.endswith(
+        "role/MLAccelSageMakerExecutionRole"
+    )
+
+
+def test_connect_twice_is_idempotent(conn: mlaccel.Connection) -> None:
+    again = mlaccel.connect("local", twin_url=conn.endpoint_url)
+    assert again.bucket == conn.bucket and again.role_arn == conn.role_arn
+
+
+def test_sagemaker_session_uses_explicit_bucket(conn: mlaccel.Connection) -> None:
+    session = conn.sagemaker_session
+    assert session.default_bucket() == conn.bucket
+    assert session.boto_region_name == conn.region
+    # the SDK's own clients go to the twin as well
+    assert session.sagemaker_client.meta.endpoint_url == conn.endpoint_url
+
+
+def test_default_backend_comes_from_environment(
+    conn: mlaccel.Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MLACCEL_BACKEND", "local")
+    monkeypatch.setenv("MLACCEL_TWIN_URL", conn.endpoint_url or "")
+    assert mlaccel.connect().backend == "local"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"backend": "gcp"}, "backend='gcp' is not a backend; use one of local, aws"),
+        ({"backend": "local", "bucket": ""}, "bucket='' must be a non-empty string"),
+        ({"backend": "local", "region": 3}, "region=3 must be a non-empty string"),
+        ({"backend": "aws", "twin_url": "http://127.0.0.1:1"}, "twin_url is only for"),
+        ({"backend": "local", "boto3_session": object()}, "boto3_session is only for"),
+        ({"backend": "local", "twin_url": "http://10.0.0.1:5000"}, "not on loopback"),
+    ],
+)
+def test_bad_parameters_give_clear_errors(kwargs: dict[str, object], message: str) -> None:
+    with pytest.raises(MLAccelInputError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        mlaccel.connect(**kwargs)  # type: ignore[arg-type]
+
+
+def test_bad_backend_from_environment_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MLACCEL_BACKEND", "azure")
+    with pytest.raises(MLAccelInputError, match="MLACCEL_BACKEND='azure'"):
+        mlaccel.connect()
+
+
+def test_unreachable_twin_url_says_how_to_start_one() -> None:
+    with socket.socket() as s:  # a loopback port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with pytest.raises(mlaccel.MLAccelError, match="mlaccel twin start"):
+        mlaccel.connect("local", twin_url=f"http://127.0.0.1:{port}")
+
+
+def test_aws_backend_does_not_touch_the_twin(
+    conn: mlaccel.Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import boto3
+
+    monkeypatch.setenv("MLACCEL_BUCKET", "team-bucket")
+    monkeypatch.setenv("MLACCEL_ROLE_ARN", "arn:aws:iam::000000000000:role/Example")
+    session = boto3.session.Session(
+        aws_access_key_id="x", aws_secret_access_key="y", region_name="eu-west-1"
+    )
+    aws = mlaccel.connect("aws", boto3_session=session)
+    assert aws.backend == "aws" and aws.endpoint_url is None
+    assert aws.bucket == "team-bucket" and aws.region == "eu-west-1"
+    assert aws.client("s3").meta.endpoint_url.startswith("https://s3.")
+    # put the local default back for the other tests of this process
+    mlaccel.connect("local", twin_url=conn.endpoint_url)
