@@ -9,9 +9,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 import mlaccel
+import pytest
 from mlaccel.twin import Twin
 
 REPO = Path(__file__).resolve().parents[1]

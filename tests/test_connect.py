@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import socket
 
-import pytest
-
 import mlaccel
+import pytest
 from mlaccel.errors import MLAccelInputError
 
 

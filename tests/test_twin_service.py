@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from mlaccel import cli
 from mlaccel.twin import service_status, stop_service
 

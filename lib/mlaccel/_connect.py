@@ -182,9 +182,7 @@ def _connect_aws(
     if os.environ.get("AWS_ENDPOINT_URL", "").startswith("http://127."):
         # Left over from a local connection in this process: real AWS must not go to the twin.
         del os.environ["AWS_ENDPOINT_URL"]
-    session = boto3_session or boto3.session.Session(
-        region_name=region or config.setting("region")
-    )
+    session = boto3_session or boto3.session.Session(region_name=region or config.setting("region"))
     region = region or session.region_name
     if not region:
         raise MLAccelInputError(
@@ -192,9 +190,9 @@ def _connect_aws(
         )
     role_arn = role_arn or config.setting("role_arn")
     if not role_arn:
-        from sagemaker import get_execution_role
+        from mlaccel._sagemaker import execution_role_for
 
-        role_arn = str(get_execution_role())
+        role_arn = execution_role_for(session)
     if not bucket:
         bucket = config.setting("bucket")
     if not bucket:

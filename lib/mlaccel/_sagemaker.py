@@ -37,7 +37,7 @@ def make_sagemaker_session(conn: Connection) -> Any:
 
 
 def _twin_session_class(sagemaker: Any) -> Any:
-    class TwinSageMakerSession(sagemaker.Session):  # type: ignore[misc,name-defined]
+    class TwinSageMakerSession(sagemaker.Session):  # type: ignore[misc]
         """A SageMaker session that polls the twin at its own pace."""
 
         def wait_for_job(self, job: str, poll: float = TWIN_POLL_SECONDS) -> Any:
@@ -91,3 +91,9 @@ def default_bucket_for(boto3_session: Any) -> str:
     """The SageMaker SDK's default bucket of a real account (``sagemaker-<region>-<account>``)."""
     sagemaker = _import_sagemaker()
     return str(sagemaker.Session(boto_session=boto3_session).default_bucket())
+
+
+def execution_role_for(boto3_session: Any) -> str:
+    """The SageMaker execution role of the caller (Studio's role inside SageMaker Studio)."""
+    sagemaker = _import_sagemaker()
+    return str(sagemaker.get_execution_role(sagemaker.Session(boto_session=boto3_session)))

@@ -263,6 +263,7 @@ def write_summary(results: list[NotebookResult], output_dir: Path) -> None:
         lines.append(f"| {r.notebook} | {r.status} | {r.duration_s} | {outputs} | {error} |")
     total = sum(r.duration_s for r in results)
     lines.append("")
-    lines.append(f"{sum(r.status == 'succeeded' for r in results)}/{len(results)} succeeded "
-                 f"in {total:.1f} s")
+    lines.append(
+        f"{sum(r.status == 'succeeded' for r in results)}/{len(results)} succeeded in {total:.1f} s"
+    )
     (output_dir / "summary.md").write_text("\n".join(lines) + "\n")

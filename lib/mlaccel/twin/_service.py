@@ -75,7 +75,16 @@ def start_service(home: Path | None = None, *, port: int = 0, timeout: float = 6
     home.mkdir(parents=True, exist_ok=True)
     with open(home / LOG_FILE, "ab") as log_file:
         process = subprocess.Popen(
-            [sys.executable, "-m", "mlaccel.twin", "serve", "--home", str(home), "--port", str(port)],
+            [
+                sys.executable,
+                "-m",
+                "mlaccel.twin",
+                "serve",
+                "--home",
+                str(home),
+                "--port",
+                str(port),
+            ],
             stdout=log_file,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
@@ -93,7 +102,9 @@ def start_service(home: Path | None = None, *, port: int = 0, timeout: float = 6
             )
         time.sleep(0.1)
     process.terminate()
-    raise MLAccelError(f"the twin service did not start within {timeout:.0f} s; see {home / LOG_FILE}")
+    raise MLAccelError(
+        f"the twin service did not start within {timeout:.0f} s; see {home / LOG_FILE}"
+    )
 
 
 def stop_service(home: Path | None = None, *, timeout: float = 15.0) -> bool:
