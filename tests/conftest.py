@@ -9,8 +9,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import mlaccel
 import pytest
+
+import mlaccel
 from mlaccel.twin import Twin
 
 REPO = Path(__file__).resolve().parents[1]

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import socket
 
-import mlaccel
 import pytest
+
+import mlaccel
 from mlaccel.errors import MLAccelInputError
 
 

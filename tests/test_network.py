@@ -5,9 +5,9 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
-import mlaccel
 import pytest
 
+import mlaccel
 from tests.conftest import OUTSIDE_CONNECTIONS, is_loopback
 
 

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from mlaccel import cli
 from mlaccel.twin import service_status, stop_service
 
