@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -82,6 +83,13 @@ def _twin_session_class(sagemaker: Any) -> Any:
         def logs_for_transform_job(
             self, job_name: str, wait: bool = False, poll: float = TWIN_POLL_SECONDS
         ) -> Any:
+            # The SDK re-checks a transform job's status only every 30 s while it shows logs;
+            # wait for the end here, then let it print the logs of the finished job.
+            while wait:
+                status = self.sagemaker_client.describe_transform_job(TransformJobName=job_name)
+                if status["TransformJobStatus"] not in ("InProgress", "Stopping"):
+                    break
+                time.sleep(poll)
             return super().logs_for_transform_job(job_name, wait=wait, poll=poll)
 
     return TwinSageMakerSession

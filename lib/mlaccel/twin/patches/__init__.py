@@ -2,7 +2,10 @@
 
 Each module here patches one seam and delegates the real work to the kit's own code:
 
-- ``sagemaker_jobs``: training, processing and transform jobs really run (``mlaccel.twin.jobs``).
+- ``sagemaker_jobs``: training, processing and tuning jobs really run (``mlaccel.twin.jobs``).
+- ``transform``: batch transform jobs score with the local predictors (``mlaccel.twin.transform``).
+- ``endpoints``: endpoints start local model servers; InvokeEndpoint reaches them.
+- ``athena``: SQL on Glue tables runs in DuckDB (``mlaccel.twin.athena``).
 - ``stepfunctions``: ``sagemaker:*.sync`` tasks in moto's state-machine interpreter.
 - ``awslambda``: Lambda invocations call the Python handler in-process.
 

@@ -1,0 +1,60 @@
+"""Drift engine that speaks SageMaker Model Monitor's file formats and runs anywhere.
+
+Baselines (``statistics.json``, ``constraints.json``) and checks
+(``constraint_violations.json``) in Model Monitor's own shapes, model-quality metrics,
+bias metrics, and readers for endpoint data capture and batch-transform output. The same
+engine runs as the Model Monitor analyzer container on the local twin:
+``python -m mlaccel.monitor.analyzer``.
+
+Examples
+--------
+>>> import pandas as pd
+>>> from mlaccel import monitor
+>>> baseline = monitor.compute_baseline(pd.DataFrame({"price": [10.0, 12.0, 11.0] * 100}))
+>>> result = monitor.check_against_baseline(pd.DataFrame({"price": [30.0, 31.0] * 100}), baseline)
+>>> sorted(result.flagged_features)
+['price']
+"""
+
+from __future__ import annotations
+
+from mlaccel.monitor._baseline import (
+    compute_baseline,
+    load_baseline,
+    suggested_completeness,
+    write_baseline,
+)
+from mlaccel.monitor._bias import bias_metrics
+from mlaccel.monitor._capture import read_capture, read_transform_output
+from mlaccel.monitor._check import FeatureDrift, Violation, Violations, check_against_baseline
+from mlaccel.monitor._formats import Baseline, MonitoringConfig
+from mlaccel.monitor._io import DatasetFormat, parse_dataset_format
+from mlaccel.monitor._quality import (
+    check_model_quality,
+    model_quality_metrics,
+    suggest_model_quality_constraints,
+)
+from mlaccel.monitor._synthetic import DriftExample, make_drift_example
+
+__all__ = [
+    "Baseline",
+    "DatasetFormat",
+    "DriftExample",
+    "FeatureDrift",
+    "MonitoringConfig",
+    "Violation",
+    "Violations",
+    "bias_metrics",
+    "check_against_baseline",
+    "check_model_quality",
+    "compute_baseline",
+    "load_baseline",
+    "make_drift_example",
+    "model_quality_metrics",
+    "parse_dataset_format",
+    "read_capture",
+    "read_transform_output",
+    "suggest_model_quality_constraints",
+    "suggested_completeness",
+    "write_baseline",
+]

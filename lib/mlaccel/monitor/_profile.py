@@ -1,0 +1,471 @@
+"""One column, one batch at a time: what kind each value is, and running statistics.
+
+Values are typed the way Model Monitor types CSV text: a present value is Integral (``12``),
+Fractional (``1.5``) or String (anything else). Nulls, empty strings, NaN and infinities are
+missing. Typed sources (Parquet, frames) keep their Arrow types: integers are Integral,
+floats Fractional.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from mlaccel.errors import MLAccelInputError
+from mlaccel.monitor._formats import FRACTIONAL, INTEGRAL, STRING, UNKNOWN
+from mlaccel.monitor._sketch import (
+    Binner,
+    NumericReference,
+    QuantileSummary,
+    current_distribution,
+    equal_width_buckets,
+    kll_sketch,
+    quantile_grid,
+)
+
+log = logging.getLogger(__name__)
+
+# Distinct values tracked per string column; beyond it the column counts as high-cardinality
+# (no category buckets, no categorical drift), so memory stays bounded.
+CATEGORY_CAP = 50_000
+# Category buckets written to statistics.json (the most frequent ones).
+MAX_CATEGORY_BUCKETS = 1000
+
+_INTEGRAL = r"^[+-]?\d+$"
+_NUMBER = r"^[+-]?(\d+\.?\d*([eE][+-]?\d+)?|\.\d+([eE][+-]?\d+)?|nan|inf|infinity)$"
+
+TYPED_INT = "int"
+TYPED_FLOAT = "float"
+TEXT = "text"
+
+
+@dataclass
+class Values:
+    """One batch of one column, split by kind.
+
+    Attributes
+    ----------
+    rows
+        Rows in the batch.
+    missing
+        Nulls, empty strings, NaN and infinities.
+    integral, fractional, text
+        Present values of each kind (``fractional`` counts every value of a float column).
+    numbers
+        The finite numeric values, as float64.
+    categories
+        Present text values and their counts (text sources, when asked for).
+    source
+        ``"int"``, ``"float"`` or ``"text"``: the Arrow type the column arrived as.
+    whole
+        How many values of a float column are whole numbers (when asked for).
+    """
+
+    rows: int
+    missing: int
+    integral: int
+    fractional: int
+    text: int
+    numbers: np.ndarray
+    categories: tuple[list[Any], np.ndarray] | None
+    source: str
+    whole: int = 0
+
+
+def source_kind(data_type: pa.DataType) -> str:
+    """How an Arrow type is read: ``"int"``, ``"float"`` or ``"text"``."""
+    if pa.types.is_dictionary(data_type):
+        return source_kind(data_type.value_type)
+    if pa.types.is_integer(data_type):
+        return TYPED_INT
+    if pa.types.is_floating(data_type) or pa.types.is_decimal(data_type):
+        return TYPED_FLOAT
+    return TEXT
+
+
+def split_values(
+    array: pa.Array | pa.ChunkedArray,
+    *,
+    name: str,
+    want_numbers: bool = True,
+    want_categories: bool = False,
+    count_whole: bool = False,
+) -> Values:
+    """Split one batch of a column into missing, numeric and text values.
+
+    Parameters
+    ----------
+    array
+        The column's values in this batch.
+    name
+        The column's name, for error messages.
+    want_numbers
+        Return the numeric values (skipped for columns already known to be text).
+    want_categories
+        Count the text values (string sources only).
+    count_whole
+        For float columns: count whole numbers (an Integral baseline accepts them).
+
+    Returns
+    -------
+    Values
+    """
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    data_type = array.type
+    rows = len(array)
+    if pa.types.is_null(data_type):
+        return Values(rows, rows, 0, 0, 0, np.empty(0), None, TEXT)
+    if pa.types.is_dictionary(data_type):
+        value_type = data_type.value_type
+        if pa.types.is_string(value_type) or pa.types.is_large_string(value_type):
+            return _split_dictionary(array, want_numbers, want_categories, count_whole)
+        return split_values(
+            array.dictionary_decode(),
+            name=name,
+            want_numbers=want_numbers,
+            want_categories=want_categories,
+            count_whole=count_whole,
+        )
+    if pa.types.is_integer(data_type):
+        present = array.drop_null() if array.null_count else array
+        numbers = np.asarray(present.to_numpy(zero_copy_only=False), dtype=np.float64)
+        return Values(rows, array.null_count, len(present), 0, 0, numbers, None, TYPED_INT)
+    if pa.types.is_floating(data_type) or pa.types.is_decimal(data_type):
+        if not pa.types.is_float64(data_type):
+            array = pc.cast(array, pa.float64())
+        raw = np.asarray(array.to_numpy(zero_copy_only=False), dtype=np.float64)
+        finite_mask = np.isfinite(raw)
+        numbers = raw if finite_mask.all() else raw[finite_mask]
+        whole = int(np.count_nonzero(numbers == np.floor(numbers))) if count_whole else 0
+        missing = rows - int(numbers.size)
+        return Values(rows, missing, 0, int(numbers.size), 0, numbers, None, TYPED_FLOAT, whole)
+    if not (pa.types.is_string(data_type) or pa.types.is_large_string(data_type)):
+        try:
+            array = pc.cast(array, pa.string())
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            raise MLAccelInputError(
+                f"column {name!r} has Arrow type {data_type}, which cannot be read as numbers "
+                "or text; drop it or convert it to strings"
+            ) from None
+    return _split_text(array, want_numbers, want_categories, count_whole)
+
+
+def _classify_text(array: pa.Array) -> tuple[pa.Array, np.ndarray, np.ndarray, np.ndarray]:
+    """Trimmed values and, per value: is-integral, is-numeric, numeric value (NaN if not)."""
+    trimmed = pc.utf8_trim_whitespace(array)
+    integral = pc.fill_null(pc.match_substring_regex(trimmed, _INTEGRAL), False)
+    numeric = pc.fill_null(pc.match_substring_regex(trimmed, _NUMBER, ignore_case=True), False)
+    is_integral = np.asarray(integral.to_numpy(zero_copy_only=False), dtype=bool)
+    is_numeric = np.asarray(numeric.to_numpy(zero_copy_only=False), dtype=bool)
+    values = np.full(len(array), np.nan)
+    if is_numeric.any():
+        parsed = pc.cast(pc.filter(trimmed, numeric), pa.float64())
+        values[is_numeric] = np.asarray(parsed.to_numpy(zero_copy_only=False), dtype=np.float64)
+    return trimmed, is_integral, is_numeric, values
+
+
+def _split_text(
+    array: pa.Array, want_numbers: bool, want_categories: bool, count_whole: bool
+) -> Values:
+    rows = len(array)
+    trimmed, is_integral, is_numeric, values = _classify_text(array)
+    valid = np.asarray(array.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+    empty = np.asarray(
+        pc.fill_null(pc.equal(pc.utf8_length(trimmed), 0), True).to_numpy(zero_copy_only=False),
+        dtype=bool,
+    )
+    finite = np.isfinite(values)
+    # NaN / infinity written as text count as missing, like a null.
+    non_finite_numbers = is_numeric & ~finite
+    present = valid & ~empty & ~non_finite_numbers
+    integral = int(np.count_nonzero(present & is_integral))
+    numeric_present = present & is_numeric
+    fractional = int(np.count_nonzero(numeric_present)) - integral
+    text = int(np.count_nonzero(present)) - integral - fractional
+    numbers = values[numeric_present] if want_numbers else np.empty(0)
+    whole = 0
+    if count_whole:
+        # "12.0" is how pandas writes an integer column that has missing values.
+        written_fractional = values[numeric_present & ~is_integral]
+        whole = int(np.count_nonzero(written_fractional == np.floor(written_fractional)))
+    categories = None
+    if want_categories:
+        kept = pc.filter(trimmed, pa.array(present))
+        counted = pc.value_counts(kept)
+        categories = (
+            counted.field("values").to_pylist(),
+            np.asarray(counted.field("counts").to_numpy(), dtype=np.int64),
+        )
+    missing = rows - int(np.count_nonzero(present))
+    return Values(rows, missing, integral, fractional, text, numbers, categories, TEXT, whole)
+
+
+def _split_dictionary(
+    array: pa.DictionaryArray, want_numbers: bool, want_categories: bool, count_whole: bool
+) -> Values:
+    rows = len(array)
+    dictionary = array.dictionary
+    size = len(dictionary)
+    trimmed, is_integral, is_numeric, values = _classify_text(dictionary)
+    empty = np.asarray(
+        pc.fill_null(pc.equal(pc.utf8_length(trimmed), 0), True).to_numpy(zero_copy_only=False),
+        dtype=bool,
+    )
+    finite = np.isfinite(values)
+    # One extra slot at the end stands for null rows.
+    entry_present = np.append(~empty & ~(is_numeric & ~finite), False)
+    indices = pc.fill_null(array.indices, size) if array.null_count else array.indices
+    index = np.asarray(indices.to_numpy(zero_copy_only=False), dtype=np.intp)
+    per_entry = np.bincount(index, minlength=size + 1)
+    present_counts = per_entry * entry_present
+    integral = int(present_counts[:-1][is_integral].sum())
+    numeric_total = int(present_counts[:-1][is_numeric].sum())
+    text = int(present_counts.sum()) - numeric_total
+    whole = 0
+    if count_whole:
+        whole_entry = is_numeric & ~is_integral & finite
+        whole_entry &= np.where(finite, values == np.floor(np.where(finite, values, 0.0)), False)
+        whole = int(present_counts[:-1][whole_entry].sum())
+    numbers = np.empty(0)
+    if want_numbers and numeric_total:
+        entry_numeric = np.append(is_numeric & finite & entry_present[:-1], False)
+        numbers = np.append(values, np.nan)[index[entry_numeric[index]]]
+    categories = None
+    if want_categories:
+        keep = np.flatnonzero(present_counts[:-1] > 0)
+        merged: dict[Any, int] = {}
+        labels = trimmed.to_pylist()
+        for position in keep:
+            # Different dictionary entries can trim to the same text.
+            label = labels[position]
+            merged[label] = merged.get(label, 0) + int(present_counts[position])
+        categories = (list(merged), np.asarray(list(merged.values()), dtype=np.int64))
+    missing = rows - int(present_counts.sum())
+    return Values(
+        rows, missing, integral, numeric_total - integral, text, numbers, categories, TEXT, whole
+    )
+
+
+class Moments:
+    """Count, sum, mean, variance (pooled per batch), min and max of a stream of numbers."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.total = 0.0
+        self.mean = 0.0
+        self.m2 = 0.0
+        self.low = math.inf
+        self.high = -math.inf
+        self.negative = 0
+
+    def add(self, values: np.ndarray) -> None:
+        """Add finite values."""
+        size = int(values.size)
+        if size == 0:
+            return
+        batch_total = float(values.sum())
+        batch_mean = batch_total / size
+        centered = values - batch_mean
+        # Plain ufuncs, not np.dot: BLAS threads cost milliseconds per call on a busy machine.
+        np.square(centered, out=centered)
+        batch_m2 = float(centered.sum())
+        delta = batch_mean - self.mean
+        combined = self.count + size
+        self.m2 += batch_m2 + delta * delta * self.count * size / combined
+        self.mean += delta * size / combined
+        self.count = combined
+        self.total += batch_total
+        low, high = float(values.min()), float(values.max())
+        self.low, self.high = min(self.low, low), max(self.high, high)
+        if low < 0:
+            self.negative += int(np.count_nonzero(values < 0))
+
+    @property
+    def std_dev(self) -> float:
+        """Population standard deviation, as Deequ computes it."""
+        return math.sqrt(self.m2 / self.count) if self.count else 0.0
+
+
+class CategoryCounter:
+    """Counts of a string column's values, up to ``cap`` distinct values."""
+
+    def __init__(self, cap: int = CATEGORY_CAP) -> None:
+        self.cap = cap
+        self.counts: dict[str, int] = {}
+        self.overflowed = False
+
+    def add(self, labels: list[Any], counts: np.ndarray) -> None:
+        """Add the counts of one batch."""
+        if self.overflowed:
+            return
+        table = self.counts
+        for label, count in zip(labels, counts.tolist(), strict=True):
+            key = str(label)
+            table[key] = table.get(key, 0) + count
+        if len(table) > self.cap:
+            self.overflowed = True
+            self.counts = {}
+
+    def buckets(self, limit: int = MAX_CATEGORY_BUCKETS) -> list[dict[str, Any]]:
+        """The most frequent values as ``{"value", "count"}`` buckets."""
+        ordered = sorted(self.counts.items(), key=lambda item: (-item[1], item[0]))
+        return [{"value": value, "count": count} for value, count in ordered[:limit]]
+
+    @property
+    def distinct(self) -> int:
+        """Distinct values (a lower bound, ``cap``, once overflowed)."""
+        return self.cap if self.overflowed else len(self.counts)
+
+
+def inferred_type(integral: int, fractional: int, text: int) -> str:
+    """Deequ's rule: any text makes a String; any fraction a Fractional; else Integral."""
+    if integral + fractional + text == 0:
+        return UNKNOWN
+    if text:
+        return STRING
+    if fractional:
+        return FRACTIONAL
+    return INTEGRAL
+
+
+class ColumnStats:
+    """Running statistics of one column, fed batch by batch.
+
+    Parameters
+    ----------
+    name
+        The column's name.
+    keep_summary
+        Keep a quantile summary (a baseline does; a check that has the baseline's edges
+        counts values between them instead, see ``binner``).
+    binner
+        Counts the numeric values between a baseline's quantile edges.
+    """
+
+    def __init__(self, name: str, *, keep_summary: bool = True, binner: Binner | None = None):
+        self.name = name
+        self.source: str | None = None
+        self.rows = 0
+        self.integral = 0
+        self.fractional = 0
+        self.text = 0
+        self.whole = 0
+        self.moments = Moments()
+        self.summary = QuantileSummary() if keep_summary else None
+        self.binner = binner
+        self.slots = np.zeros(binner.size + 1, dtype=np.int64) if binner is not None else None
+        # Values beyond the baseline's range, to describe a distribution that moved away.
+        self.tails = QuantileSummary() if binner is not None else None
+        self.categories = CategoryCounter()
+
+    @property
+    def present(self) -> int:
+        """Values that are neither null nor NaN nor infinite."""
+        return self.integral + self.fractional + self.text
+
+    def update(
+        self,
+        array: pa.Array | pa.ChunkedArray,
+        *,
+        want_numbers: bool = True,
+        count_whole: bool = False,
+        as_text: bool = False,
+    ) -> Values:
+        """Add one batch; return its split values.
+
+        Parameters
+        ----------
+        array
+            The column's values in this batch.
+        want_numbers
+            Accumulate numeric statistics of the numeric values.
+        count_whole
+            Count whole numbers in float columns.
+        as_text
+            Read typed values as text (a String baseline sees numbers as labels).
+        """
+        kind = source_kind(array.type)
+        if self.source is None:
+            self.source = kind
+        if (as_text or self.source == TEXT) and kind != TEXT:
+            # A column that started as text stays text, so its category counts stay complete.
+            array = pc.cast(array, pa.string())
+            kind = TEXT
+        want_categories = kind == TEXT and not self.categories.overflowed
+        values = split_values(
+            array,
+            name=self.name,
+            want_numbers=want_numbers,
+            want_categories=want_categories,
+            count_whole=count_whole,
+        )
+        self.rows += values.rows
+        self.integral += values.integral
+        self.fractional += values.fractional
+        self.text += values.text
+        self.whole += values.whole
+        if want_numbers and values.numbers.size:
+            self.moments.add(values.numbers)
+            if self.summary is not None:
+                self.summary.add(values.numbers)
+            if self.binner is not None and self.slots is not None and self.tails is not None:
+                numbers = values.numbers
+                self.slots += self.binner.count(numbers)
+                edges = self.binner.edges
+                outside = (numbers < edges[0]) | (numbers > edges[-1])
+                if outside.any():
+                    self.tails.add(numbers[outside])
+        if values.categories is not None:
+            self.categories.add(*values.categories)
+        return values
+
+    def drop_numbers(self) -> None:
+        """Free the numeric summary of a column that turned out to be text."""
+        if self.summary is not None and self.summary.count:
+            self.summary = QuantileSummary()
+
+    def statistics(
+        self, item_count: int, *, reference: NumericReference | None = None
+    ) -> dict[str, Any]:
+        """The column's statistics.json feature entry."""
+        kind = inferred_type(self.integral, self.fractional, self.text)
+        common = {"num_present": self.present, "num_missing": item_count - self.present}
+        entry: dict[str, Any] = {"name": self.name, "inferred_type": kind}
+        if kind in (INTEGRAL, FRACTIONAL) and self.moments.count:
+            entry["numerical_statistics"] = {
+                "common": common,
+                "mean": self.moments.mean,
+                "sum": self.moments.total,
+                "std_dev": self.moments.std_dev,
+                "min": self.moments.low,
+                "max": self.moments.high,
+                "distribution": {"kll": self._kll(reference)},
+            }
+            return entry
+        entry["string_statistics"] = {
+            "common": common,
+            "distinct_count": float(self.categories.distinct),
+            "distribution": {"categorical": {"buckets": self.categories.buckets()}},
+        }
+        return entry
+
+    def _kll(self, reference: NumericReference | None) -> dict[str, Any]:
+        low, high = self.moments.low, self.moments.high
+        if self.summary is not None and self.summary.count:
+            values, weights = self.summary.weighted_items()
+        elif reference is not None and self.slots is not None and self.tails is not None:
+            tail_values, tail_weights = self.tails.weighted_items()
+            values, weights = current_distribution(reference, self.slots, tail_values, tail_weights)
+        else:
+            values, weights = np.empty(0), np.empty(0)
+        return {
+            "buckets": equal_width_buckets(values, weights, low, high),
+            "sketch": kll_sketch(quantile_grid(values, weights)),
+        }

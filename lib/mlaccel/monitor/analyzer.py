@@ -1,0 +1,361 @@
+"""The Model Monitor analyzer container contract, served by this engine.
+
+Run as ``python -m mlaccel.monitor.analyzer`` with the environment SageMaker gives the
+Model Monitor analyzer image (paths are local directories; the caller copies data in and
+results out):
+
+``dataset_source``
+    Folder (or file) of the data to analyze.
+``output_path``
+    Folder the results are written to.
+``dataset_format``
+    JSON, e.g. ``{"csv": {"header": true}}``, ``{"json": {"lines": true}}``, ``{"parquet": {}}``
+    or ``{"sagemakerCaptureJson": {"captureIndexNames": ["endpointInput", "endpointOutput"]}}``;
+    inferred from file names when absent.
+``baseline_statistics``, ``baseline_constraints``
+    Baseline files. Without ``baseline_constraints`` the job is a baselining job: it writes
+    statistics.json and constraints.json. With it, a monitoring job: statistics.json and
+    constraint_violations.json.
+``analysis_type``
+    ``DATA_QUALITY`` (default) or ``MODEL_QUALITY``.
+``problem_type``, ``inference_attribute``, ``probability_attribute``,
+``probability_threshold_attribute``, ``ground_truth_attribute``
+    Model quality: the problem and where labels, scores and ground truth are (a column
+    name, a JSONPath like ``$.score``, or a position).
+``categorical_drift_method``
+    Overrides the constraints' categorical drift method.
+``start_time``, ``end_time``
+    Data capture: only records inferred in ``[start_time, end_time)``.
+``record_preprocessor_script``, ``post_analytics_processor_script``
+    Python files defining ``preprocess_handler(inference_record[, logger])`` and
+    ``postprocess_handler()``.
+``publish_cloudwatch_metrics``, ``sagemaker_endpoint_name``,
+``sagemaker_monitoring_schedule_name``
+    Logged; no metrics are published.
+
+Exit status 0 on success (with or without violations), 1 when an input is unusable (the
+reason is printed).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from mlaccel.errors import MLAccelInputError
+from mlaccel.monitor._baseline import compute_baseline, load_baseline, write_baseline
+from mlaccel.monitor._capture import GROUND_TRUTH, capture_batches
+from mlaccel.monitor._check import check_against_baseline
+from mlaccel.monitor._formats import (
+    CONSTRAINTS_FILE,
+    STATISTICS_FILE,
+    VIOLATIONS_FILE,
+    Baseline,
+    dumps,
+    parse_json_text,
+)
+from mlaccel.monitor._io import (
+    CAPTURE,
+    DatasetFormat,
+    iter_batches,
+    parse_dataset_format,
+    read_text,
+    write_text,
+)
+from mlaccel.monitor._quality import (
+    BINARY,
+    REGRESSION,
+    check_model_quality,
+    model_quality_metrics,
+    suggest_model_quality_constraints,
+)
+
+log = logging.getLogger("mlaccel.monitor.analyzer")
+
+DATA_QUALITY = "DATA_QUALITY"
+MODEL_QUALITY = "MODEL_QUALITY"
+
+
+def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
+    """Run one analysis as the Model Monitor analyzer image would.
+
+    Parameters
+    ----------
+    argv
+        Ignored (the contract is the environment); accepted for a uniform entry point.
+    environ
+        The environment to read; ``os.environ`` when ``None``.
+
+    Returns
+    -------
+    int
+        0 on success, 1 when an input is unusable.
+
+    Examples
+    --------
+    >>> main(environ={})
+    1
+    """
+    del argv
+    env = dict(os.environ if environ is None else environ)
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        written = run(env)
+    except MLAccelInputError as error:
+        log.error("%s", error)
+        sys.stderr.write(f"mlaccel analyzer: {error}\n")
+        return 1
+    for name, where in written.items():
+        log.info("wrote %s to %s", name, where)
+    return 0
+
+
+def _required(env: Mapping[str, str], name: str) -> str:
+    value = env.get(name, "").strip()
+    if not value:
+        raise MLAccelInputError(
+            f"environment variable {name} is not set; the analyzer needs dataset_source and "
+            "output_path"
+        )
+    return value
+
+
+def run(env: Mapping[str, str]) -> dict[str, str]:
+    """The analysis described by ``env``; returns file name → where it was written."""
+    source = _required(env, "dataset_source")
+    output = _required(env, "output_path")
+    if not Path(source).exists():
+        raise MLAccelInputError(f"dataset_source {source} does not exist")
+    for name in (
+        "publish_cloudwatch_metrics",
+        "sagemaker_endpoint_name",
+        "sagemaker_monitoring_schedule_name",
+    ):
+        if env.get(name):
+            log.info("%s=%s", name, env[name])
+    fmt = parse_dataset_format(env.get("dataset_format") or None, source="dataset_format")
+    analysis = (env.get("analysis_type") or DATA_QUALITY).strip().upper()
+    if analysis == MODEL_QUALITY:
+        written = _model_quality(env, source, output, fmt)
+    elif analysis == DATA_QUALITY:
+        written = _data_quality(env, source, output, fmt)
+    else:
+        raise MLAccelInputError(
+            f"analysis_type={analysis!r} is not supported; use DATA_QUALITY or MODEL_QUALITY"
+        )
+    _post_analytics(env)
+    return written
+
+
+def _load_script(path: str, function: str) -> Any:
+    script = Path(path)
+    if not script.is_file():
+        raise MLAccelInputError(f"script {path} does not exist")
+    spec = importlib.util.spec_from_file_location(f"mlaccel_user_{script.stem}", script)
+    if spec is None or spec.loader is None:
+        raise MLAccelInputError(f"{path} cannot be loaded as a Python file")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    handler = getattr(module, function, None)
+    if not callable(handler):
+        raise MLAccelInputError(f"{path} defines no {function}() function")
+    return handler
+
+
+def _post_analytics(env: Mapping[str, str]) -> None:
+    script = env.get("post_analytics_processor_script")
+    if script:
+        _load_script(script, "postprocess_handler")()
+
+
+def _baseline(env: Mapping[str, str]) -> Baseline | None:
+    statistics = env.get("baseline_statistics") or None
+    constraints = env.get("baseline_constraints") or None
+    if statistics is None and constraints is None:
+        return None
+    return load_baseline(statistics, constraints)
+
+
+def _config(env: Mapping[str, str]) -> dict[str, Any]:
+    method = env.get("categorical_drift_method")
+    return {"categorical_drift_method": method} if method else {}
+
+
+def _data_quality(
+    env: Mapping[str, str], source: str, output: str, fmt: DatasetFormat | None
+) -> dict[str, str]:
+    baseline = _baseline(env)
+    names = baseline.feature_names if baseline is not None else None
+    data: Any = source
+    if fmt is not None and fmt.kind == CAPTURE:
+        data = _capture_data(env, source, fmt, names)
+    if baseline is None or env.get("baseline_constraints") in (None, ""):
+        if baseline is not None:
+            log.info("baseline_statistics without baseline_constraints: baselining job")
+        result = compute_baseline(data, dataset_format=_format_for(data, fmt), config=_config(env))
+        return write_baseline(result, output)
+    # Header-less CSV and capture data are positional: they get the baseline's names in order.
+    violations = check_against_baseline(
+        data,
+        baseline,
+        config=_config(env),
+        dataset_format=_format_for(data, fmt),
+        column_names=names,
+    )
+    return violations.write(output)
+
+
+def _format_for(data: Any, fmt: DatasetFormat | None) -> DatasetFormat | None:
+    return None if not isinstance(data, str | Path) else fmt
+
+
+def _capture_data(
+    env: Mapping[str, str],
+    source: str,
+    fmt: DatasetFormat,
+    names: Sequence[str] | None,
+    *,
+    sides: Sequence[str] | None = None,
+) -> Any:
+    script = env.get("record_preprocessor_script")
+    preprocess = _load_script(script, "preprocess_handler") if script else None
+    batches = capture_batches(
+        [source],
+        capture_index_names=sides or fmt.capture_index_names,
+        feature_names=names,
+        start_time=env.get("start_time") or None,
+        end_time=env.get("end_time") or None,
+        preprocess=preprocess,
+    )
+    return _Batches(batches)
+
+
+class _Batches:
+    """Capture batches as an iterable the engine reads once."""
+
+    def __init__(self, batches: Any) -> None:
+        self._batches = batches
+
+    def __iter__(self) -> Any:
+        return iter(self._batches)
+
+
+def _model_quality(
+    env: Mapping[str, str], source: str, output: str, fmt: DatasetFormat | None
+) -> dict[str, str]:
+    problem = (env.get("problem_type") or "").strip()
+    if not problem:
+        raise MLAccelInputError(
+            "problem_type is not set; MODEL_QUALITY needs Regression, BinaryClassification or "
+            "MulticlassClassification"
+        )
+    frame = _model_quality_frame(env, source, fmt)
+    truth_name = _attribute(frame, env.get("ground_truth_attribute"), "ground_truth_attribute")
+    if truth_name is None:
+        raise MLAccelInputError("ground_truth_attribute is not set; it locates the true labels")
+    pred_name = _attribute(frame, env.get("inference_attribute"), "inference_attribute")
+    prob_name = _attribute(frame, env.get("probability_attribute"), "probability_attribute")
+    threshold_text = env.get("probability_threshold_attribute") or "0.5"
+    try:
+        threshold = float(threshold_text)
+    except ValueError:
+        raise MLAccelInputError(
+            f"probability_threshold_attribute={threshold_text!r} must be a number"
+        ) from None
+    is_regression = problem.lower() == REGRESSION.lower()
+    truth = _values(frame[truth_name], numeric=is_regression)
+    pred = _values(frame[pred_name], numeric=is_regression) if pred_name else None
+    prob = _values(frame[prob_name], numeric=True) if prob_name else None
+    positive = 1
+    if problem.lower() == BINARY.lower() and truth.dtype.kind not in "fiub":
+        positive = sorted(set(truth.tolist()), key=str)[-1]
+        log.info("binary labels are text: %r counts as the positive class", positive)
+    statistics = model_quality_metrics(
+        truth,
+        pred,
+        problem_type=problem,
+        y_prob=prob,
+        probability_threshold=threshold,
+        positive_label=positive,
+    )
+    written = {STATISTICS_FILE: write_text(output, STATISTICS_FILE, dumps(statistics))}
+    constraints_path = env.get("baseline_constraints")
+    if constraints_path:
+        constraints = parse_json_text(read_text(constraints_path), constraints_path)
+        violations = check_model_quality(statistics, constraints)
+        written[VIOLATIONS_FILE] = write_text(output, VIOLATIONS_FILE, dumps(violations))
+    else:
+        suggested = suggest_model_quality_constraints(statistics)
+        written[CONSTRAINTS_FILE] = write_text(output, CONSTRAINTS_FILE, dumps(suggested))
+    return written
+
+
+def _model_quality_frame(env: Mapping[str, str], source: str, fmt: DatasetFormat | None) -> Any:
+    if fmt is not None and fmt.kind == CAPTURE:
+        # Model quality reads predictions: _c<i> are the endpoint's output fields.
+        batches = list(_capture_data(env, source, fmt, None, sides=("endpointOutput",)))
+    else:
+        batches = list(iter_batches(source, dataset_format=fmt))
+    if not batches or sum(batch.num_rows for batch in batches) == 0:
+        raise MLAccelInputError(f"dataset_source {source} holds no rows")
+    from mlaccel.monitor._capture import _unify
+
+    return pa.Table.from_batches(_unify(batches)).to_pandas()
+
+
+def _attribute(frame: Any, attribute: str | None, role: str) -> str | None:
+    if attribute is None or not str(attribute).strip():
+        return None
+    text = str(attribute).strip()
+    columns = [str(c) for c in frame.columns]
+    candidates = [text]
+    if text.startswith("$."):
+        candidates.append(text[2:])
+    if text.isdigit():
+        index = int(text)
+        if role == "ground_truth_attribute":
+            candidates += [f"{GROUND_TRUTH}_{index}"] + ([GROUND_TRUTH] if index == 0 else [])
+        candidates.append(f"_c{index}")
+        if index < len(columns):
+            candidates.append(columns[index])
+    elif role == "ground_truth_attribute":
+        candidates.append(GROUND_TRUTH)
+    for candidate in candidates:
+        if candidate in columns:
+            return candidate
+    raise MLAccelInputError(
+        f"{role}={attribute!r} matches no column; columns are {columns[:20]} (use a name, "
+        "a $.json.path or a position)"
+    )
+
+
+def _values(series: Any, *, numeric: bool) -> np.ndarray:
+    """Text from CSV or capture as numbers when they are numbers (labels "1" become 1)."""
+    import pandas as pd
+
+    converted = pd.to_numeric(series, errors="coerce")
+    parsed_all = bool(converted.notna().sum() == series.notna().sum())
+    if numeric or parsed_all:
+        if not parsed_all and numeric:
+            bad = series[converted.isna() & series.notna()].iloc[0]
+            raise MLAccelInputError(f"column {series.name!r} holds {bad!r}, not a number")
+        values: np.ndarray = converted.to_numpy(dtype=np.float64)
+        whole = bool(np.isfinite(values).all() and np.all(values == np.floor(values)))
+        if not numeric and values.size and whole:
+            return values.astype(np.int64)
+        return values
+    text: np.ndarray = series.to_numpy(dtype=object)
+    return text
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,597 @@
+"""Real-time endpoints on the twin: model servers per production variant, routing, data capture.
+
+An :class:`EndpointFleet` keeps one live deployment per endpoint. :meth:`EndpointFleet.deploy`
+downloads each variant's model, loads it (:func:`mlaccel.twin.serving.load_predictor`) and
+starts a :class:`~mlaccel.twin.serving.ModelServer` on loopback in the background; once every
+server answers ``/ping``, routing switches to the new deployment in one step, and the previous
+one is stopped after its requests in flight have finished — an update loses no request.
+:meth:`EndpointFleet.invoke` forwards a request to a variant's server (``TargetVariant``, or
+weighted round robin) and records it for data capture.
+
+The fleet knows nothing of moto: ``mlaccel.twin.patches.endpoints`` wires it to the SageMaker
+control plane (CreateEndpoint, UpdateEndpoint, DeleteEndpoint) and to ``InvokeEndpoint``.
+"""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import json
+import logging
+import random
+import shutil
+import threading
+import uuid
+import zlib
+from collections.abc import Callable, Hashable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from mlaccel.errors import MLAccelError, MLAccelInputError
+from mlaccel.twin.serving import (
+    LOOPBACK,
+    ModelServer,
+    fetch_model,
+    load_predictor,
+    media_type,
+    split_s3_uri,
+)
+
+log = logging.getLogger(__name__)
+
+# Seconds a stopped deployment waits for its requests in flight before closing its servers.
+DRAIN_SECONDS = 30.0
+# Seconds a new model server has to answer /ping.
+PING_SECONDS = 30.0
+# Seconds the forwarder waits for a model's answer (SageMaker's own limit is 60).
+INVOCATION_TIMEOUT_SECONDS = 60.0
+
+
+class EndpointNotLive(MLAccelError):
+    """The endpoint has no deployment serving requests (unknown, creating, failed or deleted)."""
+
+
+class UnknownVariant(MLAccelInputError):
+    """``TargetVariant`` names no production variant of the endpoint."""
+
+
+@dataclass(frozen=True)
+class VariantSpec:
+    """One production variant: its name, model and routing weight.
+
+    Attributes
+    ----------
+    name
+        ``VariantName`` of the production variant.
+    model_name
+        The SageMaker model it serves.
+    container
+        The model's ``PrimaryContainer`` (``Image``, ``ModelDataUrl``, ``Environment``).
+    weight
+        ``InitialVariantWeight``.
+    """
+
+    name: str
+    model_name: str
+    container: Mapping[str, Any]
+    weight: float = 1.0
+
+
+@dataclass(frozen=True)
+class CaptureSpec:
+    """An endpoint config's ``DataCaptureConfig``, when capture is enabled.
+
+    Examples
+    --------
+    >>> spec = CaptureSpec.from_config({
+    ...     "EnableCapture": True, "InitialSamplingPercentage": 100,
+    ...     "DestinationS3Uri": "s3://bucket/capture",
+    ...     "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
+    ... })
+    >>> spec.capture_input, spec.capture_output, spec.csv_content_types
+    (True, True, ('text/csv',))
+    """
+
+    destination: str
+    sampling_percentage: float = 100.0
+    capture_input: bool = True
+    capture_output: bool = True
+    csv_content_types: tuple[str, ...] = ("text/csv",)
+    json_content_types: tuple[str, ...] = ("application/json",)
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any] | None) -> CaptureSpec | None:
+        """Read a ``DataCaptureConfig``; None when it is absent or capture is disabled."""
+        if not config or not config.get("EnableCapture", True):
+            return None
+        destination = str(config.get("DestinationS3Uri") or "")
+        split_s3_uri(destination)  # a clear error now rather than at the first flush
+        modes = {str(o.get("CaptureMode", "")) for o in config.get("CaptureOptions") or []}
+        modes = modes or {"Input", "Output"}
+        header = config.get("CaptureContentTypeHeader") or {}
+        csv_types = tuple(media_type(t) for t in header.get("CsvContentTypes") or ["text/csv"])
+        json_types = tuple(
+            media_type(t) for t in header.get("JsonContentTypes") or ["application/json"]
+        )
+        return cls(
+            destination=destination.rstrip("/"),
+            sampling_percentage=float(config.get("InitialSamplingPercentage", 100)),
+            capture_input=bool(modes & {"Input", "InputAndOutput"}),
+            capture_output=bool(modes & {"Output", "InputAndOutput"}),
+            csv_content_types=csv_types,
+            json_content_types=json_types,
+        )
+
+
+@dataclass(frozen=True)
+class EndpointSpec:
+    """What an endpoint serves: the endpoint config resolved down to model containers."""
+
+    name: str
+    config_name: str
+    variants: tuple[VariantSpec, ...]
+    capture: CaptureSpec | None = None
+
+    def __post_init__(self) -> None:
+        if not self.variants:
+            raise MLAccelInputError(
+                f"endpoint config {self.config_name!r} has no production variant; add one"
+            )
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """One ``InvokeEndpoint`` request."""
+
+    body: bytes
+    content_type: str = "text/csv"
+    accept: str | None = None
+    custom_attributes: str | None = None
+    target_variant: str | None = None
+    inference_id: str | None = None
+
+
+@dataclass(frozen=True)
+class InvocationResult:
+    """A model server's answer; ``status`` other than 200 is the model's error."""
+
+    status: int
+    body: bytes
+    content_type: str
+    variant: str
+    custom_attributes: str | None = None
+
+
+# --------------------------------------------------------------------------- data capture
+
+
+class CaptureWriter:
+    """Writes sampled requests and responses in SageMaker's data-capture JSON Lines layout.
+
+    Files land in ``<destination>/<endpoint>/<variant>/yyyy/mm/dd/hh/<mm-ss-mmm-uuid>.jsonl``,
+    written every ``flush_seconds`` or every ``max_records`` records, and on :meth:`close`.
+
+    Parameters
+    ----------
+    spec
+        The capture settings.
+    endpoint_name
+        Folder under the destination.
+    s3_client
+        boto3 S3 client that writes the files.
+    flush_seconds, max_records
+        How often buffered records are written.
+    """
+
+    def __init__(
+        self,
+        spec: CaptureSpec,
+        endpoint_name: str,
+        s3_client: Any,
+        *,
+        flush_seconds: float = 1.0,
+        max_records: int = 100,
+    ) -> None:
+        self.spec = spec
+        self.endpoint_name = endpoint_name
+        self._s3 = s3_client
+        self._bucket, prefix = split_s3_uri(spec.destination)
+        self._prefix = prefix.strip("/")
+        self._flush_seconds = flush_seconds
+        self._max_records = max_records
+        self._buffer: list[tuple[str, datetime, dict[str, Any]]] = []
+        self._lock = threading.Lock()
+        self._write_lock = threading.Lock()
+        # Seeded by the endpoint's name: which requests are sampled is reproducible.
+        self._rng = random.Random(zlib.crc32(endpoint_name.encode()))
+        self._wake = threading.Event()
+        self._closed = threading.Event()
+        self.written_keys: list[str] = []
+        self._thread = threading.Thread(
+            target=self._run, name=f"capture-{endpoint_name}", daemon=True
+        )
+        self._thread.start()
+
+    def sampled(self) -> bool:
+        """Whether the next request is captured (``InitialSamplingPercentage``)."""
+        percentage = self.spec.sampling_percentage
+        if percentage >= 100:
+            return True
+        if percentage <= 0:
+            return False
+        with self._lock:
+            return self._rng.random() * 100.0 < percentage
+
+    def record(
+        self,
+        variant: str,
+        invocation: Invocation,
+        result: InvocationResult,
+        when: datetime | None = None,
+    ) -> None:
+        """Buffer one request/response pair (call :meth:`sampled` first)."""
+        when = when or datetime.now(UTC)
+        capture: dict[str, Any] = {}
+        if self.spec.capture_input:
+            capture["endpointInput"] = self._payload(
+                invocation.body, invocation.content_type, "INPUT"
+            )
+        if self.spec.capture_output:
+            capture["endpointOutput"] = self._payload(result.body, result.content_type, "OUTPUT")
+        metadata: dict[str, Any] = {
+            "eventId": str(uuid.uuid4()),
+            "inferenceTime": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
+        if invocation.inference_id:
+            metadata["inferenceId"] = invocation.inference_id
+        event = {"captureData": capture, "eventMetadata": metadata, "eventVersion": "0"}
+        with self._lock:
+            self._buffer.append((variant, when, event))
+            full = len(self._buffer) >= self._max_records
+        if full:
+            self._wake.set()
+
+    def _payload(self, data: bytes, content_type: str, mode: str) -> dict[str, Any]:
+        kind = media_type(content_type)
+        encoding = "BASE64"
+        if kind in self.spec.csv_content_types:
+            encoding = "CSV"
+        elif kind in self.spec.json_content_types:
+            encoding = "JSON"
+        text: str
+        if encoding == "BASE64":
+            text = base64.b64encode(data).decode()
+        else:
+            try:
+                text = data.decode("utf-8")
+            except UnicodeDecodeError:
+                encoding, text = "BASE64", base64.b64encode(data).decode()
+        return {
+            "observedContentType": content_type,
+            "mode": mode,
+            "data": text,
+            "encoding": encoding,
+        }
+
+    def flush(self) -> list[str]:
+        """Write the buffered records now; returns the S3 keys written."""
+        with self._lock:
+            pending, self._buffer = self._buffer, []
+        if not pending:
+            return []
+        groups: dict[tuple[str, str], list[tuple[datetime, dict[str, Any]]]] = {}
+        for variant, when, event in pending:
+            hour = when.strftime("%Y/%m/%d/%H")
+            groups.setdefault((variant, hour), []).append((when, event))
+        keys = []
+        with self._write_lock:
+            for (variant, hour), events in groups.items():
+                first = events[0][0]
+                name = f"{first:%M-%S}-{first.microsecond // 1000:03d}-{uuid.uuid4()}.jsonl"
+                parts = [self._prefix, self.endpoint_name, variant, hour, name]
+                key = "/".join(p for p in parts if p)
+                body = "".join(json.dumps(event) + "\n" for _, event in events).encode()
+                try:
+                    self._s3.put_object(Bucket=self._bucket, Key=key, Body=body)
+                except Exception:
+                    log.exception("data capture of %s could not write %s", self.endpoint_name, key)
+                    continue
+                keys.append(key)
+            self.written_keys.extend(keys)
+        return keys
+
+    def _run(self) -> None:
+        while not self._closed.is_set():
+            self._wake.wait(self._flush_seconds)
+            self._wake.clear()
+            self.flush()
+
+    def close(self) -> None:
+        """Write what is buffered and stop the background writer."""
+        self._closed.set()
+        self._wake.set()
+        self._thread.join(timeout=10)
+        self.flush()
+
+
+# --------------------------------------------------------------------------- deployments
+
+
+@dataclass
+class _LiveVariant:
+    spec: VariantSpec
+    server: ModelServer
+
+
+@dataclass
+class _Deployment:
+    spec: EndpointSpec
+    variants: dict[str, _LiveVariant]
+    folder: Path
+    capture: CaptureWriter | None = None
+    _inflight: int = 0
+    _idle: threading.Condition = field(default_factory=threading.Condition)
+    _credit: dict[str, float] = field(default_factory=dict)
+    _routing: threading.Lock = field(default_factory=threading.Lock)
+
+    def choose(self, target: str | None, weights: Mapping[str, float] | None) -> _LiveVariant:
+        if target:
+            if target not in self.variants:
+                raise UnknownVariant(
+                    f"TargetVariant {target!r} is not a production variant of endpoint "
+                    f"{self.spec.name!r}; use one of {sorted(self.variants)}"
+                )
+            return self.variants[target]
+        names = list(self.variants)
+        if len(names) == 1:
+            return self.variants[names[0]]
+        weight_of = {
+            name: max(0.0, float((weights or {}).get(name, self.variants[name].spec.weight)))
+            for name in names
+        }
+        total = sum(weight_of.values())
+        if total <= 0:
+            return self.variants[names[0]]
+        # Smooth weighted round robin: deterministic, and each variant gets its share.
+        with self._routing:
+            for name in names:
+                self._credit[name] = self._credit.get(name, 0.0) + weight_of[name]
+            chosen = max(names, key=lambda n: self._credit[n])
+            self._credit[chosen] -= total
+        return self.variants[chosen]
+
+    def enter(self) -> None:
+        with self._idle:
+            self._inflight += 1
+
+    def leave(self) -> None:
+        with self._idle:
+            self._inflight -= 1
+            if self._inflight == 0:
+                self._idle.notify_all()
+
+    def stop(self, drain_seconds: float = DRAIN_SECONDS) -> None:
+        with self._idle:
+            self._idle.wait_for(lambda: self._inflight == 0, timeout=drain_seconds)
+        for variant in self.variants.values():
+            variant.server.stop()
+        if self.capture is not None:
+            self.capture.close()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+class EndpointFleet:
+    """The live endpoints of one twin.
+
+    Parameters
+    ----------
+    work_dir
+        Folder under which each deployment extracts its models.
+    s3_client_factory
+        Returns a boto3 S3 client of the twin (models are read, captures written through it).
+
+    Examples
+    --------
+    >>> fleet = EndpointFleet(work_dir=tmp_path, s3_client_factory=lambda: conn.client("s3"))
+    ... # doctest: +SKIP
+    >>> fleet.deploy("my-endpoint", spec, on_ready=..., on_failed=...).result()  # doctest: +SKIP
+    >>> fleet.invoke("my-endpoint", Invocation(b"1,2,3", "text/csv")).body  # doctest: +SKIP
+    b'0.73\\n'
+    """
+
+    def __init__(self, *, work_dir: Path, s3_client_factory: Callable[[], Any]) -> None:
+        self.work_dir = Path(work_dir)
+        self._s3_factory = s3_client_factory
+        self._s3: Any | None = None
+        self._live: dict[Hashable, _Deployment] = {}
+        # The latest deployment asked for per endpoint; an older one finishing late is dropped.
+        self._latest: dict[Hashable, str | None] = {}
+        self._lock = threading.Lock()
+        self._closed = False
+        self._executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="twin-endpoint")
+
+    @property
+    def s3(self) -> Any:
+        if self._s3 is None:
+            self._s3 = self._s3_factory()
+        return self._s3
+
+    def deploy(
+        self,
+        key: Hashable,
+        spec: EndpointSpec,
+        *,
+        on_ready: Callable[[], None],
+        on_failed: Callable[[str], None],
+    ) -> Future[None]:
+        """Start ``spec``'s model servers in the background, then route ``key`` to them.
+
+        ``on_ready`` runs once the new deployment takes the traffic; ``on_failed(reason)`` when
+        a model cannot be loaded or served (the previous deployment, if any, keeps serving).
+        """
+        token = uuid.uuid4().hex[:12]
+        with self._lock:
+            self._latest[key] = token
+        return self._executor.submit(self._deploy, key, spec, token, on_ready, on_failed)
+
+    def _deploy(
+        self,
+        key: Hashable,
+        spec: EndpointSpec,
+        token: str,
+        on_ready: Callable[[], None],
+        on_failed: Callable[[str], None],
+    ) -> None:
+        folder = self.work_dir / "endpoints" / f"{_safe(spec.name)}-{token}"
+        started: dict[str, _LiveVariant] = {}
+        try:
+            for variant in spec.variants:
+                model_dir, environment = fetch_model(
+                    variant.container, s3_client=self.s3, dest=folder / _safe(variant.name)
+                )
+                predictor = load_predictor(
+                    model_dir,
+                    image_uri=str(variant.container.get("Image", "")),
+                    environment=environment,
+                )
+                server = ModelServer(predictor, label=f"{spec.name}/{variant.name}").start()
+                started[variant.name] = _LiveVariant(variant, server)
+                _wait_for_ping(server)
+            capture = CaptureWriter(spec.capture, spec.name, self.s3) if spec.capture else None
+        except Exception as exc:
+            for live in started.values():
+                live.server.stop()
+            shutil.rmtree(folder, ignore_errors=True)
+            reason = _failure_reason(exc)
+            log.warning("endpoint %s failed: %s", spec.name, reason)
+            on_failed(reason)
+            return
+        deployment = _Deployment(spec, started, folder, capture)
+        with self._lock:
+            current = self._latest.get(key) == token and not self._closed
+            previous = self._live.get(key) if current else None
+            if current:
+                self._live[key] = deployment
+        if not current:
+            deployment.stop(drain_seconds=0)  # deleted or superseded while it was starting
+            return
+        on_ready()
+        log.info("endpoint %s serves config %s", spec.name, spec.config_name)
+        if previous is not None:
+            previous.stop()
+
+    def is_live(self, key: Hashable) -> bool:
+        with self._lock:
+            return key in self._live
+
+    def variant_urls(self, key: Hashable) -> dict[str, str]:
+        """URL of each variant's model server (for diagnostics and tests)."""
+        with self._lock:
+            deployment = self._live.get(key)
+        if deployment is None:
+            return {}
+        return {name: live.server.url for name, live in deployment.variants.items()}
+
+    def invoke(
+        self,
+        key: Hashable,
+        invocation: Invocation,
+        *,
+        weights: Mapping[str, float] | None = None,
+    ) -> InvocationResult:
+        """Forward ``invocation`` to one variant's server and capture it when configured.
+
+        Raises
+        ------
+        EndpointNotLive
+            No deployment serves ``key``.
+        UnknownVariant
+            ``invocation.target_variant`` is not a variant of the endpoint.
+        """
+        with self._lock:
+            deployment = self._live.get(key)
+            if deployment is None:
+                raise EndpointNotLive(f"endpoint {key!r} serves no requests")
+            deployment.enter()  # under the fleet lock: an update cannot stop it in between
+        try:
+            live = deployment.choose(invocation.target_variant, weights)
+            result = _forward(live.server.port, live.spec.name, invocation)
+            capture = deployment.capture
+            if result.status == 200 and capture is not None and capture.sampled():
+                capture.record(live.spec.name, invocation, result)
+            return result
+        finally:
+            deployment.leave()
+
+    def remove(self, key: Hashable) -> bool:
+        """Stop ``key``'s servers (after requests in flight) and flush its data capture."""
+        with self._lock:
+            self._latest[key] = None
+            deployment = self._live.pop(key, None)
+        if deployment is None:
+            return False
+        deployment.stop()
+        return True
+
+    def flush_captures(self) -> None:
+        """Write every endpoint's buffered data capture now."""
+        with self._lock:
+            writers = [d.capture for d in self._live.values() if d.capture is not None]
+        for writer in writers:
+            writer.flush()
+
+    def close(self) -> None:
+        """Stop every endpoint (called when the twin stops)."""
+        with self._lock:
+            self._closed = True
+            keys = list(self._live)
+        for key in keys:
+            self.remove(key)
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _forward(port: int, variant: str, invocation: Invocation) -> InvocationResult:
+    headers = {"Content-Type": invocation.content_type or "text/csv"}
+    if invocation.accept:
+        headers["Accept"] = invocation.accept
+    if invocation.custom_attributes:
+        headers["X-Amzn-SageMaker-Custom-Attributes"] = invocation.custom_attributes
+    connection = http.client.HTTPConnection(LOOPBACK, port, timeout=INVOCATION_TIMEOUT_SECONDS)
+    try:
+        connection.request("POST", "/invocations", body=invocation.body, headers=headers)
+        response = connection.getresponse()
+        body = response.read()
+        return InvocationResult(
+            status=response.status,
+            body=body,
+            content_type=response.getheader("Content-Type") or "application/octet-stream",
+            variant=variant,
+            custom_attributes=response.getheader("X-Amzn-SageMaker-Custom-Attributes"),
+        )
+    finally:
+        connection.close()
+
+
+def _wait_for_ping(server: ModelServer) -> None:
+    connection = http.client.HTTPConnection(LOOPBACK, server.port, timeout=PING_SECONDS)
+    try:
+        connection.request("GET", "/ping")
+        response = connection.getresponse()
+        response.read()
+    finally:
+        connection.close()
+    if response.status != 200:
+        raise MLAccelError(f"model server {server.label} answered /ping with {response.status}")
+
+
+def _failure_reason(exc: BaseException) -> str:
+    if isinstance(exc, MLAccelError):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _safe(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)[:80] or "x"

@@ -1,0 +1,381 @@
+"""Seam: SageMaker endpoints really serve predictions on the twin.
+
+moto records endpoints as ``InService`` at once, has no ``UpdateEndpoint``, and its
+``InvokeEndpoint`` returns static data. This seam wires moto's control plane to
+:class:`mlaccel.twin.endpoints.EndpointFleet`:
+
+- ``CreateEndpoint`` → status ``Creating``; the fleet loads the models and starts their servers in
+  the background; ``InService`` when they answer, or ``Failed`` with ``FailureReason``.
+- ``UpdateEndpoint`` (added) → ``Updating``; the new config's servers start, routing switches at
+  once, the old servers stop after their requests in flight. A failed update keeps the old
+  deployment, back ``InService`` with ``FailureReason`` set, as SageMaker rolls back.
+- ``DeleteEndpoint`` → the servers stop and data capture is flushed.
+- ``sagemaker-runtime InvokeEndpoint`` → forwarded to a variant's server; a model error comes back
+  as ``ModelError`` (424), an unknown endpoint or variant as ``ValidationError`` (400).
+
+Application Auto Scaling needs nothing here: moto 5.2.5 registers
+``sagemaker:variant:DesiredInstanceCount`` targets and their policies as they are.
+
+Written for moto 5.2.5 (see ``PINNED_VERSIONS``); :func:`check_seams` fails loudly when the moto
+internals used here change.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import unquote
+
+from mlaccel.errors import MLAccelError
+from mlaccel.twin._runtime import TwinRuntime, active_runtime
+from mlaccel.twin.endpoints import (
+    CaptureSpec,
+    EndpointFleet,
+    EndpointNotLive,
+    EndpointSpec,
+    Invocation,
+    UnknownVariant,
+    VariantSpec,
+)
+
+log = logging.getLogger(__name__)
+
+SERVICE_KEY = "endpoints"
+_FLEET_LOCK = threading.Lock()
+
+# moto functions this seam replaces or calls, with the parameters it relies on.
+_EXPECTED_SIGNATURES = {
+    "SageMakerModelBackend.create_endpoint": [
+        "self",
+        "endpoint_name",
+        "endpoint_config_name",
+        "tags",
+    ],
+    "SageMakerModelBackend.delete_endpoint": ["self", "endpoint_name"],
+    "SageMakerModelBackend.describe_model": ["self", "model_name"],
+    "SageMakerRuntimeResponse.invoke_endpoint": ["self"],
+    "FakeEndpoint._process_production_variants": ["self", "production_variants"],
+}
+
+
+def fleet() -> EndpointFleet:
+    """The endpoint fleet of the twin running in this process (created on first use)."""
+    runtime = active_runtime()
+    with _FLEET_LOCK:
+        existing = runtime.services.get(SERVICE_KEY)
+        if isinstance(existing, EndpointFleet):
+            return existing
+        created = EndpointFleet(
+            work_dir=runtime.work_dir, s3_client_factory=lambda: runtime.client("s3")
+        )
+        runtime.services[SERVICE_KEY] = created
+        return created
+
+
+def check_seams() -> None:
+    """Raise when the moto internals this seam patches are not what it was written for."""
+    from moto.core.responses import BaseResponse
+    from moto.sagemaker import models, responses
+    from moto.sagemakerruntime import responses as runtime_responses
+
+    base_response_setup = BaseResponse.setup_class
+    owners: dict[str, Any] = {
+        "SageMakerModelBackend": models.SageMakerModelBackend,
+        "SageMakerRuntimeResponse": runtime_responses.SageMakerRuntimeResponse,
+        "FakeEndpoint": models.FakeEndpoint,
+    }
+    problems = []
+    for dotted, expected in _EXPECTED_SIGNATURES.items():
+        owner_name, attribute = dotted.split(".")
+        function = _unwrapped(getattr(owners[owner_name], attribute, None))
+        if function is None:
+            problems.append(f"{dotted} is gone")
+            continue
+        found = list(inspect.signature(function).parameters)
+        if found != expected:
+            problems.append(f"{dotted}{tuple(found)} (expected {tuple(expected)})")
+    for attribute in ("endpoints", "endpoint_configs", "_models"):
+        if attribute not in inspect.getsource(models.SageMakerModelBackend.__init__):
+            problems.append(f"SageMakerModelBackend no longer keeps self.{attribute}")
+    if "use_raw_body" not in inspect.signature(base_response_setup).parameters:
+        problems.append("BaseResponse.setup_class no longer takes use_raw_body")
+    moto_update = getattr(responses.SageMakerResponse, "update_endpoint", None)
+    if moto_update is not None and not getattr(moto_update, "_mlaccel_seam", False):
+        problems.append("moto now implements UpdateEndpoint itself; review this seam")
+    if problems:
+        raise MLAccelError(
+            "the twin's endpoint seam no longer fits moto: "
+            + "; ".join(problems)
+            + ". Reinstall the pinned moto or update mlaccel/twin/patches/endpoints.py"
+        )
+
+
+def _unwrapped(function: Any) -> Any:
+    return getattr(function, "_mlaccel_original", function)
+
+
+def install(runtime: TwinRuntime) -> None:
+    """Patch moto's SageMaker and SageMaker Runtime so endpoints serve the model they name."""
+    from moto.sagemaker import models, responses
+    from moto.sagemakerruntime import responses as runtime_responses
+
+    check_seams()
+    backend_class = models.SageMakerModelBackend
+    _replace(backend_class, "create_endpoint", _create_endpoint)
+    _replace(backend_class, "delete_endpoint", _delete_endpoint)
+    _add(backend_class, "update_endpoint", _update_endpoint)
+    _add(responses.SageMakerResponse, "update_endpoint", _update_endpoint_action)
+    _replace(runtime_responses.SageMakerRuntimeResponse, "invoke_endpoint", _invoke_endpoint)
+    # Request bodies are model payloads, not UTF-8 text: keep them as bytes.
+    runtime_responses.SageMakerRuntimeResponse.use_raw_body = True
+
+
+def _replace(owner: Any, name: str, make: Callable[[Any], Any]) -> None:
+    original = getattr(owner, name)
+    if getattr(original, "_mlaccel_seam", False):
+        return
+    replacement = make(original)
+    replacement._mlaccel_seam = True
+    replacement._mlaccel_original = original
+    replacement.__name__ = name
+    setattr(owner, name, replacement)
+
+
+def _add(owner: Any, name: str, function: Any) -> None:
+    existing = getattr(owner, name, None)
+    if existing is not None and getattr(existing, "_mlaccel_seam", False):
+        return
+    function._mlaccel_seam = True
+    setattr(owner, name, function)
+
+
+# --------------------------------------------------------------------------- control plane
+
+
+def _validation_error(message: str) -> Exception:
+    from moto.sagemaker.exceptions import ValidationError
+
+    return ValidationError(message=message)
+
+
+def _create_endpoint(original: Callable[..., Any]) -> Callable[..., Any]:
+    def create_endpoint(
+        self: Any, endpoint_name: str, endpoint_config_name: str, tags: list[dict[str, str]]
+    ) -> Any:
+        if endpoint_name in self.endpoints:
+            arn = self.endpoints[endpoint_name].arn
+            raise _validation_error(f'Cannot create already existing endpoint "{arn}".')
+        endpoint = original(
+            self, endpoint_name=endpoint_name, endpoint_config_name=endpoint_config_name, tags=tags
+        )
+        config = self.endpoint_configs[endpoint_config_name]
+        endpoint.endpoint_status = "Creating"
+        endpoint.data_capture_config = _capture_summary(config.data_capture_config)
+        key = (self.account_id, self.region_name, endpoint_name)
+        try:
+            spec = _endpoint_spec(self, endpoint_name, config)
+        except Exception as exc:
+            _set_status(endpoint, "Failed", str(exc))
+            return endpoint
+        fleet().deploy(
+            key,
+            spec,
+            on_ready=lambda: _set_status(endpoint, "InService"),
+            on_failed=lambda reason: _set_status(endpoint, "Failed", reason),
+        )
+        return endpoint
+
+    return create_endpoint
+
+
+def _update_endpoint(self: Any, endpoint_name: str, endpoint_config_name: str) -> str:
+    endpoint = self.endpoints.get(endpoint_name)
+    if endpoint is None:
+        from moto.sagemaker.models import FakeEndpoint
+
+        arn = FakeEndpoint.arn_formatter(endpoint_name, self.account_id, self.region_name)
+        raise _validation_error(f"Could not find endpoint '{arn}'.")
+    if endpoint.endpoint_status != "InService":
+        raise _validation_error(
+            f'Cannot update in-progress endpoint "{endpoint.arn}" '
+            f"(status {endpoint.endpoint_status}); wait until it is InService"
+        )
+    config = self.endpoint_configs.get(endpoint_config_name)
+    if config is None:
+        from moto.sagemaker.models import FakeEndpointConfig
+
+        arn = FakeEndpointConfig.arn_formatter(
+            endpoint_config_name, self.account_id, self.region_name
+        )
+        raise _validation_error(f"Could not find endpoint configuration '{arn}'.")
+    spec = _endpoint_spec(self, endpoint_name, config)
+    endpoint.endpoint_status = "Updating"
+    endpoint.failure_reason = None
+
+    def ready() -> None:
+        endpoint.endpoint_config_name = endpoint_config_name
+        endpoint.production_variants = endpoint._process_production_variants(
+            config.production_variants
+        )
+        endpoint.data_capture_config = _capture_summary(config.data_capture_config)
+        _set_status(endpoint, "InService")
+
+    def failed(reason: str) -> None:
+        # SageMaker rolls a failed update back: the previous config keeps serving.
+        _set_status(endpoint, "InService", f"Update to {endpoint_config_name} failed: {reason}")
+
+    key = (self.account_id, self.region_name, endpoint_name)
+    fleet().deploy(key, spec, on_ready=ready, on_failed=failed)
+    return str(endpoint.arn)
+
+
+def _update_endpoint_action(self: Any) -> Any:
+    from moto.core.responses import ActionResult
+
+    arn = self.sagemaker_backend.update_endpoint(
+        endpoint_name=self._get_param("EndpointName"),
+        endpoint_config_name=self._get_param("EndpointConfigName"),
+    )
+    return ActionResult({"EndpointArn": arn})
+
+
+def _delete_endpoint(original: Callable[..., Any]) -> Callable[..., Any]:
+    def delete_endpoint(self: Any, endpoint_name: str) -> None:
+        original(self, endpoint_name)
+        fleet().remove((self.account_id, self.region_name, endpoint_name))
+
+    return delete_endpoint
+
+
+def _set_status(endpoint: Any, status: str, reason: str | None = None) -> None:
+    from moto.core.utils import utcnow
+
+    endpoint.endpoint_status = status
+    endpoint.failure_reason = reason
+    endpoint.last_modified_time = utcnow()
+
+
+def _endpoint_spec(backend: Any, endpoint_name: str, config: Any) -> EndpointSpec:
+    variants = []
+    for variant in config.production_variants:
+        model = backend.describe_model(variant["ModelName"])
+        containers = list(model.containers or [])
+        container = model.primary_container or (containers[0] if containers else {})
+        if len(containers) > 1:
+            raise MLAccelError(
+                f"model {model.model_name} is an inference pipeline of {len(containers)} "
+                "containers; the twin serves single-container models"
+            )
+        variants.append(
+            VariantSpec(
+                name=str(variant["VariantName"]),
+                model_name=str(variant["ModelName"]),
+                container=dict(container),
+                weight=float(variant.get("InitialVariantWeight", 1.0) or 0.0),
+            )
+        )
+    return EndpointSpec(
+        name=endpoint_name,
+        config_name=str(config.endpoint_config_name),
+        variants=tuple(variants),
+        capture=CaptureSpec.from_config(config.data_capture_config),
+    )
+
+
+def _capture_summary(config: dict[str, Any] | None) -> dict[str, Any] | None:
+    # DescribeEndpoint shows a DataCaptureConfigSummary, not the config itself.
+    if not config:
+        return None
+    enabled = bool(config.get("EnableCapture", True))
+    summary = {
+        "EnableCapture": enabled,
+        "CaptureStatus": "Started" if enabled else "Stopped",
+        "CurrentSamplingPercentage": int(config.get("InitialSamplingPercentage", 100)),
+        "DestinationS3Uri": config.get("DestinationS3Uri", ""),
+    }
+    if config.get("KmsKeyId"):
+        summary["KmsKeyId"] = config["KmsKeyId"]
+    return summary
+
+
+# --------------------------------------------------------------------------- runtime
+
+
+def _invoke_endpoint(original: Callable[..., Any]) -> Callable[..., Any]:
+    def invoke_endpoint(self: Any) -> tuple[int, dict[str, str], bytes | str]:
+        from moto.sagemaker.models import sagemaker_backends
+
+        name = _endpoint_name(self)
+        account, region = self.current_account, self.region
+        endpoint = sagemaker_backends[account][region].endpoints.get(name)
+        if endpoint is None:
+            return _error(
+                400, "ValidationError", f"Endpoint {name} of account {account} not found."
+            )
+        body = self.raw_body if isinstance(self.raw_body, bytes) else str(self.raw_body).encode()
+        headers = self.headers
+        invocation = Invocation(
+            body=body or b"",
+            content_type=headers.get("Content-Type") or "text/csv",
+            accept=headers.get("Accept"),
+            custom_attributes=headers.get("X-Amzn-SageMaker-Custom-Attributes"),
+            target_variant=headers.get("X-Amzn-SageMaker-Target-Variant"),
+            inference_id=headers.get("X-Amzn-SageMaker-Inference-Id"),
+        )
+        weights = {
+            str(v["VariantName"]): float(v.get("CurrentWeight", 1.0) or 0.0)
+            for v in endpoint.production_variants
+        }
+        try:
+            result = fleet().invoke((account, region, name), invocation, weights=weights)
+        except EndpointNotLive:
+            return _error(
+                400,
+                "ValidationError",
+                f"Endpoint {name} of account {account} is {endpoint.endpoint_status}, not "
+                "InService; wait for it (sagemaker_session.wait_for_endpoint) and retry.",
+            )
+        except UnknownVariant as exc:
+            return _error(400, "ValidationError", str(exc))
+        if result.status != 200:
+            text = result.body.decode("utf-8", errors="replace")
+            side = "client" if 400 <= result.status < 500 else "server"
+            message = (
+                f"Received {side} error ({result.status}) from {result.variant} with message "
+                f'"{text}". See the twin\'s log for more information.'
+            )
+            return _error(
+                424,
+                "ModelError",
+                message,
+                OriginalStatusCode=result.status,
+                OriginalMessage=text,
+            )
+        response_headers = {
+            "Content-Type": result.content_type,
+            "x-Amzn-Invoked-Production-Variant": result.variant,
+        }
+        if result.custom_attributes:
+            response_headers["X-Amzn-SageMaker-Custom-Attributes"] = result.custom_attributes
+        return 200, response_headers, result.body
+
+    return invoke_endpoint
+
+
+def _endpoint_name(response: Any) -> str:
+    # The runtime's path is /endpoints/<name>/invocations.
+    parts = [p for p in response.path.split("?")[0].split("/") if p]
+    if len(parts) >= 2 and parts[0] == "endpoints":
+        return unquote(parts[1])
+    return str(response._get_params().get("EndpointName", ""))
+
+
+def _error(status: int, code: str, message: str, **fields: Any) -> tuple[int, dict[str, str], str]:
+    body = json.dumps({"message": message, **fields})
+    # moto's dispatcher reads the status from the headers, not from the tuple.
+    headers = {"x-amzn-ErrorType": code, "Content-Type": "application/json", "status": str(status)}
+    return status, headers, body
