@@ -257,3 +257,16 @@ def test_arrow_tables_and_batches_are_accepted() -> None:
     baseline = monitor.compute_baseline(table.to_batches(max_chunksize=100))
     assert baseline.statistics["dataset"]["item_count"] == 1000
     assert len(monitor.check_against_baseline(table, baseline)) == 0
+
+
+def test_parquet_is_read_a_few_columns_at_a_time(tmp_path: Path) -> None:
+    from mlaccel.monitor._io import PARQUET_COLUMNS_PER_READ, iter_chunks
+
+    example = monitor.make_drift_example(20_000, seed=15)
+    pq.write_table(example.baseline, tmp_path / "one-row-group.parquet")  # 1 row group
+    chunks = list(iter_chunks(tmp_path / "one-row-group.parquet", batch_rows=5_000))
+    assert sum(rows for rows, _ in chunks) == 20_000  # every row counted once
+    assert max(batch.num_columns for _, batch in chunks) <= PARQUET_COLUMNS_PER_READ
+    assert max(batch.num_rows for _, batch in chunks) <= 5_000
+    seen = {name for _, batch in chunks for name in batch.schema.names}
+    assert seen == set(example.baseline.column_names)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
-import sys
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 import pandas as pd
@@ -16,8 +17,18 @@ from mlaccel import monitor
 from mlaccel.errors import MLAccelInputError
 
 FIXTURES = Path(__file__).parent / "fixtures" / "model_monitor"
-sys.path.insert(0, str(FIXTURES))
-from make_fixtures import sample  # noqa: E402
+
+
+def _fixture_module() -> ModuleType:
+    """The script that wrote the fixtures: its ``sample`` draws fresh data the same way."""
+    spec = importlib.util.spec_from_file_location("make_fixtures", FIXTURES / "make_fixtures.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+sample = _fixture_module().sample
 
 
 @pytest.mark.parametrize("folder", [FIXTURES, FIXTURES / "minimal"], ids=["full", "minimal"])

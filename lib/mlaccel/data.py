@@ -522,8 +522,10 @@ def publish(
     >>> publish("used_cars", 5_000, seed=0, connection=mlaccel.connect())  # doctest: +SKIP
     PublishedTable(database='mlaccel_lake', table='used_cars', ...)
     """
-    from mlaccel import datasets
+    import importlib
 
+    # Resolved at call time: importing mlaccel.data never loads the generators.
+    datasets: Any = importlib.import_module("mlaccel.datasets")
     product = datasets.get_data_product(name)
     df = datasets.generate(name, n_rows, seed=seed)
     descriptions = dict(getattr(product, "column_descriptions", {}) or {})

@@ -177,6 +177,11 @@ def suggested_completeness(present: int, item_count: int) -> float:
 
     The margin is the 95 % lower confidence bound, rounded down to whole percent, so a
     batch of similar size and the same missing rate does not trip it.
+
+    Examples
+    --------
+    >>> suggested_completeness(1000, 1000), suggested_completeness(950, 1000)
+    (1.0, 0.93)
     """
     if item_count == 0:
         return 0.0

@@ -38,7 +38,7 @@ from mlaccel.monitor._formats import (
     feature_overrides,
 )
 from mlaccel.monitor._io import DEFAULT_BATCH_ROWS, iter_chunks, write_text
-from mlaccel.monitor._profile import ColumnStats, source_kind
+from mlaccel.monitor._profile import TEXT, ColumnStats, source_kind
 from mlaccel.monitor._sketch import (
     Binner,
     NumericReference,
@@ -282,7 +282,7 @@ class _FeatureCheck:
             self.matched += values.integral + values.fractional
         elif kind == STRING:
             # Numbers stored as numbers where the baseline had text: the type changed.
-            self.matched += present if typed == "text" else 0
+            self.matched += present if typed == TEXT else 0
         else:
             self.matched += present
         domain = self.expectation.domain
@@ -345,8 +345,8 @@ class _FeatureCheck:
                     f"are negative (minimum {stats.moments.low:g}); the baseline had none.",
                 )
             )
-        if expectation.domain is not None and stats.text + stats.integral + stats.fractional:
-            share = self.in_domain / present if present else 1.0
+        if expectation.domain is not None and present:
+            share = self.in_domain / present
             if share < settings.domain_content_threshold - 1e-12:
                 unexpected = [
                     label

@@ -236,17 +236,7 @@ def _capture_data(
         end_time=env.get("end_time") or None,
         preprocess=preprocess,
     )
-    return _Batches(batches)
-
-
-class _Batches:
-    """Capture batches as an iterable the engine reads once."""
-
-    def __init__(self, batches: Any) -> None:
-        self._batches = batches
-
-    def __iter__(self) -> Any:
-        return iter(self._batches)
+    return batches
 
 
 def _model_quality(

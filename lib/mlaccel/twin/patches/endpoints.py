@@ -10,6 +10,8 @@ moto records endpoints as ``InService`` at once, has no ``UpdateEndpoint``, and 
   once, the old servers stop after their requests in flight. A failed update keeps the old
   deployment, back ``InService`` with ``FailureReason`` set, as SageMaker rolls back.
 - ``DeleteEndpoint`` → the servers stop and data capture is flushed.
+- A model created from a registered model package (``{"ModelPackageName": arn}``) serves the
+  package's own container, as on SageMaker (the transform seam does the same).
 - ``sagemaker-runtime InvokeEndpoint`` → forwarded to a variant's server; a model error comes back
   as ``ModelError`` (424), an unknown endpoint or variant as ``ValidationError`` (400).
 
@@ -32,6 +34,7 @@ from urllib.parse import unquote
 
 from mlaccel.errors import MLAccelError
 from mlaccel.twin._runtime import TwinRuntime, active_runtime
+from mlaccel.twin.patches._models import model_container
 from mlaccel.twin.endpoints import (
     CaptureSpec,
     EndpointFleet,
@@ -264,7 +267,7 @@ def _endpoint_spec(backend: Any, endpoint_name: str, config: Any) -> EndpointSpe
     for variant in config.production_variants:
         model = backend.describe_model(variant["ModelName"])
         containers = list(model.containers or [])
-        container = model.primary_container or (containers[0] if containers else {})
+        container = model_container(backend, model)
         if len(containers) > 1:
             raise MLAccelError(
                 f"model {model.model_name} is an inference pipeline of {len(containers)} "

@@ -21,6 +21,7 @@ from typing import Any
 
 from mlaccel.errors import MLAccelError
 from mlaccel.twin._runtime import TwinRuntime, active_runtime
+from mlaccel.twin.patches._models import model_container
 from mlaccel.twin.transform import (
     LOG_GROUP,
     CloudWatchJobLog,
@@ -136,8 +137,7 @@ def _create_transform_job(original: Callable[..., Any]) -> Callable[..., Any]:
                 f"this name already exists ({arn})"
             )
         model = self.describe_model(model_name)  # ValidationError when it does not exist
-        containers = list(model.containers or [])
-        container = model.primary_container or (containers[0] if containers else {})
+        container = model_container(self, model)  # a model package resolved to its container
         try:
             spec = TransformJobSpec.from_request(
                 name=transform_job_name,
