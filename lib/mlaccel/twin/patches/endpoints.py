@@ -34,7 +34,6 @@ from urllib.parse import unquote
 
 from mlaccel.errors import MLAccelError
 from mlaccel.twin._runtime import TwinRuntime, active_runtime
-from mlaccel.twin.patches._models import model_container
 from mlaccel.twin.endpoints import (
     CaptureSpec,
     EndpointFleet,
@@ -44,6 +43,7 @@ from mlaccel.twin.endpoints import (
     UnknownVariant,
     VariantSpec,
 )
+from mlaccel.twin.patches._models import model_container
 
 log = logging.getLogger(__name__)
 
