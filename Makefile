@@ -23,10 +23,12 @@ notebooks: setup
 lint: setup
 	$(BIN)/ruff check lib seedcode snippets tests bench notebooks
 	$(BIN)/ruff format --check lib seedcode snippets tests bench notebooks
+	$(BIN)/python -m mlaccel.nbclean --check notebooks
 
 format: setup
 	$(BIN)/ruff check --fix lib seedcode snippets tests bench notebooks
 	$(BIN)/ruff format lib seedcode snippets tests bench notebooks
+	$(BIN)/python -m mlaccel.nbclean notebooks
 
 typecheck: setup
 	$(BIN)/mypy

@@ -19,7 +19,7 @@ LOOPBACK = "127.0.0.1"
 # Placeholder credentials: moto accepts any, and they keep botocore from looking elsewhere.
 TWIN_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "twin",
-    "AWS_SECRET_ACCESS_KEY": "twin",
+    "AWS_SECRET_ACCESS_KEY": "twin",  # pragma: allowlist secret (placeholder)
     "AWS_SESSION_TOKEN": "twin",
 }
 

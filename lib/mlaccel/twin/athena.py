@@ -241,7 +241,7 @@ class LakeQueryEngine:
             region=runtime.region,
             endpoint_url=runtime.url,
             access_key_id="twin",
-            secret_access_key="twin",
+            secret_access_key="twin",  # pragma: allowlist secret
         )
         return cls(glue=runtime.client("glue"), s3=runtime.client("s3"), s3_access=access)
 

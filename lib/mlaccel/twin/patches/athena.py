@@ -42,7 +42,7 @@ from mlaccel.twin.athena import LakeQueryEngine, QueryResult, glue_type
 
 log = logging.getLogger(__name__)
 
-SERVICE_KEY = "athena_query"
+SERVICE_KEY = "athena_query"  # pragma: allowlist secret
 MAX_RESULTS_PER_PAGE = 1000
 
 _EXPECTED_SIGNATURES = {

@@ -47,7 +47,7 @@ from mlaccel.twin.patches._models import model_container
 
 log = logging.getLogger(__name__)
 
-SERVICE_KEY = "endpoints"
+SERVICE_KEY = "endpoints"  # pragma: allowlist secret
 _FLEET_LOCK = threading.Lock()
 
 # moto functions this seam replaces or calls, with the parameters it relies on.

@@ -1,0 +1,75 @@
+"""Normalize notebooks for git: no outputs, no execution counts, no volatile metadata.
+
+``python -m mlaccel.nbclean [--check] [paths...]`` rewrites (or, with ``--check``, lists and
+fails on) notebooks that are not normalized; CI runs the check so committed notebooks cannot
+drift from their clean form. The ``parameters`` tag and other cell tags are kept.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+KEPT_NOTEBOOK_METADATA = ("kernelspec", "language_info")
+KEPT_CELL_METADATA = ("tags",)
+
+
+def normalize(notebook: dict[str, Any]) -> dict[str, Any]:
+    """The clean form of a notebook's JSON (a new dict; the input is unchanged)."""
+    clean = json.loads(json.dumps(notebook))
+    clean["metadata"] = {
+        k: v for k, v in clean.get("metadata", {}).items() if k in KEPT_NOTEBOOK_METADATA
+    }
+    if "language_info" in clean["metadata"]:
+        clean["metadata"]["language_info"] = {"name": clean["metadata"]["language_info"]["name"]}
+    for cell in clean.get("cells", []):
+        cell["metadata"] = {
+            k: v for k, v in cell.get("metadata", {}).items() if k in KEPT_CELL_METADATA and v
+        }
+        if cell["cell_type"] == "code":
+            cell["outputs"] = []
+            cell["execution_count"] = None
+    return clean
+
+
+def render(notebook: dict[str, Any]) -> str:
+    """JSON text as nbformat writes it (indent 1, sorted keys, trailing newline)."""
+    return json.dumps(notebook, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def clean_file(path: Path, *, check: bool) -> bool:
+    """Normalize ``path``; return True when it was (or, with ``check``, would be) changed."""
+    text = path.read_text(encoding="utf-8")
+    wanted = render(normalize(json.loads(text)))
+    if wanted == text:
+        return False
+    if not check:
+        path.write_text(wanted, encoding="utf-8")
+    return True
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m mlaccel.nbclean", description=__doc__)
+    parser.add_argument("--check", action="store_true", help="report, do not rewrite")
+    parser.add_argument("paths", nargs="*", type=Path, default=[Path("notebooks")])
+    args = parser.parse_args(argv)
+    files: list[Path] = []
+    for path in args.paths:
+        files += sorted(path.rglob("*.ipynb")) if path.is_dir() else [path]
+    changed = [
+        f for f in files if ".ipynb_checkpoints" not in f.parts and clean_file(f, check=args.check)
+    ]
+    for path in changed:
+        verb = "not normalized" if args.check else "normalized"
+        sys.stderr.write(f"{path}: {verb}\n")
+    if changed and args.check:
+        sys.stderr.write("run `python -m mlaccel.nbclean` to strip outputs and volatile metadata\n")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
