@@ -1,0 +1,462 @@
+"""The kit's two data products, generated deterministically from a seed (no download).
+
+- ``used_cars``: used-car prices (regression).
+- ``credit_risk``: loan defaults (binary classification).
+
+Both are realistic enough to teach with: skewed numbers, missing values, correlated features and
+a learnable but noisy target. :func:`generate_drifted_batch` makes "future" batches whose drift
+is declared (shifted numeric columns, a new category, more missing values), so scoring and
+monitoring have known answers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from mlaccel.errors import MLAccelInputError
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
+REFERENCE_YEAR = 2025  # fixed, so a seed gives the same rows on any day
+MAX_ROWS = 50_000_000
+
+
+@dataclass(frozen=True)
+class DataProduct:
+    """What a data product is: its columns, target and catalog metadata."""
+
+    name: str
+    description: str
+    target: str
+    problem_type: str  # "regression" | "binary_classification"
+    id_column: str
+    numeric_features: tuple[str, ...]
+    categorical_features: tuple[str, ...]
+    column_descriptions: dict[str, str] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+    # How generate_drifted_batch drifts it: shifted numeric columns, the column that gets a
+    # new category (and its value), the column that gets extra missing values.
+    drift_numeric: tuple[str, ...] = ()
+    drift_category: tuple[str, str] = ("", "")
+    drift_missing: str = ""
+
+    @property
+    def features(self) -> tuple[str, ...]:
+        return self.numeric_features + self.categorical_features
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return (self.id_column, *self.features, self.target)
+
+
+USED_CARS = DataProduct(
+    name="used_cars",
+    description="Used cars sold through the marketplace, with their sale price (regression).",
+    target="price",
+    problem_type="regression",
+    id_column="record_id",
+    numeric_features=("year", "mileage", "engine_size", "owners"),
+    categorical_features=("make", "model", "fuel_type", "transmission", "region", "condition"),
+    column_descriptions={
+        "record_id": "Unique listing identifier",
+        "make": "Manufacturer",
+        "model": "Model name within the make",
+        "year": "Year of first registration",
+        "mileage": "Odometer reading in km at sale",
+        "fuel_type": "petrol, diesel, hybrid or electric",
+        "transmission": "manual or automatic",
+        "engine_size": "Engine displacement in litres (0 for electric)",
+        "owners": "Number of previous owners",
+        "region": "Sales region",
+        "condition": "Inspector's grade: excellent, good, fair or poor",
+        "price": "Sale price in EUR (target)",
+    },
+    tags={
+        "domain": "automotive",
+        "owner": "pricing-team",
+        "classification": "internal",
+        "problem_type": "regression",
+    },
+    # a newer fleet: registration years move, and with them mileage and previous owners
+    drift_numeric=("year", "mileage", "owners"),
+    drift_category=("fuel_type", "hydrogen"),
+    drift_missing="engine_size",
+)
+
+CREDIT_RISK = DataProduct(
+    name="credit_risk",
+    description="Consumer loans with applicant data and whether they defaulted (classification).",
+    target="default",
+    problem_type="binary_classification",
+    id_column="record_id",
+    numeric_features=(
+        "age",
+        "income",
+        "employment_years",
+        "loan_amount",
+        "loan_term_months",
+        "interest_rate",
+        "credit_history_years",
+        "num_credit_lines",
+        "debt_to_income",
+    ),
+    categorical_features=("home_ownership", "purpose", "employment_type", "region"),
+    column_descriptions={
+        "record_id": "Unique loan identifier",
+        "age": "Applicant age in years",
+        "income": "Yearly income in EUR",
+        "employment_years": "Years with the current employer",
+        "loan_amount": "Amount borrowed in EUR",
+        "loan_term_months": "Loan term in months",
+        "interest_rate": "Yearly interest rate in percent",
+        "credit_history_years": "Years since the first credit line",
+        "num_credit_lines": "Open credit lines",
+        "debt_to_income": "Monthly debt payments over monthly income",
+        "home_ownership": "rent, own, mortgage or other",
+        "purpose": "What the loan is for",
+        "employment_type": "salaried, self_employed, unemployed or retired",
+        "region": "Applicant region",
+        "default": "1 when the loan defaulted within 12 months (target)",
+    },
+    tags={
+        "domain": "lending",
+        "owner": "risk-team",
+        "classification": "confidential",
+        "problem_type": "binary_classification",
+    },
+    # a downturn: lower incomes, higher debt ratios and the rates priced on them
+    drift_numeric=("income", "debt_to_income", "interest_rate"),
+    drift_category=("purpose", "crypto_assets"),
+    drift_missing="employment_years",
+)
+
+_PRODUCTS = {p.name: p for p in (USED_CARS, CREDIT_RISK)}
+
+
+def list_data_products() -> list[str]:
+    """Names of the data products the kit ships."""
+    return sorted(_PRODUCTS)
+
+
+def get_data_product(name: str) -> DataProduct:
+    """The description of data product ``name``.
+
+    Examples
+    --------
+    >>> get_data_product("used_cars").target
+    'price'
+    """
+    if name not in _PRODUCTS:
+        raise MLAccelInputError(
+            f"data_product={name!r} is not a data product of the kit; "
+            f"use one of {', '.join(list_data_products())}"
+        )
+    return _PRODUCTS[name]
+
+
+def _check_rows_and_seed(n_rows: Any, seed: Any) -> None:
+    if isinstance(n_rows, bool) or not isinstance(n_rows, int) or not 0 < n_rows <= MAX_ROWS:
+        raise MLAccelInputError(f"n_rows={n_rows!r} must be a whole number from 1 to {MAX_ROWS:,}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise MLAccelInputError(f"seed={seed!r} must be a non-negative whole number")
+
+
+def generate(name: str, n_rows: int, *, seed: int = 0) -> pd.DataFrame:
+    """Generate ``n_rows`` rows of data product ``name``, the same rows for the same seed.
+
+    Examples
+    --------
+    >>> df = generate("credit_risk", 1000, seed=7)
+    >>> df.shape
+    (1000, 15)
+    """
+    import numpy as np
+
+    product = get_data_product(name)
+    _check_rows_and_seed(n_rows, seed)
+    rng = np.random.default_rng([seed, 0 if name == "used_cars" else 1])
+    make = _used_cars if name == "used_cars" else _credit_risk
+    return make(rng, n_rows, product, drift=None)
+
+
+@dataclass(frozen=True)
+class Drift:
+    """The drift put into a future batch: how much and where."""
+
+    numeric_shift: float = 0.5
+    new_category: bool = True
+    new_category_share: float = 0.15
+    extra_missing: float = 0.2
+
+
+def generate_drifted_batch(
+    name: str,
+    n_rows: int,
+    *,
+    seed: int = 1,
+    numeric_shift: float = 0.5,
+    new_category: bool = True,
+    new_category_share: float = 0.15,
+    extra_missing: float = 0.2,
+) -> pd.DataFrame:
+    """A "future" batch of ``name`` with declared drift; the target is generated too (ground
+    truth arrives later in real life).
+
+    Parameters
+    ----------
+    numeric_shift
+        Shift of the drifted numeric columns, in standard deviations (0 to 5).
+    new_category, new_category_share
+        Whether one categorical column gets a value never seen in training, and in what share
+        of rows (0 to 1).
+    extra_missing
+        Share of rows (0 to 1) whose value goes missing in the drifted-missing column.
+
+    The frame's ``attrs["drift"]`` names the columns that drifted and how; see
+    :func:`drifted_columns`.
+    """
+    import numpy as np
+
+    product = get_data_product(name)
+    _check_rows_and_seed(n_rows, seed)
+    for param, value, high in (
+        ("numeric_shift", numeric_shift, 5.0),
+        ("new_category_share", new_category_share, 1.0),
+        ("extra_missing", extra_missing, 1.0),
+    ):
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= high:
+            raise MLAccelInputError(f"{param}={value!r} must be a number from 0 to {high}")
+    drift = Drift(
+        float(numeric_shift), bool(new_category), float(new_category_share), float(extra_missing)
+    )
+    rng = np.random.default_rng([seed, 100 if name == "used_cars" else 101])
+    make = _used_cars if name == "used_cars" else _credit_risk
+    df = make(rng, n_rows, product, drift=drift)
+    df.attrs["drift"] = drifted_columns(name, drift)
+    return df
+
+
+def drifted_columns(name: str, drift: Drift | None = None) -> dict[str, list[str]]:
+    """Which columns a drifted batch of ``name`` shifts, gives a new category, or blanks."""
+    product = get_data_product(name)
+    drift = drift or Drift()
+    return {
+        "shifted": list(product.drift_numeric) if drift.numeric_shift > 0 else [],
+        "new_category": [product.drift_category[0]] if drift.new_category else [],
+        "extra_missing": [product.drift_missing] if drift.extra_missing > 0 else [],
+    }
+
+
+def _ids(n: int, prefix: str) -> np.ndarray:
+    import numpy as np
+
+    return np.char.add(prefix, np.char.zfill(np.arange(1, n + 1).astype(str), 8))
+
+
+def _blank(rng: np.random.Generator, values: np.ndarray, share: float) -> np.ndarray:
+    import numpy as np
+
+    out = values.astype("float64", copy=True)
+    out[rng.random(len(out)) < share] = np.nan
+    return out
+
+
+def _shift(values: np.ndarray, drift: Drift | None, sign: float = 1.0) -> np.ndarray:
+    import numpy as np
+
+    if drift is None or drift.numeric_shift == 0:
+        return values
+    return values + sign * drift.numeric_shift * float(np.nanstd(values))
+
+
+def _add_category(
+    rng: np.random.Generator, values: np.ndarray, drift: Drift | None, category: str
+) -> np.ndarray:
+    if drift is None or not drift.new_category:
+        return values
+    values = values.astype(object)
+    values[rng.random(len(values)) < drift.new_category_share] = category
+    return values
+
+
+_MAKES = {  # make: (base price EUR, engine size, models)
+    "toyota": (21000, 1.8, ("corolla", "yaris", "rav4")),
+    "volkswagen": (22000, 1.6, ("golf", "polo", "passat")),
+    "ford": (18000, 1.5, ("focus", "fiesta", "kuga")),
+    "bmw": (34000, 2.2, ("series_3", "series_1", "x3")),
+    "mercedes": (36000, 2.2, ("c_class", "a_class", "glc")),
+    "renault": (16000, 1.4, ("clio", "megane", "captur")),
+    "peugeot": (17000, 1.4, ("208", "308", "3008")),
+    "kia": (18500, 1.6, ("ceed", "picanto", "sportage")),
+    "skoda": (19000, 1.6, ("octavia", "fabia", "kodiaq")),
+    "tesla": (45000, 0.0, ("model_3", "model_y", "model_s")),
+}
+_MAKE_SHARE = (0.14, 0.15, 0.12, 0.08, 0.07, 0.11, 0.1, 0.08, 0.09, 0.06)
+_MODEL_FACTOR = (1.0, 0.8, 1.3)
+_CONDITION = ("excellent", "good", "fair", "poor")
+_CONDITION_FACTOR = {"excellent": 1.12, "good": 1.0, "fair": 0.85, "poor": 0.68}
+_REGIONS = ("north", "south", "east", "west", "central")
+
+
+def _used_cars(
+    rng: np.random.Generator, n: int, product: DataProduct, drift: Drift | None
+) -> pd.DataFrame:
+    import numpy as np
+    import pandas as pd
+
+    makes = np.array(list(_MAKES))
+    make = rng.choice(makes, n, p=_MAKE_SHARE)
+    model_idx = rng.choice(3, n, p=(0.5, 0.3, 0.2))
+    model = np.array([_MAKES[m][2][i] for m, i in zip(make, model_idx, strict=True)])
+    age = np.clip(rng.gamma(2.2, 2.6, n), 0, 19)
+    age = _shift(age, drift, sign=-0.6)  # a newer fleet arrives
+    age = np.clip(age, 0, 25)
+    year = (REFERENCE_YEAR - np.round(age)).astype("int64")
+    age = REFERENCE_YEAR - year
+    is_tesla = make == "tesla"
+    recent = year >= 2018
+    fuel = np.where(
+        is_tesla,
+        "electric",
+        np.where(
+            rng.random(n) < np.where(recent, 0.18, 0.05),
+            rng.choice(["hybrid", "electric"], n, p=(0.7, 0.3)),
+            rng.choice(["petrol", "diesel"], n, p=(0.62, 0.38)),
+        ),
+    ).astype(object)
+    fuel = _add_category(rng, fuel, drift, product.drift_category[1])
+    transmission = np.where(
+        (fuel == "electric") | (rng.random(n) < 0.35 + 0.03 * (year - 2005)), "automatic", "manual"
+    )
+    base_engine = np.array([_MAKES[m][1] for m in make])
+    engine = np.where(fuel == "electric", 0.0, np.round(base_engine * rng.lognormal(0, 0.15, n), 1))
+    km_per_year = rng.lognormal(np.log(13000), 0.45, n)
+    mileage = np.round(np.maximum(age, 0.3) * km_per_year, -2)
+    mileage = _shift(mileage, drift, sign=1.0)
+    mileage = np.maximum(mileage, 0)
+    owners = np.minimum(1 + rng.poisson(age / 5.0), 6)
+    region = rng.choice(_REGIONS, n, p=(0.22, 0.2, 0.18, 0.22, 0.18))
+    condition = np.where(
+        rng.random(n) < 0.55,
+        np.where(age < 4, "excellent", "good"),
+        rng.choice(_CONDITION, n, p=(0.15, 0.4, 0.3, 0.15)),
+    )
+    base = np.array([_MAKES[m][0] for m in make]) * np.array(_MODEL_FACTOR)[model_idx]
+    fuel_factor = np.select(
+        [fuel == "electric", fuel == "hybrid", fuel == "diesel"], [1.15, 1.08, 0.97], 1.0
+    )
+    region_factor = np.select([region == "central", region == "south"], [1.06, 0.95], 1.0)
+    price = (
+        base
+        * np.exp(-0.085 * age)
+        * np.exp(-0.0000022 * mileage)
+        * np.vectorize(_CONDITION_FACTOR.get, otypes=[float])(condition)
+        * fuel_factor
+        * region_factor
+        * (1 - 0.03 * (owners - 1))
+        * (1 + 0.04 * (transmission == "automatic"))
+        * rng.lognormal(0, 0.09, n)
+    )
+    missing = 0.03 + (drift.extra_missing if drift else 0.0)
+    return pd.DataFrame(
+        {
+            "record_id": _ids(n, "car-"),
+            "make": make,
+            "model": model,
+            "year": year,
+            "mileage": _blank(rng, mileage, 0.03),
+            "engine_size": _blank(rng, engine, missing if drift else 0.02),
+            "owners": owners.astype("int64"),
+            "fuel_type": fuel.astype(str),
+            "transmission": transmission,
+            "region": region,
+            "condition": pd.Series(condition).mask(rng.random(n) < 0.04).to_numpy(),
+            "price": np.round(price, 0),
+        }
+    )[list(product.columns)]
+
+
+_PURPOSES = ("car", "education", "home_improvement", "debt_consolidation", "business", "medical")
+_PURPOSE_RISK = {
+    "car": -0.2,
+    "education": 0.1,
+    "home_improvement": -0.3,
+    "debt_consolidation": 0.35,
+    "business": 0.5,
+    "medical": 0.25,
+}
+_EMPLOYMENT_RISK = {"salaried": 0.0, "self_employed": 0.35, "unemployed": 1.2, "retired": 0.1}
+_HOME_RISK = {"own": -0.35, "mortgage": -0.15, "rent": 0.2, "other": 0.3}
+
+
+def _credit_risk(
+    rng: np.random.Generator, n: int, product: DataProduct, drift: Drift | None
+) -> pd.DataFrame:
+    import numpy as np
+    import pandas as pd
+
+    age = np.clip(np.round(rng.gamma(6.0, 6.5, n) + 18), 18, 85)
+    employment_type = np.where(
+        age > 66,
+        "retired",
+        rng.choice(["salaried", "self_employed", "unemployed"], n, p=(0.78, 0.15, 0.07)),
+    )
+    income = rng.lognormal(np.log(38000), 0.5, n) * (1 + 0.012 * np.minimum(age - 18, 30))
+    income = np.where(employment_type == "unemployed", income * 0.3, income)
+    income = _shift(income, drift, sign=-0.8)  # a downturn lowers incomes
+    income = np.maximum(income, 3000)
+    employment_years = np.where(
+        employment_type == "unemployed", 0, np.minimum(rng.exponential(6, n), age - 17)
+    )
+    loan_amount = np.round(rng.lognormal(np.log(12000), 0.7, n), -2)
+    term = rng.choice([12, 24, 36, 48, 60], n, p=(0.1, 0.2, 0.35, 0.15, 0.2))
+    credit_history = np.maximum(0, np.minimum(age - 18, rng.gamma(3, 3.5, n)))
+    lines = rng.poisson(3 + credit_history / 6)
+    debt_to_income = np.clip(rng.beta(2, 6, n) + loan_amount / income / 10, 0, 1.5)
+    home = rng.choice(list(_HOME_RISK), n, p=(0.25, 0.35, 0.35, 0.05))
+    purpose = rng.choice(_PURPOSES, n, p=(0.2, 0.1, 0.15, 0.35, 0.1, 0.1)).astype(object)
+    region = rng.choice(_REGIONS, n)
+    interest = np.round(
+        4 + 9 * debt_to_income + rng.normal(0, 1.5, n) - 0.1 * credit_history.clip(0, 20), 2
+    ).clip(1.5, 29.9)
+    debt_to_income = np.clip(_shift(debt_to_income, drift), 0, 2.0)
+    logit = (
+        -2.6
+        + 2.4 * (debt_to_income - 0.3)
+        - 0.55 * np.log(income / 38000)
+        + 0.09 * (interest - 8)
+        - 0.05 * np.minimum(employment_years, 10)
+        - 0.04 * np.minimum(credit_history, 15)
+        + 0.25 * (loan_amount / income > 0.5)
+        + 0.004 * (term - 36)
+        + np.vectorize(_PURPOSE_RISK.get, otypes=[float])(purpose)
+        + np.vectorize(_EMPLOYMENT_RISK.get, otypes=[float])(employment_type)
+        + np.vectorize(_HOME_RISK.get, otypes=[float])(home)
+        + 0.012 * np.abs(age - 45) * (age < 25)
+        + rng.normal(0, 0.6, n)
+    )
+    default = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype("int64")
+    purpose = _add_category(rng, purpose, drift, product.drift_category[1])
+    missing = 0.05 + (drift.extra_missing if drift else 0.0)
+    return pd.DataFrame(
+        {
+            "record_id": _ids(n, "loan-"),
+            "age": age.astype("int64"),
+            "income": _blank(rng, np.round(income, -1), 0.03),
+            "employment_years": _blank(rng, np.round(employment_years, 1), missing),
+            "loan_amount": loan_amount,
+            "loan_term_months": term.astype("int64"),
+            "interest_rate": interest,
+            "credit_history_years": np.round(credit_history, 1),
+            "num_credit_lines": lines.astype("int64"),
+            "debt_to_income": np.round(debt_to_income, 4),
+            "home_ownership": home,
+            "purpose": purpose.astype(str),
+            "employment_type": employment_type,
+            "region": region,
+            "default": default,
+        }
+    )[list(product.columns)]
