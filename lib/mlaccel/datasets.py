@@ -423,20 +423,23 @@ def _credit_risk(
         4 + 9 * debt_to_income + rng.normal(0, 1.5, n) - 0.1 * credit_history.clip(0, 20), 2
     ).clip(1.5, 29.9)
     debt_to_income = np.clip(_shift(debt_to_income, drift), 0, 2.0)
+    # Thresholds and interactions, as lenders see them: a linear score cannot capture it all.
     logit = (
-        -2.6
-        + 2.4 * (debt_to_income - 0.3)
-        - 0.55 * np.log(income / 38000)
-        + 0.09 * (interest - 8)
-        - 0.05 * np.minimum(employment_years, 10)
-        - 0.04 * np.minimum(credit_history, 15)
-        + 0.25 * (loan_amount / income > 0.5)
+        -2.3
+        + 1.7 * (debt_to_income > 0.42)
+        + 1.2 * np.maximum(debt_to_income - 0.42, 0)
+        - 0.6 * np.log(income / 38000)
+        + 0.07 * (interest - 8)
+        + 0.9 * ((employment_years < 1) & (employment_type != "retired"))
+        + 0.7 * (loan_amount / income > 0.4)
+        - 0.03 * np.minimum(credit_history, 15)
+        + 0.7 * (age < 23)
+        + 0.5 * (age > 72)
         + 0.004 * (term - 36)
         + np.vectorize(_PURPOSE_RISK.get, otypes=[float])(purpose)
         + np.vectorize(_EMPLOYMENT_RISK.get, otypes=[float])(employment_type)
         + np.vectorize(_HOME_RISK.get, otypes=[float])(home)
-        + 0.012 * np.abs(age - 45) * (age < 25)
-        + rng.normal(0, 0.6, n)
+        + rng.normal(0, 0.5, n)
     )
     default = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype("int64")
     purpose = _add_category(rng, purpose, drift, product.drift_category[1])

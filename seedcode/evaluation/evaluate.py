@@ -1,0 +1,148 @@
+"""Model evaluation as a SageMaker Processing job: test-split metrics in ``evaluation.json``.
+
+Loads the model (``model.tar.gz`` or a folder holding ``xgboost-model`` or
+``linear-model.json``) and the test split (label-first CSV or Parquet), and writes
+``evaluation.json`` in the shape SageMaker Pipelines property files and the model registry's
+``ModelMetrics`` read::
+
+    {"regression_metrics": {"rmse": {"value": 812.3, "standard_deviation": 0.0}, ...}}
+    {"binary_classification_metrics": {"auc": {"value": 0.82, ...}, ...}}
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tarfile
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+
+def base_dir() -> Path:
+    return Path(os.environ.get("SAGEMAKER_BASE_DIR", "/opt/ml"))
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    base = base_dir() / "processing"
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--model", type=Path, default=base / "model")
+    p.add_argument("--test", type=Path, default=base / "test")
+    p.add_argument("--output-dir", type=Path, default=base / "evaluation")
+    p.add_argument(
+        "--problem-type", choices=["regression", "binary_classification"], default="regression"
+    )
+    p.add_argument("--threshold", type=float, default=0.5, help="classification cut-off")
+    return p.parse_args(argv)
+
+
+def unpack_model(path: Path, into: Path) -> Path:
+    """The folder holding the model files (extracting ``model.tar.gz`` safely when given)."""
+    archives = [path] if path.is_file() else sorted(path.glob("*.tar.gz"))
+    if not archives:
+        return path
+    with tarfile.open(archives[0]) as tar:
+        tar.extractall(into, filter="data")  # refuses absolute paths and links out
+    return into
+
+
+def load_predict(folder: Path):
+    xgb_file = folder / "xgboost-model"
+    if xgb_file.exists():
+        import xgboost as xgb
+
+        booster = xgb.Booster()
+        booster.load_model(bytearray(xgb_file.read_bytes()))
+        return lambda x: booster.predict(xgb.DMatrix(x))
+    linear = folder / "linear-model.json"
+    if linear.exists():
+        model = json.loads(linear.read_text())
+
+        def predict(x: np.ndarray) -> np.ndarray:
+            z = (x - np.array(model["mean"])) / np.array(model["scale"])
+            z = z @ np.array(model["coefficients"]) + model["intercept"]
+            return 1 / (1 + np.exp(-z)) if model["link"] == "logistic" else z
+
+        return predict
+    raise FileNotFoundError(f"no xgboost-model or linear-model.json in the model at {folder}")
+
+
+def load_test(folder: Path) -> tuple[np.ndarray, np.ndarray]:
+    parquet = sorted(folder.rglob("*.parquet"))
+    if parquet:
+        df = pd.concat([pd.read_parquet(p) for p in parquet], ignore_index=True)
+        label = str(df.columns[1])
+        features = [c for c in df.columns if c != label and pd.api.types.is_numeric_dtype(df[c])]
+        return df[features].to_numpy("float64"), df[label].to_numpy("float64")
+    csv = sorted(folder.rglob("*.csv"))
+    if not csv:
+        raise FileNotFoundError(f"no test CSV or Parquet files in {folder}")
+    data = np.vstack([np.loadtxt(p, delimiter=",", ndmin=2) for p in csv])
+    return data[:, 1:], data[:, 0]
+
+
+def regression_report(y: np.ndarray, pred: np.ndarray) -> dict:
+    err = pred - y
+    ss_tot = float(((y - y.mean()) ** 2).sum()) or 1.0
+    values = {
+        "mae": float(np.mean(np.abs(err))),
+        "mse": float(np.mean(err**2)),
+        "rmse": float(np.sqrt(np.mean(err**2))),
+        "r2": 1.0 - float((err**2).sum()) / ss_tot,
+    }
+    spread = {"mae": float(np.std(np.abs(err))), "mse": float(np.std(err**2))}
+    return {
+        "regression_metrics": {
+            k: {"value": v, "standard_deviation": spread.get(k, 0.0)} for k, v in values.items()
+        }
+    }
+
+
+def classification_report(y: np.ndarray, prob: np.ndarray, threshold: float) -> dict:
+    from sklearn import metrics
+
+    label = (prob >= threshold).astype(int)
+    p = np.clip(prob, 1e-12, 1 - 1e-12)
+    values = {
+        "auc": float(metrics.roc_auc_score(y, prob)) if len(set(y)) == 2 else float("nan"),
+        "accuracy": float(metrics.accuracy_score(y, label)),
+        "precision": float(metrics.precision_score(y, label, zero_division=0)),
+        "recall": float(metrics.recall_score(y, label, zero_division=0)),
+        "f1": float(metrics.f1_score(y, label, zero_division=0)),
+        "logloss": float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p))),
+    }
+    tn, fp, fn, tp = metrics.confusion_matrix(y, label, labels=[0, 1]).ravel()
+    report = {k: {"value": v, "standard_deviation": 0.0} for k, v in values.items()}
+    report["confusion_matrix"] = {
+        "0": {"0": int(tn), "1": int(fp)},
+        "1": {"0": int(fn), "1": int(tp)},
+    }
+    return {"binary_classification_metrics": report}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            predict = load_predict(unpack_model(args.model, Path(tmp)))
+            x, y = load_test(args.test)
+            pred = predict(x)
+    except (FileNotFoundError, ValueError, tarfile.TarError) as exc:
+        print(f"evaluate: {exc}", file=sys.stderr)
+        return 2
+    if args.problem_type == "regression":
+        report = regression_report(y, pred)
+    else:
+        report = classification_report(y, pred, args.threshold)
+    args.output_dir.mkdir(parents=True, exist_ok=True)
+    (args.output_dir / "evaluation.json").write_text(json.dumps(report, indent=1))
+    print(f"evaluation: {json.dumps(report)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,99 @@
+"""A linear baseline: ridge regression or logistic regression on standardized features.
+
+Same channels and metric lines as ``train_xgboost.py``; the model is saved as JSON
+coefficients (``linear-model.json``: coefficients, intercept, mean, scale, link), readable by
+any language and never unpickled.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+from common import (
+    channel_dir,
+    classification_metrics,
+    load_xy,
+    model_dir,
+    print_final_metrics,
+    regression_metrics,
+)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument(
+        "--problem_type", choices=["regression", "binary_classification"], default="regression"
+    )
+    p.add_argument("--alpha", type=float, default=1.0, help="L2 penalty")
+    p.add_argument("--target", default="")
+    p.add_argument("--train", type=Path, default=None)
+    p.add_argument("--validation", type=Path, default=None)
+    p.add_argument("--model-dir", type=Path, default=None)
+    return p.parse_args(argv)
+
+
+def standardize(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    mean = x.mean(axis=0)
+    scale = x.std(axis=0)
+    scale[scale == 0] = 1.0
+    return mean, scale
+
+
+def fit_ridge(x: np.ndarray, y: np.ndarray, alpha: float) -> tuple[np.ndarray, float]:
+    intercept = float(y.mean())
+    a = x.T @ x + alpha * np.eye(x.shape[1])
+    return np.linalg.solve(a, x.T @ (y - intercept)), intercept
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, alpha: float) -> tuple[np.ndarray, float]:
+    from sklearn.linear_model import LogisticRegression
+
+    model = LogisticRegression(C=1.0 / max(alpha, 1e-9), max_iter=500)
+    model.fit(x, y)
+    return model.coef_[0], float(model.intercept_[0])
+
+
+def predict(model: dict, x: np.ndarray) -> np.ndarray:
+    z = ((x - np.array(model["mean"])) / np.array(model["scale"])) @ np.array(
+        model["coefficients"]
+    ) + model["intercept"]
+    return 1 / (1 + np.exp(-z)) if model["link"] == "logistic" else z
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        x, y, names = load_xy(args.train or channel_dir("train"), args.target)
+        x_val, y_val, _ = load_xy(args.validation or channel_dir("validation"), args.target)
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"train_linear: {exc}", file=sys.stderr)
+        return 2
+    mean, scale = standardize(x)
+    classification = args.problem_type == "binary_classification"
+    fit = fit_logistic if classification else fit_ridge
+    coef, intercept = fit((x - mean) / scale, y, args.alpha)
+    model = {
+        "coefficients": coef.tolist(),
+        "intercept": intercept,
+        "mean": mean.tolist(),
+        "scale": scale.tolist(),
+        "feature_names": names,
+        "link": "logistic" if classification else "identity",
+    }
+    pred = predict(model, x_val)
+    metrics = (
+        classification_metrics(y_val, pred) if classification else regression_metrics(y_val, pred)
+    )
+    print_final_metrics(metrics)
+    out = args.model_dir or model_dir()
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "linear-model.json").write_text(json.dumps(model))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

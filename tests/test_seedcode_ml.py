@@ -1,0 +1,214 @@
+"""Seedcode scripts, called through main() on a temporary SageMaker container layout."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mlaccel import datasets
+from tests.conftest import REPO
+
+SEEDCODE = REPO / "seedcode"
+
+
+def load(relative: str) -> ModuleType:
+    path = SEEDCODE / relative
+    sys.path.insert(0, str(path.parent))  # scripts import their siblings, as in the container
+    spec = importlib.util.spec_from_file_location(path.stem + "_under_test", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+preprocess = load("processing/preprocess.py")
+train_xgboost = load("training/train_xgboost.py")
+train_linear = load("training/train_linear.py")
+evaluate = load("evaluation/evaluate.py")
+
+
+def prepared(tmp_path: Path, name: str, n_rows: int = 6000) -> Path:
+    product = datasets.get_data_product(name)
+    raw = tmp_path / "processing" / "input" / "data"
+    raw.mkdir(parents=True)
+    datasets.generate(name, n_rows, seed=2).to_parquet(raw / "part-0.parquet")
+    args = [
+        "--target",
+        product.target,
+        "--problem-type",
+        product.problem_type,
+        "--numeric-columns",
+        ",".join(product.numeric_features),
+        "--categorical-columns",
+        ",".join(product.categorical_features),
+    ]
+    if name == "used_cars":
+        args += ["--reference-year", str(datasets.REFERENCE_YEAR)]
+    assert preprocess.main(args) == 0
+    return tmp_path / "processing" / "output"
+
+
+@pytest.fixture(autouse=True)
+def container(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SAGEMAKER_BASE_DIR", str(tmp_path))
+    for name in ("SM_MODEL_DIR", "SM_CHANNEL_TRAIN", "SM_CHANNEL_VALIDATION"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_preprocess_writes_every_output(tmp_path: Path) -> None:
+    out = prepared(tmp_path, "used_cars")
+    prep = json.loads((out / "preprocessor" / "preprocessor.json").read_text())
+    assert "vehicle_age" in prep["features"] and "fuel_type=__unknown__" in prep["features"]
+    sizes = {}
+    for split in ("train", "validation", "test"):
+        csv = np.loadtxt(out / split / f"{split}.csv", delimiter=",", ndmin=2)
+        table = pd.read_parquet(out / "parquet" / f"{split}.parquet")
+        assert csv.shape[1] == len(prep["features"]) + 1
+        assert list(table.columns[:2]) == ["record_id", "price"]
+        np.testing.assert_allclose(csv[:, 0], table["price"])
+        assert not np.isnan(csv).any()
+        sizes[split] = len(csv)
+    assert sizes == {"train": 4200, "validation": 900, "test": 900}
+
+
+def test_transform_mode_applies_the_saved_preprocessor(tmp_path: Path) -> None:
+    out = prepared(tmp_path, "used_cars")
+    batch_dir = tmp_path / "batch"
+    batch_dir.mkdir()
+    batch = datasets.generate_drifted_batch("used_cars", 200, seed=9)
+    batch.drop(columns="price").to_parquet(batch_dir / "batch.parquet")
+    code = preprocess.main(
+        [
+            "--mode",
+            "transform",
+            "--input-dir",
+            str(batch_dir),
+            "--preprocessor",
+            str(out / "preprocessor"),
+            "--output-dir",
+            str(tmp_path / "scored"),
+        ]
+    )
+    assert code == 0
+    rows = pd.read_csv(tmp_path / "scored" / "scoring" / "batch.csv", header=None)
+    prep = json.loads((out / "preprocessor" / "preprocessor.json").read_text())
+    assert len(rows) == 200 and rows.shape[1] == 1 + len(prep["features"])
+    assert list(rows[0]) == list(batch["record_id"])
+    hydrogen = rows[1 + prep["features"].index("fuel_type=__unknown__")]
+    assert hydrogen.sum() == (batch["fuel_type"] == "hydrogen").sum() > 0
+
+
+def _train_both(tmp_path: Path, name: str) -> tuple[dict, dict]:
+    product = datasets.get_data_product(name)
+    out = prepared(tmp_path, name)
+    classification = product.problem_type == "binary_classification"
+    channels = ["--train", str(out / "train"), "--validation", str(out / "validation")]
+    objective = "binary:logistic" if classification else "reg:squarederror"
+    assert (
+        train_xgboost.main(
+            [
+                *channels,
+                "--objective",
+                objective,
+                "--num_round",
+                "150",
+                "--model-dir",
+                str(tmp_path / "xgb"),
+            ]
+        )
+        == 0
+    )
+    assert (
+        train_linear.main(
+            [
+                *channels,
+                "--problem_type",
+                product.problem_type,
+                "--model-dir",
+                str(tmp_path / "linear"),
+            ]
+        )
+        == 0
+    )
+    reports = []
+    for model in ("xgb", "linear"):
+        assert (
+            evaluate.main(
+                [
+                    "--model",
+                    str(tmp_path / model),
+                    "--test",
+                    str(out / "test"),
+                    "--problem-type",
+                    product.problem_type,
+                    "--output-dir",
+                    str(tmp_path / f"eval-{model}"),
+                ]
+            )
+            == 0
+        )
+        reports.append(json.loads((tmp_path / f"eval-{model}" / "evaluation.json").read_text()))
+    return reports[0], reports[1]
+
+
+def test_xgboost_beats_the_linear_baseline_on_used_cars(tmp_path: Path) -> None:
+    xgb_report, linear_report = _train_both(tmp_path, "used_cars")
+    rmse = xgb_report["regression_metrics"]["rmse"]["value"]
+    assert rmse < linear_report["regression_metrics"]["rmse"]["value"]
+    assert set(xgb_report["regression_metrics"]) == {"mae", "mse", "rmse", "r2"}
+
+
+def test_xgboost_beats_the_linear_baseline_on_credit_risk(tmp_path: Path) -> None:
+    xgb_report, linear_report = _train_both(tmp_path, "credit_risk")
+    metrics = xgb_report["binary_classification_metrics"]
+    assert metrics["auc"]["value"] > linear_report["binary_classification_metrics"]["auc"]["value"]
+    assert {"auc", "accuracy", "precision", "recall", "f1", "confusion_matrix"} <= set(metrics)
+
+
+def test_metric_lines_parse_with_the_metric_definitions(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = prepared(tmp_path, "used_cars", 800)
+    capsys.readouterr()
+    train_xgboost.main(
+        [
+            "--train",
+            str(out / "train"),
+            "--validation",
+            str(out / "validation"),
+            "--num_round",
+            "20",
+            "--model-dir",
+            str(tmp_path / "m"),
+        ]
+    )
+    logs = capsys.readouterr().out
+    common = load("training/common.py")
+    for definition in common.metric_definitions():
+        if definition["Name"] in {"validation:rmse", "validation:mae"}:
+            assert float(re.findall(definition["Regex"], logs)[-1]) > 0
+    assert (tmp_path / "m" / "xgboost-model").exists()
+
+
+def test_bad_input_exits_non_zero_with_a_message(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    raw = tmp_path / "processing" / "input" / "data"
+    raw.mkdir(parents=True)
+    datasets.generate("used_cars", 100).drop(columns="mileage").to_parquet(raw / "a.parquet")
+    assert preprocess.main(["--target", "price", "--numeric-columns", "mileage,year"]) == 2
+    assert "columns ['mileage'] are missing" in capsys.readouterr().err
+    assert preprocess.main(["--target", "price", "--train-ratio", "1.2"]) == 2
+    assert "--train-ratio=1.2 must be strictly between 0 and 1" in capsys.readouterr().err
+    assert preprocess.main(["--target", "cost"]) == 2
+    assert "--target='cost' is not a column" in capsys.readouterr().err
+    assert evaluate.main(["--model", str(tmp_path / "nothing"), "--test", str(raw)]) == 2
+    assert "no xgboost-model or linear-model.json" in capsys.readouterr().err
