@@ -19,7 +19,7 @@ KEPT_CELL_METADATA = ("tags",)
 
 def normalize(notebook: dict[str, Any]) -> dict[str, Any]:
     """The clean form of a notebook's JSON (a new dict; the input is unchanged)."""
-    clean = json.loads(json.dumps(notebook))
+    clean: dict[str, Any] = json.loads(json.dumps(notebook))
     clean["metadata"] = {
         k: v for k, v in clean.get("metadata", {}).items() if k in KEPT_NOTEBOOK_METADATA
     }
