@@ -1,0 +1,117 @@
+"""The model registry: register a trained model with its metrics, approve it, find it."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from mlaccel.errors import MLAccelInputError
+
+if TYPE_CHECKING:
+    from mlaccel._connect import Connection
+    from mlaccel.training import TrainedModel
+
+APPROVAL_STATUSES = ("Approved", "Rejected", "PendingManualApproval")
+
+
+def group_name(product_name: str) -> str:
+    """The model package group of a data product, e.g. ``mlaccel-used-cars``."""
+    return f"mlaccel-{product_name.replace('_', '-')}"
+
+
+def ensure_group(name: str, *, connection: Connection, description: str = "") -> str:
+    """Create the model package group once; return its ARN."""
+    client = connection.client("sagemaker")
+    try:
+        return str(
+            client.describe_model_package_group(ModelPackageGroupName=name)["ModelPackageGroupArn"]
+        )
+    except client.exceptions.ClientError:
+        created = client.create_model_package_group(
+            ModelPackageGroupName=name,
+            ModelPackageGroupDescription=description or f"models of {name}",
+        )
+        return str(created["ModelPackageGroupArn"])
+
+
+def register_model(
+    model: TrainedModel,
+    *,
+    group: str,
+    connection: Connection,
+    approval_status: str = "PendingManualApproval",
+    description: str = "",
+) -> str:
+    """Register ``model`` (with its evaluation report as model metrics); return the package ARN.
+
+    Examples
+    --------
+    >>> arn = register_model(best, group="mlaccel-used-cars", connection=conn)  # doctest: +SKIP
+    """
+    if approval_status not in APPROVAL_STATUSES:
+        raise MLAccelInputError(
+            f"approval_status={approval_status!r} must be one of {', '.join(APPROVAL_STATUSES)}"
+        )
+    ensure_group(group, connection=connection)
+    request: dict[str, Any] = {
+        "ModelPackageGroupName": group,
+        "ModelPackageDescription": description or f"{model.label} from {model.job_name}",
+        "ModelApprovalStatus": approval_status,
+        "InferenceSpecification": {
+            "Containers": [
+                {
+                    "Image": model.image_uri,
+                    "ModelDataUrl": model.model_data,
+                    "Environment": dict(model.environment),
+                }
+            ],
+            "SupportedContentTypes": ["text/csv"],
+            "SupportedResponseMIMETypes": ["text/csv"],
+            "SupportedRealtimeInferenceInstanceTypes": ["ml.m5.large"],
+            "SupportedTransformInstanceTypes": ["ml.m5.large"],
+        },
+        "CustomerMetadataProperties": {"training_job": model.job_name, "label": model.label},
+    }
+    if model.evaluation.get("s3_uri"):
+        request["ModelMetrics"] = {
+            "ModelQuality": {
+                "Statistics": {
+                    "ContentType": "application/json",
+                    "S3Uri": model.evaluation["s3_uri"],
+                }
+            }
+        }
+    response = connection.client("sagemaker").create_model_package(**request)
+    return str(response["ModelPackageArn"])
+
+
+def set_approval(package_arn: str, status: str, *, connection: Connection, note: str = "") -> None:
+    """Approve or reject a model package (what a reviewer does after reading its metrics)."""
+    if status not in APPROVAL_STATUSES:
+        raise MLAccelInputError(f"status={status!r} must be one of {', '.join(APPROVAL_STATUSES)}")
+    connection.client("sagemaker").update_model_package(
+        ModelPackageArn=package_arn,
+        ModelApprovalStatus=status,
+        ApprovalDescription=note or f"set to {status}",
+    )
+
+
+def list_versions(group: str, *, connection: Connection) -> Any:
+    """The group's model packages as a table: version, status, created, ARN."""
+    import pandas as pd
+
+    client = connection.client("sagemaker")
+    rows = [
+        {
+            "version": s.get("ModelPackageVersion"),
+            "status": s.get("ModelApprovalStatus"),
+            "created": s.get("CreationTime"),
+            "arn": s["ModelPackageArn"],
+        }
+        for page in client.get_paginator("list_model_packages").paginate(
+            ModelPackageGroupName=group
+        )
+        for s in page["ModelPackageSummaryList"]
+    ]
+    return pd.DataFrame(rows, columns=["version", "status", "created", "arn"]).sort_values(
+        "version"
+    )

@@ -1,0 +1,373 @@
+"""Training accelerators: built-in XGBoost, script-mode XGBoost, a linear baseline, tuning,
+evaluation, and a comparison table; the same calls on the twin and on AWS."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from mlaccel import datasets
+from mlaccel._paths import seedcode_dir
+from mlaccel.errors import MLAccelInputError
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.figure import Figure
+
+    from mlaccel._connect import Connection
+    from mlaccel.features import FeatureSet
+
+XGBOOST_VERSION = "1.7-1"
+SKLEARN_VERSION = "1.2-1"
+# Script-mode metric lines (seedcode/training/common.py prints them).
+SCRIPT_METRICS = [
+    {"Name": "validation:rmse", "Regex": r"final validation:rmse=([-+0-9.eE]+)"},
+    {"Name": "validation:mae", "Regex": r"final validation:mae=([-+0-9.eE]+)"},
+    {"Name": "validation:auc", "Regex": r"final validation:auc=([-+0-9.eE]+)"},
+    {"Name": "validation:logloss", "Regex": r"final validation:logloss=([-+0-9.eE]+)"},
+]
+
+
+@dataclass(frozen=True)
+class Objective:
+    """What "better" means for a data product."""
+
+    metric: str  # SageMaker metric name, e.g. "validation:rmse"
+    direction: str  # "Minimize" | "Maximize"
+    xgboost_objective: str
+    test_metric: str  # key in evaluation.json, e.g. "rmse"
+
+    def better(self, a: float, b: float) -> bool:
+        return a < b if self.direction == "Minimize" else a > b
+
+
+def objective_for(product_name: str) -> Objective:
+    """RMSE for regression, AUC for binary classification."""
+    product = datasets.get_data_product(product_name)
+    if product.problem_type == "regression":
+        return Objective("validation:rmse", "Minimize", "reg:squarederror", "rmse")
+    return Objective("validation:auc", "Maximize", "binary:logistic", "auc")
+
+
+@dataclass
+class TrainedModel:
+    """A finished training job and what it produced."""
+
+    label: str
+    job_name: str
+    model_data: str
+    image_uri: str
+    metrics: dict[str, float] = field(default_factory=dict)
+    environment: dict[str, str] = field(default_factory=dict)
+    evaluation: dict[str, Any] = field(default_factory=dict)
+
+
+def _inputs(features: FeatureSet, content_type: str = "text/csv") -> dict[str, Any]:
+    from sagemaker.inputs import TrainingInput
+
+    return {
+        "train": TrainingInput(features.train, content_type=content_type),
+        "validation": TrainingInput(features.validation, content_type=content_type),
+    }
+
+
+def _final_metrics(connection: Connection, job_name: str) -> dict[str, float]:
+    described = connection.client("sagemaker").describe_training_job(TrainingJobName=job_name)
+    return {m["MetricName"]: float(m["Value"]) for m in described.get("FinalMetricDataList", [])}
+
+
+def xgboost_image(connection: Connection) -> str:
+    from sagemaker import image_uris
+
+    return str(image_uris.retrieve("xgboost", connection.region, XGBOOST_VERSION))
+
+
+def default_hyperparameters(product_name: str) -> dict[str, Any]:
+    objective = objective_for(product_name)
+    return {
+        "objective": objective.xgboost_objective,
+        "num_round": 200,
+        "max_depth": 5,
+        "eta": 0.1,
+        "subsample": 0.9,
+        "min_child_weight": 2,
+        "early_stopping_rounds": 20,
+        "eval_metric": objective.test_metric if objective.test_metric != "rmse" else "rmse",
+    }
+
+
+def builtin_xgboost_estimator(
+    product_name: str,
+    *,
+    connection: Connection,
+    hyperparameters: dict[str, Any] | None = None,
+    instance_type: str = "ml.m5.large",
+) -> Any:
+    """An Estimator for SageMaker's built-in XGBoost algorithm (CSV, label first)."""
+    from sagemaker.estimator import Estimator
+
+    estimator = Estimator(
+        image_uri=xgboost_image(connection),
+        role=connection.role_arn,
+        instance_count=1,
+        instance_type=instance_type,
+        output_path=connection.s3_uri("models", product_name, "xgboost-builtin"),
+        base_job_name=f"mlaccel-{product_name.replace('_', '-')}-xgb",
+        sagemaker_session=connection.sagemaker_session,
+    )
+    estimator.set_hyperparameters(
+        **{**default_hyperparameters(product_name), **(hyperparameters or {})}
+    )
+    return estimator
+
+
+def train_builtin_xgboost(
+    features: FeatureSet,
+    *,
+    connection: Connection,
+    hyperparameters: dict[str, Any] | None = None,
+    instance_type: str = "ml.m5.large",
+    logs: bool = False,
+) -> TrainedModel:
+    """Train with the built-in XGBoost algorithm and wait.
+
+    Examples
+    --------
+    >>> model = train_builtin_xgboost(features, connection=conn)  # doctest: +SKIP
+    """
+    estimator = builtin_xgboost_estimator(
+        features.product,
+        connection=connection,
+        hyperparameters=hyperparameters,
+        instance_type=instance_type,
+    )
+    estimator.fit(_inputs(features), logs=logs)
+    job = estimator.latest_training_job.name
+    return TrainedModel(
+        "xgboost (built-in)",
+        job,
+        estimator.model_data,
+        estimator.image_uri,
+        _final_metrics(connection, job),
+    )
+
+
+def _script_estimator(
+    kind: str,
+    product_name: str,
+    entry_point: str,
+    connection: Connection,
+    hyperparameters: dict[str, Any],
+    instance_type: str,
+) -> Any:
+    common = {
+        "entry_point": entry_point,
+        "source_dir": str(seedcode_dir() / "training"),
+        "role": connection.role_arn,
+        "instance_count": 1,
+        "instance_type": instance_type,
+        "hyperparameters": hyperparameters,
+        "metric_definitions": SCRIPT_METRICS,
+        "output_path": connection.s3_uri("models", product_name, kind),
+        "base_job_name": f"mlaccel-{product_name.replace('_', '-')}-{kind}",
+        "sagemaker_session": connection.sagemaker_session,
+    }
+    if kind == "xgboost-script":
+        from sagemaker.xgboost.estimator import XGBoost
+
+        return XGBoost(framework_version=XGBOOST_VERSION, **common)
+    from sagemaker.sklearn.estimator import SKLearn
+
+    return SKLearn(framework_version=SKLEARN_VERSION, **common)
+
+
+def train_script_xgboost(
+    features: FeatureSet,
+    *,
+    connection: Connection,
+    hyperparameters: dict[str, Any] | None = None,
+    instance_type: str = "ml.m5.large",
+    logs: bool = False,
+) -> TrainedModel:
+    """Train ``seedcode/training/train_xgboost.py`` in the XGBoost framework container."""
+    params = {
+        k: v for k, v in default_hyperparameters(features.product).items() if k != "eval_metric"
+    }
+    estimator = _script_estimator(
+        "xgboost-script",
+        features.product,
+        "train_xgboost.py",
+        connection,
+        {**params, **(hyperparameters or {})},
+        instance_type,
+    )
+    estimator.fit(_inputs(features), logs=logs)
+    job = estimator.latest_training_job.name
+    return TrainedModel(
+        "xgboost (script mode)",
+        job,
+        estimator.model_data,
+        estimator.image_uri,
+        _final_metrics(connection, job),
+    )
+
+
+def train_linear(
+    features: FeatureSet,
+    *,
+    connection: Connection,
+    alpha: float = 1.0,
+    instance_type: str = "ml.m5.large",
+    logs: bool = False,
+) -> TrainedModel:
+    """Train the linear baseline (``seedcode/training/train_linear.py``) in SKLearn's container."""
+    product = datasets.get_data_product(features.product)
+    estimator = _script_estimator(
+        "linear",
+        features.product,
+        "train_linear.py",
+        connection,
+        {"problem_type": product.problem_type, "alpha": alpha},
+        instance_type,
+    )
+    estimator.fit(_inputs(features), logs=logs)
+    job = estimator.latest_training_job.name
+    return TrainedModel(
+        "linear baseline",
+        job,
+        estimator.model_data,
+        estimator.image_uri,
+        _final_metrics(connection, job),
+    )
+
+
+def tune_xgboost(
+    features: FeatureSet,
+    *,
+    connection: Connection,
+    max_jobs: int = 4,
+    max_parallel_jobs: int = 2,
+    instance_type: str = "ml.m5.large",
+) -> tuple[TrainedModel, pd.DataFrame]:
+    """Tune the built-in XGBoost (eta, depth, child weight, subsample); return the best model
+    and the table of every job's hyperparameters and objective."""
+    from sagemaker.parameter import ContinuousParameter, IntegerParameter
+    from sagemaker.tuner import HyperparameterTuner
+
+    if not isinstance(max_jobs, int) or max_jobs < 1:
+        raise MLAccelInputError(f"max_jobs={max_jobs!r} must be a positive whole number")
+    if not isinstance(max_parallel_jobs, int) or not 1 <= max_parallel_jobs <= max_jobs:
+        raise MLAccelInputError(
+            f"max_parallel_jobs={max_parallel_jobs!r} must be between 1 and max_jobs={max_jobs}"
+        )
+    objective = objective_for(features.product)
+    tuner = HyperparameterTuner(
+        builtin_xgboost_estimator(
+            features.product, connection=connection, instance_type=instance_type
+        ),
+        objective_metric_name=objective.metric,
+        objective_type=objective.direction,
+        hyperparameter_ranges={
+            "eta": ContinuousParameter(0.05, 0.4, scaling_type="Logarithmic"),
+            "max_depth": IntegerParameter(3, 8),
+            "min_child_weight": ContinuousParameter(1, 8),
+            "subsample": ContinuousParameter(0.6, 1.0),
+        },
+        max_jobs=max_jobs,
+        max_parallel_jobs=max_parallel_jobs,
+        strategy="Random",
+        base_tuning_job_name=f"mlaccel-{features.product.replace('_', '-')[:8]}-tune",
+    )
+    tuner.fit(_inputs(features), include_cls_metadata=False)
+    tuner.wait()
+    best = tuner.best_training_job()
+    described = connection.client("sagemaker").describe_training_job(TrainingJobName=best)
+    model = TrainedModel(
+        "xgboost (tuned)",
+        best,
+        described["ModelArtifacts"]["S3ModelArtifacts"],
+        described["AlgorithmSpecification"]["TrainingImage"],
+        _final_metrics(connection, best),
+    )
+    return model, tuner.analytics().dataframe()
+
+
+def evaluate(
+    model: TrainedModel,
+    features: FeatureSet,
+    *,
+    connection: Connection,
+    instance_type: str = "ml.m5.large",
+) -> dict[str, Any]:
+    """Score the test split with ``seedcode/evaluation/evaluate.py`` as a processing job; the
+    report (``evaluation.json``) is stored on ``model.evaluation`` and returned."""
+    from sagemaker.processing import ProcessingInput, ProcessingOutput
+
+    from mlaccel.features import sklearn_processor
+
+    product = datasets.get_data_product(features.product)
+    output = connection.s3_uri("evaluation", features.product, model.job_name)
+    processor = sklearn_processor(
+        connection=connection, instance_type=instance_type, base_job_name="mlaccel-evaluate"
+    )
+    processor.run(
+        code=str(seedcode_dir() / "evaluation" / "evaluate.py"),
+        inputs=[
+            ProcessingInput(source=model.model_data, destination="/opt/ml/processing/model"),
+            ProcessingInput(source=features.test, destination="/opt/ml/processing/test"),
+        ],
+        outputs=[ProcessingOutput(source="/opt/ml/processing/evaluation", destination=output)],
+        arguments=["--problem-type", product.problem_type],
+        wait=True,
+        logs=False,
+    )
+    bucket, _, key = output.removeprefix("s3://").partition("/")
+    body = connection.client("s3").get_object(Bucket=bucket, Key=f"{key}/evaluation.json")
+    model.evaluation = json.loads(body["Body"].read())
+    model.evaluation["s3_uri"] = f"{output}/evaluation.json"
+    return model.evaluation
+
+
+def test_metrics(model: TrainedModel) -> dict[str, float]:
+    """The evaluation's metric values, flattened (``{"rmse": 812.3, ...}``)."""
+    report = {k: v for k, v in model.evaluation.items() if k.endswith("_metrics")}
+    if not report:
+        raise MLAccelInputError(f"{model.label} has no evaluation yet: call evaluate() first")
+    metrics = next(iter(report.values()))
+    return {
+        k: float(v["value"]) for k, v in metrics.items() if isinstance(v, dict) and "value" in v
+    }
+
+
+def compare_models(models: list[TrainedModel], product_name: str) -> pd.DataFrame:
+    """One row per model: its test metrics, best first by the product's objective."""
+    import pandas as pd
+
+    objective = objective_for(product_name)
+    rows = [{"model": m.label, "job": m.job_name, **test_metrics(m)} for m in models]
+    table = pd.DataFrame(rows).set_index("model")
+    return table.sort_values(objective.test_metric, ascending=objective.direction == "Minimize")
+
+
+def best_model(models: list[TrainedModel], product_name: str) -> TrainedModel:
+    """The model that wins on the product's test objective."""
+    table = compare_models(models, product_name)
+    return next(m for m in models if m.label == table.index[0])
+
+
+def plot_comparison(table: pd.DataFrame, product_name: str) -> Figure:
+    """A bar chart of the objective metric per model, the winner highlighted."""
+    import matplotlib.pyplot as plt
+
+    objective = objective_for(product_name)
+    values = table[objective.test_metric]
+    fig, ax = plt.subplots(figsize=(7, 0.6 + 0.5 * len(values)))
+    colors = ["#2a9d8f" if i == 0 else "#b0bec5" for i in range(len(values))]
+    ax.barh(values.index[::-1], values.values[::-1], color=colors[::-1])
+    for y, value in enumerate(values.values[::-1]):
+        ax.text(value, y, f" {value:,.4g}", va="center", fontsize=9)
+    better = "lower" if objective.direction == "Minimize" else "higher"
+    ax.set_title(f"test {objective.test_metric} ({better} is better)")
+    fig.tight_layout()
+    return fig
