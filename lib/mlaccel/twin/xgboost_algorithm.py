@@ -1,0 +1,140 @@
+"""The built-in SageMaker XGBoost algorithm's contract, run locally by the twin.
+
+``python -m mlaccel.twin.xgboost_algorithm`` reads ``hyperparameters.json`` and the ``train``
+(and optional ``validation``) channels from the container layout under ``SAGEMAKER_BASE_DIR``:
+CSV with the label in the first column and no header (``text/csv``), LIBSVM (``text/libsvm``)
+or Parquet with the label first (``application/x-parquet``). It prints the per-round lines the
+real container prints (``[3]#011train-rmse:...#011validation-rmse:...``), so SageMaker's metric
+regexes read them, and saves ``xgboost-model`` (XGBoost's own format) in the model folder.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+INT_PARAMS = {
+    "num_round",
+    "max_depth",
+    "early_stopping_rounds",
+    "num_class",
+    "seed",
+    "max_bin",
+    "nthread",
+    "num_parallel_tree",
+    "verbosity",
+}
+IGNORED = {"_tuning_objective_metric", "csv_weights", "save_model_on_termination"}
+
+
+def parse_hyperparameters(raw: dict[str, str]) -> tuple[dict[str, Any], int, int | None]:
+    """XGBoost params, the number of rounds and early stopping, from SageMaker's strings."""
+    params: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key.startswith("sagemaker_") or key in IGNORED:
+            continue
+        text = str(value).strip('"')
+        if key in INT_PARAMS:
+            params[key] = int(float(text))
+        elif key == "eval_metric":
+            params[key] = text.split(",")
+        else:
+            try:
+                params[key] = float(text)
+            except ValueError:
+                params[key] = text
+    if "num_round" not in params:
+        raise ValueError("Hyperparameter num_round is required by the XGBoost algorithm")
+    rounds = params.pop("num_round")
+    early = params.pop("early_stopping_rounds", None)
+    params.setdefault("nthread", 2)
+    return params, rounds, early
+
+
+def load_channel(folder: Path, content_type: str) -> Any:
+    import numpy as np
+    import pandas as pd
+    import xgboost as xgb
+
+    files = sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))
+    if not files:
+        raise ValueError(f"channel {folder.name} has no files")
+    kind = content_type.split(";")[0].strip().lower()
+    if kind in ("text/libsvm", "libsvm"):
+        from sklearn.datasets import load_svmlight_files
+
+        parts = load_svmlight_files([str(f) for f in files])
+        x = parts[0::2]
+        y = parts[1::2]
+        import scipy.sparse as sp
+
+        return xgb.DMatrix(sp.vstack(x), np.concatenate(y))
+    if "parquet" in kind:
+        df = pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
+        data = df.to_numpy("float64")
+    else:
+        data = np.vstack([np.loadtxt(f, delimiter=",", ndmin=2) for f in files])
+    return xgb.DMatrix(data[:, 1:], data[:, 0])
+
+
+def main() -> int:
+    import xgboost as xgb
+
+    base = Path(os.environ.get("SAGEMAKER_BASE_DIR", "/opt/ml"))
+    config = base / "input" / "config"
+    raw = json.loads((config / "hyperparameters.json").read_text())
+    channels = json.loads((config / "inputdataconfig.json").read_text())
+    try:
+        params, rounds, early = parse_hyperparameters(raw)
+        if "train" not in channels:
+            raise ValueError("the XGBoost algorithm needs a 'train' channel")
+        evals = []
+        for name in ("train", "validation"):
+            if name in channels:
+                content_type = channels[name].get("ContentType", "text/csv")
+                evals.append((load_channel(base / "input" / "data" / name, content_type), name))
+        booster = xgb.train(
+            params,
+            evals[0][0],
+            num_boost_round=rounds,
+            evals=evals,
+            early_stopping_rounds=early if len(evals) > 1 else None,
+            verbose_eval=False,
+            callbacks=[RoundPrinter()],
+        )
+    except (ValueError, xgb.core.XGBoostError) as exc:
+        message = f"AlgorithmError: {exc}"
+        (base / "output").mkdir(parents=True, exist_ok=True)
+        (base / "output" / "failure").write_text(message)
+        print(message, file=sys.stderr)
+        return 1
+    model_dir = base / "model"
+    model_dir.mkdir(parents=True, exist_ok=True)
+    (model_dir / "xgboost-model").write_bytes(booster.save_raw("ubj"))
+    return 0
+
+
+class RoundPrinter:
+    """Prints each round like the SageMaker container (tabs shown as #011 in CloudWatch)."""
+
+    def __new__(cls) -> Any:
+        import xgboost as xgb
+
+        class _Printer(xgb.callback.TrainingCallback):
+            def after_iteration(self, model: Any, epoch: int, evals_log: dict[str, Any]) -> bool:
+                parts = [
+                    f"{data}-{metric}:{values[-1]:.5f}"
+                    for data, metrics in evals_log.items()
+                    for metric, values in metrics.items()
+                ]
+                print(f"[{epoch}]#011" + "#011".join(parts), flush=True)
+                return False
+
+        return _Printer()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
