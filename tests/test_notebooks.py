@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -69,7 +71,34 @@ def test_suite_runs_twice_in_the_same_twin(twin: Twin, tmp_path: Path) -> None:
     assert [s["notebook"] for s in summary] == names
     for name in names:
         assert (tmp_path / "second" / f"{name}.html").exists()
+    _nbval(sorted((tmp_path / "first").glob("*.ipynb")))
     os.environ.pop("MPLBACKEND", None)
+
+
+def _nbval(executed: list[Path]) -> None:
+    """nbval re-runs the first run's notebooks in the same twin and compares the outputs of
+    cells marked ``# NBVAL_CHECK_OUTPUT`` (lax mode), volatile parts sanitized."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "--nbval-lax",
+            "--sanitize-with",
+            str(REPO / "notebooks" / "nbval_sanitize.cfg"),
+            "-p",
+            "no:cacheprovider",
+            "-q",
+            *map(str, executed),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO / "notebooks",
+        env=dict(os.environ),
+        timeout=900,
+    )
+    assert result.returncode == 0, result.stdout[-4000:]
+    assert " passed" in result.stdout
 
 
 @pytest.mark.notebook

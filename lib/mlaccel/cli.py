@@ -107,3 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     except MLAccelError as exc:
         sys.stderr.write(f"mlaccel: {exc}\n")
         return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
