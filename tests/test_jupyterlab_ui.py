@@ -1,0 +1,148 @@
+"""JupyterLab for real: the pinned JupyterLab on loopback, a notebook run through its UI in
+headless Chromium, and a screenshot of the result."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from mlaccel.twin import Twin
+from tests.conftest import REPO
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SCREENSHOTS = REPO / "output" / "screenshots"
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        not Path(CHROMIUM).exists(), reason="needs Debian's chromium (`apt-get install chromium`)"
+    ),
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def lab(twin: Twin, tmp_path: Path) -> Iterator[tuple[str, str, Path]]:
+    """JupyterLab serving a copy of the notebooks, its kernels pointed at the test twin."""
+    root = tmp_path / "lab"
+    shutil.copytree(REPO / "notebooks", root)
+    settings = tmp_path / "lab-settings"
+    for plugin, values in (
+        ("@jupyterlab/notebook-extension/tracker", '{"windowingMode": "none"}'),
+        ("@jupyterlab/apputils-extension/notification", '{"fetchNews": "false"}'),
+    ):
+        (settings / plugin).parent.mkdir(parents=True, exist_ok=True)
+        (settings / f"{plugin}.jupyterlab-settings").write_text(values)
+    port, token = _free_port(), secrets.token_hex(16)
+    env = {
+        **os.environ,
+        "MLACCEL_TWIN_URL": twin.url,
+        "MLACCEL_BACKEND": "local",
+        "JUPYTER_CONFIG_DIR": str(tmp_path / "jupyter-config"),
+        "JUPYTERLAB_SETTINGS_DIR": str(settings),
+    }
+    log = (tmp_path / "lab.log").open("wb")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "jupyter",
+            "lab",
+            "--no-browser",
+            "--ServerApp.ip=127.0.0.1",
+            f"--ServerApp.port={port}",
+            f"--IdentityProvider.token={token}",
+            f"--ServerApp.root_dir={root}",
+            "--LabApp.news_url=",
+            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+            "--LabApp.extension_manager=readonly",
+            "--allow-root",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=log,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                break
+        except OSError:
+            time.sleep(0.3)
+    try:
+        yield url, token, root
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+        log.close()
+
+
+def test_notebook_runs_through_the_jupyterlab_ui(lab: tuple[str, str, Path]) -> None:
+    from playwright.sync_api import sync_playwright
+
+    url, token, root = lab
+    notebook = (
+        "01_explore_data.ipynb"
+        if (root / "01_explore_data.ipynb").exists()
+        else sorted(p.name for p in root.glob("0*.ipynb"))[0]
+    )
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS[1:])
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(f"{url}/lab/tree/{notebook}?token={token}")
+        page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
+        page.wait_for_selector(
+            ".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000
+        )
+        accept = page.locator(".jp-Dialog .jp-mod-accept")  # "Select Kernel", if asked
+        if accept.count():
+            accept.first.click()
+        page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+        page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+        code_cells = sum(
+            c["cell_type"] == "code" for c in json.loads((root / notebook).read_text())["cells"]
+        )
+        done: list[str] = []
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline:
+            prompts = page.locator(".jp-CodeCell .jp-InputPrompt").all_inner_texts()
+            done = [t for t in prompts if re.fullmatch(r"\[\d+\]:", t.strip())]
+            if len(done) == code_cells:
+                break
+            time.sleep(1)
+        errors = page.locator(
+            ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']"
+        )
+        tracebacks = [t for t in errors.all_inner_texts() if "Traceback" in t or "Error" in t]
+        page.screenshot(path=str(SCREENSHOTS / "jupyterlab_notebook.png"), full_page=False)
+        browser.close()
+    assert len(done) == code_cells, f"{len(done)} of {code_cells} cells ran in the UI"
+    assert not tracebacks, tracebacks[:2]
