@@ -20,7 +20,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        env = {**os.environ, "MLACCEL_HOME": str(Path(tmp) / "home"), "MPLBACKEND": "Agg"}
+        env = {**os.environ, "MLACCEL_HOME": str(Path(tmp) / "home")}
         env.pop("MLACCEL_TWIN_URL", None)
         mlaccel = [sys.executable, "-m", "mlaccel.cli"]
         subprocess.run([*mlaccel, "twin", "start"], env=env, check=True, capture_output=True)

@@ -96,7 +96,7 @@ def test_no_secrets_in_code_or_notebooks() -> None:
         check=True,
     )
     found = json.loads(result.stdout)["results"]
-    assert not found, f"possible secrets (mark placeholders with `pragma: allowlist secret`): {found}"
+    assert not found, f"possible secrets (mark placeholders `pragma: allowlist secret`): {found}"
 
 
 MACHINE_PATH = re.compile(r"(?<![\w.])/(root|home/\w+|Users/\w+)/")

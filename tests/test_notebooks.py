@@ -54,7 +54,7 @@ def _run(
     names: list[str], twin: Twin, out: Path, overrides: dict[str, Any] | None = None
 ) -> list[Any]:
     entries = [e for e in load_suite(SUITE, overrides) if e.path.stem in names]
-    env = {"MLACCEL_TWIN_URL": twin.url, "MLACCEL_BACKEND": "local", "MPLBACKEND": "Agg"}
+    env = {"MLACCEL_TWIN_URL": twin.url, "MLACCEL_BACKEND": "local"}
     return run_suite(entries, out, env=env, progress=False)
 
 
@@ -72,7 +72,6 @@ def test_suite_runs_twice_in_the_same_twin(twin: Twin, tmp_path: Path) -> None:
     for name in names:
         assert (tmp_path / "second" / f"{name}.html").exists()
     _nbval(sorted((tmp_path / "first").glob("*.ipynb")))
-    os.environ.pop("MPLBACKEND", None)
 
 
 def _nbval(executed: list[Path]) -> None:

@@ -5,19 +5,23 @@ The same calls run on the local twin and on an AWS account (``connection=mlaccel
 - :func:`latest_model_package` picks the model to serve from a model package group (the latest
   approved version, else the latest registered one, saying so).
 - :func:`deploy_model` creates an endpoint with data capture on, or updates it when it exists, so
-  a notebook can be run again and again; :func:`delete_endpoint` removes the endpoint, its config
-  and its model, and does nothing for what is already gone.
+  a notebook can be run again and again; :func:`delete_endpoint` removes the endpoint, its config,
+  its model and its autoscaling registration, and skips what is already gone.
 - :func:`predict` sends records as CSV (split into payloads SageMaker accepts) and returns one
   prediction per record; :func:`invoke_endpoint` sends any payload.
-- :func:`measure_latency` times requests: p50 / p99 latency and throughput.
+- :func:`read_captured_requests` reads what data capture recorded.
+- :func:`measure_latency` times requests: p50 / p99 latency and throughput
+  (:func:`plot_latency` draws them).
 - :func:`register_autoscaling` registers a variant with Application Auto Scaling, target
   tracking on ``SageMakerVariantInvocationsPerInstance``.
 - :func:`run_batch_transform` scores S3 files with a transform job that drops the record id
   before the model (``InputFilter="$[1:]"``), joins each prediction to its input line and keeps
   the id and the prediction (``OutputFilter="$[0,-1]"``); it returns the scores by record id.
+- :func:`read_split` reads the splits the processing step writes; :func:`upload_xgboost_model`
+  packages a booster as ``model.tar.gz``.
 
 Every AWS-touching function takes a keyword-only ``connection`` (default: ``mlaccel.connect()``).
-The SageMaker SDK is imported only to look up a default XGBoost image.
+The SageMaker SDK is imported only to look up the built-in XGBoost image.
 """
 
 from __future__ import annotations
@@ -43,6 +47,42 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+__all__ = [
+    "AutoscalingPolicy",
+    "BatchTransformResult",
+    "Deployment",
+    "EndpointFailed",
+    "InvocationResponse",
+    "LabeledRows",
+    "LatencyReport",
+    "ModelPackageInfo",
+    "ModelPackageNotFound",
+    "TransformJobFailed",
+    "create_model",
+    "csv_payloads",
+    "default_capture_uri",
+    "delete_endpoint",
+    "deploy_model",
+    "describe_model_package",
+    "invoke_endpoint",
+    "latest_model_package",
+    "measure_latency",
+    "parse_csv_predictions",
+    "parse_joined_output",
+    "plot_latency",
+    "predict",
+    "read_captured_requests",
+    "read_split",
+    "records_to_csv",
+    "register_autoscaling",
+    "run_batch_transform",
+    "summarize_latencies",
+    "upload_xgboost_model",
+    "wait_for_endpoint",
+    "write_transform_input",
+    "xgboost_image_uri",
+]
+
 DEFAULT_INSTANCE_TYPE = "ml.m5.large"
 DEFAULT_VARIANT = "AllTraffic"
 # The XGBoost built-in algorithm version the kit trains and serves.
@@ -57,6 +97,7 @@ INVOCATIONS_PER_INSTANCE = "SageMakerVariantInvocationsPerInstance"
 OWNER_TAG = "mlaccel:endpoint"
 
 _NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+_STAMP_SUFFIX = re.compile(r"-\d{14}-[0-9a-f]{4}$")
 _SETTLING = {"Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting"}
 _APPROVED = "Approved"
 
@@ -162,6 +203,8 @@ class LatencyReport:
         Round-trip latency of one request, in milliseconds.
     requests_per_second, rows_per_second
         Throughput over the timed requests.
+    samples_ms
+        Every request's latency, in the order sent (for plots).
     """
 
     requests: int
@@ -173,10 +216,11 @@ class LatencyReport:
     max_ms: float
     requests_per_second: float
     rows_per_second: float
+    samples_ms: tuple[float, ...] = field(default=(), repr=False)
 
     def as_dict(self) -> dict[str, float]:
-        """The figures as a plain dict (for tables and ``mlaccel.notebooks.record``)."""
-        return {k: float(v) for k, v in asdict(self).items()}
+        """The figures (not the samples) as a plain dict, for tables and ``notebooks.record``."""
+        return {k: float(v) for k, v in asdict(self).items() if k != "samples_ms"}
 
 
 @dataclass(frozen=True)
@@ -417,7 +461,7 @@ def xgboost_image_uri(region: str, version: str = XGBOOST_VERSION) -> str:
     Examples
     --------
     >>> xgboost_image_uri("us-east-1")  # doctest: +SKIP
-    '683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1'
+    '<account>.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1'
     """
     from mlaccel._sagemaker import _import_sagemaker
 
@@ -515,6 +559,173 @@ def _container(
     return container
 
 
+# --------------------------------------------------------------------------- artifacts and rows
+
+
+@dataclass(frozen=True)
+class LabeledRows:
+    """Rows of a data split: record ids, labels and the model's features.
+
+    Attributes
+    ----------
+    ids
+        Record ids (from the Parquet layout; ``row-<n>`` for CSV, which carries none).
+    labels
+        The label column.
+    features
+        The feature columns, in the model's order (named from the header, else ``f0, f1...``).
+    source
+        Where the rows were read.
+    """
+
+    ids: Any
+    labels: Any
+    features: Any
+    source: str
+
+
+def read_split(
+    uri: str,
+    *,
+    n_rows: int | None = None,
+    connection: Connection | None = None,
+) -> LabeledRows:
+    """Read a data split written by the kit's processing step, from S3.
+
+    Two layouts are read, as ``seedcode/processing/preprocess.py`` writes them:
+
+    - Parquet with a header: record id, label, then the features;
+    - CSV without header, label first (the built-in XGBoost training format).
+
+    Parameters
+    ----------
+    uri
+        An ``s3://`` file, or a prefix whose ``.parquet`` (preferred) or ``.csv`` files are read
+        in key order.
+    n_rows
+        Read at most this many rows.
+    connection
+        Backend to use; ``mlaccel.connect()`` when omitted.
+
+    Examples
+    --------
+    >>> test = read_split("s3://bucket/features/used_cars/parquet/test.parquet", connection=conn)
+    ... # doctest: +SKIP
+    >>> test.features.shape, test.labels.name  # doctest: +SKIP
+    ((1500, 41), 'price')
+    """
+    import pandas as pd
+
+    from mlaccel.twin.serving import split_s3_uri
+
+    if n_rows is not None and (not isinstance(n_rows, int) or n_rows < 1):
+        raise MLAccelInputError(f"n_rows={n_rows!r} must be a whole number >= 1 or None")
+    conn = _connection(connection)
+    bucket, key = split_s3_uri(uri)
+    s3 = conn.client("s3")
+    paginator = s3.get_paginator("list_objects_v2")
+    found = [
+        item["Key"]
+        for page in paginator.paginate(Bucket=bucket, Prefix=key)
+        for item in page.get("Contents", [])
+    ]
+    parquet = sorted(k for k in found if k.lower().endswith(".parquet"))
+    csv_keys = sorted(k for k in found if k.lower().endswith((".csv", ".csv.gz")))
+    keys = parquet or csv_keys
+    if not keys:
+        raise MLAccelInputError(
+            f"no Parquet or CSV file at {uri}; write the splits first "
+            "(notebooks/02_engineer_features.ipynb) or pass the URI of a split"
+        )
+    frames = []
+    remaining = n_rows
+    for object_key in keys:
+        raw = s3.get_object(Bucket=bucket, Key=object_key)["Body"].read()
+        if parquet:
+            frame = pd.read_parquet(io.BytesIO(raw))
+            frame = frame.head(remaining) if remaining is not None else frame
+        else:
+            head = raw[:4096].decode("utf-8", errors="replace").splitlines()
+            frame = pd.read_csv(
+                io.BytesIO(raw),
+                header=0 if _looks_like_header(head) else None,
+                nrows=remaining,
+                compression="gzip" if object_key.endswith(".gz") else None,
+            )
+        frames.append(frame)
+        if remaining is not None:
+            remaining -= len(frame)
+            if remaining <= 0:
+                break
+    rows = pd.concat(frames, ignore_index=True)
+    if parquet:
+        if rows.shape[1] < 3:
+            raise MLAccelInputError(
+                f"{uri} has columns {list(rows.columns)}; expected record id, label, features"
+            )
+        ids, rest = rows.iloc[:, 0].astype(str), rows.iloc[:, 1:]
+    else:
+        if rows.shape[1] < 2:
+            raise MLAccelInputError(f"{uri} has one column; expected the label, then features")
+        if all(isinstance(c, int) for c in rows.columns):
+            rows.columns = ["label", *[f"f{i}" for i in range(rows.shape[1] - 1)]]
+        ids = pd.Series([f"row-{i:06d}" for i in range(len(rows))], name="record_id")
+        rest = rows
+    return LabeledRows(ids=ids, labels=rest.iloc[:, 0], features=rest.iloc[:, 1:], source=uri)
+
+
+def _looks_like_header(lines: list[str]) -> bool:
+    if not lines:
+        return False
+    for field_text in lines[0].split(","):
+        text = field_text.strip().strip('"')
+        if not text:
+            continue
+        try:
+            float(text)
+        except ValueError:
+            return True
+    return False
+
+
+def upload_xgboost_model(
+    booster: Any, destination_uri: str, *, connection: Connection | None = None
+) -> str:
+    """Package an XGBoost booster as SageMaker's ``model.tar.gz`` and upload it.
+
+    The archive holds ``xgboost-model`` in XGBoost's JSON format, which the built-in XGBoost
+    container (and the twin) serve.
+
+    Returns
+    -------
+    str
+        ``destination_uri``, to pass to :func:`deploy_model` as ``model_data``.
+
+    Examples
+    --------
+    >>> upload_xgboost_model(
+    ...     booster, "s3://bucket/models/used_cars/linear/model.tar.gz", connection=conn
+    ... )  # doctest: +SKIP
+    's3://bucket/models/used_cars/linear/model.tar.gz'
+    """
+    import tarfile
+
+    from mlaccel.twin.serving import split_s3_uri
+
+    save_raw = getattr(booster, "save_raw", None)
+    if not callable(save_raw):
+        raise MLAccelInputError("booster must be an xgboost.Booster (use model.get_booster())")
+    bucket, key = split_s3_uri(destination_uri)
+    data = bytes(save_raw("json"))
+    archive = io.BytesIO()
+    with tarfile.open(fileobj=archive, mode="w:gz") as tar:
+        info = tarfile.TarInfo("xgboost-model")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    _connection(connection).client("s3").put_object(Bucket=bucket, Key=key, Body=archive.getvalue())
+    return destination_uri
+
+
 # --------------------------------------------------------------------------- endpoints
 
 
@@ -544,7 +755,8 @@ def deploy_model(
 
     Each call creates a new model and endpoint config (names stamped with the time); an
     existing endpoint is updated to the new config (no downtime), a ``Failed`` one is replaced.
-    After an update, the previous config and model are deleted when this function created them.
+    After an update (with ``wait``), the previous config and model are deleted when this
+    function created them (tagged ``mlaccel:endpoint``); other resources are left alone.
 
     Parameters
     ----------
@@ -1074,6 +1286,7 @@ def summarize_latencies(durations_s: Sequence[float], rows_per_request: int) -> 
         max_ms=float(milliseconds.max()),
         requests_per_second=float(requests_per_second),
         rows_per_second=float(requests_per_second * rows_per_request),
+        samples_ms=tuple(float(v) for v in milliseconds),
     )
 
 
@@ -1144,6 +1357,44 @@ def _progress(items: range, enabled: bool, description: str) -> Iterable[int]:
 
     bar: Iterable[int] = tqdm(items, desc=description, unit="request", leave=False)
     return bar
+
+
+def plot_latency(report: LatencyReport, *, title: str = "") -> Any:
+    """A histogram of a report's request latencies, with its p50 and p99 marked.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> figure = plot_latency(summarize_latencies([0.002, 0.003, 0.004], 1), title="demo")
+    >>> [text.get_text() for text in figure.axes[0].texts]
+    ['p50 3.0 ms', 'p99 4.0 ms']
+    """
+    if not report.samples_ms:
+        raise MLAccelInputError("report has no samples; build it with measure_latency")
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(7, 3), layout="constrained")
+    axes = figure.subplots()
+    axes.hist(report.samples_ms, bins=30, color="#4C72B0")
+    top = axes.get_ylim()[1]
+    for label, value in (("p50", report.p50_ms), ("p99", report.p99_ms)):
+        axes.axvline(value, color="#C44E52", linestyle="--")
+        axes.text(
+            value,
+            top * 0.95,
+            f"{label} {value:.1f} ms",
+            rotation=90,
+            va="top",
+            ha="right",
+            bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none"},
+        )
+    rows = "one record" if report.rows_per_request == 1 else f"{report.rows_per_request} rows"
+    axes.set(xlabel=f"latency of one request of {rows} (ms)", ylabel="requests")
+    axes.set_title(title or f"{report.requests} requests")
+    return figure
 
 
 # --------------------------------------------------------------------------- autoscaling
@@ -1445,7 +1696,9 @@ def run_batch_transform(
         raise MLAccelInputError(f"max_payload_mb={max_payload_mb!r} must be 1-100 (MB)")
     conn = _connection(connection)
     client = conn.client("sagemaker")
-    name = _check_name(job_name or _stamped(model_name, _new_stamp()), "job_name")
+    # A model made by deploy_model is stamped already: stamp its base name, not the stamp.
+    base = _STAMP_SUFFIX.sub("", model_name) or model_name
+    name = _check_name(job_name or _stamped(base, _new_stamp()), "job_name")
     data_processing: dict[str, str] = {"JoinSource": join_source}
     if input_filter:
         data_processing["InputFilter"] = input_filter
@@ -1523,6 +1776,7 @@ def read_captured_requests(
     *,
     capture_uri: str | None = None,
     feature_names: Sequence[str] | None = None,
+    since: datetime | str | None = None,
     min_records: int = 1,
     timeout_seconds: float = 60.0,
     connection: Connection | None = None,
@@ -1540,6 +1794,9 @@ def read_captured_requests(
         The capture destination (``Deployment.capture_uri``); the default one when omitted.
     feature_names
         Names of the positional fields: inputs first, then outputs.
+    since
+        Keep requests made at or after this time (capture files of earlier runs stay in S3);
+        capture times have whole seconds, so it is rounded down to the second.
     min_records
         Rows to wait for.
     timeout_seconds
@@ -1562,12 +1819,15 @@ def read_captured_requests(
     conn = _connection(connection)
     base = (capture_uri or default_capture_uri(connection=conn)).rstrip("/")
     source = f"{base}/{endpoint_name}/"
+    if isinstance(since, datetime):
+        since = (since if since.tzinfo else since.replace(tzinfo=UTC)).replace(microsecond=0)
     deadline = time.monotonic() + timeout_seconds
     while True:
         try:
             frame = read_capture(
                 source,
                 feature_names=feature_names,
+                start_time=since,
                 include_metadata=True,
                 boto3_session=conn.boto3_session,
             )
