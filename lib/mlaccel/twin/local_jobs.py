@@ -491,8 +491,7 @@ def training_request_for(
         "ResourceConfig": definition.get("ResourceConfig")
         or definition.get("HyperParameterTuningResourceConfig")
         or {"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 30},
-        "StoppingCondition": definition.get("StoppingCondition")
-        or {"MaxRuntimeInSeconds": 86400},
+        "StoppingCondition": definition.get("StoppingCondition") or {"MaxRuntimeInSeconds": 86400},
     }
     if definition.get("Environment"):
         request["Environment"] = definition["Environment"]
