@@ -371,3 +371,34 @@ def plot_comparison(table: pd.DataFrame, product_name: str) -> Figure:
     ax.set_title(f"test {objective.test_metric} ({better} is better)")
     fig.tight_layout()
     return fig
+
+
+def fit_reference_model(train: pd.DataFrame, product_name: str) -> Any:
+    """A small in-process XGBoost on one-hot raw features, returning ``predict(frame)``.
+
+    For notebooks that need predictions without a deployed model (the drift notebook run on
+    its own); production scoring goes through the registered model and its preprocessor.
+    """
+    import pandas as pd
+    import xgboost as xgb
+
+    product = datasets.get_data_product(product_name)
+    missing = [c for c in (*product.features, product.target) if c not in train.columns]
+    if missing:
+        raise MLAccelInputError(f"train lacks the columns {missing} of {product_name}")
+    columns = list(product.features)
+    encoded = pd.get_dummies(train[columns], dtype=float)
+    objective = objective_for(product_name).xgboost_objective
+    booster = xgb.train(
+        {"objective": objective, "max_depth": 5, "eta": 0.2, "nthread": 2},
+        xgb.DMatrix(encoded, train[product.target]),
+        num_boost_round=80,
+    )
+
+    def predict(frame: pd.DataFrame) -> Any:
+        rows = pd.get_dummies(frame[columns], dtype=float).reindex(
+            columns=encoded.columns, fill_value=0.0
+        )
+        return booster.predict(xgb.DMatrix(rows))
+
+    return predict

@@ -34,6 +34,7 @@ from mlaccel.monitor._quality import (
     model_quality_metrics,
     suggest_model_quality_constraints,
 )
+from mlaccel.monitor._report import plot_feature_drift, write_report
 from mlaccel.monitor._synthetic import DriftExample, make_drift_example
 
 __all__ = [
@@ -52,9 +53,11 @@ __all__ = [
     "make_drift_example",
     "model_quality_metrics",
     "parse_dataset_format",
+    "plot_feature_drift",
     "read_capture",
     "read_transform_output",
     "suggest_model_quality_constraints",
     "suggested_completeness",
     "write_baseline",
+    "write_report",
 ]

@@ -1,0 +1,69 @@
+"""The HTML drift report: content, and how it renders in headless Chromium."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from mlaccel import datasets, monitor
+
+CHROMIUM = shutil.which("chromium")
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    train = datasets.generate("credit_risk", 5000, seed=0)
+    current = datasets.generate_drifted_batch("credit_risk", 3000, seed=1, numeric_shift=1.0)
+    features = list(datasets.get_data_product("credit_risk").features)
+    result = monitor.check_against_baseline(
+        current[features], monitor.compute_baseline(train[features])
+    )
+    path = tmp_path_factory.mktemp("report") / "drift.html"
+    return monitor.write_report(
+        result,
+        path,
+        baseline_data=train,
+        current_data=current,
+        title="Drift report: credit_risk",
+        model_quality={"auc": 0.71},
+    )
+
+
+def test_report_is_self_contained_with_charts_and_violations(report: Path) -> None:
+    page = report.read_text()
+    assert page.startswith("<!doctype html>") and "Drift report: credit_risk" in page
+    assert page.count("data:image/png;base64,") >= 3  # charts inline, no external files
+    assert "income" in page and "baseline_drift_check" in page and "drift detected" in page
+    assert "http://" not in page and "https://" not in page
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium (`apt-get install chromium`)")
+def test_report_renders_in_headless_chromium(report: Path, tmp_path: Path) -> None:
+    shot = tmp_path / "report.png"
+    subprocess.run(
+        [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            f"--screenshot={shot}",
+            "--window-size=1280,1800",
+            report.as_uri(),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    assert shot.stat().st_size > 20_000  # a rendered page, not a blank one
+    screenshots = Path(__file__).resolve().parents[1] / "output" / "screenshots"
+    screenshots.mkdir(parents=True, exist_ok=True)
+    shutil.copy(shot, screenshots / "drift_report.png")
