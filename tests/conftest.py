@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import shutil
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +16,19 @@ import mlaccel
 from mlaccel.twin import Twin
 
 REPO = Path(__file__).resolve().parents[1]
+SCREENSHOTS = REPO / "output" / "screenshots"
+# Debian's chromium, headless, with every background connection switched off.
+CHROMIUM = shutil.which("chromium")
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 OUTSIDE_CONNECTIONS: list[Any] = []
 

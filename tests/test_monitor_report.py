@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 
 from mlaccel import datasets, monitor
-
-CHROMIUM = shutil.which("chromium")
+from tests.conftest import CHROMIUM, CHROMIUM_FLAGS, SCREENSHOTS
 
 
 @pytest.fixture(scope="module")
@@ -46,14 +45,7 @@ def test_report_renders_in_headless_chromium(report: Path, tmp_path: Path) -> No
     subprocess.run(
         [
             CHROMIUM,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
+            *CHROMIUM_FLAGS,
             f"--user-data-dir={tmp_path / 'profile'}",
             f"--screenshot={shot}",
             "--window-size=1280,1800",
@@ -64,6 +56,5 @@ def test_report_renders_in_headless_chromium(report: Path, tmp_path: Path) -> No
         timeout=120,
     )
     assert shot.stat().st_size > 20_000  # a rendered page, not a blank one
-    screenshots = Path(__file__).resolve().parents[1] / "output" / "screenshots"
-    screenshots.mkdir(parents=True, exist_ok=True)
-    shutil.copy(shot, screenshots / "drift_report.png")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    shutil.copy(shot, SCREENSHOTS / "drift_report.png")

@@ -77,6 +77,16 @@ def _final_metrics(connection: Connection, job_name: str) -> dict[str, float]:
     return {m["MetricName"]: float(m["Value"]) for m in described.get("FinalMetricDataList", [])}
 
 
+def _fit(
+    estimator: Any, features: FeatureSet, label: str, connection: Connection, logs: bool
+) -> TrainedModel:
+    estimator.fit(_inputs(features), logs=logs)
+    job = estimator.latest_training_job.name
+    return TrainedModel(
+        label, job, estimator.model_data, estimator.image_uri, _final_metrics(connection, job)
+    )
+
+
 def xgboost_image(connection: Connection) -> str:
     from sagemaker import image_uris
 
@@ -142,15 +152,7 @@ def train_builtin_xgboost(
         hyperparameters=hyperparameters,
         instance_type=instance_type,
     )
-    estimator.fit(_inputs(features), logs=logs)
-    job = estimator.latest_training_job.name
-    return TrainedModel(
-        "xgboost (built-in)",
-        job,
-        estimator.model_data,
-        estimator.image_uri,
-        _final_metrics(connection, job),
-    )
+    return _fit(estimator, features, "xgboost (built-in)", connection, logs)
 
 
 def _script_estimator(
@@ -202,15 +204,7 @@ def train_script_xgboost(
         {**params, **(hyperparameters or {})},
         instance_type,
     )
-    estimator.fit(_inputs(features), logs=logs)
-    job = estimator.latest_training_job.name
-    return TrainedModel(
-        "xgboost (script mode)",
-        job,
-        estimator.model_data,
-        estimator.image_uri,
-        _final_metrics(connection, job),
-    )
+    return _fit(estimator, features, "xgboost (script mode)", connection, logs)
 
 
 def train_linear(
@@ -231,15 +225,7 @@ def train_linear(
         {"problem_type": product.problem_type, "alpha": alpha},
         instance_type,
     )
-    estimator.fit(_inputs(features), logs=logs)
-    job = estimator.latest_training_job.name
-    return TrainedModel(
-        "linear baseline",
-        job,
-        estimator.model_data,
-        estimator.image_uri,
-        _final_metrics(connection, job),
-    )
+    return _fit(estimator, features, "linear baseline", connection, logs)
 
 
 def tune_xgboost(
