@@ -8,6 +8,9 @@ Each module here patches one seam and delegates the real work to the kit's own c
 - ``athena``: SQL on Glue tables runs in DuckDB (``mlaccel.twin.athena``).
 - ``stepfunctions``: ``sagemaker:*.sync`` tasks in moto's state-machine interpreter.
 - ``awslambda``: Lambda invocations call the Python handler in-process.
+- ``events``: EventBridge rules deliver to Step Functions and Lambda targets.
+- ``sns``: e-mail subscriptions deliver to an outbox.
+- ``pipelines``: SageMaker Pipelines run with the SDK's local executor on the twin's jobs.
 
 Every public module of this package is a seam and defines ``install(runtime)``.
 
