@@ -12,12 +12,20 @@ if TYPE_CHECKING:
 
 # The twin finishes jobs in seconds; the SDK's AWS-sized polls (5-20 s) would dominate.
 TWIN_POLL_SECONDS = 0.5
+QUIET_LOGGERS = {
+    "sagemaker.config": logging.WARNING,
+    "sagemaker.telemetry.telemetry_logging": logging.WARNING,
+    "sagemaker.workflow.utilities": logging.ERROR,
+}
 
 
 def _import_sagemaker() -> Any:
     os.environ.setdefault("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
-    # The SDK logs each config file it looks for at INFO, paths included.
-    logging.getLogger("sagemaker.config").setLevel(logging.WARNING)
+    # The SDK logs each config file it looks for at INFO, paths included; it logs a telemetry
+    # notice on every call even when telemetry is opted out (as the kit's config does); and it
+    # warns about each job name a pipeline definition leaves to execution time.
+    for name, level in QUIET_LOGGERS.items():
+        logging.getLogger(name).setLevel(level)
     import sagemaker
 
     return sagemaker

@@ -1,4 +1,5 @@
-"""The ``mlaccel`` command: ``mlaccel twin start|status|stop`` and ``mlaccel notebooks run``."""
+"""The ``mlaccel`` command: ``mlaccel twin start|status|stop``, ``mlaccel notebooks run`` and
+``mlaccel snippets install|list``."""
 
 from __future__ import annotations
 
@@ -73,6 +74,22 @@ def _notebooks(args: argparse.Namespace) -> int:
     return 1 if any(r.status == "failed" for r in results) else 0
 
 
+def _snippets(args: argparse.Namespace) -> int:
+    from mlaccel import snippets
+
+    found = snippets.load_snippets(args.source)
+    if args.action == "list":
+        for s in found:
+            _say(f"{s.name}  {s.title}  (needs: {s.needs})")
+        return 0
+    result = snippets.install(found, data_dir=args.target)
+    _say(f"{len(result.written)} snippets installed in {result.directory}")
+    if result.removed:
+        _say(f"removed {len(result.removed)} no longer in the kit: {', '.join(result.removed)}")
+    _say("in JupyterLab: the Code Snippets tab of the left sidebar (reload the page to see them)")
+    return 0
+
+
 def _say(text: str) -> None:
     sys.stdout.write(text + "\n")
 
@@ -96,6 +113,18 @@ def build_parser() -> argparse.ArgumentParser:
     nbs.add_argument("--stop-on-failure", action="store_true", help="skip the rest after one fails")
     nbs.add_argument("--keep-twin", action="store_true", help="leave a twin this run started")
     nbs.set_defaults(func=_notebooks)
+
+    snip = sub.add_parser("snippets", help="the kit's snippets in JupyterLab's Code Snippets")
+    snip.add_argument("action", choices=["install", "list"])
+    snip.add_argument(
+        "--target",
+        type=Path,
+        help="Jupyter data dir to install into (default: JUPYTER_DATA_DIR, else the user's)",
+    )
+    snip.add_argument(
+        "--source", type=Path, help="snippets folder (default: MLACCEL_SNIPPETS, else the kit's)"
+    )
+    snip.set_defaults(func=_snippets)
     return parser
 
 

@@ -49,6 +49,7 @@ FUNCTIONS = {
 CATCH_ALL = ["States.ALL"]
 MODEL_MONITOR_ENV = {"publish_cloudwatch_metrics": "Disabled"}
 CONTAINER = "/opt/ml/processing"
+AWS_ENDPOINT_WAIT_SECONDS = 30
 
 
 def _dashed(name: str) -> str:
@@ -155,7 +156,7 @@ def workflow_settings(
         endpoint_name=f"mlaccel-{_dashed(product.name)}-pipeline",
         metric_threshold=float(metric_threshold),
         hyperparameters={**training.default_hyperparameters(product.name), "num_round": 100},
-        endpoint_wait_seconds=1 if connection.is_local else 30,
+        endpoint_wait_seconds=1 if connection.is_local else AWS_ENDPOINT_WAIT_SECONDS,
         parameter_path=f"/mlaccel/{_dashed(product.name)}",
     )
     unknown = set(overrides) - set(WorkflowSettings.__dataclass_fields__)
@@ -243,7 +244,9 @@ def _failure_path(settings: WorkflowSettings, what: str) -> Any:
         f"mlaccel: {what} failed",
         f"States.Format('{what} run {{}} failed: {{}}', $$.Execution.Name, $.error.Cause)",
     )
-    return Chain([notify, Fail("Run failed", error="PipelineFailed", cause=f"a {what} step failed")])
+    return Chain(
+        [notify, Fail("Run failed", error="PipelineFailed", cause=f"a {what} step failed")]
+    )
 
 
 def _processor(settings: WorkflowSettings, image: str, env: Mapping[str, str] | None = None) -> Any:
@@ -342,7 +345,7 @@ def training_workflow(settings: WorkflowSettings, *, client: Any = None) -> Any:
     """The training pipeline as a ``stepfunctions`` Workflow (see the module docstring)."""
     from sagemaker.estimator import Estimator
     from sagemaker.inputs import TrainingInput
-    from sagemaker.model_monitor import DataCaptureConfig
+    from sagemaker.model_monitor.data_capture_config import DataCaptureConfig
     from sagemaker.processing import ProcessingInput, ProcessingOutput
     from sagemaker.transformer import Transformer
     from stepfunctions.steps import (
@@ -561,7 +564,10 @@ def training_workflow(settings: WorkflowSettings, *, client: Any = None) -> Any:
         ProductionVariants__0__ModelName="$.names.model",
     )
     exists = _lambda(
-        "Endpoint exists?", "endpoint_status", {"EndpointName": settings.endpoint_name}, "$.endpoint"
+        "Endpoint exists?",
+        "endpoint_status",
+        {"EndpointName": settings.endpoint_name},
+        "$.endpoint",
     )
     create = bind(
         EndpointStep(
@@ -620,14 +626,14 @@ def training_workflow(settings: WorkflowSettings, *, client: Any = None) -> Any:
         ]
     )
     ready = Choice("Endpoint in service?")
-    ready.add_choice(ChoiceRule.StringEquals("$.endpoint.Payload.status", "InService"), export_names)
+    ready.add_choice(
+        ChoiceRule.StringEquals("$.endpoint.Payload.status", "InService"), export_names
+    )
     ready.add_choice(ChoiceRule.StringEquals("$.endpoint.Payload.status", "Failed"), failed)
     ready.default_choice(wait)
     export_names.next(succeeded)
     create_or_update = Choice("Create or update?")
-    create_or_update.add_choice(
-        ChoiceRule.BooleanEquals("$.endpoint.Payload.exists", True), update
-    )
+    create_or_update.add_choice(ChoiceRule.BooleanEquals("$.endpoint.Payload.exists", True), update)
     create_or_update.default_choice(create)
     create.next(wait)
     update.next(wait)
@@ -646,9 +652,10 @@ def training_workflow(settings: WorkflowSettings, *, client: Any = None) -> Any:
     endpoint_config.next(exists)
     exists.next(create_or_update)
 
-    for task in (prep, train, model, results, compare, data_quality, score_validation,
-                 model_quality, baselines, endpoint_config, exists, create, update, status,
-                 export_names):  # fmt: skip
+    # Tasks inside Parallel branches are caught by their Parallel state: a catch in a branch
+    # could only lead to states of that branch.
+    for task in (prep, train, model, results, compare, baselines, endpoint_config, exists,
+                 create, update, status, export_names):  # fmt: skip
         _catch(task, failed)
     definition = Chain([start, prep, train, model, results, threshold])
     return Workflow(
@@ -682,8 +689,12 @@ def scoring_workflow(settings: WorkflowSettings, *, client: Any = None) -> Any:
     )
     # Folders per run, from the execution name, under the pipeline's prefix.
     names = start.steps[1].parameters["names"]
-    names["prepared.$"] = f"States.Format('{settings.uri('scoring', 'prepared')}/{{}}', $$.Execution.Name)"  # noqa: E501
-    names["output.$"] = f"States.Format('{settings.uri('scoring', 'scores')}/{{}}', $$.Execution.Name)"  # noqa: E501
+    names["prepared.$"] = (
+        f"States.Format('{settings.uri('scoring', 'prepared')}/{{}}/', $$.Execution.Name)"
+    )
+    names["output.$"] = (
+        f"States.Format('{settings.uri('scoring', 'scores')}/{{}}', $$.Execution.Name)"
+    )
     failed = _failure_path(settings, "batch scoring")
     prep = bind(
         _script_step(
@@ -846,7 +857,9 @@ def execute(
     started = sfn.start_execution(
         stateMachineArn=arn, name=name or run_name("run"), input=json.dumps(dict(inputs or {}))
     )
-    return wait_for_execution(started["executionArn"], connection=connection, timeout=timeout_seconds)
+    return wait_for_execution(
+        started["executionArn"], connection=connection, timeout=timeout_seconds
+    )
 
 
 def wait_for_execution(
@@ -915,11 +928,170 @@ def history_table(events: list[dict[str, Any]]) -> Any:
                 )
         elif kind.endswith("Failed") and open_states:
             last = list(open_states.values())[-1]
-            details = next((v for k, v in event.items() if k.endswith("EventDetails")), {})
+            details: dict[str, Any] = next(
+                (v for k, v in event.items() if k.endswith("EventDetails")), {}
+            )
             last["outcome"] = f"failed: {details.get('error', '')}".strip()
     table = pd.DataFrame(rows, columns=["state", "type", "outcome", "started_s", "seconds"])
     table["started_s"] = table["started_s"].round(2)
     return table
+
+
+def start_on_new_data(
+    settings: WorkflowSettings,
+    training_arn: str,
+    scoring_arn: str,
+    *,
+    connection: Connection,
+    role_arn: str | None = None,
+) -> dict[str, str]:
+    """EventBridge rules: new training data starts training, a new batch starts scoring.
+
+    Returns the rules' ARNs by workflow. The scoring run scores exactly the object that landed.
+    """
+    from mlaccel import events
+
+    return {
+        "training": events.start_on_upload(
+            f"{settings.training_name}-on-new-data",
+            settings.training_data_uri + "/",
+            training_arn,
+            connection=connection,
+            role_arn=role_arn,
+        ),
+        "scoring": events.start_on_upload(
+            f"{settings.scoring_name}-on-new-batch",
+            settings.scoring_batches_uri + "/",
+            scoring_arn,
+            connection=connection,
+            input_template='{"batch_uri": "s3://<bucket>/<key>"}',
+            role_arn=role_arn,
+        ),
+    }
+
+
+def wait_for_started_execution(
+    state_machine_arn: str,
+    after: Any,
+    *,
+    connection: Connection,
+    timeout: float = 60,
+) -> str:
+    """The ARN of the first execution started after ``after`` (a datetime), once it exists."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        started = [
+            e
+            for e in executions(state_machine_arn, connection=connection)
+            if e["startDate"] >= after
+        ]
+        if started:
+            return str(started[-1]["executionArn"])
+        time.sleep(0.2 if connection.is_local else 5)
+    raise MLAccelError(
+        f"no execution of {state_machine_arn} started within {timeout:.0f} s; check the rule's "
+        "event pattern and that the bucket sends events to EventBridge"
+    )
+
+
+# ------------------------------------------------------------------------------------- graph
+
+
+def _edges(states: Mapping[str, Any]) -> list[tuple[str, str, str]]:
+    edges = []
+    for name, state in states.items():
+        if "Next" in state:
+            edges.append((name, state["Next"], ""))
+        for choice in state.get("Choices", []):
+            edges.append((name, choice["Next"], "choice"))
+        if "Default" in state:
+            edges.append((name, state["Default"], "default"))
+        for catch in state.get("Catch", []):
+            edges.append((name, catch["Next"], "catch"))
+    return edges
+
+
+def graph_layers(definition: Mapping[str, Any]) -> list[list[str]]:
+    """States grouped by their distance from StartAt along Next and Choice edges."""
+    states = definition["States"]
+    forward = {
+        n: [b for a, b, kind in _edges(states) if a == n and kind != "catch"] for n in states
+    }
+    depth = {definition["StartAt"]: 0}
+    frontier = [definition["StartAt"]]
+    while frontier:
+        following = []
+        for name in frontier:
+            for nxt in forward[name]:
+                if nxt not in depth:
+                    depth[nxt] = depth[name] + 1
+                    following.append(nxt)
+        frontier = following
+    for name in states:  # reachable only through Catch
+        depth.setdefault(name, max(depth.values()) + 1)
+    layers: list[list[str]] = [[] for _ in range(max(depth.values()) + 1)]
+    for name in states:
+        layers[depth[name]].append(name)
+    return layers
+
+
+STATE_COLOURS = {
+    "Task": "#dbe9f6",
+    "Choice": "#fdf0c2",
+    "Parallel": "#e4d9f3",
+    "Pass": "#eeeeee",
+    "Wait": "#eeeeee",
+    "Succeed": "#cfeccf",
+    "Fail": "#f6cfcf",
+}
+
+
+def plot_graph(definition: Mapping[str, Any], *, title: str = "") -> Any:
+    """The workflow as a figure: states top to bottom, parallel branches inset, catches dashed."""
+    import matplotlib.pyplot as plt
+
+    states = dict(definition["States"])
+    layers = graph_layers(definition)
+    width = max(len(layer) for layer in layers)
+    fig, ax = plt.subplots(figsize=(min(16, 3.2 * width + 1), 0.75 * len(layers) + 1))
+    where: dict[str, tuple[float, float]] = {}
+    for row, layer in enumerate(layers):
+        for col, name in enumerate(layer):
+            where[name] = ((col + 0.5) * width / len(layer), -row)
+    for source, target, kind in _edges(states):
+        (x0, y0), (x1, y1) = where[source], where[target]
+        ax.annotate(
+            "",
+            xy=(x1, y1 + 0.18),
+            xytext=(x0, y0 - 0.18),
+            arrowprops={
+                "arrowstyle": "->",
+                "color": "#c0392b" if kind == "catch" else "#555555",
+                "linestyle": "--" if kind == "catch" else "-",
+                "alpha": 0.35 if kind == "catch" else 0.9,
+            },
+        )
+    for name, (x, y) in where.items():
+        state = states[name]
+        label = name
+        if state["Type"] == "Parallel":
+            inner = [" → ".join(branch["States"]) for branch in state["Branches"]]
+            label += "\n" + "\n".join(f"‖ {text}" for text in inner)
+        ax.text(
+            x,
+            y,
+            label,
+            ha="center",
+            va="center",
+            fontsize=8,
+            bbox={"boxstyle": "round", "fc": STATE_COLOURS.get(state["Type"], "#ffffff")},
+        )
+    ax.set_xlim(0, width)
+    ax.set_ylim(-len(layers) + 0.4, 0.6)
+    ax.axis("off")
+    ax.set_title(title or "workflow")
+    fig.tight_layout()
+    return fig
 
 
 # -------------------------------------------------------------------------------------- export
@@ -977,11 +1149,21 @@ def cloudformation_template(workflow: Any, settings: WorkflowSettings) -> str:
         },
         "Outputs": {"StateMachineArn": {"Value": {"Ref": "StateMachine"}}},
     }
-    return yaml.safe_dump(template, sort_keys=False, width=100)
+    return str(yaml.safe_dump(template, sort_keys=False, width=100))
 
 
-def export(workflow: Any, settings: WorkflowSettings, folder: str | Path) -> list[Path]:
-    """Write ``<name>.asl.json`` and ``<name>.cfn.yaml`` into ``folder``; return the paths."""
+def export(builder: Any, settings: WorkflowSettings, folder: str | Path) -> list[Path]:
+    """Write ``<name>.asl.json`` and ``<name>.cfn.yaml`` into ``folder``; return the paths.
+
+    ``builder`` is :func:`training_workflow` or :func:`scoring_workflow`. The exported files
+    are for AWS, so they wait for endpoints at AWS's pace whatever ``settings`` says.
+
+    Examples
+    --------
+    >>> export(training_workflow, settings, "seedcode/workflows")  # doctest: +SKIP
+    """
+    settings = replace(settings, endpoint_wait_seconds=AWS_ENDPOINT_WAIT_SECONDS)
+    workflow = builder(settings)
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
     asl = out / f"{workflow.name}.asl.json"
@@ -1024,7 +1206,9 @@ def _resolved(params: Any, shape: Any) -> Any:
         for key, value in params.items():
             name = key.removesuffix(".$")
             member = shape.members.get(name)
-            out[name] = _dummy(member) if key.endswith(".$") and member else _resolved(value, member)
+            out[name] = (
+                _dummy(member) if key.endswith(".$") and member else _resolved(value, member)
+            )
         return out
     if isinstance(params, list) and shape is not None and shape.type_name == "list":
         return [_resolved(v, shape.member) for v in params]
@@ -1066,7 +1250,11 @@ def validate_definition(definition: Mapping[str, Any]) -> list[str]:
     problems = []
     for state, service, action, params in _task_requests(definition["States"]):
         model = session.get_service_model(SERVICE_ACTIONS.get(service, service))
-        operation = "Invoke" if (service, action) == ("lambda", "invoke") else action[0].upper() + action[1:]
+        operation = (
+            "Invoke"
+            if (service, action) == ("lambda", "invoke")
+            else action[0].upper() + action[1:]
+        )
         shape = model.operation_model(operation).input_shape
         request = _resolved(params, shape)
         if service == "lambda":

@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 
 def target_input(target: dict[str, Any], event: dict[str, Any]) -> str:
     """The JSON a target receives for ``event``: its Input, InputPath or InputTransformer."""
-    from jsonpath_ng.ext import parse
+    from jsonpath_ng.ext import parse  # type: ignore[attr-defined]
     from moto.events.utils import EventTemplateParser
 
     if "Input" in target:

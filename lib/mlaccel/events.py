@@ -1,0 +1,111 @@
+"""Event-driven starts: EventBridge rules that start a workflow when data lands in S3.
+
+S3 sends "Object Created" events to EventBridge once the bucket has EventBridge notifications
+on; a rule matches the bucket and key prefix and starts the state machine with an input made
+from the event. On the twin the event is really delivered and the execution really starts.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from mlaccel.errors import MLAccelInputError
+
+if TYPE_CHECKING:
+    from mlaccel._connect import Connection
+
+TARGET_ID = "state-machine"
+
+
+def enable_bucket_events(bucket: str, *, connection: Connection) -> None:
+    """Turn on the bucket's EventBridge notifications, keeping its other notifications."""
+    s3 = connection.client("s3")
+    current = s3.get_bucket_notification_configuration(Bucket=bucket)
+    current.pop("ResponseMetadata", None)
+    if "EventBridgeConfiguration" in current:
+        return
+    s3.put_bucket_notification_configuration(
+        Bucket=bucket, NotificationConfiguration={**current, "EventBridgeConfiguration": {}}
+    )
+
+
+def object_created_pattern(bucket: str, prefix: str) -> dict[str, Any]:
+    """The event pattern of objects created in ``s3://bucket/prefix...``."""
+    return {
+        "source": ["aws.s3"],
+        "detail-type": ["Object Created"],
+        "detail": {"bucket": {"name": [bucket]}, "object": {"key": [{"prefix": prefix}]}},
+    }
+
+
+# The input a started execution receives: where the new object is.
+OBJECT_INPUT = {
+    "InputPathsMap": {"bucket": "$.detail.bucket.name", "key": "$.detail.object.key"},
+    "InputTemplate": '{"trigger_uri": "s3://<bucket>/<key>"}',
+}
+
+
+def start_on_upload(
+    rule_name: str,
+    uri_prefix: str,
+    state_machine_arn: str,
+    *,
+    connection: Connection,
+    input_template: str | None = None,
+    role_arn: str | None = None,
+) -> str:
+    """Create or update a rule starting ``state_machine_arn`` for each object under a prefix.
+
+    ``input_template`` is an EventBridge input template over ``<bucket>`` and ``<key>``; the
+    default gives the execution ``{"trigger_uri": "s3://<bucket>/<key>"}``. ``role_arn`` is the
+    role EventBridge assumes to start executions. Returns the rule's ARN.
+
+    Examples
+    --------
+    >>> start_on_upload("mlaccel-train-on-data", "s3://bucket/pipelines/used_cars/training-data/",
+    ...                 machine_arn, connection=conn)  # doctest: +SKIP
+    """
+    if not uri_prefix.startswith("s3://") or "/" not in uri_prefix[5:]:
+        raise MLAccelInputError(
+            f"uri_prefix={uri_prefix!r} must look like s3://bucket/prefix/ (the folder to watch)"
+        )
+    if ":states:" not in state_machine_arn:
+        raise MLAccelInputError(f"state_machine_arn={state_machine_arn!r} is not a state machine")
+    bucket, prefix = uri_prefix[5:].split("/", 1)
+    enable_bucket_events(bucket, connection=connection)
+    client = connection.client("events")
+    rule_arn = client.put_rule(
+        Name=rule_name,
+        EventPattern=json.dumps(object_created_pattern(bucket, prefix)),
+        State="ENABLED",
+        Description=f"start {state_machine_arn.rsplit(':', 1)[-1]} when data lands in {uri_prefix}",
+    )["RuleArn"]
+    transformer = dict(OBJECT_INPUT)
+    if input_template is not None:
+        transformer["InputTemplate"] = input_template
+    client.put_targets(
+        Rule=rule_name,
+        Targets=[
+            {
+                "Id": TARGET_ID,
+                "Arn": state_machine_arn,
+                "RoleArn": role_arn or connection.role_arn,
+                "InputTransformer": transformer,
+            }
+        ],
+    )
+    return str(rule_arn)
+
+
+def describe_rule(rule_name: str, *, connection: Connection) -> dict[str, Any]:
+    """The rule's pattern and targets, for display."""
+    client = connection.client("events")
+    rule = client.describe_rule(Name=rule_name)
+    targets = client.list_targets_by_rule(Rule=rule_name)["Targets"]
+    return {
+        "name": rule["Name"],
+        "state": rule["State"],
+        "pattern": json.loads(rule["EventPattern"]),
+        "targets": [t["Arn"] for t in targets],
+    }
