@@ -4,13 +4,8 @@ headless Chromium, and a screenshot of the result."""
 from __future__ import annotations
 
 import json
-import os
 import re
-import secrets
 import shutil
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from mlaccel.twin import Twin
-from tests.conftest import CHROMIUM, CHROMIUM_FLAGS, REPO, SCREENSHOTS
+from tests.conftest import CHROMIUM, CHROMIUM_FLAGS, REPO, SCREENSHOTS, jupyterlab
 
 pytestmark = [
     pytest.mark.slow,
@@ -28,67 +23,14 @@ pytestmark = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def lab(twin: Twin, tmp_path: Path) -> Iterator[tuple[str, str, Path]]:
     """JupyterLab serving a copy of the notebooks, its kernels pointed at the test twin."""
     root = tmp_path / "lab"
     shutil.copytree(REPO / "notebooks", root)
-    settings = tmp_path / "lab-settings"
-    for plugin, values in (
-        ("@jupyterlab/notebook-extension/tracker", '{"windowingMode": "none"}'),
-        ("@jupyterlab/apputils-extension/notification", '{"fetchNews": "false"}'),
-    ):
-        (settings / plugin).parent.mkdir(parents=True, exist_ok=True)
-        (settings / f"{plugin}.jupyterlab-settings").write_text(values)
-    port, token = _free_port(), secrets.token_hex(16)
-    env = {
-        **os.environ,
-        "MLACCEL_TWIN_URL": twin.url,
-        "MLACCEL_BACKEND": "local",
-        "JUPYTER_CONFIG_DIR": str(tmp_path / "jupyter-config"),
-        "JUPYTERLAB_SETTINGS_DIR": str(settings),
-    }
-    log = (tmp_path / "lab.log").open("wb")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "jupyter",
-            "lab",
-            "--no-browser",
-            "--ServerApp.ip=127.0.0.1",
-            f"--ServerApp.port={port}",
-            f"--IdentityProvider.token={token}",
-            f"--ServerApp.root_dir={root}",
-            "--LabApp.news_url=",
-            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-            "--LabApp.extension_manager=readonly",
-            "--allow-root",
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=log,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                break
-        except OSError:
-            time.sleep(0.3)
-    try:
+    env = {"MLACCEL_TWIN_URL": twin.url, "MLACCEL_BACKEND": "local"}
+    with jupyterlab(root, tmp_path, env) as (url, token):
         yield url, token, root
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-        log.close()
 
 
 def test_notebook_runs_through_the_jupyterlab_ui(lab: tuple[str, str, Path]) -> None:

@@ -26,7 +26,12 @@ def _import_sagemaker() -> Any:
     # warns about each job name a pipeline definition leaves to execution time.
     for name, level in QUIET_LOGGERS.items():
         logging.getLogger(name).setLevel(level)
+    root = logging.getLogger()
+    level_before = root.level
     import sagemaker
+    import sagemaker.experiments._metrics  # sets the root logger to INFO on import
+
+    root.setLevel(level_before)
 
     return sagemaker
 

@@ -11,7 +11,10 @@ fail step. The same object is upserted and started on a real account or on the t
 
 from __future__ import annotations
 
+import json
+import warnings
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlaccel import datasets, features, registry, training
@@ -82,6 +85,8 @@ def build_pipeline(
     from mlaccel._sagemaker import _import_sagemaker
 
     _import_sagemaker()
+    # Expected here: a pipeline session builds steps instead of starting jobs.
+    warnings.filterwarnings("ignore", message="Running within a PipelineSession")
     from sagemaker import image_uris
     from sagemaker.estimator import Estimator
     from sagemaker.inputs import TrainingInput
@@ -282,3 +287,64 @@ def step_table(execution: Any) -> Any:
 
 def _seconds(value: Any) -> float:
     return float(value.timestamp()) if hasattr(value, "timestamp") else float(value)
+
+
+def portable_definition(pipeline: Any, *, connection: Connection) -> str:
+    """The pipeline definition as JSON with bucket, role and images as ``${Parameter}`` tokens."""
+    from mlaccel.workflows import _images
+
+    text = json.dumps(json.loads(pipeline.definition()), indent=2)
+    tokens = {
+        connection.role_arn: "${SageMakerRoleArn}",
+        f"s3://{connection.bucket}/": "s3://${Bucket}/",
+        **{image: f"${{{name}}}" for name, image in _images(connection.region)},
+    }
+    for value, token in tokens.items():
+        text = text.replace(value, token)
+    return text + "\n"
+
+
+def export(pipeline: Any, *, connection: Connection, folder: str | Path) -> list[Path]:
+    """Write ``<name>.pipeline.json`` and a CloudFormation template ``<name>.cfn.yaml``.
+
+    The template creates the pipeline (``AWS::SageMaker::Pipeline``) with its definition, the
+    bucket, role and image URIs being stack parameters; upload the code the definition names
+    (``s3://<bucket>/<pipeline>/code/...``) with the definition, as ``upsert`` does.
+    """
+    import yaml
+
+    body = portable_definition(pipeline, connection=connection)
+    described = {
+        "Bucket": "S3 bucket the pipeline reads and writes",
+        "SageMakerRoleArn": "Role the pipeline and its jobs assume",
+        "XgboostImage": "Built-in XGBoost image URI of the region (sagemaker.image_uris)",
+        "SklearnImage": "SKLearn processing image URI of the region",
+        "ModelMonitorImage": "Model Monitor analyzer image URI of the region",
+    }
+    template = {
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Description": f"mlaccel SageMaker Pipeline {pipeline.name} (generated; do not edit)",
+        "Parameters": {
+            name: {"Type": "String", "Description": text}
+            for name, text in described.items()
+            if f"${{{name}}}" in body
+        },
+        "Resources": {
+            "Pipeline": {
+                "Type": "AWS::SageMaker::Pipeline",
+                "Properties": {
+                    "PipelineName": pipeline.name,
+                    "RoleArn": {"Ref": "SageMakerRoleArn"},
+                    "PipelineDefinition": {"PipelineDefinitionBody": {"Fn::Sub": body}},
+                },
+            }
+        },
+        "Outputs": {"PipelineName": {"Value": {"Ref": "Pipeline"}}},
+    }
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    definition_file = out / f"{pipeline.name}.pipeline.json"
+    definition_file.write_text(body)
+    template_file = out / f"{pipeline.name}.cfn.yaml"
+    template_file.write_text(yaml.safe_dump(template, sort_keys=False, width=100))
+    return [definition_file, template_file]

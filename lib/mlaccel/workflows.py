@@ -25,7 +25,9 @@ role and image URIs as parameters) for a CI/CD pipeline to deploy without the no
 
 from __future__ import annotations
 
+import functools
 import json
+import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -50,6 +52,15 @@ CATCH_ALL = ["States.ALL"]
 MODEL_MONITOR_ENV = {"publish_cloudwatch_metrics": "Disabled"}
 CONTAINER = "/opt/ml/processing"
 AWS_ENDPOINT_WAIT_SECONDS = 30
+
+
+def _sdk() -> None:
+    """Import the SageMaker SDK quietly (see mlaccel._sagemaker) and quiet the stepfunctions
+    SDK's own INFO handler, before any builder imports their classes."""
+    from mlaccel._sagemaker import _import_sagemaker
+
+    _import_sagemaker()
+    logging.getLogger("stepfunctions").setLevel(logging.WARNING)
 
 
 def _dashed(name: str) -> str:
@@ -111,17 +122,20 @@ class WorkflowSettings:
 
     def images(self) -> dict[str, str]:
         """Container images by role, for this region."""
-        from sagemaker import image_uris
+        return dict(_images(self.region))
 
-        return {
-            "XgboostImage": str(
-                image_uris.retrieve("xgboost", self.region, training.XGBOOST_VERSION)
-            ),
-            "SklearnImage": str(
-                image_uris.retrieve("sklearn", self.region, features.SKLEARN_VERSION)
-            ),
-            "ModelMonitorImage": str(image_uris.retrieve("model-monitor", self.region)),
-        }
+
+@functools.lru_cache(maxsize=8)
+def _images(region: str) -> tuple[tuple[str, str], ...]:
+    from sagemaker import image_uris
+
+    return tuple(
+        {
+            "XgboostImage": str(image_uris.retrieve("xgboost", region, training.XGBOOST_VERSION)),
+            "SklearnImage": str(image_uris.retrieve("sklearn", region, features.SKLEARN_VERSION)),
+            "ModelMonitorImage": str(image_uris.retrieve("model-monitor", region)),
+        }.items()
+    )
 
 
 def workflow_settings(
@@ -220,7 +234,9 @@ def _start(settings: WorkflowSettings, defaults: dict[str, Any], names: dict[str
     from stepfunctions.steps import Chain, Pass
 
     # Job names come from the execution name, so every run's jobs are new and traceable.
-    named = {f"{k}.$": f"States.Format('{v}-{{}}', $$.Execution.Name)" for k, v in names.items()}
+    named = {
+        f"{k}.$": f"States.Format('mlaccel-{v}-{{}}', $$.Execution.Name)" for k, v in names.items()
+    }
     return Chain(
         [
             Pass("Read defaults", result=defaults, result_path="$.defaults"),
@@ -343,6 +359,7 @@ def _analyzer_step(
 
 def training_workflow(settings: WorkflowSettings, *, client: Any = None) -> Any:
     """The training pipeline as a ``stepfunctions`` Workflow (see the module docstring)."""
+    _sdk()
     from sagemaker.estimator import Estimator
     from sagemaker.inputs import TrainingInput
     from sagemaker.model_monitor.data_capture_config import DataCaptureConfig
@@ -677,6 +694,7 @@ def _feature_columns(product: datasets.DataProduct) -> list[str]:
 
 def scoring_workflow(settings: WorkflowSettings, *, client: Any = None) -> Any:
     """The batch scoring pipeline as a ``stepfunctions`` Workflow (see the module docstring)."""
+    _sdk()
     from sagemaker.processing import ProcessingInput, ProcessingOutput
     from sagemaker.transformer import Transformer
     from stepfunctions.steps import Chain, Succeed, TransformStep
@@ -935,6 +953,49 @@ def history_table(events: list[dict[str, Any]]) -> Any:
     table = pd.DataFrame(rows, columns=["state", "type", "outcome", "started_s", "seconds"])
     table["started_s"] = table["started_s"].round(2)
     return table
+
+
+def land_data(frame: Any, uri: str, *, connection: Connection) -> str:
+    """Write a DataFrame as one Parquet object at ``s3://.../name.parquet``; return the URI."""
+    import io
+
+    import pandas as pd
+
+    if not isinstance(frame, pd.DataFrame) or frame.empty:
+        raise MLAccelInputError("frame must be a non-empty pandas DataFrame")
+    if not uri.startswith("s3://") or not uri.endswith(".parquet"):
+        raise MLAccelInputError(f"uri={uri!r} must look like s3://bucket/prefix/name.parquet")
+    bucket, key = uri[5:].split("/", 1)
+    body = io.BytesIO()
+    frame.to_parquet(body, index=False)
+    connection.client("s3").put_object(Bucket=bucket, Key=key, Body=body.getvalue())
+    return uri
+
+
+def object_exists(uri: str, *, connection: Connection) -> bool:
+    """True when ``s3://bucket/key`` exists."""
+    bucket, key = uri[5:].split("/", 1)
+    listed = connection.client("s3").list_objects_v2(Bucket=bucket, Prefix=key, MaxKeys=1)
+    return any(item["Key"] == key for item in listed.get("Contents", []))
+
+
+def read_scores(uri: str, *, connection: Connection, id_name: str = "record_id") -> Any:
+    """The scoring pipeline's output under ``uri``: one row per record, its id and score."""
+    import io
+
+    import pandas as pd
+
+    bucket, prefix = uri[5:].split("/", 1)
+    s3 = connection.client("s3")
+    frames = []
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        for item in page.get("Contents", []):
+            if item["Key"].endswith(".out"):
+                body = s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read()
+                frames.append(pd.read_csv(io.BytesIO(body), header=None, names=[id_name, "score"]))
+    if not frames:
+        raise MLAccelError(f"no scores (*.out) under {uri}: did the scoring run succeed?")
+    return pd.concat(frames, ignore_index=True)
 
 
 def start_on_new_data(

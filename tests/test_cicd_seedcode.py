@@ -1,0 +1,825 @@
+"""CI/CD seedcode, IAM policies, the Studio start-up script and the workshop guide."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import tomllib
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+import yaml
+
+import mlaccel
+from mlaccel import cli, registry
+from tests.conftest import REPO
+
+SEEDCODE = REPO / "seedcode"
+CICD = SEEDCODE / "cicd"
+TEMPLATES = CICD / "templates"
+ENDPOINT_TEMPLATE = TEMPLATES / "endpoint.yaml"
+IAM = SEEDCODE / "iam"
+ON_START = SEEDCODE / "studio" / "on-start.sh"
+WORKFLOW = CICD / "github-actions" / "mlaccel-ci.yml"
+BUILDSPEC = CICD / "buildspec.yml"
+DEPLOY_BUILDSPEC = CICD / "buildspec-deploy.yml"
+STAGES = ("dev", "staging", "prod")
+FAKE_ARN = "arn:aws:sagemaker:us-east-1:123456789012:model-package/mlaccel-used-cars/3"
+
+
+def _load(path: Path, name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def select_model() -> ModuleType:
+    return _load(CICD / "deploy" / "select_model.py", "cicd_select_model")
+
+
+@pytest.fixture(scope="module")
+def check_policies() -> ModuleType:
+    return _load(IAM / "check_policies.py", "iam_check_policies")
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """YAML loader that keeps CloudFormation's short-form tags (``!Ref``) as plain values."""
+
+
+def _tagged(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+    return {suffix: value}
+
+
+_CfnLoader.add_multi_constructor("!", _tagged)
+
+
+def _template(path: Path = ENDPOINT_TEMPLATE) -> dict[str, Any]:
+    return yaml.load(path.read_text(), Loader=_CfnLoader)
+
+
+def _cloudformation_templates() -> list[Path]:
+    found = []
+    for path in sorted(SEEDCODE.rglob("*")):
+        if path.suffix not in {".yaml", ".yml", ".json", ".template"} or not path.is_file():
+            continue
+        text = path.read_text(errors="ignore")
+        if "AWSTemplateFormatVersion" in text or re.search(r"\bType\"?:\s*\"?AWS::", text):
+            found.append(path)
+    return found
+
+
+# --------------------------------------------------------------------------- (a) templates
+
+
+def test_every_cloudformation_template_under_seedcode_passes_cfn_lint() -> None:
+    from cfnlint.api import lint_file
+
+    templates = _cloudformation_templates()
+    assert ENDPOINT_TEMPLATE in templates
+    problems = []
+    for path in templates:
+        for match in lint_file(path):
+            where = f"{path.relative_to(REPO)}:{match.linenumber}"
+            problems.append(f"{where}: {match.rule.id} {match.message}")
+    print("\n".join(problems))
+    assert not problems, "cfn-lint found:\n" + "\n".join(problems)
+
+
+def test_endpoint_template_captures_data_and_scales_on_invocations() -> None:
+    template = _template()
+    resources = {r["Type"]: r["Properties"] for r in template["Resources"].values()}
+    model = resources["AWS::SageMaker::Model"]
+    assert model["Containers"] == [{"ModelPackageName": {"Ref": "ModelPackageArn"}}]
+    capture = resources["AWS::SageMaker::EndpointConfig"]["DataCaptureConfig"]
+    assert capture["EnableCapture"] is True
+    assert {o["CaptureMode"] for o in capture["CaptureOptions"]} == {"Input", "Output"}
+    assert capture["InitialSamplingPercentage"] == {"Ref": "DataCaptureSamplingPercentage"}
+    target = resources["AWS::ApplicationAutoScaling::ScalableTarget"]
+    assert target["ServiceNamespace"] == "sagemaker"
+    assert target["ScalableDimension"] == "sagemaker:variant:DesiredInstanceCount"
+    policy = resources["AWS::ApplicationAutoScaling::ScalingPolicy"]
+    assert policy["PolicyType"] == "TargetTrackingScaling"
+    tracking = policy["TargetTrackingScalingPolicyConfiguration"]
+    assert tracking["PredefinedMetricSpecification"]["PredefinedMetricType"] == (
+        "SageMakerVariantInvocationsPerInstance"
+    )
+    assert set(template["Outputs"]) >= {"EndpointName", "EndpointArn"}
+    assert template["Parameters"]["Stage"]["AllowedValues"] == list(STAGES)
+
+
+# --------------------------------------------------------------------------- (b) parameters
+
+
+def _violations(name: str, value: str, spec: dict[str, Any]) -> list[str]:
+    problems = []
+    if "AllowedValues" in spec and value not in [str(v) for v in spec["AllowedValues"]]:
+        problems.append(f"{name}={value!r} is not one of {spec['AllowedValues']}")
+    if "AllowedPattern" in spec and not re.fullmatch(spec["AllowedPattern"], value):
+        problems.append(f"{name}={value!r} does not match {spec['AllowedPattern']}")
+    if spec["Type"] == "Number":
+        number = float(value)
+        if "MinValue" in spec and number < float(spec["MinValue"]):
+            problems.append(f"{name}={value} is below {spec['MinValue']}")
+        if "MaxValue" in spec and number > float(spec["MaxValue"]):
+            problems.append(f"{name}={value} is above {spec['MaxValue']}")
+    return problems
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_stage_parameters_fit_the_template(stage: str, select_model: ModuleType) -> None:
+    declared = _template()["Parameters"]
+    required = {name for name, spec in declared.items() if "Default" not in spec}
+    path = TEMPLATES / f"params-{stage}.json"
+    values = select_model.read_parameter_file(path)
+    assert set(values) <= set(declared), (
+        f"{path.name} names undeclared {set(values) - set(declared)}"
+    )
+    # ModelPackageArn is the registry's decision: select_model.py adds it; the file sets the rest.
+    assert required - set(values) == {"ModelPackageArn"}, f"{path.name} misses required ones"
+    assert values["Stage"] == stage
+    merged = select_model.merge_parameters(values, {}, FAKE_ARN)
+    assert required <= set(merged)
+    problems = [p for name, v in merged.items() for p in _violations(name, v, declared[name])]
+    assert not problems, problems
+    assert int(merged["MinCapacity"]) <= int(merged["InitialInstanceCount"])
+    assert int(merged["InitialInstanceCount"]) <= int(merged["MaxCapacity"])
+
+
+def test_stages_grow_from_dev_to_prod(select_model: ModuleType) -> None:
+    dev, prod = (
+        select_model.read_parameter_file(TEMPLATES / f"params-{s}.json") for s in ("dev", "prod")
+    )
+    assert (dev["InitialInstanceCount"], dev["MinCapacity"], dev["MaxCapacity"]) == ("1", "1", "1")
+    assert int(prod["InitialInstanceCount"]) >= 2 and int(prod["MinCapacity"]) >= 2
+    assert prod["MaxCapacity"] == "4" and prod["DataCaptureSamplingPercentage"] == "20"
+
+
+# --------------------------------------------------------------------------- (c) IAM policies
+
+
+def test_every_shipped_policy_passes_the_checker(
+    check_policies: ModuleType, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert check_policies.load_action_table() is not None, "cfn-lint's IAM action table"
+    shipped = check_policies.policy_files(IAM)
+    names = {p.name for p in shipped}
+    assert {"sagemaker-execution-role.json", "stepfunctions-role.json", "lambda-role.json"} <= names
+    status = check_policies.main([])
+    out = capsys.readouterr()
+    assert status == 0, out.err
+    assert f"{len(shipped)} files, 0 problems" in out.out
+    readme = (IAM / "README.md").read_text()
+    assert all(name in readme for name in names), "README.md describes every policy file"
+
+
+def _statement(**fields: Any) -> dict[str, Any]:
+    return {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", **fields}]}
+
+
+@pytest.mark.parametrize(
+    ("statement", "problem"),
+    [
+        (_statement(Sid="AdminOnEverything", Action="*", Resource="*"), "allows every action"),
+        (_statement(Sid="AllOfS3", Action="s3:*", Resource="*"), "allows s3:* on Resource '*'"),
+        (
+            _statement(Sid="AllButIam", NotAction="iam:*", Resource="*"),
+            "uses NotAction",
+        ),
+        (
+            _statement(Sid="AnyoneMayAssume", Principal="*", Action="sts:AssumeRole"),
+            "allows the '*' principal",
+        ),
+        (
+            _statement(Sid="AnyAwsAccount", Principal={"AWS": ["*"]}, Action="sts:AssumeRole"),
+            "allows the '*' principal",
+        ),
+        (
+            _statement(Sid="TrainAnything", Action="sagemaker:CreateTrainingJob", Resource="*"),
+            "supports resource-level permissions",
+        ),
+        (
+            _statement(Sid="DescribeAll", Action="sagemaker:Describe*", Resource="*"),
+            "wildcard action sagemaker:Describe* on Resource '*'",
+        ),
+        (
+            _statement(
+                Sid="Typo",
+                Action="sagemaker:DescribeTrainingJobs",
+                Resource="arn:aws:sagemaker:*:*:training-job/mlaccel-*",
+            ),
+            "unknown action sagemaker:DescribeTrainingJobs",
+        ),
+        (
+            _statement(Sid="AnyMetric", Action="cloudwatch:PutMetricData", Resource="*"),
+            "needs a Condition",
+        ),
+        (
+            _statement(
+                Sid="BadPlaceholder", Action="s3:GetObject", Resource="arn:aws:s3:::${Bukket}/*"
+            ),
+            "unknown placeholders ['Bukket']",
+        ),
+        (_statement(Action="s3:GetObject", Resource="arn:aws:s3:::b/*"), "has no Sid"),
+    ],
+)
+def test_a_permissive_policy_fails_naming_file_and_statement(
+    check_policies: ModuleType,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    statement: dict[str, Any],
+    problem: str,
+) -> None:
+    path = tmp_path / "team-policy.json"
+    path.write_text(json.dumps(statement))
+    assert check_policies.main(["check", str(path)]) == 1
+    errors = capsys.readouterr().err
+    assert str(path) in errors and problem in errors, errors
+    sid = statement["Statement"][0].get("Sid")
+    if sid and "placeholder" not in problem:
+        assert f"statement 1 ({sid})" in errors
+
+
+def test_a_scoped_policy_passes(check_policies: ModuleType, tmp_path: Path) -> None:
+    path = tmp_path / "scoped.json"
+    scoped = _statement(
+        Sid="ReadTheBucket",
+        Action=["s3:GetObject"],
+        Resource="arn:${AWS::Partition}:s3:::${Bucket}/*",
+    )
+    path.write_text(json.dumps(scoped))
+    assert check_policies.main(["check", str(path)]) == 0
+
+
+def test_render_fills_placeholders_and_refuses_missing_ones(
+    check_policies: ModuleType, capsys: pytest.CaptureFixture[str]
+) -> None:
+    values = {
+        "AWS::Partition": "aws",
+        "AWS::Region": "eu-west-1",
+        "AWS::AccountId": "123456789012",
+        "Bucket": "team-bucket",
+        "ExecutionRoleArn": "arn:aws:iam::123456789012:role/MLAccelSageMakerExecutionRole",
+        "GlueDatabase": "mlaccel_lake",
+    }
+    args = [f"--set={k}={v}" for k, v in values.items()]
+    for path in check_policies.policy_files(IAM):
+        assert check_policies.main(["render", str(path), *args]) == 0
+        rendered = json.loads(capsys.readouterr().out)
+        assert "${" not in json.dumps(rendered)
+    assert check_policies.main(["render", str(IAM / "lambda-role.json"), "--set", "Bucket=b"]) == 1
+    assert "no value for AWS::AccountId" in capsys.readouterr().err
+
+
+def test_step_functions_role_allows_what_its_sync_integrations_need() -> None:
+    document = json.loads((IAM / "stepfunctions-role.json").read_text())
+    by_action: dict[str, list[dict[str, Any]]] = {}
+    for statement in document["Statement"]:
+        actions = (
+            statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        )
+        for action in actions:
+            by_action.setdefault(action, []).append(statement)
+    for kind in ("TrainingJob", "ProcessingJob", "TransformJob"):
+        for verb in ("Create", "Describe", "Stop"):
+            assert f"sagemaker:{verb}{kind}" in by_action
+    for action in (
+        "CreateModel",
+        "CreateEndpointConfig",
+        "CreateEndpoint",
+        "UpdateEndpoint",
+        "DescribeEndpoint",
+    ):
+        assert f"sagemaker:{action}" in by_action
+    rules = json.dumps(by_action["events:PutRule"])
+    for kind in ("Training", "Processing", "Transform"):
+        assert f"rule/StepFunctionsGetEventsForSageMaker{kind}JobsRule" in rules
+    assert set(by_action) >= {"events:PutTargets", "events:DescribeRule"}
+    (pass_role,) = by_action["iam:PassRole"]
+    assert pass_role["Condition"] == {
+        "StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}
+    }
+    assert "parameter/mlaccel/*" in json.dumps(by_action["ssm:PutParameter"])
+    assert ":function:mlaccel-*" in json.dumps(by_action["lambda:InvokeFunction"])
+    assert ":mlaccel-*" in json.dumps(by_action["sns:Publish"])
+
+
+# --------------------------------------------------------------------------- (d) CI files
+
+
+def _make_targets() -> set[str]:
+    text = (REPO / "Makefile").read_text()
+    return set(re.findall(r"^([A-Za-z0-9][\w.-]*)\s*:(?!=)", text, flags=re.MULTILINE))
+
+
+def _make_calls(commands: list[str]) -> list[str]:
+    return [t for c in commands for t in re.findall(r"(?:^|[\s;&|(])make\s+([\w.-]+)", c)]
+
+
+def _workflow_commands(workflow: dict[str, Any], job: str) -> list[str]:
+    return [step["run"] for step in workflow["jobs"][job]["steps"] if "run" in step]
+
+
+def _buildspec_commands(buildspec: dict[str, Any]) -> list[str]:
+    return [c for phase in buildspec["phases"].values() for c in phase.get("commands", [])]
+
+
+def _bash_syntax_errors(commands: list[str]) -> list[str]:
+    errors = []
+    for command in commands:
+        done = subprocess.run(["bash", "-n", "-c", command], capture_output=True, text=True)
+        if done.returncode:
+            errors.append(f"{command!r}: {done.stderr}")
+    return errors
+
+
+def test_github_workflow_runs_the_makefile_targets_then_optionally_aws() -> None:
+    workflow = yaml.safe_load(WORKFLOW.read_text())
+    triggers = workflow.get("on", workflow.get(True))  # YAML 1.1 reads a bare `on` as True
+    assert {"push", "pull_request", "workflow_dispatch"} <= set(triggers)
+    assert triggers["workflow_dispatch"]["inputs"]["on_aws"]["type"] == "boolean"
+
+    local = workflow["jobs"]["local"]
+    assert local["runs-on"].startswith("ubuntu")
+    python = next(s for s in local["steps"] if s.get("uses", "").startswith("actions/setup-python"))
+    assert str(python["with"]["python-version"]) == "3.11"
+    calls = _make_calls(_workflow_commands(workflow, "local"))
+    assert calls == ["setup", "lint", "typecheck", "unit", "notebooks"]
+    assert set(calls) <= _make_targets()
+    upload = next(s for s in local["steps"] if s.get("uses", "").startswith("actions/upload"))
+    assert upload["with"]["path"] == "output/notebooks"
+
+    aws = workflow["jobs"]["aws"]
+    assert "inputs.on_aws" in aws["if"] and "vars." in aws["if"]
+    assert aws["permissions"]["id-token"] == "write"
+    credentials = next(
+        s for s in aws["steps"] if s.get("uses", "").startswith("aws-actions/configure-aws")
+    )
+    assert credentials["with"]["role-to-assume"] == "${{ secrets.AWS_ROLE_ARN }}"
+    assert "vars." in credentials["with"]["aws-region"]
+    commands = _workflow_commands(workflow, "aws")
+    assert set(_make_calls(commands)) <= _make_targets()
+    assert (
+        "MLACCEL_BACKEND=aws .venv/bin/mlaccel notebooks run --output output/notebooks-aws"
+        in commands
+    )
+    assert not _bash_syntax_errors(commands + _workflow_commands(workflow, "local"))
+
+
+def test_codebuild_buildspec_runs_the_makefile_targets_and_reports_junit() -> None:
+    buildspec = yaml.safe_load(BUILDSPEC.read_text())
+    assert str(buildspec["version"]) == "0.2"
+    phases = buildspec["phases"]
+    assert str(phases["install"]["runtime-versions"]["python"]) == "3.11"
+    assert _make_calls(phases["install"]["commands"]) == ["setup"]
+    assert _make_calls(phases["pre_build"]["commands"]) == ["lint", "typecheck"]
+    assert _make_calls(phases["build"]["commands"]) == ["unit", "notebooks"]
+    commands = _buildspec_commands(buildspec)
+    assert set(_make_calls(commands)) <= _make_targets()
+    assert not _bash_syntax_errors(commands)
+    (report,) = buildspec["reports"].values()
+    assert report["file-format"] == "JUNITXML"
+    junit = f"--junitxml={report['base-directory']}/{report['files'][0]}"
+    assert any(junit in c for c in commands), junit
+    aws_run = next(c for c in commands if "RUN_ON_AWS" in c)
+    assert '"$RUN_ON_AWS" = "true"' in aws_run and "MLACCEL_BACKEND=aws" in aws_run
+    assert "output/notebooks/**/*" in buildspec["artifacts"]["files"]
+
+
+def test_deploy_buildspec_selects_the_model_then_deploys_the_stage() -> None:
+    buildspec = yaml.safe_load(DEPLOY_BUILDSPEC.read_text())
+    assert str(buildspec["version"]) == "0.2"
+    commands = _buildspec_commands(buildspec)
+    assert not _bash_syntax_errors(commands)
+    assert set(_make_calls(commands)) <= _make_targets()
+    text = "\n".join(commands)
+    assert "seedcode/cicd/deploy/select_model.py" in text
+    assert '--stage-params "seedcode/cicd/templates/params-$STAGE.json"' in text
+    assert "aws cloudformation deploy" in text
+    assert "--template-file seedcode/cicd/templates/endpoint.yaml" in text
+    assert "--parameter-overrides file://build/parameters.json" in text
+    for stage in STAGES:  # every path the commands name exists, whatever the stage
+        for path in re.findall(r"seedcode/[\w/.$-]+", text):
+            assert (REPO / path.replace("$STAGE", stage)).exists(), path
+    pins = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
+    boto3_pin = next(p for p in pins if p.startswith("boto3=="))
+    assert f'"{boto3_pin}"' in text, "the deploy installs the boto3 pyproject.toml pins"
+
+
+def test_the_ci_files_call_mlaccel_commands_that_exist() -> None:
+    parser = cli.build_parser()
+    parser.parse_args(["notebooks", "run", "--output", "output/notebooks-aws"])
+    parser.parse_args(["snippets", "install"])  # what seedcode/studio/on-start.sh runs
+
+
+# --------------------------------------------------------------------------- (e) select_model
+
+
+def _package(version: int, status: str, minute: int = 0) -> dict[str, Any]:
+    return {
+        "ModelPackageArn": f"arn:aws:sagemaker:us-east-1:123456789012:model-package/g/{version}",
+        "ModelPackageVersion": version,
+        "ModelApprovalStatus": status,
+        "CreationTime": datetime(2026, 1, 1, 12, minute, tzinfo=UTC),
+    }
+
+
+def test_latest_approved_takes_the_highest_approved_version(select_model: ModuleType) -> None:
+    packages = [
+        _package(1, "Approved"),
+        _package(3, "Approved", minute=2),
+        _package(4, "PendingManualApproval", minute=3),
+        _package(2, "Approved", minute=5),
+        _package(5, "Rejected", minute=6),
+    ]
+    assert select_model.latest_approved(packages)["ModelPackageVersion"] == 3
+    unversioned = [
+        {
+            "ModelPackageArn": "a",
+            "ModelApprovalStatus": "Approved",
+            "CreationTime": "2026-01-01T10:00:00Z",
+        },
+        {
+            "ModelPackageArn": "b",
+            "ModelApprovalStatus": "Approved",
+            "CreationTime": "2026-01-02T10:00:00Z",
+        },
+    ]
+    assert select_model.latest_approved(unversioned)["ModelPackageArn"] == "b"
+
+
+def test_no_approved_package_is_an_error_naming_the_group(select_model: ModuleType) -> None:
+    with pytest.raises(select_model.SelectionError, match=r"'mlaccel-x'.*PendingManualApproval"):
+        select_model.latest_approved([_package(1, "PendingManualApproval")], "mlaccel-x")
+    with pytest.raises(select_model.SelectionError, match=r"'mlaccel-x' has no Approved.*no pack"):
+        select_model.latest_approved([], "mlaccel-x")
+
+
+def test_parameters_merge_and_convert(select_model: ModuleType, tmp_path: Path) -> None:
+    merged = select_model.merge_parameters(
+        {"Stage": "dev", "MaxCapacity": "1"}, {"MaxCapacity": "2", "X": "a=b"}, FAKE_ARN
+    )
+    assert merged == {"Stage": "dev", "MaxCapacity": "2", "X": "a=b", "ModelPackageArn": FAKE_ARN}
+    assert select_model.as_overrides(merged)[-1] == f"ModelPackageArn={FAKE_ARN}"
+    assert select_model.as_cloudformation_parameters({"Stage": "dev"}) == [
+        {"ParameterKey": "Stage", "ParameterValue": "dev"}
+    ]
+    assert select_model.parse_assignments(["A=1", "B=x=y"]) == {"A": "1", "B": "x=y"}
+    with pytest.raises(select_model.SelectionError, match="Key=Value"):
+        select_model.parse_assignments(["nothing"])
+    with pytest.raises(select_model.SelectionError, match="registry decides"):
+        select_model.merge_parameters({"ModelPackageArn": "x"}, {}, FAKE_ARN)
+    bad = tmp_path / "bad.json"
+    for content, message in (
+        ("{", "not valid JSON"),
+        ('{"Stage": "dev"}', "must be a list"),
+        ('[{"ParameterKey": "Stage"}]', "entry 1 needs"),
+        (
+            json.dumps([{"ParameterKey": "A", "ParameterValue": v} for v in (1, 2)]),
+            "set twice",
+        ),
+    ):
+        bad.write_text(content)
+        with pytest.raises(select_model.SelectionError, match=message):
+            select_model.read_parameter_file(bad)
+    with pytest.raises(select_model.SelectionError, match="no such file"):
+        select_model.read_parameter_file(tmp_path / "missing.json")
+
+
+class _FakePaginator:
+    def __init__(self, pages: list[dict[str, Any]]) -> None:
+        self.pages = pages
+        self.requests: list[dict[str, Any]] = []
+
+    def paginate(self, **request: Any) -> Iterator[dict[str, Any]]:
+        self.requests.append(request)
+        return iter(self.pages)
+
+
+class _FakeSageMaker:
+    def __init__(self, pages: list[dict[str, Any]]) -> None:
+        self.paginator = _FakePaginator(pages)
+
+    def get_paginator(self, name: str) -> _FakePaginator:
+        assert name == "list_model_packages"
+        return self.paginator
+
+
+def test_listing_asks_for_approved_packages_newest_first_across_pages(
+    select_model: ModuleType,
+) -> None:
+    client = _FakeSageMaker(
+        [
+            {"ModelPackageSummaryList": [_package(4, "Approved")], "NextToken": "t"},
+            {"ModelPackageSummaryList": [_package(2, "Approved")]},
+        ]
+    )
+    found = select_model.list_approved_packages(client, "mlaccel-used-cars")
+    assert [p["ModelPackageVersion"] for p in found] == [4, 2]
+    assert client.paginator.requests == [
+        {
+            "ModelPackageGroupName": "mlaccel-used-cars",
+            "ModelApprovalStatus": "Approved",
+            "SortBy": "CreationTime",
+            "SortOrder": "Descending",
+        }
+    ]
+
+
+def test_select_model_does_not_import_mlaccel() -> None:
+    text = (CICD / "deploy" / "select_model.py").read_text()
+    assert not re.search(r"^\s*(from|import)\s+mlaccel", text, flags=re.MULTILINE)
+
+
+@pytest.fixture
+def twin_environment(conn: mlaccel.Connection, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The environment a boto3 program needs to reach the twin, as in CI on the twin."""
+    from mlaccel.twin._server import TWIN_CREDENTIALS
+
+    assert conn.endpoint_url is not None
+    for name, value in TWIN_CREDENTIALS.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", conn.endpoint_url)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", conn.region)
+
+
+def _register(conn: mlaccel.Connection, group: str, status: str) -> str:
+    spec = {
+        "Containers": [
+            {"Image": "twin/xgboost", "ModelDataUrl": conn.s3_uri("cicd-tests", "model.tar.gz")}
+        ],
+        "SupportedContentTypes": ["text/csv"],
+        "SupportedResponseMIMETypes": ["text/csv"],
+        "SupportedRealtimeInferenceInstanceTypes": ["ml.m5.large"],
+    }
+    created = conn.client("sagemaker").create_model_package(
+        ModelPackageGroupName=group, ModelApprovalStatus=status, InferenceSpecification=spec
+    )
+    return str(created["ModelPackageArn"])
+
+
+def test_select_model_on_the_twin_picks_the_approved_package(
+    conn: mlaccel.Connection,
+    twin_environment: None,
+    select_model: ModuleType,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    group = f"mlaccel-cicd-{uuid.uuid4().hex[:8]}"
+    registry.ensure_group(group, connection=conn)
+    approved = _register(conn, group, "Approved")
+    pending = _register(conn, group, "PendingManualApproval")
+    output = tmp_path / "build" / "model.json"
+    args = [
+        "--model-package-group",
+        group,
+        "--stage-params",
+        str(TEMPLATES / "params-dev.json"),
+        "--output",
+        str(output),
+        "--set",
+        "DataCaptureS3Uri=s3://mlaccel-local/data-capture/dev",
+    ]
+    assert select_model.main(args) == 0, capsys.readouterr().err
+    summary = json.loads(output.read_text())
+    assert summary["ModelPackageArn"] == approved
+    assert summary["ModelPackageVersion"] == 1
+    assert "Stage=dev" in summary["ParameterOverrides"]
+    assert f"ModelPackageArn={approved}" in summary["ParameterOverrides"]
+    cloudformation = json.loads((tmp_path / "build" / "parameters.json").read_text())
+    assert {"ParameterKey": "ModelPackageArn", "ParameterValue": approved} in cloudformation
+    assert {
+        "ParameterKey": "DataCaptureS3Uri",
+        "ParameterValue": "s3://mlaccel-local/data-capture/dev",
+    } in cloudformation
+    assert group in capsys.readouterr().out
+
+    # A reviewer approves the newer version: the next deployment takes it.
+    registry.set_approval(pending, "Approved", connection=conn)
+    assert select_model.main(args) == 0
+    assert json.loads(output.read_text())["ModelPackageArn"] == pending
+
+
+def test_select_model_on_the_twin_fails_when_nothing_is_approved(
+    conn: mlaccel.Connection,
+    twin_environment: None,
+    select_model: ModuleType,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    group = f"mlaccel-cicd-{uuid.uuid4().hex[:8]}"
+    registry.ensure_group(group, connection=conn)
+    _register(conn, group, "PendingManualApproval")
+    output = tmp_path / "model.json"
+    assert select_model.main(["--model-package-group", group, "--output", str(output)]) == 1
+    error = capsys.readouterr().err
+    assert group in error and "no Approved model package" in error
+    assert not output.exists()
+
+
+# --------------------------------------------------------------------------- Studio script
+
+
+def test_on_start_script_is_valid_bash() -> None:
+    done = subprocess.run(["bash", "-n", str(ON_START)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    text = ON_START.read_text()
+    assert text.startswith("#!/bin/bash") and "set -euo pipefail" in text
+    assert "mlaccel snippets install" in text
+    assert 'pip install --quiet -e "${KIT_DIR}[lab]"' in text
+
+
+@pytest.mark.skipif(shutil.which("shellcheck") is None, reason="shellcheck is not installed")
+def test_on_start_script_passes_shellcheck() -> None:
+    done = subprocess.run(["shellcheck", str(ON_START)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_on_start_script_uses_only_the_settings_config_defines() -> None:
+    defined = set(re.findall(r"MLACCEL_[A-Z_]+", (REPO / "lib/mlaccel/config.py").read_text()))
+    used = set(re.findall(r"MLACCEL_[A-Z_]+", ON_START.read_text()))
+    assert {"MLACCEL_BACKEND", "MLACCEL_ROLE_ARN", "MLACCEL_BUCKET"} <= used
+    assert used <= defined, f"not settings of mlaccel.config: {used - defined}"
+
+
+def _fake_tools(folder: Path) -> Path:
+    """An `aws` CLI that answers from a table and logs its calls; a Python and an `mlaccel`
+    that only log theirs (the real install is too slow for a test)."""
+    bin_dir = folder / "bin"
+    bin_dir.mkdir()
+    scripts = {
+        "aws": """#!/bin/bash
+echo "aws $*" >> "$HOME/calls.log"
+case "$*" in
+  *describe-space*) echo alice ;;
+  *describe-user-profile*) echo "arn:aws:iam::123456789012:role/service-role/TeamRole" ;;
+  *get-caller-identity*) echo 123456789012 ;;
+  *) echo None ;;
+esac
+""",
+        "kit-python": '#!/bin/bash\necho "python $*" >> "$HOME/calls.log"\n',
+        "mlaccel": '#!/bin/bash\necho "mlaccel $* in $PWD" >> "$HOME/calls.log"\n',
+    }
+    for name, body in scripts.items():
+        (bin_dir / name).write_text(body)
+        (bin_dir / name).chmod(0o755)
+    return bin_dir
+
+
+def _run_on_start(tmp_path: Path, home: Path, **extra: str) -> subprocess.CompletedProcess[str]:
+    bin_dir = tmp_path / "bin" if (tmp_path / "bin").exists() else _fake_tools(tmp_path)
+    metadata = tmp_path / "resource-metadata.json"
+    metadata.write_text(
+        json.dumps(
+            {
+                "AppType": "JupyterLab",
+                "DomainId": "d-abc123",
+                "SpaceName": "team-space",
+                "ResourceArn": "arn:aws:sagemaker:eu-west-1:123456789012:app/d-abc123/"
+                "team-space/jupyterlab/default",
+            }
+        )
+    )
+    env = {
+        "PATH": f"{bin_dir}:{os.environ['PATH']}",
+        "HOME": str(home),
+        "STUDIO_METADATA_FILE": str(metadata),
+        "KIT_PYTHON": str(bin_dir / "kit-python"),
+        **extra,
+    }
+    return subprocess.run(
+        ["bash", str(ON_START)], env=env, capture_output=True, text=True, timeout=60
+    )
+
+
+def _wait_for(path: Path, text: str, seconds: float = 30) -> str:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        content = path.read_text() if path.exists() else ""
+        if text in content:
+            return content
+        time.sleep(0.2)
+    raise AssertionError(f"{text!r} never appeared in {path}:\n{content}")
+
+
+def test_on_start_writes_the_settings_shells_and_kernels_read(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    done = _run_on_start(tmp_path, home)
+    assert done.returncode == 0, done.stderr
+    settings = (home / ".mlaccel" / "studio.env").read_text()
+    assert "MLACCEL_BACKEND=aws" in settings
+    assert "MLACCEL_REGION=eu-west-1" in settings
+    assert "MLACCEL_ROLE_ARN=arn:aws:iam::123456789012:role/service-role/TeamRole" in settings
+    assert "MLACCEL_BUCKET=sagemaker-eu-west-1-123456789012" in settings
+    calls = (home / "calls.log").read_text()
+    assert "describe-space" in calls and "--user-profile-name alice" in calls
+
+    shell = subprocess.run(
+        ["bash", "-c", f"source {home}/.bashrc; echo $MLACCEL_BACKEND $MLACCEL_BUCKET"],
+        env={"HOME": str(home), "PATH": os.environ["PATH"]},
+        capture_output=True,
+        text=True,
+    )
+    assert shell.stdout.split() == ["aws", "sagemaker-eu-west-1-123456789012"]
+    startup = home / ".ipython" / "profile_default" / "startup" / "00-mlaccel-studio-env.py"
+    kernel = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            f"exec(open({str(startup)!r}).read()); import os; "
+            "print(os.environ['MLACCEL_ROLE_ARN'], os.environ['MLACCEL_BACKEND'])",
+        ],
+        env={"HOME": str(home), "PATH": os.environ["PATH"], "MLACCEL_BACKEND": "local"},
+        capture_output=True,
+        text=True,
+    )
+    role, backend = kernel.stdout.split()
+    assert role.endswith("role/service-role/TeamRole")
+    assert backend == "local", "a value already in the kernel's environment wins"
+
+    # At the next start the .bashrc line is not added twice; the placeholder URL installs nothing.
+    assert _run_on_start(tmp_path, home).returncode == 0
+    assert (home / ".bashrc").read_text().count("mlaccel studio settings") == 1
+    _wait_for(home / ".mlaccel" / "on-start.log", "KIT_REPO_URL is still the placeholder")
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+def test_on_start_clones_installs_and_adds_the_snippets(tmp_path: Path) -> None:
+    origin = tmp_path / "origin"
+    origin.mkdir()
+    git = ["git", "-c", "user.name=ci", "-c", "user.email=ci@example.com", "-C", str(origin)]
+    subprocess.run([*git, "init", "--quiet", "-b", "main"], check=True)
+    (origin / "README.md").write_text("kit\n")
+    subprocess.run([*git, "add", "README.md"], check=True)
+    subprocess.run([*git, "commit", "--quiet", "-m", "kit"], check=True)
+    home = tmp_path / "home"
+    home.mkdir()
+    log = home / ".mlaccel" / "on-start.log"
+    kit = home / "mlaccel"
+
+    assert _run_on_start(tmp_path, home, KIT_REPO_URL=str(origin)).returncode == 0
+    _wait_for(log, "done: open")
+    assert (kit / "README.md").exists()
+    calls = (home / "calls.log").read_text()
+    assert f"python -m pip install --quiet -e {kit}[lab]" in calls
+    assert f"mlaccel snippets install in {kit}" in calls
+
+    (origin / "README.md").write_text("kit v2\n")
+    subprocess.run([*git, "commit", "--quiet", "-am", "v2"], check=True)
+    log.write_text("")
+    assert _run_on_start(tmp_path, home, KIT_REPO_URL=str(origin)).returncode == 0
+    content = _wait_for(log, "done: open")
+    assert f"updating {kit}" in content
+    assert (kit / "README.md").read_text() == "kit v2\n"
+
+
+# --------------------------------------------------------------------------- workshop guide
+
+
+def _parameters_cell(notebook: Path) -> str:
+    cells = json.loads(notebook.read_text())["cells"]
+    return next(
+        "".join(c["source"]) for c in cells if "parameters" in c.get("metadata", {}).get("tags", [])
+    )
+
+
+def test_workshop_has_a_section_per_notebook_with_real_parameter_names() -> None:
+    guide = (REPO / "docs" / "workshop.md").read_text()
+    suite = yaml.safe_load((REPO / "notebooks" / "suite.yaml").read_text())
+    names = [Path(entry["path"]).stem for entry in suite["notebooks"]]
+    headings = re.findall(r"^## \d\d · .*\(`(\w+)`\)$", guide, flags=re.MULTILINE)
+    assert [h for h in headings if h in names] == names, "one section per notebook, in suite order"
+    sections = re.split(r"^## ", guide, flags=re.MULTILINE)
+    for name in headings:
+        section = next(s for s in sections if f"(`{name}`)" in s.splitlines()[0])
+        assert "**Exercise.**" in section and "**What to look at.**" in section, name
+        notebook = REPO / "notebooks" / f"{name}.ipynb"
+        if not notebook.exists():
+            continue  # a notebook being written: its section is checked once it lands
+        declared = set(re.findall(r"^(\w+)\s*=", _parameters_cell(notebook), flags=re.MULTILINE))
+        used = set(re.findall(r"`(\w+) = [^`]+`", section))
+        assert used, f"the {name} exercise changes a named parameter"
+        assert used <= declared, f"{name}: {used - declared} are not parameters of the notebook"
+    for command in ("make notebooks", "make test", ".venv/bin/jupyter lab", "MLACCEL_BACKEND=aws"):
+        assert command in guide

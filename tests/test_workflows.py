@@ -1,0 +1,323 @@
+"""The pipelines of notebook 04: definitions (golden files, botocore validation) and real runs.
+
+The golden files are the exported definitions committed in ``seedcode/workflows``: a change to a
+builder shows here as a readable diff, to be reviewed and re-exported on purpose (see
+``regenerate`` below).
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib.util
+import json
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+import mlaccel
+from mlaccel import datasets, events, inference, notify, pipelines, registry, workflows
+from mlaccel.errors import MLAccelInputError
+from tests.conftest import REPO
+
+GOLDEN = REPO / "seedcode" / "workflows"
+PRODUCTS = ("used_cars", "credit_risk")
+HANDLERS = REPO / "seedcode" / "lambdas" / "workflow" / "handlers.py"
+
+
+def _handlers() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("workflow_handlers", HANDLERS)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def topic(conn: mlaccel.Connection) -> str:
+    return notify.ensure_topic("mlaccel-pipelines", email="team@example.com", connection=conn)
+
+
+def regenerate(conn: mlaccel.Connection, topic: str, folder: Path) -> list[Path]:
+    """Export every definition as the notebook does (``python -m pytest ... --regenerate`` is
+    not needed: copy the files this writes over seedcode/workflows after review)."""
+    written = []
+    for product in PRODUCTS:
+        settings = workflows.workflow_settings(product, connection=conn, topic_arn=topic)
+        for build in (workflows.training_workflow, workflows.scoring_workflow):
+            written += workflows.export(build, settings, folder)
+        pipeline = pipelines.build_pipeline(product, connection=conn)
+        written += pipelines.export(pipeline, connection=conn, folder=folder)
+    return written
+
+
+def test_definitions_match_the_reviewed_golden_files(
+    conn: mlaccel.Connection, topic: str, tmp_path: Path
+) -> None:
+    written = regenerate(conn, topic, tmp_path)
+    assert len(written) == 12
+    diffs = []
+    for path in written:
+        golden = GOLDEN / path.name
+        expected = golden.read_text().splitlines() if golden.exists() else []
+        actual = path.read_text().splitlines()
+        if expected != actual:
+            diff = difflib.unified_diff(expected, actual, str(golden), "generated", lineterm="")
+            diffs.append("\n".join(list(diff)[:60]))
+    assert not diffs, "definitions changed; review, then copy them over:\n" + "\n\n".join(diffs)
+    committed = {p.name for p in GOLDEN.iterdir()}
+    assert committed == {p.name for p in written}, "seedcode/workflows holds stale files"
+
+
+def test_exports_carry_no_account_bucket_or_region(conn: mlaccel.Connection) -> None:
+    for path in GOLDEN.iterdir():
+        text = path.read_text()
+        for value in (conn.bucket, conn.region, "123456789012", ".dkr.ecr."):
+            assert value not in text, f"{path.name} contains {value!r}"
+
+
+@pytest.mark.parametrize("product", PRODUCTS)
+def test_every_task_request_passes_botocore_validation(
+    conn: mlaccel.Connection, topic: str, product: str
+) -> None:
+    settings = workflows.workflow_settings(product, connection=conn, topic_arn=topic)
+    for build in (workflows.training_workflow, workflows.scoring_workflow):
+        definition = build(settings).definition.to_dict()
+        assert workflows.validate_definition(definition) == []
+        tasks = workflows._task_requests(definition["States"])
+        assert len(tasks) >= (5 if build is workflows.scoring_workflow else 15)
+
+
+def test_validation_names_the_state_and_the_bad_member() -> None:
+    definition = {
+        "StartAt": "Train",
+        "States": {
+            "Train": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::sagemaker:createTrainingJob.sync",
+                "Parameters": {"TrainingJobName.$": "$.name", "RoleArn": "r", "Bogus": 1},
+                "End": True,
+            }
+        },
+    }
+    problems = workflows.validate_definition(definition)
+    assert len(problems) == 1
+    assert problems[0].startswith("Train (sagemaker:createTrainingJob)")
+    assert "Bogus" in problems[0] and "AlgorithmSpecification" in problems[0]
+
+
+def test_training_definition_has_the_required_shape(conn: mlaccel.Connection, topic: str) -> None:
+    settings = workflows.workflow_settings("credit_risk", connection=conn, topic_arn=topic)
+    states = workflows.training_workflow(settings).definition.to_dict()["States"]
+    order = [layer[-1] for layer in workflows.graph_layers({"StartAt": "Read defaults",
+                                                           "States": states})]  # fmt: skip
+    assert order[2:6] == ["Preprocess", "Train", "Save model", "Query training results"]
+    threshold = states["Metric threshold"]
+    assert threshold["Choices"][0]["NumericGreaterThanEqualsPath"] == "$.args.metric_threshold"
+    assert threshold["Default"] == "Compare with previous best"
+    branches = [list(b["States"]) for b in states["Baselines"]["Branches"]]
+    assert branches == [
+        ["Data-quality baseline"],
+        ["Score validation split", "Model-quality baseline"],
+    ]
+    capture = states["Endpoint configuration"]["Parameters"]["DataCaptureConfig"]
+    assert capture["EnableCapture"] is True
+    assert states["Below threshold"]["Type"] == "Fail"
+    assert states["Notify below threshold"]["Resource"] == "arn:aws:states:::sns:publish"
+    exports = [b["States"] for b in states["Export to SSM"]["Branches"]]
+    names = sorted(next(iter(s.values()))["Parameters"]["Name"] for s in exports)
+    assert names == [f"/mlaccel/credit-risk/{n}" for n in
+                     ("endpoint-config-name", "endpoint-name", "model-name")]  # fmt: skip
+    caught = [name for name, s in states.items() if s.get("Catch")]
+    assert "Train" in caught and "Baselines" in caught
+
+
+def test_settings_reject_bad_parameters(conn: mlaccel.Connection, topic: str) -> None:
+    with pytest.raises(MLAccelInputError, match="metric_threshold"):
+        workflows.workflow_settings("used_cars", connection=conn, topic_arn=topic,
+                                    metric_threshold="low")  # fmt: skip
+    with pytest.raises(MLAccelInputError, match="topic_arn"):
+        workflows.workflow_settings("used_cars", connection=conn, topic_arn="alerts")
+    with pytest.raises(MLAccelInputError, match="unknown workflow settings"):
+        workflows.workflow_settings("used_cars", connection=conn, topic_arn=topic, instance="x")
+    with pytest.raises(MLAccelInputError, match="data product"):
+        workflows.workflow_settings("houses", connection=conn, topic_arn=topic)
+    with pytest.raises(MLAccelInputError, match="uri_prefix"):
+        events.start_on_upload("r", "bucket/prefix", "arn:aws:states:x", connection=conn)
+
+
+# --------------------------------------------------------------------------------- handlers
+
+
+def test_handler_pure_functions() -> None:
+    h = _handlers()
+    assert h.final_metrics({"FinalMetricDataList": [{"MetricName": "m", "Value": 2}]}) == {"m": 2.0}
+    with pytest.raises(h.BadEvent, match="reported no 'validation:auc'"):
+        h.pick_metric({"validation:rmse": 1.0}, "validation:auc", "job-1")
+    assert h.best_of([("a", 3.0), ("b", 1.0), ("c", 2.0)], "Minimize") == ("b", 1.0)
+    assert h.best_of([("a", 0.7), ("b", 0.9)], "Maximize") == ("b", 0.9)
+    assert h.best_of([], "Minimize") is None
+    with pytest.raises(h.BadEvent, match="Direction"):
+        h.is_better(1, 2, "Lower")
+    packages = [
+        {"ModelPackageArn": "g/1", "ModelPackageVersion": 1, "ModelApprovalStatus": "Approved"},
+        {"ModelPackageArn": "g/2", "ModelPackageVersion": 2, "ModelApprovalStatus": "Rejected"},
+        {"ModelPackageArn": "g/3", "ModelPackageVersion": 3,
+         "ModelApprovalStatus": "PendingManualApproval"},
+    ]  # fmt: skip
+    assert h.newest_package(packages)["ModelPackageArn"] == "g/1"
+    assert h.newest_package(packages[1:])["ModelPackageArn"] == "g/3"
+    assert h.newest_package(packages[1:2]) is None
+    arn = "arn:aws:sagemaker:r:a:model-package/mlaccel-used-cars/12"
+    assert h.model_name_for(arn) == "mlaccel-used-cars-v12"
+    with pytest.raises(h.BadEvent, match="EndpointName"):
+        h.require({}, "EndpointName")
+
+
+# ------------------------------------------------------------------------------ real runs
+
+
+@pytest.fixture(scope="module")
+def deployed(conn: mlaccel.Connection, topic: str) -> workflows.WorkflowSettings:
+    settings = workflows.workflow_settings(
+        "used_cars", connection=conn, topic_arn=topic, prefix="test-pipelines/used_cars",
+        endpoint_name="test-pipeline-endpoint", parameter_path="/mlaccel/test-pipelines",
+    )  # fmt: skip
+    workflows.deploy_functions(connection=conn)
+    workflows.stage_code(settings, connection=conn)
+    workflows.land_data(
+        datasets.generate("used_cars", 4000, seed=2),
+        f"{settings.training_data_uri}/extract.parquet",
+        connection=conn,
+    )
+    return settings
+
+
+@pytest.mark.slow
+def test_training_pipeline_deploys_an_endpoint_and_fails_cleanly(
+    conn: mlaccel.Connection, deployed: workflows.WorkflowSettings, topic: str
+) -> None:
+    training = workflows.training_workflow(deployed)
+    arn = workflows.create_or_update(training, connection=conn)
+    assert workflows.create_or_update(training, connection=conn) == arn, "updated, not duplicated"
+    run = workflows.execute(training, connection=conn, name=workflows.run_name("t"))
+    assert run.status == "SUCCEEDED", (run.error, run.cause)
+    states = list(run.steps()["state"])
+    assert "Create endpoint" in states and "Export to SSM" in states
+    ssm = conn.client("ssm").get_parameters_by_path(Path="/mlaccel/test-pipelines")
+    exported = {p["Name"].rsplit("/", 1)[-1]: p["Value"] for p in ssm["Parameters"]}
+    assert exported["endpoint-name"] == "test-pipeline-endpoint"
+    assert exported["model-name"] == run.output["names"]["model"]
+    rows = inference.read_split(
+        f"{deployed.uri('features', 'parquet')}/test.parquet", n_rows=3, connection=conn
+    )
+    predictions = inference.predict("test-pipeline-endpoint", rows.features, connection=conn)
+    assert len(predictions) == 3 and all(p > 0 for p in predictions)
+
+    again = workflows.execute(training, connection=conn, name=workflows.run_name("t"))
+    assert again.status == "SUCCEEDED" and "Update endpoint" in list(again.steps()["state"])
+
+    sent_before = len(notify.read_outbox(connection=conn, topic=topic))
+    failed = workflows.execute(
+        training, connection=conn, name=workflows.run_name("t"), inputs={"metric_threshold": 1}
+    )
+    assert failed.status == "FAILED" and failed.error == "MetricBelowThreshold"
+    mails = notify.read_outbox(connection=conn, topic=topic)[sent_before:]
+    assert len(mails) == 1 and "does not meet the threshold" in mails[0]["message"]
+    assert "Endpoint configuration" not in list(failed.steps()["state"])
+    inference.delete_endpoint("test-pipeline-endpoint", connection=conn)
+
+
+@pytest.mark.slow
+def test_scoring_pipeline_joins_a_score_to_every_row_and_starts_on_upload(
+    conn: mlaccel.Connection, deployed: workflows.WorkflowSettings
+) -> None:
+    group = deployed.group
+    registry.ensure_group(group, connection=conn)
+    if not conn.client("sagemaker").list_model_packages(ModelPackageGroupName=group)[
+        "ModelPackageSummaryList"
+    ]:
+        pipeline = pipelines.build_pipeline(
+            "used_cars", connection=conn, input_uri=deployed.training_data_uri
+        )
+        pipeline.upsert(role_arn=conn.role_arn)
+        assert pipeline.start().describe()["PipelineExecutionStatus"] == "Succeeded"
+    # the fitted transform the training pipeline writes
+    if not workflows.object_exists(
+        f"{deployed.uri('features', 'preprocessor')}/preprocessor.json", connection=conn
+    ):
+        training = workflows.training_workflow(deployed)
+        workflows.create_or_update(training, connection=conn)
+        workflows.execute(training, connection=conn, inputs={"metric_threshold": 1})
+    scoring = workflows.scoring_workflow(deployed)
+    scoring_arn = workflows.create_or_update(scoring, connection=conn)
+    batch = datasets.generate("used_cars", 300, seed=9).drop(columns=["price"])
+    uri = workflows.land_data(batch, conn.s3_uri("test-batches", "b.parquet"), connection=conn)
+    run = workflows.execute(scoring, connection=conn, inputs={"batch_uri": uri})
+    assert run.status == "SUCCEEDED", (run.error, run.cause)
+    scores = workflows.read_scores(run.output["names"]["output"], connection=conn)
+    assert sorted(scores["record_id"]) == sorted(batch["record_id"])
+    assert scores["score"].notna().all()
+
+    training_arn = workflows.create_or_update(
+        workflows.training_workflow(deployed), connection=conn
+    )
+    workflows.start_on_new_data(deployed, training_arn, scoring_arn, connection=conn)
+    landed = datetime.now(UTC)
+    key = f"{deployed.scoring_batches_uri}/upload-{time.time_ns()}.parquet"
+    workflows.land_data(batch.head(50), key, connection=conn)
+    started = workflows.wait_for_started_execution(scoring_arn, landed, connection=conn)
+    by_event = workflows.wait_for_execution(started, connection=conn)
+    assert by_event.status == "SUCCEEDED" and by_event.output["args"]["batch_uri"] == key
+    event_scores = workflows.read_scores(by_event.output["names"]["output"], connection=conn)
+    assert len(event_scores) == 50
+
+
+@pytest.mark.slow
+def test_sagemaker_pipeline_registers_or_fails_on_the_twin(conn: mlaccel.Connection) -> None:
+    settings_prefix = conn.s3_uri("pipelines", "credit_risk", "training-data")
+    workflows.land_data(
+        datasets.generate("credit_risk", 3000, seed=3),
+        f"{settings_prefix}/extract.parquet",
+        connection=conn,
+    )
+    pipeline = pipelines.build_pipeline("credit_risk", connection=conn)
+    pipeline.upsert(role_arn=conn.role_arn)
+    pipeline.upsert(role_arn=conn.role_arn)  # a rerun updates
+    group = registry.group_name("credit_risk")
+    client = conn.client("sagemaker")
+    before = len(client.list_model_packages(ModelPackageGroupName=group)["ModelPackageSummaryList"])
+    execution = pipeline.start()
+    assert execution.describe()["PipelineExecutionStatus"] == "Succeeded"
+    table = pipelines.step_table(execution)
+    assert list(table["step"]) == ["Preprocess", "Train", "Evaluate", "CheckMetric",
+                                   "Register-RegisterModel"]  # fmt: skip
+    after = client.list_model_packages(ModelPackageGroupName=group)["ModelPackageSummaryList"]
+    assert len(after) == before + 1
+    package = client.describe_model_package(ModelPackageName=table["output"].iloc[-1])
+    assert package["ModelApprovalStatus"] == "PendingManualApproval"
+    assert package["ModelMetrics"]["ModelQuality"]["Statistics"]["S3Uri"].endswith(
+        "evaluation.json"
+    )
+
+    strict = pipeline.start(parameters={"MetricThreshold": 0.9999})
+    described = strict.describe()
+    assert described["PipelineExecutionStatus"] == "Failed"
+    assert "does not meet MetricThreshold" in described["FailureReason"]
+
+
+def test_event_rule_input_and_pattern(conn: mlaccel.Connection) -> None:
+    from mlaccel.twin.patches import events as seam
+
+    pattern = events.object_created_pattern("b", "p/")
+    assert pattern["detail"]["object"]["key"] == [{"prefix": "p/"}]
+    event = {"detail": {"bucket": {"name": "b"}, "object": {"key": "p/x.csv"}}, "time": "t"}
+    target = {"Arn": "arn:aws:states:r:a:stateMachine:m", "InputTransformer": events.OBJECT_INPUT}
+    assert json.loads(seam.target_input(target, event)) == {"trigger_uri": "s3://b/p/x.csv"}
+    assert seam.target_input({"Arn": "x", "Input": '{"a": 1}'}, event) == '{"a": 1}'
+    assert json.loads(seam.target_input({"Arn": "x", "InputPath": "$.detail.bucket"}, event)) == {
+        "name": "b"
+    }
+    assert seam.target_service(target) == "states"
