@@ -77,6 +77,8 @@ def test_preprocess_writes_every_output(tmp_path: Path) -> None:
         assert not np.isnan(csv).any()
         sizes[split] = len(csv)
     assert sizes == {"train": 4200, "validation": 900, "test": 900}
+    baseline = pd.read_csv(out / "baseline" / "baseline.csv")
+    assert list(baseline.columns) == prep["features"] and len(baseline) == 4200
 
 
 def test_transform_mode_applies_the_saved_preprocessor(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ import difflib
 import importlib.util
 import json
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
@@ -18,12 +19,13 @@ from types import ModuleType
 import pytest
 
 import mlaccel
-from mlaccel import datasets, events, inference, notify, pipelines, registry, workflows
+from mlaccel import data, datasets, events, inference, notify, pipelines, registry, workflows
 from mlaccel.errors import MLAccelInputError
 from tests.conftest import REPO
 
 GOLDEN = REPO / "seedcode" / "workflows"
 PRODUCTS = ("used_cars", "credit_risk")
+BUILDERS = (workflows.training_workflow, workflows.scoring_workflow, workflows.monitoring_workflow)
 HANDLERS = REPO / "seedcode" / "lambdas" / "workflow" / "handlers.py"
 
 
@@ -46,7 +48,7 @@ def regenerate(conn: mlaccel.Connection, topic: str, folder: Path) -> list[Path]
     written = []
     for product in PRODUCTS:
         settings = workflows.workflow_settings(product, connection=conn, topic_arn=topic)
-        for build in (workflows.training_workflow, workflows.scoring_workflow):
+        for build in BUILDERS:
             written += workflows.export(build, settings, folder)
         pipeline = pipelines.build_pipeline(product, connection=conn)
         written += pipelines.export(pipeline, connection=conn, folder=folder)
@@ -57,7 +59,7 @@ def test_definitions_match_the_reviewed_golden_files(
     conn: mlaccel.Connection, topic: str, tmp_path: Path
 ) -> None:
     written = regenerate(conn, topic, tmp_path)
-    assert len(written) == 12
+    assert len(written) == 16
     diffs = []
     for path in written:
         golden = GOLDEN / path.name
@@ -83,11 +85,11 @@ def test_every_task_request_passes_botocore_validation(
     conn: mlaccel.Connection, topic: str, product: str
 ) -> None:
     settings = workflows.workflow_settings(product, connection=conn, topic_arn=topic)
-    for build in (workflows.training_workflow, workflows.scoring_workflow):
+    for build in BUILDERS:
         definition = build(settings).definition.to_dict()
         assert workflows.validate_definition(definition) == []
         tasks = workflows._task_requests(definition["States"])
-        assert len(tasks) >= (5 if build is workflows.scoring_workflow else 15)
+        assert len(tasks) >= (15 if build is workflows.training_workflow else 5)
 
 
 def test_validation_names_the_state_and_the_bad_member() -> None:
@@ -321,3 +323,62 @@ def test_event_rule_input_and_pattern(conn: mlaccel.Connection) -> None:
         "name": "b"
     }
     assert seam.target_service(target) == "states"
+
+
+@pytest.mark.slow
+def test_monitoring_pipeline_checks_new_capture_once_and_stores_rows_for_sql(
+    conn: mlaccel.Connection, deployed: workflows.WorkflowSettings, topic: str
+) -> None:
+    settings = replace(deployed, endpoint_name="test-monitored-endpoint")
+    training = workflows.training_workflow(settings)
+    workflows.create_or_update(training, connection=conn)
+    trained = workflows.execute(training, connection=conn, name=workflows.run_name("m"))
+    assert trained.status == "SUCCEEDED", (trained.error, trained.cause)
+    monitoring = workflows.monitoring_workflow(settings)
+    arn = workflows.create_or_update(monitoring, connection=conn)
+    workflows.schedule("test-monitoring-hourly", arn, "rate(1 hour)", connection=conn)
+    before = len(workflows.executions(arn, connection=conn))
+
+    idle = workflows.execute(monitoring, connection=conn)
+    assert idle.status == "SUCCEEDED" and "Nothing new" in list(idle.steps()["state"])
+
+    rows = inference.read_split(
+        f"{settings.uri('features', 'parquet')}/test.parquet", n_rows=200, connection=conn
+    )
+    sent = datetime.now(UTC)
+    shifted = rows.features.assign(mileage=rows.features["mileage"] * 3)
+    ids = [f"req-{i}" for i in range(len(shifted))]
+    predictions = inference.predict_each(settings.endpoint_name, shifted, ids, connection=conn)
+    inference.read_captured_requests(
+        settings.endpoint_name, capture_uri=settings.uri("capture"), since=sent,
+        min_records=len(ids), connection=conn,
+    )  # fmt: skip
+    labels = dict(zip(ids[:150], rows.labels[:150] * 2 + 5000, strict=True))
+    workflows.send_ground_truth(labels, settings=settings, connection=conn)
+    sent_before = len(notify.read_outbox(connection=conn, topic=topic))
+
+    run = workflows.execute(monitoring, connection=conn)
+    assert run.status == "SUCCEEDED", (run.error, run.cause)
+    states = list(run.steps()["state"])
+    assert "Data drift" in states and "Model drift" in states
+    payload = run.output["evaluation"]["Payload"]
+    assert run.output["capture"]["Payload"]["records"] == len(predictions)
+    assert run.output["capture"]["Payload"]["matched"] == 150
+    assert payload["violations"] >= 2
+    mail = notify.read_outbox(connection=conn, topic=topic)[sent_before:]
+    assert len(mail) == 1 and "mileage" in mail[0]["message"]
+
+    table = workflows.ensure_results_table(settings, connection=conn)
+    database, name = table.split(".")
+    found = data.query(
+        f"SELECT analysis, feature_name FROM {name} WHERE run = '{run.arn.rsplit(':', 1)[-1]}'",
+        database=database, connection=conn,
+    )  # fmt: skip
+    assert "mileage" in set(found["feature_name"])
+    assert {"data_quality", "model_quality"} <= set(found["analysis"])
+
+    again = workflows.execute(monitoring, connection=conn)
+    assert "Nothing new" in list(again.steps()["state"]), "each record is checked once"
+    # the hourly rule never fired on the S3 objects the runs wrote
+    assert len(workflows.executions(arn, connection=conn)) == before + 3
+    inference.delete_endpoint(settings.endpoint_name, connection=conn)

@@ -1258,6 +1258,29 @@ def predict(
     return np.concatenate(parts) if len(parts) > 1 else parts[0]
 
 
+def predict_each(
+    endpoint_name: str,
+    records: Any,
+    inference_ids: Sequence[str],
+    *,
+    connection: Connection | None = None,
+) -> np.ndarray:
+    """One request per record, each with its inference id, as applications whose labels arrive
+    later call an endpoint: Model Monitor joins the ground truth to the capture by that id."""
+    rows = _as_rows(records)
+    if len(rows) != len(inference_ids):
+        raise MLAccelInputError(
+            f"{len(rows)} records but {len(inference_ids)} inference_ids: pass one id per record"
+        )
+    conn = _connection(connection)
+    return np.concatenate(
+        [
+            predict(endpoint_name, [row], inference_id=str(i), connection=conn)
+            for row, i in zip(rows, inference_ids, strict=True)
+        ]
+    )
+
+
 # --------------------------------------------------------------------------- latency
 
 

@@ -25,6 +25,7 @@ role and image URIs as parameters) for a CI/CD pipeline to deploy without the no
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import logging
@@ -47,6 +48,8 @@ FUNCTIONS = {
     "compare_with_best": "mlaccel-compare-with-best",
     "endpoint_status": "mlaccel-endpoint-status",
     "latest_model": "mlaccel-latest-model",
+    "consolidate_capture": "mlaccel-consolidate-capture",
+    "evaluate_violations": "mlaccel-evaluate-violations",
 }
 CATCH_ALL = ["States.ALL"]
 MODEL_MONITOR_ENV = {"publish_cloudwatch_metrics": "Disabled"}
@@ -113,6 +116,25 @@ class WorkflowSettings:
     @property
     def scoring_name(self) -> str:
         return f"mlaccel-{_dashed(self.product)}-batch-scoring"
+
+    @property
+    def monitoring_name(self) -> str:
+        return f"mlaccel-{_dashed(self.product)}-monitoring"
+
+    @property
+    def capture_uri(self) -> str:
+        """Where the pipeline endpoint's capture files land (one folder per endpoint)."""
+        return self.uri("capture", self.endpoint_name) + "/"
+
+    @property
+    def ground_truth_uri(self) -> str:
+        """Where labels for captured requests arrive (Model Monitor's ground-truth layout)."""
+        return self.uri("ground-truth", self.endpoint_name) + "/"
+
+    @property
+    def results_uri(self) -> str:
+        """The monitoring results table's folder: one JSON line per violation."""
+        return self.uri("monitoring", "results") + "/"
 
     @property
     def group(self) -> str:
@@ -328,8 +350,13 @@ def _analyzer_step(
     output: str,
     env: dict[str, str],
     result_path: str,
+    baseline_files: dict[str, str] | None = None,
 ) -> Any:
-    """A Model Monitor analyzer job (the twin runs mlaccel's drift engine in its place)."""
+    """A Model Monitor analyzer job (the twin runs mlaccel's drift engine in its place).
+
+    ``baseline_files`` maps environment variables (``baseline_constraints``...) to the S3 URIs
+    of baseline files, given to the job as inputs.
+    """
     from sagemaker.processing import ProcessingInput, ProcessingOutput
     from stepfunctions.steps import ProcessingStep
 
@@ -340,11 +367,19 @@ def _analyzer_step(
         "output_path": f"{CONTAINER}/output",
         **env,
     }
+    extra = []
+    for variable, uri in (baseline_files or {}).items():
+        folder = f"{CONTAINER}/input/{variable}"
+        extra.append(ProcessingInput(source=uri, destination=folder, input_name=variable))
+        analyzer_env[variable] = f"{folder}/{uri.rsplit('/', 1)[-1]}"
     return ProcessingStep(
         state,
         processor=_processor(settings, settings.images()["ModelMonitorImage"], analyzer_env),
         job_name="bound-below",
-        inputs=[ProcessingInput(source=dataset, destination=source, input_name="baseline")],
+        inputs=[
+            ProcessingInput(source=dataset, destination=source, input_name="baseline"),
+            *extra,
+        ],
         outputs=[
             ProcessingOutput(
                 source=f"{CONTAINER}/output", destination=output, output_name="monitoring_output"
@@ -418,7 +453,7 @@ def training_workflow(settings: WorkflowSettings, *, client: Any = None) -> Any:
                     destination=settings.uri("features", part),
                     output_name=part,
                 )
-                for part in ("train", "validation", "test", "parquet", "preprocessor")
+                for part in ("train", "validation", "test", "parquet", "preprocessor", "baseline")
             ],
             features.preprocess_arguments(product, 0.7, 0.15, 0),
             "$.preprocessing",
@@ -500,9 +535,9 @@ def training_workflow(settings: WorkflowSettings, *, client: Any = None) -> Any:
         _analyzer_step(
             "Data-quality baseline",
             settings,
-            settings.uri("features", "train"),
+            settings.uri("features", "baseline"),
             settings.uri("baselines", "data-quality"),
-            {"dataset_format": json.dumps({"csv": {"header": False}})},
+            {"dataset_format": json.dumps({"csv": {"header": True}})},
             "$.data_quality",
         ),
         ProcessingJobName="$.names.data_quality",
@@ -801,6 +836,241 @@ def scoring_workflow(settings: WorkflowSettings, *, client: Any = None) -> Any:
     )
 
 
+# ------------------------------------------------------------------------ monitoring pipeline
+
+
+def _capture_format(sides: list[str]) -> str:
+    return json.dumps({"sagemakerCaptureJson": {"captureIndexNames": sides}})
+
+
+def monitoring_workflow(settings: WorkflowSettings, *, client: Any = None) -> Any:
+    """The monitoring pipeline as a ``stepfunctions`` Workflow, meant to run on a schedule.
+
+    consolidate the data captured since the last run (Lambda; nothing new → end cleanly) → in
+    parallel, data drift against the training pipeline's data-quality baseline (always) and
+    model drift against its model-quality baseline (only when ground truth matched captured
+    records) → evaluate the violations, store them as rows for SQL and notify (Lambda) →
+    commit the run's watermark to SSM.
+    """
+    _sdk()
+    from stepfunctions.steps import Chain, Choice, ChoiceRule, Parallel, Pass, Succeed, Task
+    from stepfunctions.workflow import Workflow
+
+    product = datasets.get_data_product(settings.product)
+    start = _start(settings, {}, {"data_quality": "dq-check", "model_quality": "mq-check"})
+    names = start.steps[1].parameters["names"]
+    for key, folder in (("output", ""), ("data_quality_uri", "data-quality/"),
+                        ("model_quality_uri", "model-quality/")):  # fmt: skip
+        runs = settings.uri("monitoring", "runs")
+        names[f"{key}.$"] = f"States.Format('{runs}/{{}}/{folder}', $$.Execution.Name)"
+    failed = _failure_path(settings, "monitoring")
+    watermark = f"{settings.parameter_path}/monitoring-watermark"
+    consolidate = _lambda(
+        "Consolidate captured data",
+        "consolidate_capture",
+        {
+            "CaptureUri": settings.capture_uri,
+            "GroundTruthUri": settings.ground_truth_uri,
+            "OutputUri.$": "$.names.output",
+            "WatermarkParameter": watermark,
+        },
+        "$.capture",
+    )
+    data_drift = bind(
+        _analyzer_step(
+            "Data drift",
+            settings,
+            "s3://bound-below",
+            "s3://bound-below",
+            {"dataset_format": _capture_format(["endpointInput"])},
+            "$.data_quality",
+            baseline_files={
+                "baseline_statistics": settings.uri("baselines", "data-quality", "statistics.json"),
+                "baseline_constraints": settings.uri(
+                    "baselines", "data-quality", "constraints.json"
+                ),
+            },
+        ),
+        ProcessingJobName="$.names.data_quality",
+        ProcessingInputs__0__S3Input__S3Uri="$.capture.Payload.capture_uri",
+        ProcessingOutputConfig__Outputs__0__S3Output__S3Uri="$.names.data_quality_uri",
+    )
+    model_drift = bind(
+        _analyzer_step(
+            "Model drift",
+            settings,
+            "s3://bound-below",
+            "s3://bound-below",
+            {
+                "analysis_type": "MODEL_QUALITY",
+                "dataset_format": _capture_format(["endpointOutput"]),
+                "problem_type": (
+                    "Regression" if product.problem_type == "regression" else "BinaryClassification"
+                ),
+                "inference_attribute": "_c0",
+                "ground_truth_attribute": "groundTruth",
+            },
+            "$.model_quality",
+            baseline_files={
+                "baseline_constraints": settings.uri(
+                    "baselines", "model-quality", "constraints.json"
+                ),
+            },
+        ),
+        ProcessingJobName="$.names.model_quality",
+        ProcessingInputs__0__S3Input__S3Uri="$.capture.Payload.merged_uri",
+        ProcessingOutputConfig__Outputs__0__S3Output__S3Uri="$.names.model_quality_uri",
+    )
+    with_truth = Choice("Ground truth?")
+    with_truth.add_choice(
+        ChoiceRule.BooleanEquals("$.capture.Payload.has_ground_truth", True), model_drift
+    )
+    with_truth.default_choice(Pass("No ground truth yet"))
+    checks = Parallel("Drift checks", result_path=None)
+    checks.add_branch(data_drift)
+    checks.add_branch(with_truth)
+    evaluate = _lambda(
+        "Evaluate violations",
+        "evaluate_violations",
+        {
+            "EndpointName": settings.endpoint_name,
+            "RunName.$": "$$.Execution.Name",
+            "Records.$": "$.capture.Payload.records",
+            "DataQualityUri.$": "$.names.data_quality_uri",
+            "ModelQualityUri.$": "$.names.model_quality_uri",
+            "ResultsUri": settings.results_uri,
+            "TopicArn": settings.topic_arn,
+        },
+        "$.evaluation",
+    )
+    commit = Task(
+        "Commit watermark",
+        resource="arn:aws:states:::aws-sdk:ssm:putParameter",
+        parameters={
+            "Name": watermark,
+            "Type": "String",
+            "Overwrite": True,
+            "Value.$": "$.capture.Payload.watermark",
+        },
+        result_path=None,
+    )
+    anything = Choice("Anything new?")
+    anything.add_choice(
+        ChoiceRule.NumericEquals("$.capture.Payload.records", 0), Succeed("Nothing new")
+    )
+    anything.default_choice(Chain([checks, evaluate, commit, Succeed("Done")]))
+    for task in (consolidate, checks, evaluate, commit):
+        _catch(task, failed)
+    return Workflow(
+        settings.monitoring_name,
+        definition=Chain([start, consolidate, anything]),
+        role=settings.workflow_role_arn,
+        client=client,
+    )
+
+
+def schedule(
+    rule_name: str,
+    state_machine_arn: str,
+    expression: str,
+    *,
+    connection: Connection,
+    role_arn: str | None = None,
+) -> str:
+    """Create or update a scheduled EventBridge rule starting the workflow; return its ARN.
+
+    ``expression`` is EventBridge's ``rate(1 hour)`` or ``cron(0 6 * * ? *)``. (The twin keeps
+    the rule but does not fire schedules: start the execution yourself there.)
+    """
+    if not (expression.startswith("rate(") or expression.startswith("cron(")):
+        raise MLAccelInputError(
+            f"expression={expression!r} must be an EventBridge schedule such as 'rate(1 hour)'"
+        )
+    client = connection.client("events")
+    arn = client.put_rule(
+        Name=rule_name,
+        ScheduleExpression=expression,
+        State="ENABLED",
+        Description=f"start {state_machine_arn.rsplit(':', 1)[-1]} {expression}",
+    )["RuleArn"]
+    client.put_targets(
+        Rule=rule_name,
+        Targets=[
+            {"Id": "state-machine", "Arn": state_machine_arn,
+             "RoleArn": role_arn or connection.role_arn}
+        ],
+    )  # fmt: skip
+    return str(arn)
+
+
+RESULT_COLUMNS = [
+    ("checked_at", "string"),
+    ("run", "string"),
+    ("endpoint", "string"),
+    ("analysis", "string"),
+    ("feature_name", "string"),
+    ("constraint_check_type", "string"),
+    ("description", "string"),
+]
+
+
+def ensure_results_table(
+    settings: WorkflowSettings,
+    *,
+    connection: Connection,
+    database: str = "mlaccel_monitoring",
+) -> str:
+    """Register the monitoring results (JSON Lines) as a Glue table; return ``db.table``."""
+    glue = connection.client("glue")
+    with contextlib.suppress(glue.exceptions.AlreadyExistsException):
+        glue.create_database(
+            DatabaseInput={"Name": database, "Description": "mlaccel monitoring results"}
+        )
+    table = f"{settings.product}_violations"
+    table_input = {
+        "Name": table,
+        "Description": f"Model Monitor violations of {settings.endpoint_name}, one per row",
+        "TableType": "EXTERNAL_TABLE",
+        "Parameters": {"classification": "json"},
+        "StorageDescriptor": {
+            "Columns": [{"Name": n, "Type": t} for n, t in RESULT_COLUMNS],
+            "Location": settings.results_uri,
+            "InputFormat": "org.apache.hadoop.mapred.TextInputFormat",
+            "OutputFormat": "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat",
+            "SerdeInfo": {"SerializationLibrary": "org.openx.data.jsonserde.JsonSerDe"},
+        },
+    }
+    try:
+        glue.create_table(DatabaseName=database, TableInput=table_input)
+    except glue.exceptions.AlreadyExistsException:
+        glue.update_table(DatabaseName=database, TableInput=table_input)
+    return f"{database}.{table}"
+
+
+def send_ground_truth(
+    labels: Mapping[str, Any], *, settings: WorkflowSettings, connection: Connection
+) -> str:
+    """Upload labels for captured requests (by inference id) in Model Monitor's layout."""
+    if not labels:
+        raise MLAccelInputError("labels is empty: pass {inference_id: true label}")
+    now = time.gmtime()
+    key_uri = settings.ground_truth_uri + time.strftime("%Y/%m/%d/%H/", now)
+    key_uri += f"labels-{time.strftime('%H%M%S', now)}-{int(time.time() * 1000) % 1000:03d}.jsonl"
+    lines = [
+        json.dumps(
+            {
+                "groundTruthData": {"data": str(label), "encoding": "CSV"},
+                "eventMetadata": {"eventId": str(inference_id)},
+                "eventVersion": "0",
+            }
+        )
+        for inference_id, label in labels.items()
+    ]
+    bucket, key = key_uri[5:].split("/", 1)
+    connection.client("s3").put_object(Bucket=bucket, Key=key, Body="\n".join(lines) + "\n")
+    return key_uri
+
+
 # ------------------------------------------------------------------------ deploy and execute
 
 
@@ -995,6 +1265,29 @@ def read_scores(uri: str, *, connection: Connection, id_name: str = "record_id")
                 frames.append(pd.read_csv(io.BytesIO(body), header=None, names=[id_name, "score"]))
     if not frames:
         raise MLAccelError(f"no scores (*.out) under {uri}: did the scoring run succeed?")
+    return pd.concat(frames, ignore_index=True)
+
+
+def read_prepared(uri: str, *, connection: Connection) -> Any:
+    """The scoring pipeline's preprocessed batch under ``uri``: record id, then the features."""
+    import io
+
+    import pandas as pd
+
+    bucket, prefix = uri[5:].split("/", 1)
+    s3 = connection.client("s3")
+    listed = s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])
+    frames = [
+        pd.read_csv(
+            io.BytesIO(s3.get_object(Bucket=bucket, Key=o["Key"])["Body"].read()),
+            header=None,
+            dtype={0: str},
+        )
+        for o in listed
+        if o["Key"].endswith(".csv")
+    ]
+    if not frames:
+        raise MLAccelError(f"no prepared CSV under {uri}: did the scoring run succeed?")
     return pd.concat(frames, ignore_index=True)
 
 

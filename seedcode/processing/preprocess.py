@@ -11,6 +11,9 @@ validation / test and writes, under the output folder::
         record id, label and features with a header: for script-mode training and for joins
     preprocessor/preprocessor.json
         the fitted transform, so scoring applies exactly the same one
+    baseline/baseline.csv
+        the training features with a header and without label or id, as endpoints receive
+        them: the data-quality baseline that captured requests are checked against
 
 ``--mode transform`` applies a saved ``preprocessor.json`` to a new batch and writes
 ``scoring/<name>.csv``: record id first, then the features, no header and no label, so a batch
@@ -204,6 +207,10 @@ def write_split(
     (out / "parquet").mkdir(parents=True, exist_ok=True)
     table = pd.concat([rows[[prep["id_column"]]], label, features], axis=1)
     table.to_parquet(out / "parquet" / f"{name}.parquet", index=False)
+    if name == "train":
+        # What an endpoint receives, with names: Model Monitor's data-quality baseline.
+        (out / "baseline").mkdir(parents=True, exist_ok=True)
+        features.to_csv(out / "baseline" / "baseline.csv", index=False, float_format="%.6g")
 
 
 def run_fit(args: argparse.Namespace) -> dict:

@@ -4,6 +4,9 @@
 ``compare_with_best``  the candidate against the best model already registered in its group
 ``endpoint_status``    whether an endpoint exists, and its status
 ``latest_model``       a SageMaker model from the group's latest approved (else latest) version
+``consolidate_capture`` the endpoint's captured data since the last monitoring run, merged with
+                       the ground truth that arrived for it
+``evaluate_violations`` the drift checks' violations as rows for SQL, and a readable e-mail
 
 Each handler is a thin shell over pure functions, so the logic is tested without AWS. Only the
 standard library and boto3 are used: the folder deploys as is.
@@ -11,9 +14,11 @@ standard library and boto3 are used: the folder deploys as is.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -214,3 +219,179 @@ def latest_model(event: Mapping[str, Any], context: Any = None) -> dict[str, Any
         "ModelPackageArn": arn,
         "ApprovalStatus": package.get("ModelApprovalStatus"),
     }
+
+
+# ------------------------------------------------------------------------------- monitoring
+
+
+def split_s3(uri: str) -> tuple[str, str]:
+    """``("bucket", "key/prefix")`` of ``s3://bucket/key/prefix``."""
+    if not str(uri).startswith("s3://"):
+        raise BadEvent(f"{uri!r} is not an s3:// URI")
+    bucket, _, key = uri[5:].partition("/")
+    return bucket, key
+
+
+def event_key(record: Mapping[str, Any]) -> str:
+    """The id a captured inference and its ground truth share: inferenceId, else eventId."""
+    metadata = record.get("eventMetadata") or {}
+    return str(metadata.get("inferenceId") or metadata.get("eventId") or "")
+
+
+def merge_ground_truth(
+    captured: list[dict[str, Any]], truths: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Captured records that have ground truth, each with its ``groundTruthData`` added."""
+    by_id = {event_key(t): t.get("groundTruthData") for t in truths if event_key(t)}
+    return [
+        {**record, "groundTruthData": by_id[event_key(record)]}
+        for record in captured
+        if event_key(record) in by_id
+    ]
+
+
+def jsonl(text: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def _new_objects(s3: Any, uri: str, after: str) -> list[dict[str, Any]]:
+    """Objects under ``uri`` modified after the ISO time ``after`` (all when it is empty)."""
+    bucket, prefix = split_s3(uri)
+    found = []
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        for item in page.get("Contents", []):
+            modified = item["LastModified"].astimezone(UTC).isoformat()
+            if not after or modified > after:
+                found.append({"Bucket": bucket, "Key": item["Key"], "Modified": modified})
+    return sorted(found, key=lambda o: (o["Modified"], o["Key"]))
+
+
+def _read_all(s3: Any, objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    records: list[dict[str, Any]] = []
+    for obj in objects:
+        body = s3.get_object(Bucket=obj["Bucket"], Key=obj["Key"])["Body"].read()
+        records += jsonl(body.decode("utf-8"))
+    return records
+
+
+def _put_jsonl(s3: Any, uri: str, records: list[dict[str, Any]]) -> str:
+    bucket, key = split_s3(uri)
+    body = "".join(json.dumps(r, separators=(",", ":")) + "\n" for r in records)
+    s3.put_object(Bucket=bucket, Key=key, Body=body.encode("utf-8"))
+    return uri
+
+
+def consolidate_capture(event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
+    """Gather the data captured since the last monitoring run into one file per analysis.
+
+    Event: ``CaptureUri`` (the endpoint's capture prefix), ``GroundTruthUri`` (where labels
+    arrive, as Model Monitor's ground-truth JSON Lines), ``OutputUri`` (this run's folder),
+    ``WatermarkParameter`` (SSM parameter holding the last run's high-water mark).
+
+    Returns the counts, the files written, whether ground truth matched any record, and the new
+    watermark, which the workflow commits only when the run succeeds.
+    """
+    capture_uri, truth_uri, output_uri, parameter = require(
+        event, "CaptureUri", "GroundTruthUri", "OutputUri", "WatermarkParameter"
+    )
+    ssm, s3 = _client("ssm"), _client("s3")
+    try:
+        since = ssm.get_parameter(Name=parameter)["Parameter"]["Value"]
+    except ssm.exceptions.ParameterNotFound:
+        since = ""
+    objects = _new_objects(s3, capture_uri, since)
+    captured = _read_all(s3, objects)
+    result: dict[str, Any] = {
+        "since": since or "the beginning",
+        "files": len(objects),
+        "records": len(captured),
+        "watermark": objects[-1]["Modified"] if objects else since,
+        "capture_uri": f"{output_uri.rstrip('/')}/capture/",
+        "merged_uri": f"{output_uri.rstrip('/')}/merged/",
+        "has_ground_truth": False,
+        "matched": 0,
+    }
+    if not captured:
+        log.info("no data captured since %s", result["since"])
+        return result
+    _put_jsonl(s3, result["capture_uri"] + "capture.jsonl", captured)
+    merged = merge_ground_truth(captured, _read_all(s3, _new_objects(s3, truth_uri, "")))
+    if merged:
+        _put_jsonl(s3, result["merged_uri"] + "merged.jsonl", merged)
+    result.update(has_ground_truth=bool(merged), matched=len(merged))
+    return result
+
+
+def violation_rows(
+    violations: Mapping[str, Any], *, analysis: str, endpoint: str, run: str, checked_at: str
+) -> list[dict[str, Any]]:
+    """Flat rows, one per violation, for the results table."""
+    return [
+        {
+            "checked_at": checked_at,
+            "run": run,
+            "endpoint": endpoint,
+            "analysis": analysis,
+            "feature_name": v.get("feature_name", ""),
+            "constraint_check_type": v.get("constraint_check_type", ""),
+            "description": v.get("description", ""),
+        }
+        for v in violations.get("violations", [])
+    ]
+
+
+def summary_text(rows: list[Mapping[str, Any]], endpoint: str, run: str, records: int) -> str:
+    """The readable e-mail: how much was checked, what drifted, where the details are."""
+    lines = [f"Monitoring run {run} checked {records} captured records of endpoint {endpoint}."]
+    if not rows:
+        return lines[0] + "\nNo violations: data and model quality match their baselines."
+    lines.append(f"{len(rows)} violation(s):")
+    for row in rows:
+        lines.append(
+            f"- [{row['analysis']}] {row['feature_name']}: {row['constraint_check_type']}"
+            f" - {row['description'][:160]}"
+        )
+    return "\n".join(lines)
+
+
+def _read_violations(s3: Any, uri: str | None) -> dict[str, Any] | None:
+    if not uri:
+        return None
+    bucket, prefix = split_s3(uri.rstrip("/") + "/constraint_violations.json")
+    try:
+        body = s3.get_object(Bucket=bucket, Key=prefix)["Body"].read()
+    except s3.exceptions.NoSuchKey:
+        return None
+    return dict(json.loads(body))
+
+
+def evaluate_violations(event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
+    """Read the drift checks' violations, store them as rows for SQL, and notify.
+
+    Event: ``EndpointName``, ``RunName``, ``Records``, ``DataQualityUri``, optional
+    ``ModelQualityUri``, ``ResultsUri`` (the results table's folder), ``TopicArn``.
+    """
+    endpoint, run, data_uri, results_uri, topic = require(
+        event, "EndpointName", "RunName", "DataQualityUri", "ResultsUri", "TopicArn"
+    )
+    s3 = _client("s3")
+    checked_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    rows: list[dict[str, Any]] = []
+    for analysis, uri in (
+        ("data_quality", data_uri),
+        ("model_quality", event.get("ModelQualityUri")),
+    ):
+        found = _read_violations(s3, uri)
+        if found is not None:
+            rows += violation_rows(
+                found, analysis=analysis, endpoint=endpoint, run=run, checked_at=checked_at
+            )
+    if rows:
+        _put_jsonl(s3, f"{results_uri.rstrip('/')}/{checked_at[:10]}-{run}.jsonl", rows)
+    by_check: dict[str, int] = {}
+    for row in rows:
+        by_check[row["constraint_check_type"]] = by_check.get(row["constraint_check_type"], 0) + 1
+    message = summary_text(rows, endpoint, run, int(event.get("Records") or 0))
+    subject = f"mlaccel monitoring: {len(rows)} violation(s) on {endpoint}"[:100]
+    _client("sns").publish(TopicArn=topic, Subject=subject, Message=message)
+    return {"violations": len(rows), "by_check": by_check, "summary": message}

@@ -81,7 +81,9 @@ def install(runtime: TwinRuntime) -> None:
             theirs = copy.copy(self)
             theirs.targets = others
             original(theirs, original_event, transform_input)
-        if self.state != "ENABLED" or not self.event_pattern.matches_event(original_event):
+        if self.state != "ENABLED" or self.scheduled_expression:
+            return  # scheduled rules match no event (an empty pattern would match them all)
+        if not self.event_pattern.matches_event(original_event):
             return
         for target in ours:
             try:

@@ -1,0 +1,96 @@
+"""Pipeline benchmark: the local training-pipeline execution on 100,000 rows.
+
+Starts its own in-process twin, lands ``--rows`` rows of the used-car data product, and runs,
+on the same data in the same twin:
+
+- the Step Functions training pipeline of notebook 04 (preprocess → train → save model →
+  metrics → threshold → two baselines in parallel → endpoint with data capture → SSM → notify),
+  end to end from ``StartExecution`` to ``SUCCEEDED``, with the time of each state;
+- the same flow as a SageMaker Pipeline run by the SDK's local executor on the twin (process →
+  train → evaluate → condition → register), the peer for the training part.
+
+Target on a 2-core machine: the Step Functions execution under 30 s at 100,000 rows.
+
+Run: ``.venv/bin/python bench/pipelines.py [--rows 100000] [--runs 2]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "lib"))
+
+import mlaccel  # noqa: E402
+from mlaccel import datasets, notify, pipelines, workflows  # noqa: E402
+from mlaccel.twin import Twin  # noqa: E402
+
+TARGET_SECONDS = 30.0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=2, help="executions of each pipeline")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    logging.getLogger("mlaccel").setLevel(logging.WARNING)
+
+    with Twin() as twin:
+        conn = mlaccel.connect("local", twin_url=twin.url)
+        topic = notify.ensure_topic("mlaccel-bench", connection=conn)
+        settings = workflows.workflow_settings("used_cars", connection=conn, topic_arn=topic)
+        started = time.perf_counter()
+        workflows.deploy_functions(connection=conn)
+        workflows.stage_code(settings, connection=conn)
+        frame = datasets.generate("used_cars", args.rows, seed=7)
+        workflows.land_data(frame, f"{settings.training_data_uri}/bench.parquet", connection=conn)
+        training = workflows.training_workflow(settings)
+        workflows.create_or_update(training, connection=conn)
+        build = pipelines.build_pipeline("used_cars", connection=conn)
+        build.upsert(role_arn=conn.role_arn)
+        setup = time.perf_counter() - started
+        print(f"rows: {args.rows:,} ({len(frame.columns)} columns); set-up {setup:.1f} s")
+
+        sfn_times, smp_times, last = [], [], None
+        for run in range(args.runs):
+            started = time.perf_counter()
+            last = workflows.execute(training, connection=conn, name=f"bench-{run}")
+            sfn_times.append(time.perf_counter() - started)
+            if last.status != "SUCCEEDED":
+                print(f"Step Functions run failed: {last.error}: {last.cause}")
+                return 1
+            started = time.perf_counter()
+            execution = build.start()
+            smp_times.append(time.perf_counter() - started)
+            status = execution.describe()["PipelineExecutionStatus"]
+            if status != "Succeeded":
+                print(f"SageMaker Pipeline run {status}: {execution.describe()}")
+                return 1
+
+    assert last is not None
+    steps = last.steps()
+    slowest = steps.dropna(subset=["seconds"]).nlargest(6, "seconds")
+    print("\nslowest states of the last Step Functions run (s):")
+    print(slowest[["state", "seconds"]].to_string(index=False))
+    best_sfn, best_smp = min(sfn_times), min(smp_times)
+    print(f"\n{'pipeline':<52}{'best s':>8}{'runs':>24}")
+    print(
+        f"{'Step Functions training pipeline (24 states, local)':<52}{best_sfn:>8.1f}"
+        f"{', '.join(f'{t:.1f}' for t in sfn_times):>24}"
+    )
+    print(
+        f"{'SageMaker Pipeline, SDK local executor (5 steps)':<52}{best_smp:>8.1f}"
+        f"{', '.join(f'{t:.1f}' for t in smp_times):>24}"
+    )
+    verdict = "meets" if best_sfn < TARGET_SECONDS else "misses"
+    print(f"\ntarget: Step Functions run under {TARGET_SECONDS:.0f} s at 100,000 rows: {verdict}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
