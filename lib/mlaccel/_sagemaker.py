@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import time
@@ -32,8 +33,33 @@ def _import_sagemaker() -> Any:
     import sagemaker.experiments._metrics  # sets the root logger to INFO on import
 
     root.setLevel(level_before)
+    _validate_config_once()
 
     return sagemaker
+
+
+def _validate_config_once() -> None:
+    """Validate each SDK defaults config once, not on every lookup.
+
+    ``sagemaker.utils.get_sagemaker_config_value`` re-validates the whole config against the
+    SDK's JSON schema on every call (about 0.15 s each; building one workflow makes dozens).
+    The config does not change between lookups, so a config that passed stays valid.
+    """
+    import sagemaker.utils as sdk_utils
+
+    original: Any = sdk_utils.validate_sagemaker_config  # type: ignore[attr-defined]
+    if getattr(original, "mlaccel_cached", False):
+        return
+    valid: set[str] = set()
+
+    def validate_once(config: Any = None) -> None:
+        key = json.dumps(config, sort_keys=True, default=str)
+        if key not in valid:
+            original(config)
+            valid.add(key)
+
+    validate_once.mlaccel_cached = True  # type: ignore[attr-defined]
+    sdk_utils.validate_sagemaker_config = validate_once  # type: ignore[attr-defined,assignment]
 
 
 def make_sagemaker_session(conn: Connection) -> Any:

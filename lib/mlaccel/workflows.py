@@ -64,6 +64,13 @@ def _sdk() -> None:
 
     _import_sagemaker()
     logging.getLogger("stepfunctions").setLevel(logging.WARNING)
+    from stepfunctions.steps import integration_resources
+
+    # The SDK builds two boto3 sessions and re-reads botocore's endpoint data (about 0.2 s)
+    # for every task's resource ARN; the partition does not change within a process.
+    lookup = integration_resources.get_aws_partition
+    if not hasattr(lookup, "cache_info"):
+        integration_resources.get_aws_partition = functools.lru_cache(maxsize=1)(lookup)
 
 
 def _dashed(name: str) -> str:
