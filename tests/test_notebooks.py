@@ -103,7 +103,7 @@ def _nbval(executed: list[Path]) -> None:
 @pytest.mark.notebook
 @pytest.mark.slow
 def test_notebooks_adapt_to_the_other_data_product(twin: Twin, tmp_path: Path) -> None:
-    names = [p.stem for p in NOTEBOOKS if p.stem[:2] in {"01", "02", "03"}]
+    names = [p.stem for p in NOTEBOOKS if p.stem[:2] in {"01", "02", "03", "04"}]
     results = _run(names, twin, tmp_path, {"defaults": {"data_product": "credit_risk"}})
     failed = [(r.notebook, r.failed_cell, r.error) for r in results if r.status != "succeeded"]
     assert not failed

@@ -205,7 +205,7 @@ def test_training_pipeline_deploys_an_endpoint_and_fails_cleanly(
     arn = workflows.create_or_update(training, connection=conn)
     assert workflows.create_or_update(training, connection=conn) == arn, "updated, not duplicated"
     run = workflows.execute(training, connection=conn, name=workflows.run_name("t"))
-    assert run.status == "SUCCEEDED", (run.error, run.cause)
+    assert run.status == "SUCCEEDED", run.failure()
     states = list(run.steps()["state"])
     assert "Create endpoint" in states and "Export to SSM" in states
     ssm = conn.client("ssm").get_parameters_by_path(Path="/mlaccel/test-pipelines")
@@ -258,7 +258,7 @@ def test_scoring_pipeline_joins_a_score_to_every_row_and_starts_on_upload(
     batch = datasets.generate("used_cars", 300, seed=9).drop(columns=["price"])
     uri = workflows.land_data(batch, conn.s3_uri("test-batches", "b.parquet"), connection=conn)
     run = workflows.execute(scoring, connection=conn, inputs={"batch_uri": uri})
-    assert run.status == "SUCCEEDED", (run.error, run.cause)
+    assert run.status == "SUCCEEDED", run.failure()
     scores = workflows.read_scores(run.output["names"]["output"], connection=conn)
     assert sorted(scores["record_id"]) == sorted(batch["record_id"])
     assert scores["score"].notna().all()
@@ -333,7 +333,7 @@ def test_monitoring_pipeline_checks_new_capture_once_and_stores_rows_for_sql(
     training = workflows.training_workflow(settings)
     workflows.create_or_update(training, connection=conn)
     trained = workflows.execute(training, connection=conn, name=workflows.run_name("m"))
-    assert trained.status == "SUCCEEDED", (trained.error, trained.cause)
+    assert trained.status == "SUCCEEDED", trained.failure()
     monitoring = workflows.monitoring_workflow(settings)
     arn = workflows.create_or_update(monitoring, connection=conn)
     workflows.schedule("test-monitoring-hourly", arn, "rate(1 hour)", connection=conn)
@@ -358,7 +358,7 @@ def test_monitoring_pipeline_checks_new_capture_once_and_stores_rows_for_sql(
     sent_before = len(notify.read_outbox(connection=conn, topic=topic))
 
     run = workflows.execute(monitoring, connection=conn)
-    assert run.status == "SUCCEEDED", (run.error, run.cause)
+    assert run.status == "SUCCEEDED", run.failure()
     states = list(run.steps()["state"])
     assert "Data drift" in states and "Model drift" in states
     payload = run.output["evaluation"]["Payload"]

@@ -567,8 +567,9 @@ def training_workflow(settings: WorkflowSettings, *, client: Any = None) -> Any:
             data=settings.uri("features", "validation"),
             content_type="text/csv",
             split_type="Line",
-            input_filter="$[1:]",
+            input_filter="$[1:]",  # the model sees the features, not the label
             join_source="Input",
+            output_filter="$[0,-1]",  # the label and the prediction
             result_path="$.scoring",
         ),
         TransformJobName="$.names.scoring",
@@ -586,14 +587,9 @@ def training_workflow(settings: WorkflowSettings, *, client: Any = None) -> Any:
                 "problem_type": (
                     "Regression" if product.problem_type == "regression" else "BinaryClassification"
                 ),
+                # rows of the scored split: label, prediction
                 "ground_truth_attribute": "_c0",
-                # joined rows: label, features..., prediction
-                "inference_attribute": f"_c{len(_feature_columns(product)) + 1}",
-                **(
-                    {}
-                    if product.problem_type == "regression"
-                    else {"probability_threshold_attribute": "0.5"}
-                ),
+                **_prediction_attributes(product, "_c1"),
             },
             "$.model_quality",
         ),
@@ -725,10 +721,12 @@ def training_workflow(settings: WorkflowSettings, *, client: Any = None) -> Any:
     )
 
 
-def _feature_columns(product: datasets.DataProduct) -> list[str]:
-    """The feature columns preprocess writes (one per numeric, derived and categorical)."""
-    derived = ["vehicle_age"] if "year" in product.numeric_features else []
-    return [*product.numeric_features, *derived, *product.categorical_features]
+def _prediction_attributes(product: datasets.DataProduct, column: str) -> dict[str, str]:
+    """Where the model-quality analyzer finds the model's answer: a value for regression, a
+    probability (cut at 0.5) for binary classification."""
+    if product.problem_type == "regression":
+        return {"inference_attribute": column}
+    return {"probability_attribute": column, "probability_threshold_attribute": "0.5"}
 
 
 # -------------------------------------------------------------------------- scoring pipeline
@@ -914,8 +912,8 @@ def monitoring_workflow(settings: WorkflowSettings, *, client: Any = None) -> An
                 "problem_type": (
                     "Regression" if product.problem_type == "regression" else "BinaryClassification"
                 ),
-                "inference_attribute": "_c0",
                 "ground_truth_attribute": "groundTruth",
+                **_prediction_attributes(product, "_c0"),
             },
             "$.model_quality",
             baseline_files={
@@ -1136,6 +1134,15 @@ class RunResult:
     def steps(self) -> Any:
         """The history as a table: one row per state entered, with its outcome."""
         return history_table(self.events)
+
+    def failure(self) -> str:
+        """What went wrong first: the failed task's error and cause (a caught failure ends in
+        a Fail state whose own cause is generic), or the execution's."""
+        for event in self.events:
+            if event["type"] in ("TaskFailed", "LambdaFunctionFailed"):
+                details = next(v for k, v in event.items() if k.endswith("EventDetails"))
+                return f"{details.get('error', '')}: {details.get('cause', '')}"[:2000]
+        return f"{self.error}: {self.cause}" if self.error else ""
 
 
 def execute(
