@@ -731,7 +731,7 @@ def test_on_start_writes_the_settings_shells_and_kernels_read(tmp_path: Path) ->
     assert "MLACCEL_BACKEND=aws" in settings
     assert "MLACCEL_REGION=eu-west-1" in settings
     assert "MLACCEL_ROLE_ARN=arn:aws:iam::123456789012:role/service-role/TeamRole" in settings
-    assert "MLACCEL_BUCKET=sagemaker-eu-west-1-123456789012" in settings
+    assert "MLACCEL_BUCKET=sagemaker-eu-west-1-123456789012" in settings  # pragma: allowlist secret
     calls = (home / "calls.log").read_text()
     assert "describe-space" in calls and "--user-profile-name alice" in calls
 
