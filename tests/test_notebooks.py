@@ -53,6 +53,8 @@ def test_suite_passes_only_declared_parameters() -> None:
 def _run(
     names: list[str], twin: Twin, out: Path, overrides: dict[str, Any] | None = None
 ) -> list[Any]:
+    # Notebook 04 exports its definitions; tests keep them out of the checkout.
+    overrides = {"04_author_pipelines": {"export_dir": str(out / "exports")}, **(overrides or {})}
     entries = [e for e in load_suite(SUITE, overrides) if e.path.stem in names]
     env = {"MLACCEL_TWIN_URL": twin.url, "MLACCEL_BACKEND": "local"}
     return run_suite(entries, out, env=env, progress=False)
@@ -71,6 +73,11 @@ def test_suite_runs_twice_in_the_same_twin(twin: Twin, tmp_path: Path) -> None:
     assert [s["notebook"] for s in summary] == names
     for name in names:
         assert (tmp_path / "second" / f"{name}.html").exists()
+    exported = sorted((tmp_path / "first" / "exports").iterdir())
+    golden = REPO / "seedcode" / "workflows"
+    assert len(exported) == 8, "training, scoring, monitoring and the SageMaker Pipeline"
+    for path in exported:
+        assert path.read_text() == (golden / path.name).read_text(), f"{path.name} changed"
     _nbval(sorted((tmp_path / "first").glob("*.ipynb")))
 
 
@@ -109,3 +116,6 @@ def test_notebooks_adapt_to_the_other_data_product(twin: Twin, tmp_path: Path) -
     assert not failed
     records = read_records(tmp_path / f"{names[-1]}.ipynb")
     assert records, "the notebook records its key outputs"
+    for path in (tmp_path / "exports").iterdir():
+        assert "credit-risk" in path.name
+        assert path.read_text() == (REPO / "seedcode" / "workflows" / path.name).read_text()

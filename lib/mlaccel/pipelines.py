@@ -11,6 +11,7 @@ fail step. The same object is upserted and started on a real account or on the t
 
 from __future__ import annotations
 
+import hashlib
 import json
 import warnings
 from dataclasses import dataclass
@@ -49,6 +50,20 @@ class MetricRule:
     name: str
     json_path: str
     direction: str  # "Minimize" | "Maximize"
+
+
+def stage_script(script: str, pipeline: str, connection: Connection) -> str:
+    """Upload a seedcode script to ``s3://<bucket>/<pipeline>/code/<content hash>/<name>``.
+
+    The SDK would upload it itself under a hash of the file *and its absolute path*, so the
+    same code would give a different definition in every checkout; keyed by content, the
+    definition only changes when the code does.
+    """
+    body = (seedcode_dir() / script).read_bytes()
+    digest = hashlib.sha256(body).hexdigest()[:16]
+    key = f"{pipeline}/code/{digest}/{Path(script).name}"
+    connection.client("s3").put_object(Bucket=connection.bucket, Key=key, Body=body)
+    return f"s3://{connection.bucket}/{key}"
 
 
 def metric_rule(product_name: str) -> MetricRule:
@@ -137,7 +152,7 @@ def build_pipeline(
     prep = ProcessingStep(
         "Preprocess",
         step_args=processor.run(
-            code=str(seedcode_dir() / "processing" / "preprocess.py"),
+            code=stage_script("processing/preprocess.py", pipeline_name(product.name), connection),
             inputs=[ProcessingInput(source=input_data, destination=features.CONTAINER_INPUT)],
             outputs=[
                 ProcessingOutput(
@@ -191,7 +206,7 @@ def build_pipeline(
     evaluate = ProcessingStep(
         "Evaluate",
         step_args=evaluator.run(
-            code=str(seedcode_dir() / "evaluation" / "evaluate.py"),
+            code=stage_script("evaluation/evaluate.py", pipeline_name(product.name), connection),
             inputs=[
                 ProcessingInput(
                     source=train.properties.ModelArtifacts.S3ModelArtifacts,
