@@ -3,6 +3,7 @@ pinned JupyterLab on loopback with headless Chromium settings for the UI tests."
 
 from __future__ import annotations
 
+import importlib.util
 import ipaddress
 import os
 import secrets
@@ -14,6 +15,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -37,6 +39,16 @@ CHROMIUM_FLAGS = [
 ]
 
 OUTSIDE_CONNECTIONS: list[Any] = []
+
+
+def import_script(path: Path, name: str) -> ModuleType:
+    """Import a script that is not on the path (seedcode, fixtures) as module ``name``."""
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses and pickling look their module up here
+    spec.loader.exec_module(module)
+    return module
 
 
 def free_port() -> int:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import re
@@ -23,7 +22,7 @@ import yaml
 
 import mlaccel
 from mlaccel import cli, registry
-from tests.conftest import REPO
+from tests.conftest import REPO, import_script
 
 SEEDCODE = REPO / "seedcode"
 CICD = SEEDCODE / "cicd"
@@ -39,12 +38,7 @@ FAKE_ARN = "arn:aws:sagemaker:us-east-1:123456789012:model-package/mlaccel-used-
 
 
 def _load(path: Path, name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
+    return import_script(path, name)
 
 
 @pytest.fixture(scope="module")

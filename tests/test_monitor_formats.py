@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 from types import ModuleType
@@ -15,17 +14,14 @@ import pytest
 import mlaccel
 from mlaccel import monitor
 from mlaccel.errors import MLAccelInputError
+from tests.conftest import import_script
 
 FIXTURES = Path(__file__).parent / "fixtures" / "model_monitor"
 
 
 def _fixture_module() -> ModuleType:
     """The script that wrote the fixtures: its ``sample`` draws fresh data the same way."""
-    spec = importlib.util.spec_from_file_location("make_fixtures", FIXTURES / "make_fixtures.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return import_script(FIXTURES / "make_fixtures.py", "make_fixtures")
 
 
 sample = _fixture_module().sample

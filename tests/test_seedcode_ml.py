@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 import sys
@@ -14,7 +13,7 @@ import pandas as pd
 import pytest
 
 from mlaccel import datasets
-from tests.conftest import REPO
+from tests.conftest import REPO, import_script
 
 SEEDCODE = REPO / "seedcode"
 
@@ -22,11 +21,7 @@ SEEDCODE = REPO / "seedcode"
 def load(relative: str) -> ModuleType:
     path = SEEDCODE / relative
     sys.path.insert(0, str(path.parent))  # scripts import their siblings, as in the container
-    spec = importlib.util.spec_from_file_location(path.stem + "_under_test", path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return import_script(path, path.stem + "_under_test")
 
 
 preprocess = load("processing/preprocess.py")

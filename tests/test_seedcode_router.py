@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import importlib.util
 import io
 import json
 import tarfile
@@ -18,7 +17,7 @@ import xgboost as xgb
 
 import mlaccel
 from mlaccel import inference
-from tests.conftest import REPO
+from tests.conftest import REPO, import_script
 
 HANDLER = REPO / "seedcode" / "lambdas" / "router" / "handler.py"
 ENVIRON = {"PRIMARY_ENDPOINT_NAME": "xgb", "SECONDARY_ENDPOINT_NAME": "linear"}
@@ -26,11 +25,7 @@ ENVIRON = {"PRIMARY_ENDPOINT_NAME": "xgb", "SECONDARY_ENDPOINT_NAME": "linear"}
 
 @pytest.fixture(scope="module")
 def router() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("router_handler", HANDLER)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return import_script(HANDLER, "router_handler")
 
 
 def _event(body: Any, content_type: str = "application/json", **extra: Any) -> dict[str, Any]:

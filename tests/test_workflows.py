@@ -8,7 +8,6 @@ builder shows here as a readable diff, to be reviewed and re-exported on purpose
 from __future__ import annotations
 
 import difflib
-import importlib.util
 import json
 import time
 from dataclasses import replace
@@ -21,7 +20,7 @@ import pytest
 import mlaccel
 from mlaccel import data, datasets, events, inference, notify, pipelines, registry, workflows
 from mlaccel.errors import MLAccelInputError
-from tests.conftest import REPO
+from tests.conftest import REPO, import_script
 
 GOLDEN = REPO / "seedcode" / "workflows"
 PRODUCTS = ("used_cars", "credit_risk")
@@ -30,11 +29,7 @@ HANDLERS = REPO / "seedcode" / "lambdas" / "workflow" / "handlers.py"
 
 
 def _handlers() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("workflow_handlers", HANDLERS)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return import_script(HANDLERS, "workflow_handlers")
 
 
 @pytest.fixture(scope="module")

@@ -396,6 +396,38 @@ def _analyzer_step(
     )
 
 
+def _keyed_transform_step(
+    state: str, settings: WorkflowSettings, *, data: str, output: str, result_path: str
+) -> Any:
+    """A batch transform of CSV rows whose first field is a key (a label or a record id):
+    the model sees the other fields, and each output line is ``key, prediction``."""
+    from sagemaker.transformer import Transformer
+    from stepfunctions.steps import TransformStep
+
+    transformer = Transformer(
+        model_name="bound-below",
+        instance_count=1,
+        instance_type=settings.transform_instance_type,
+        strategy="MultiRecord",
+        assemble_with="Line",
+        accept="text/csv",
+        output_path=output,
+    )
+    return TransformStep(
+        state,
+        transformer=transformer,
+        job_name="bound-below",
+        model_name="bound-below",
+        data=data,
+        content_type="text/csv",
+        split_type="Line",
+        input_filter="$[1:]",  # the model sees the features, not the key
+        join_source="Input",  # each output line is the input line plus its prediction
+        output_filter="$[0,-1]",  # keep the key and the prediction
+        result_path=result_path,
+    )
+
+
 # ------------------------------------------------------------------------- training pipeline
 
 
@@ -406,7 +438,6 @@ def training_workflow(settings: WorkflowSettings, *, client: Any = None) -> Any:
     from sagemaker.inputs import TrainingInput
     from sagemaker.model_monitor.data_capture_config import DataCaptureConfig
     from sagemaker.processing import ProcessingInput, ProcessingOutput
-    from sagemaker.transformer import Transformer
     from stepfunctions.steps import (
         Chain,
         Choice,
@@ -419,7 +450,6 @@ def training_workflow(settings: WorkflowSettings, *, client: Any = None) -> Any:
         Succeed,
         Task,
         TrainingStep,
-        TransformStep,
         Wait,
     )
     from stepfunctions.workflow import Workflow
@@ -549,29 +579,14 @@ def training_workflow(settings: WorkflowSettings, *, client: Any = None) -> Any:
         ),
         ProcessingJobName="$.names.data_quality",
     )
-    transformer = Transformer(
-        model_name="bound-below",
-        instance_count=1,
-        instance_type=settings.transform_instance_type,
-        strategy="MultiRecord",
-        assemble_with="Line",
-        accept="text/csv",
-        output_path=settings.uri("baselines", "validation-scored"),
-    )
     score_validation = bind(
-        TransformStep(
+        _keyed_transform_step(
             "Score validation split",
-            transformer=transformer,
-            job_name="bound-below",
-            model_name="bound-below",
+            settings,
             data=settings.uri("features", "validation"),
-            content_type="text/csv",
-            split_type="Line",
-            input_filter="$[1:]",  # the model sees the features, not the label
-            join_source="Input",
-            output_filter="$[0,-1]",  # the label and the prediction
+            output=settings.uri("baselines", "validation-scored"),
             result_path="$.scoring",
-        ),
+        ),  # rows of label, prediction
         TransformJobName="$.names.scoring",
         ModelName="$.names.model",
     )
@@ -736,8 +751,7 @@ def scoring_workflow(settings: WorkflowSettings, *, client: Any = None) -> Any:
     """The batch scoring pipeline as a ``stepfunctions`` Workflow (see the module docstring)."""
     _sdk()
     from sagemaker.processing import ProcessingInput, ProcessingOutput
-    from sagemaker.transformer import Transformer
-    from stepfunctions.steps import Chain, Succeed, TransformStep
+    from stepfunctions.steps import Chain, Succeed
     from stepfunctions.workflow import Workflow
 
     start = _start(
@@ -791,29 +805,14 @@ def scoring_workflow(settings: WorkflowSettings, *, client: Any = None) -> Any:
         {"ModelPackageGroupName": settings.group, "ExecutionRoleArn": settings.role_arn},
         "$.model",
     )
-    transformer = Transformer(
-        model_name="bound-below",
-        instance_count=1,
-        instance_type=settings.transform_instance_type,
-        strategy="MultiRecord",
-        assemble_with="Line",
-        accept="text/csv",
-        output_path="bound-below",
-    )
     score = bind(
-        TransformStep(
+        _keyed_transform_step(
             "Score batch",
-            transformer=transformer,
-            job_name="bound-below",
-            model_name="bound-below",
+            settings,
             data="s3://bound-below",
-            content_type="text/csv",
-            split_type="Line",
-            input_filter="$[1:]",  # the model sees the features, not the record id
-            join_source="Input",  # each output line is the input line plus its score
-            output_filter="$[0,-1]",  # keep the record id and the score
+            output="s3://bound-below",
             result_path="$.transform",
-        ),
+        ),  # rows of record id, score
         TransformJobName="$.names.transform",
         ModelName="$.model.Payload.ModelName",
         TransformInput__DataSource__S3DataSource__S3Uri="$.names.prepared",
