@@ -25,9 +25,10 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "lib"))
 
+from mlaccel_twin import Twin  # noqa: E402
+
 import mlaccel  # noqa: E402
 from mlaccel import datasets, notify, pipelines, workflows  # noqa: E402
-from mlaccel.twin import Twin  # noqa: E402
 
 TARGET_SECONDS = 30.0
 

@@ -34,7 +34,7 @@ def time_import(module: str, runs: int) -> tuple[float, float]:
 def time_twin_start(runs: int) -> tuple[float, float]:
     """Seconds from ``Twin().start()`` to a first answered S3 call, in-process and as a service."""
     code = (
-        "import time; t = time.perf_counter(); import mlaccel; from mlaccel.twin import Twin; "
+        "import time; t = time.perf_counter(); import mlaccel; from mlaccel_twin import Twin; "
         "tw = Twin().start(); c = mlaccel.connect('local', twin_url=tw.url); "
         "c.client('s3').list_buckets(); print(time.perf_counter() - t); tw.stop()"
     )
@@ -46,7 +46,7 @@ def time_twin_start(runs: int) -> tuple[float, float]:
         )
         for _ in range(runs)
     )
-    from mlaccel.twin import start_service, stop_service
+    from mlaccel_twin import start_service, stop_service
 
     with tempfile.TemporaryDirectory() as home:
         started = time.perf_counter()

@@ -19,9 +19,9 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+from mlaccel_twin import Twin
 
 import mlaccel
-from mlaccel.twin import Twin
 
 REPO = Path(__file__).resolve().parents[1]
 SCREENSHOTS = REPO / "output" / "screenshots"

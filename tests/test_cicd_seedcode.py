@@ -548,7 +548,7 @@ def test_select_model_does_not_import_mlaccel() -> None:
 @pytest.fixture
 def twin_environment(conn: mlaccel.Connection, monkeypatch: pytest.MonkeyPatch) -> None:
     """The environment a boto3 program needs to reach the twin, as in CI on the twin."""
-    from mlaccel.twin._server import TWIN_CREDENTIALS
+    from mlaccel_twin.config import TWIN_CREDENTIALS
 
     assert conn.endpoint_url is not None
     for name, value in TWIN_CREDENTIALS.items():

@@ -11,10 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import xgboost as xgb
+from mlaccel_twin import local_jobs
+from mlaccel_twin.patches import jobs
 
 import mlaccel
-from mlaccel.twin import local_jobs
-from mlaccel.twin.patches import jobs
 
 
 @pytest.fixture(scope="module")

@@ -17,20 +17,20 @@ from typing import Any
 import numpy as np
 import pytest
 import xgboost as xgb
-
-import mlaccel
-from mlaccel.errors import MLAccelError, MLAccelInputError
-from mlaccel.twin import serving
-from mlaccel.twin.endpoints import CaptureSpec
-from mlaccel.twin.patches import endpoints as endpoint_seam
-from mlaccel.twin.patches import transform as transform_seam
-from mlaccel.twin.serving import InferenceError, ModelServer, load_predictor
-from mlaccel.twin.transform import (
+from mlaccel_twin import serving
+from mlaccel_twin.endpoints import CaptureSpec
+from mlaccel_twin.patches import endpoints as endpoint_seam
+from mlaccel_twin.patches import transform as transform_seam
+from mlaccel_twin.serving import InferenceError, ModelServer, load_predictor
+from mlaccel_twin.transform import (
     TransformJobFailed,
     TransformJobSpec,
     run_transform_job,
     select_json_path,
 )
+
+import mlaccel
+from mlaccel.errors import MLAccelError, MLAccelInputError
 
 N_FEATURES = 4
 
@@ -723,7 +723,7 @@ def test_transform_of_json_lines_from_a_manifest_one_record_at_a_time(
 
 
 def test_multi_record_batches_respect_max_payload(tmp_path: Path) -> None:
-    from mlaccel.twin.transform import _batches
+    from mlaccel_twin.transform import _batches
 
     spec = TransformJobSpec.from_request(
         name="j",
@@ -1111,7 +1111,7 @@ def test_stop_transform_job_is_added(conn: mlaccel.Connection) -> None:
 
 
 def test_capture_base64_for_other_content_types() -> None:
-    from mlaccel.twin.endpoints import CaptureWriter, Invocation, InvocationResult
+    from mlaccel_twin.endpoints import CaptureWriter, Invocation, InvocationResult
 
     class FakeS3:
         def __init__(self) -> None:

@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from mlaccel_twin.patches import awslambda, sns, stepfunctions
 
 import mlaccel
 from mlaccel import lambdas, notify
-from mlaccel.twin.patches import awslambda, sns, stepfunctions
 
 HANDLER = """
 import json, os

@@ -307,7 +307,7 @@ def test_sagemaker_pipeline_registers_or_fails_on_the_twin(conn: mlaccel.Connect
 
 
 def test_event_rule_input_and_pattern(conn: mlaccel.Connection) -> None:
-    from mlaccel.twin.patches import events as seam
+    from mlaccel_twin.patches import events as seam
 
     pattern = events.object_created_pattern("b", "p/")
     assert pattern["detail"]["object"]["key"] == [{"prefix": "p/"}]

@@ -1,20 +1,55 @@
-"""``connect``: everything a notebook needs to talk to the twin or to a real account."""
+"""``connect``: everything a notebook needs to talk to the twin or to a real account.
+
+This is the one place that knows which backend a connection talks to. Everything that differs
+between them is a policy the connection carries (how often to poll, which pipeline session to
+build, whether an e-mail outbox exists), so the accelerators run one code path on both.
+"""
 
 from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
+from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from mlaccel import config
+from mlaccel._s3 import join_uri
 from mlaccel.errors import MLAccelError, MLAccelInputError
 
 log = logging.getLogger(__name__)
 
 _SAGEMAKER_CONFIG = Path(__file__).with_name("sagemaker_config.yaml")
+BACKEND_ENTRY_POINTS = "mlaccel.backends"
+
+
+class LocalBackend(Protocol):
+    """What a local stand-in for AWS (the kit's twin) gives a connection.
+
+    It is found through the ``mlaccel.backends`` entry point named ``local``, so the
+    accelerators never import it and an account user need not install it.
+    """
+
+    credentials: Mapping[str, str]
+    region: str
+    bucket: str
+
+    def endpoint_url(self, requested: str | None) -> str: ...
+
+    def execution_role(self, iam: Any) -> str: ...
+
+    def pipeline_session(self, connection: Any) -> Any: ...
+
+    def read_outbox(self, s3: Any, topic: str | None = None) -> list[dict[str, Any]]: ...
+
+    def start_service(self) -> tuple[str, bool]: ...
+
+    def stop_service(self) -> bool: ...
+
+    def command(self, argv: list[str]) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -31,6 +66,10 @@ class Connection:
         Where artifacts go and which role SageMaker jobs assume.
     endpoint_url
         The twin's URL, or None on ``aws``.
+    wait
+        How often to poll this backend while waiting (:class:`mlaccel.config.WaitPolicy`).
+    local_backend
+        The twin behind a ``local`` connection, None on ``aws``.
     """
 
     backend: str
@@ -39,6 +78,8 @@ class Connection:
     bucket: str
     role_arn: str
     endpoint_url: str | None = None
+    wait: config.WaitPolicy = field(default_factory=lambda: config.wait_policy("aws"))
+    local_backend: LocalBackend | None = field(default=None, repr=False, compare=False)
     _clients: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -60,10 +101,21 @@ class Connection:
 
         return make_sagemaker_session(self)
 
+    def pipeline_session(self) -> Any:
+        """A session that builds SageMaker Pipelines steps instead of running jobs.
+
+        On AWS the SDK's ``PipelineSession``; on the twin its ``LocalPipelineSession``, whose
+        steps run as jobs on the twin (no Docker).
+        """
+        if self.local_backend is not None:
+            return self.local_backend.pipeline_session(self)
+        from mlaccel._sagemaker import make_pipeline_session
+
+        return make_pipeline_session(self)
+
     def s3_uri(self, *parts: str) -> str:
         """``s3://<bucket>/<parts...>``."""
-        key = "/".join(p.strip("/") for p in parts if p)
-        return f"s3://{self.bucket}/{key}"
+        return join_uri(self.bucket, *parts)
 
 
 def connect(
@@ -112,42 +164,55 @@ def connect(
     return _connect_local(region, bucket, twin_url)
 
 
-def _find_twin_url(twin_url: str | None) -> str:
-    from mlaccel.twin import _service, current_url, start_service
-
-    url = twin_url or config.setting("twin_url") or current_url()
-    if url:
-        if not url.startswith(("http://127.", "http://localhost")):
-            raise MLAccelInputError(
-                f"twin_url={url!r} is not on loopback; the twin only listens on 127.0.0.1"
-            )
-        if not _service.is_listening(url):
-            raise MLAccelError(
-                f"no twin answers at {url}; start one with `mlaccel twin start` or unset "
-                "MLACCEL_TWIN_URL"
-            )
-        return url
-    return start_service().url
+def load_local_backend() -> LocalBackend:
+    """The installed local backend (the kit's twin), or a clear error when it is missing."""
+    found = entry_points(group=BACKEND_ENTRY_POINTS, name="local")
+    fix = "install the kit with its twin (pip install 'mlaccel[twin]') or use backend='aws'"
+    if not found:
+        raise MLAccelError(
+            f"backend='local' needs the local AWS twin, which is not installed: {fix}"
+        )
+    try:
+        backend_class = next(iter(found)).load()
+    except ImportError as exc:
+        raise MLAccelError(f"the local AWS twin cannot be imported ({exc}): {fix}") from exc
+    backend: LocalBackend = backend_class()
+    return backend
 
 
 def _connect_local(region: str | None, bucket: str | None, twin_url: str | None) -> Connection:
     import boto3
 
-    from mlaccel.twin._server import TWIN_CREDENTIALS
-
-    url = _find_twin_url(twin_url)
-    region = region or config.setting("region", config.TWIN_REGION) or config.TWIN_REGION
+    twin = load_local_backend()
+    url = twin.endpoint_url(twin_url or config.setting("twin_url"))
+    region = region or config.setting("region") or twin.region
     # Libraries that build their own clients (stepfunctions, awswrangler) must reach the twin
     # too, so this process's default AWS settings point at it.
-    os.environ.update(TWIN_CREDENTIALS)
+    os.environ.update(twin.credentials)
     os.environ["AWS_ENDPOINT_URL"] = url
     os.environ["AWS_DEFAULT_REGION"] = region
     os.environ["SAGEMAKER_USER_CONFIG_OVERRIDE"] = str(_SAGEMAKER_CONFIG)
     os.environ.setdefault("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
     boto3.setup_default_session(region_name=region)
     session = boto3.session.Session(region_name=region)
-    bucket = bucket or config.setting("bucket", config.TWIN_BUCKET) or config.TWIN_BUCKET
-    s3 = session.client("s3", endpoint_url=url)
+    bucket = bucket or config.setting("bucket") or twin.bucket
+    # Provisioning: a twin starts as an empty account, so the kit's bucket and execution role
+    # are made here; on AWS they exist already (or the user names them).
+    _ensure_bucket(session.client("s3", endpoint_url=url), bucket, region)
+    role_arn = twin.execution_role(session.client("iam", endpoint_url=url))
+    return Connection(
+        "local",
+        session,
+        region,
+        bucket,
+        role_arn,
+        endpoint_url=url,
+        wait=config.wait_policy("local"),
+        local_backend=twin,
+    )
+
+
+def _ensure_bucket(s3: Any, bucket: str, region: str) -> None:
     try:
         if region == "us-east-1":
             s3.create_bucket(Bucket=bucket)
@@ -157,21 +222,6 @@ def _connect_local(region: str | None, bucket: str | None, twin_url: str | None)
             )
     except s3.exceptions.BucketAlreadyOwnedByYou:
         pass
-    role_arn = _ensure_twin_role(session.client("iam", endpoint_url=url))
-    return Connection("local", session, region, bucket, role_arn, endpoint_url=url)
-
-
-def _ensure_twin_role(iam: Any) -> str:
-    # The role's ARN comes from the twin, so no account id is written anywhere in the kit.
-    try:
-        return str(iam.get_role(RoleName=config.TWIN_ROLE_NAME)["Role"]["Arn"])
-    except iam.exceptions.NoSuchEntityException:
-        trust = (
-            '{"Version":"2012-10-17","Statement":[{"Effect":"Allow",'
-            '"Principal":{"Service":"sagemaker.amazonaws.com"},"Action":"sts:AssumeRole"}]}'
-        )
-        role = iam.create_role(RoleName=config.TWIN_ROLE_NAME, AssumeRolePolicyDocument=trust)
-        return str(role["Role"]["Arn"])
 
 
 def _connect_aws(
@@ -199,4 +249,4 @@ def _connect_aws(
         from mlaccel._sagemaker import default_bucket_for
 
         bucket = default_bucket_for(session)
-    return Connection("aws", session, region, bucket, role_arn, endpoint_url=None)
+    return Connection("aws", session, region, bucket, role_arn, wait=config.wait_policy("aws"))

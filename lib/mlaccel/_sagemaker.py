@@ -11,8 +11,6 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from mlaccel._connect import Connection
 
-# The twin finishes jobs in seconds; the SDK's AWS-sized polls (5-20 s) would dominate.
-TWIN_POLL_SECONDS = 0.5
 QUIET_LOGGERS = {
     "sagemaker.config": logging.WARNING,
     "sagemaker.telemetry.telemetry_logging": logging.WARNING,
@@ -63,42 +61,55 @@ def _validate_config_once() -> None:
 
 
 def make_sagemaker_session(conn: Connection) -> Any:
-    """A ``sagemaker.Session`` on ``conn``'s backend with its bucket set explicitly."""
+    """A ``sagemaker.Session`` on ``conn``'s backend with its bucket set explicitly.
+
+    Its waits poll at the connection's pace (:attr:`Connection.wait`): the SDK's own polls
+    (5-30 s) are sized for AWS and would dominate a run on the twin.
+    """
     sagemaker = _import_sagemaker()
-    kwargs: dict[str, Any] = {
-        "boto_session": conn.boto3_session,
-        "sagemaker_client": conn.client("sagemaker"),
-        "sagemaker_runtime_client": conn.client("sagemaker-runtime"),
-        "default_bucket": conn.bucket,
-    }
-    if not conn.is_local:
-        return sagemaker.Session(**kwargs)
-    return _twin_session_class(sagemaker)(**kwargs)
+    return _polled_session_class(sagemaker, conn.wait.poll_seconds)(
+        boto_session=conn.boto3_session,
+        sagemaker_client=conn.client("sagemaker"),
+        sagemaker_runtime_client=conn.client("sagemaker-runtime"),
+        default_bucket=conn.bucket,
+    )
 
 
-def _twin_session_class(sagemaker: Any) -> Any:
-    class TwinSageMakerSession(sagemaker.Session):  # type: ignore[misc]
-        """A SageMaker session that polls the twin at its own pace."""
+def make_pipeline_session(conn: Connection) -> Any:
+    """A SageMaker ``PipelineSession``: steps are built into a definition, not run."""
+    _import_sagemaker()
+    from sagemaker.workflow.pipeline_context import PipelineSession
 
-        def wait_for_job(self, job: str, poll: float = TWIN_POLL_SECONDS) -> Any:
+    return PipelineSession(
+        boto_session=conn.boto3_session,
+        sagemaker_client=conn.client("sagemaker"),
+        default_bucket=conn.bucket,
+    )
+
+
+def _polled_session_class(sagemaker: Any, poll_seconds: float) -> Any:
+    class PolledSageMakerSession(sagemaker.Session):  # type: ignore[misc]
+        """A SageMaker session that polls its backend at the connection's pace."""
+
+        def wait_for_job(self, job: str, poll: float = poll_seconds) -> Any:
             return super().wait_for_job(job, poll=poll)
 
-        def wait_for_processing_job(self, job: str, poll: float = TWIN_POLL_SECONDS) -> Any:
+        def wait_for_processing_job(self, job: str, poll: float = poll_seconds) -> Any:
             return super().wait_for_processing_job(job, poll=poll)
 
-        def wait_for_transform_job(self, job: str, poll: float = TWIN_POLL_SECONDS) -> Any:
+        def wait_for_transform_job(self, job: str, poll: float = poll_seconds) -> Any:
             return super().wait_for_transform_job(job, poll=poll)
 
-        def wait_for_tuning_job(self, job: str, poll: float = TWIN_POLL_SECONDS) -> Any:
+        def wait_for_tuning_job(self, job: str, poll: float = poll_seconds) -> Any:
             return super().wait_for_tuning_job(job, poll=poll)
 
         def wait_for_model_package(
-            self, model_package_name: str, poll: float = TWIN_POLL_SECONDS
+            self, model_package_name: str, poll: float = poll_seconds
         ) -> Any:
             return super().wait_for_model_package(model_package_name, poll=poll)
 
         def wait_for_endpoint(
-            self, endpoint: str, poll: float = TWIN_POLL_SECONDS, live_logging: bool = False
+            self, endpoint: str, poll: float = poll_seconds, live_logging: bool = False
         ) -> Any:
             return super().wait_for_endpoint(endpoint, poll=poll, live_logging=live_logging)
 
@@ -106,7 +117,7 @@ def _twin_session_class(sagemaker: Any) -> Any:
             self,
             job_name: str,
             wait: bool = False,
-            poll: float = TWIN_POLL_SECONDS,
+            poll: float = poll_seconds,
             log_type: str = "All",
             timeout: float | None = None,
         ) -> Any:
@@ -115,12 +126,12 @@ def _twin_session_class(sagemaker: Any) -> Any:
             )
 
         def logs_for_processing_job(
-            self, job_name: str, wait: bool = False, poll: float = TWIN_POLL_SECONDS
+            self, job_name: str, wait: bool = False, poll: float = poll_seconds
         ) -> Any:
             return super().logs_for_processing_job(job_name, wait=wait, poll=poll)
 
         def logs_for_transform_job(
-            self, job_name: str, wait: bool = False, poll: float = TWIN_POLL_SECONDS
+            self, job_name: str, wait: bool = False, poll: float = poll_seconds
         ) -> Any:
             # The SDK re-checks a transform job's status only every 30 s while it shows logs;
             # wait for the end here, then let it print the logs of the finished job.
@@ -131,7 +142,7 @@ def _twin_session_class(sagemaker: Any) -> Any:
                 time.sleep(poll)
             return super().logs_for_transform_job(job_name, wait=wait, poll=poll)
 
-    return TwinSageMakerSession
+    return PolledSageMakerSession
 
 
 def default_bucket_for(boto3_session: Any) -> str:

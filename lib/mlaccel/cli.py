@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 from pathlib import Path
@@ -16,21 +15,9 @@ DEFAULT_SUITE = Path("notebooks/suite.yaml")
 
 
 def _twin(args: argparse.Namespace) -> int:
-    from mlaccel.twin import service_status, start_service, stop_service
+    from mlaccel._connect import load_local_backend
 
-    if args.action == "start":
-        info = start_service(port=args.port)
-        _say(f"twin running at {info.url} (pid {info.pid})")
-        _say(f"point kernels at it with: export MLACCEL_TWIN_URL={info.url}")
-    elif args.action == "status":
-        running = service_status()
-        if running is None:
-            _say("twin: not running")
-            return 3
-        _say(json.dumps(running.__dict__, indent=2))
-    else:
-        _say("twin stopped" if stop_service() else "twin: not running")
-    return 0
+    return load_local_backend().command([args.action, "--port", str(args.port)])
 
 
 def _notebooks(args: argparse.Namespace) -> int:
@@ -40,7 +27,6 @@ def _notebooks(args: argparse.Namespace) -> int:
 
     from mlaccel.config import resolve_backend
     from mlaccel.notebooks import load_suite, run_suite
-    from mlaccel.twin import service_status, start_service, stop_service
 
     overrides: dict[str, Any] = {}
     if args.params:
@@ -50,12 +36,15 @@ def _notebooks(args: argparse.Namespace) -> int:
         entries = [e for e in entries if e.path.stem in args.only or e.path.name in args.only]
     backend = resolve_backend(args.backend)
     env = {"MLACCEL_BACKEND": backend}
+    twin = None
     started_twin = False
     if backend == "local":
+        from mlaccel._connect import load_local_backend
+
+        twin = load_local_backend()
         url = os.environ.get("MLACCEL_TWIN_URL")
         if not url:
-            started_twin = service_status() is None
-            url = start_service().url
+            url, started_twin = twin.start_service()
         env["MLACCEL_TWIN_URL"] = url
         _say(f"running {len(entries)} notebooks on the local twin at {url}")
     else:
@@ -65,8 +54,8 @@ def _notebooks(args: argparse.Namespace) -> int:
             entries, Path(args.output), stop_on_failure=args.stop_on_failure, env=env
         )
     finally:
-        if started_twin and not args.keep_twin:
-            stop_service()
+        if twin is not None and started_twin and not args.keep_twin:
+            twin.stop_service()
     _say((Path(args.output) / "summary.md").read_text())
     for r in results:
         if r.status == "failed":

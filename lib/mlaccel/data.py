@@ -48,6 +48,7 @@ __all__ = [
 ]
 
 DEFAULT_DATABASE = "mlaccel_lake"
+ATHENA_RESULTS_PREFIX = "athena-results"
 LAKE_PREFIX = "lake"
 TAG_PARAMETER_PREFIX = "tag."
 WriteMode = Literal["overwrite", "append", "overwrite_partitions"]
@@ -901,9 +902,8 @@ def query(
 ) -> pd.DataFrame:
     """Run Athena SQL against the lake and return the result.
 
-    On ``aws`` this is ``awswrangler.athena.read_sql_query``; on ``local`` DuckDB runs the SQL
-    over the same Glue catalog, one view per table of ``database`` (other databases are
-    reachable as ``database.table``). Write the SQL once; it runs on both.
+    This is ``awswrangler.athena.read_sql_query`` on both backends: on the twin, its Athena
+    runs the SQL in DuckDB over the same Glue catalog. Write the SQL once; it runs on both.
 
     Parameters
     ----------
@@ -934,15 +934,15 @@ def query(
         raise MLAccelInputError(f"sql={sql!r} is empty; pass a SELECT statement")
     database = _require_database(connection.client("glue"), database)
     statement = format_sql(sql, params)
-    if connection.is_local:
-        from mlaccel.twin.athena import LakeQueryEngine
-
-        return LakeQueryEngine.for_connection(connection).query(statement, database)
     import awswrangler as wr
 
     try:
+        # Results go to the kit's bucket: awswrangler's fallback guesses a bucket per account.
         result: pd.DataFrame = wr.athena.read_sql_query(
-            statement, database=database, boto3_session=connection.boto3_session
+            statement,
+            database=database,
+            s3_output=connection.s3_uri(ATHENA_RESULTS_PREFIX),
+            boto3_session=connection.boto3_session,
         )
     except wr.exceptions.QueryFailed as exc:
         raise MLAccelInputError(f"Athena query failed: {exc}\nSQL:\n{statement}") from exc

@@ -616,12 +616,12 @@ def read_split(
     """
     import pandas as pd
 
-    from mlaccel.twin.serving import split_s3_uri
+    from mlaccel._s3 import parse_path
 
     if n_rows is not None and (not isinstance(n_rows, int) or n_rows < 1):
         raise MLAccelInputError(f"n_rows={n_rows!r} must be a whole number >= 1 or None")
     conn = _connection(connection)
-    bucket, key = split_s3_uri(uri)
+    bucket, key = parse_path(uri)
     s3 = conn.client("s3")
     paginator = s3.get_paginator("list_objects_v2")
     found = [
@@ -710,12 +710,12 @@ def upload_xgboost_model(
     """
     import tarfile
 
-    from mlaccel.twin.serving import split_s3_uri
+    from mlaccel._s3 import parse_path
 
     save_raw = getattr(booster, "save_raw", None)
     if not callable(save_raw):
         raise MLAccelInputError("booster must be an xgboost.Booster (use model.get_booster())")
-    bucket, key = split_s3_uri(destination_uri)
+    bucket, key = parse_path(destination_uri)
     data = bytes(save_raw("json"))
     archive = io.BytesIO()
     with tarfile.open(fileobj=archive, mode="w:gz") as tar:
@@ -1591,7 +1591,7 @@ def write_transform_input(
     ... )  # doctest: +SKIP
     's3://bucket/scoring/in/cars.csv'
     """
-    from mlaccel.twin.serving import split_s3_uri
+    from mlaccel._s3 import parse_path
 
     columns = [id_column, *feature_columns]
     missing = [c for c in columns if c not in getattr(frame, "columns", [])]
@@ -1608,7 +1608,7 @@ def write_transform_input(
         )
     if len(frame) == 0:
         raise MLAccelInputError("frame has no rows; there is nothing to score")
-    bucket, key = split_s3_uri(destination_uri)
+    bucket, key = parse_path(destination_uri)
     body = records_to_csv(frame[columns].to_numpy(dtype=object))
     conn = _connection(connection)
     conn.client("s3").put_object(Bucket=bucket, Key=key, Body=body.encode())
@@ -1704,7 +1704,7 @@ def run_batch_transform(
     >>> result.scores["car-17"]  # doctest: +SKIP
     12873.5
     """
-    from mlaccel.twin.serving import split_s3_uri
+    from mlaccel._s3 import parse_path
 
     for name, uri in (("input_uri", input_uri), ("output_uri", output_uri)):
         if not isinstance(uri, str) or not uri.startswith("s3://"):
@@ -1751,7 +1751,7 @@ def run_batch_transform(
         raise TransformJobFailed(
             f"transform job {name} ended {status}: {described.get('FailureReason', 'no reason')}"
         )
-    bucket, prefix = split_s3_uri(output_uri)
+    bucket, prefix = parse_path(output_uri)
     files = _output_files(conn, bucket, prefix.rstrip("/") + "/" if prefix else "")
     scores: dict[str, float] = {}
     s3 = conn.client("s3")

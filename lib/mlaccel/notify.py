@@ -1,4 +1,4 @@
-"""Notifications: SNS topics for people, and the twin's outbox where their e-mails land."""
+"""Notifications: SNS topics for people, and (on the twin) the outbox where their e-mails land."""
 
 from __future__ import annotations
 
@@ -47,35 +47,13 @@ def publish(
 
 
 def read_outbox(*, connection: Connection, topic: str | None = None) -> list[dict[str, Any]]:
-    """E-mails the twin delivered (oldest first), optionally for one topic name or ARN."""
-    from mlaccel.twin.outbox import OUTBOX_BUCKET
+    """E-mails the local twin delivered (oldest first), optionally for one topic name or ARN.
 
-    if not connection.is_local:
+    The outbox is a feature of the twin, which the connection carries; on AWS, e-mails go to
+    their recipients and there is nothing to read here.
+    """
+    if connection.local_backend is None:
         raise MLAccelInputError(
             "the outbox exists on the local twin only; on AWS, e-mails go to their recipients"
         )
-    s3 = connection.client("s3")
-    prefix = f"{topic.rsplit(':', 1)[-1]}/" if topic else ""
-    keys = (
-        [
-            obj["Key"]
-            for page in s3.get_paginator("list_objects_v2").paginate(
-                Bucket=OUTBOX_BUCKET, Prefix=prefix
-            )
-            for obj in page.get("Contents", [])
-        ]
-        if _bucket_exists(s3)
-        else []
-    )
-    records = [json.loads(s3.get_object(Bucket=OUTBOX_BUCKET, Key=k)["Body"].read()) for k in keys]
-    return sorted(records, key=lambda r: r["sent_at"])
-
-
-def _bucket_exists(s3: Any) -> bool:
-    from mlaccel.twin.outbox import OUTBOX_BUCKET
-
-    try:
-        s3.head_bucket(Bucket=OUTBOX_BUCKET)
-    except Exception:  # no e-mail was ever sent
-        return False
-    return True
+    return connection.local_backend.read_outbox(connection.client("s3"), topic)

@@ -30,17 +30,7 @@ PROCESSING = "/opt/ml/processing"
 
 def pipeline_session(connection: Connection) -> Any:
     """A session that builds pipeline steps instead of running jobs, on ``connection``'s backend."""
-    if connection.is_local:
-        from mlaccel.twin.local_pipelines import pipeline_session as twin_session
-
-        return twin_session(connection)
-    from sagemaker.workflow.pipeline_context import PipelineSession
-
-    return PipelineSession(
-        boto_session=connection.boto3_session,
-        sagemaker_client=connection.client("sagemaker"),
-        default_bucket=connection.bucket,
-    )
+    return connection.pipeline_session()
 
 
 @dataclass(frozen=True)

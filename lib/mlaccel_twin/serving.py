@@ -213,7 +213,7 @@ def _load_builtin(model_dir: Path, image_uri: str, environment: Mapping[str, str
         f"no model the twin can serve in the model artifact (found {found or 'no files'}); "
         f"expected one of {', '.join(XGBOOST_MODEL_NAMES)} (XGBoost native format), "
         f"{LINEAR_MODEL_NAMES[0]}, or SAGEMAKER_PROGRAM naming a script with model_fn; "
-        "register other formats with mlaccel.twin.serving.register_model_loader"
+        "register other formats with mlaccel_twin.serving.register_model_loader"
     )
 
 

@@ -5,7 +5,7 @@ kernels: :func:`start_service`, :func:`service_status`, :func:`stop_service`
 (``mlaccel twin start | status | stop``).
 """
 
-from mlaccel.twin._server import Twin, current_url
-from mlaccel.twin._service import TwinService, service_status, start_service, stop_service
+from mlaccel_twin._server import Twin, current_url
+from mlaccel_twin._service import TwinService, service_status, start_service, stop_service
 
 __all__ = ["Twin", "TwinService", "current_url", "service_status", "start_service", "stop_service"]

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mlaccel.config import TWIN_REGION
 from mlaccel.errors import MLAccelError
+from mlaccel_twin.config import TWIN_REGION
 
 
 @dataclass
@@ -70,7 +70,7 @@ def activate(runtime: TwinRuntime | None) -> None:
 def active_runtime() -> TwinRuntime:
     """The twin running in this process; hooks call this when moto hands them a request."""
     if _active is None:
-        raise MLAccelError("no twin runs in this process; start one with mlaccel.twin.Twin()")
+        raise MLAccelError("no twin runs in this process; start one with mlaccel_twin.Twin()")
     return _active
 
 

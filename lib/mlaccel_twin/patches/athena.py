@@ -2,7 +2,7 @@
 
 moto records Athena query executions but runs no SQL. This seam:
 
-- registers :class:`mlaccel.twin.athena.LakeQueryEngine` as ``runtime.services["athena_query"]``,
+- registers :class:`mlaccel_twin.athena.LakeQueryEngine` as ``runtime.services["athena_query"]``,
   a callable ``(query_string, database, catalog) -> pandas.DataFrame`` for the twin's own hooks
   (processing jobs with an Athena dataset definition);
 - makes the Athena API answer with real results, so ``awswrangler.athena.read_sql_query``
@@ -37,8 +37,8 @@ from collections.abc import Callable
 from typing import Any
 
 from mlaccel.errors import MLAccelError
-from mlaccel.twin._runtime import TwinRuntime, active_runtime
-from mlaccel.twin.athena import LakeQueryEngine, QueryResult, glue_type
+from mlaccel_twin._runtime import TwinRuntime, active_runtime
+from mlaccel_twin.athena import LakeQueryEngine, QueryResult, glue_type
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +112,7 @@ def check_seams() -> None:
         raise MLAccelError(
             "the twin's Athena seam no longer fits moto: "
             + "; ".join(problems)
-            + ". Reinstall the pinned moto or update mlaccel/twin/patches/athena.py"
+            + ". Reinstall the pinned moto or update mlaccel_twin/patches/athena.py"
         )
 
 

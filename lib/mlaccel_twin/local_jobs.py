@@ -95,7 +95,7 @@ def runtime_for(image: str) -> str:
             return runtime.kind
     raise JobFailed(
         f"ClientError: the local twin has no runtime for image {image!r}. Map it with "
-        "mlaccel.twin.local_jobs.register_runtime(r'<regex of the image URI>', 'script') "
+        "mlaccel_twin.local_jobs.register_runtime(r'<regex of the image URI>', 'script') "
         "(runs python entry points and training scripts), or use a SageMaker framework image"
     )
 
@@ -303,7 +303,7 @@ def run_training(
             command = [sys.executable, program, *user_args]
             cwd = code_dir
         else:
-            command = [sys.executable, "-m", "mlaccel.twin.xgboost_algorithm"]
+            command = [sys.executable, "-m", "mlaccel_twin.xgboost_algorithm"]
             cwd = base
         timeout = float((request.get("StoppingCondition") or {}).get("MaxRuntimeInSeconds", 86400))
         record(f"Running {kind} training for {name}")

@@ -9,18 +9,15 @@ run is a real, described, logged job on the twin. No Docker is involved.
 
 The executor of 2.257.7 has no register-model step; :func:`install` adds one (it creates the
 model package on the twin) and the matching ``ListPipelineExecutionSteps`` metadata. The seams
-are checked by :func:`check_seams` and pinned in :data:`mlaccel.twin.patches.PINNED_VERSIONS`.
+are checked by :func:`check_seams` and pinned in :data:`mlaccel_twin.patches.PINNED_VERSIONS`.
 """
 
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from mlaccel.errors import MLAccelError
-
-if TYPE_CHECKING:
-    from mlaccel._connect import Connection
 
 # The twin's job kinds: (create, describe, name key, status key)
 JOBS = {
@@ -99,8 +96,12 @@ def _client_class() -> type:
     return TwinLocalSagemakerClient
 
 
-def pipeline_session(connection: Connection) -> Any:
-    """A ``LocalPipelineSession`` whose jobs run on the twin behind ``connection``."""
+def pipeline_session(connection: Any) -> Any:
+    """A ``LocalPipelineSession`` whose jobs run on the twin behind ``connection``.
+
+    ``connection`` is the kit's connection to this twin (its ``boto3_session``, ``bucket``,
+    ``endpoint_url`` and ``client()`` are used); the twin does not import the kit's type.
+    """
     from sagemaker.workflow.pipeline_context import LocalPipelineSession
 
     install()

@@ -2,7 +2,7 @@
 
 moto records a transform job as ``Completed`` at once and runs nothing. Here
 ``CreateTransformJob`` checks the request (the model must exist, the name must be new), leaves the
-job ``InProgress`` and runs :func:`mlaccel.twin.transform.run_transform_job` in the background
+job ``InProgress`` and runs :func:`mlaccel_twin.transform.run_transform_job` in the background
 (``runtime.submit``); the job ends ``Completed``, or ``Failed`` with ``FailureReason``. Log lines
 go to CloudWatch Logs ``/aws/sagemaker/TransformJobs``, stream ``<job>/twin-0``, where the SDK's
 ``transformer.wait(logs=True)`` reads them. ``StopTransformJob``, which moto lacks, is added.
@@ -20,9 +20,9 @@ from collections.abc import Callable
 from typing import Any
 
 from mlaccel.errors import MLAccelError
-from mlaccel.twin._runtime import TwinRuntime, active_runtime
-from mlaccel.twin.patches._models import model_container
-from mlaccel.twin.transform import (
+from mlaccel_twin._runtime import TwinRuntime, active_runtime
+from mlaccel_twin.patches._models import model_container
+from mlaccel_twin.transform import (
     LOG_GROUP,
     CloudWatchJobLog,
     TransformJobSpec,
@@ -78,7 +78,7 @@ def check_seams() -> None:
         elif create.__module__ != "moto.sagemaker.models":
             problems.append(
                 f"create_transform_job is already patched by {create.__module__}; transform "
-                "jobs belong to mlaccel.twin.patches.transform"
+                "jobs belong to mlaccel_twin.patches.transform"
             )
     init_source = inspect.getsource(models.FakeTransformJob.__init__)
     problems += [
@@ -95,7 +95,7 @@ def check_seams() -> None:
         raise MLAccelError(
             "the twin's transform seam no longer fits moto: "
             + "; ".join(problems)
-            + ". Reinstall the pinned moto or update mlaccel/twin/patches/transform.py"
+            + ". Reinstall the pinned moto or update mlaccel_twin/patches/transform.py"
         )
 
 

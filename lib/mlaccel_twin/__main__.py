@@ -1,4 +1,4 @@
-"""``python -m mlaccel.twin serve``: the process behind ``mlaccel twin start``."""
+"""``python -m mlaccel_twin serve``: the process behind ``mlaccel twin start``."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ import argparse
 import logging
 from pathlib import Path
 
-from mlaccel.twin._service import serve
+from mlaccel_twin._service import serve
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m mlaccel.twin")
+    parser = argparse.ArgumentParser(prog="python -m mlaccel_twin")
     parser.add_argument("command", choices=["serve"])
     parser.add_argument("--home", type=Path, required=True)
     parser.add_argument("--port", type=int, default=0)

@@ -35,8 +35,7 @@ if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
 
-    from mlaccel._connect import Connection
-    from mlaccel.twin._runtime import TwinRuntime
+    from mlaccel_twin._runtime import TwinRuntime
 
 log = logging.getLogger(__name__)
 
@@ -210,7 +209,7 @@ class LakeQueryEngine:
 
     Examples
     --------
-    >>> engine = LakeQueryEngine.for_connection(mlaccel.connect())  # doctest: +SKIP
+    >>> engine = LakeQueryEngine.for_twin(runtime)  # doctest: +SKIP
     >>> engine.query("SELECT make, avg(price) FROM used_cars GROUP BY 1", "mlaccel_lake")
     ... # doctest: +SKIP
     """
@@ -219,20 +218,6 @@ class LakeQueryEngine:
         self._glue = glue
         self._s3 = s3
         self._s3_access = s3_access
-
-    @classmethod
-    def for_connection(cls, connection: Connection) -> LakeQueryEngine:
-        """An engine reading the catalog and the data of ``connection``'s backend."""
-        credentials = connection.boto3_session.get_credentials()
-        frozen = credentials.get_frozen_credentials() if credentials is not None else None
-        access = S3Access(
-            region=connection.region,
-            endpoint_url=connection.endpoint_url,
-            access_key_id=frozen.access_key if frozen else None,
-            secret_access_key=frozen.secret_key if frozen else None,
-            session_token=frozen.token if frozen else None,
-        )
-        return cls(glue=connection.client("glue"), s3=connection.client("s3"), s3_access=access)
 
     @classmethod
     def for_twin(cls, runtime: TwinRuntime) -> LakeQueryEngine:

@@ -2,7 +2,7 @@
 
 :func:`run_transform_job` does what a SageMaker transform job does with a
 :class:`TransformJobSpec`: it loads the model's predictor
-(:func:`mlaccel.twin.serving.load_predictor`, with ``SAGEMAKER_BATCH=true`` as the platform sets
+(:func:`mlaccel_twin.serving.load_predictor`, with ``SAGEMAKER_BATCH=true`` as the platform sets
 it), reads every object under ``TransformInput.DataSource`` (``S3Prefix`` or ``ManifestFile``),
 splits it into records (``SplitType`` ``Line`` or ``None``), applies ``DataProcessing``
 (``InputFilter``, ``JoinSource``, ``OutputFilter``) with SageMaker's JSONPath subset
@@ -10,7 +10,7 @@ splits it into records (``SplitType`` ``Line`` or ``None``), applies ``DataProce
 one record per request (``SingleRecord``), and writes ``<input-object-name>.out`` under
 ``TransformOutput.S3OutputPath``, one record per line with ``AssembleWith`` ``Line``.
 
-``mlaccel.twin.patches.transform`` runs it when moto receives ``CreateTransformJob``.
+``mlaccel_twin.patches.transform`` runs it when moto receives ``CreateTransformJob``.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from mlaccel.errors import MLAccelError, MLAccelInputError
-from mlaccel.twin.serving import (
+from mlaccel_twin.serving import (
     CSV,
     JSON,
     InferenceError,

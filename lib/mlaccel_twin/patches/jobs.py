@@ -2,7 +2,7 @@
 
 moto records these jobs as ``Completed`` at once and runs nothing (and replaces a training job's
 metric definitions with a test value). Here the Create* API actions keep the request as sent,
-leave the job ``InProgress`` and run it in the background with :mod:`mlaccel.twin.local_jobs`;
+leave the job ``InProgress`` and run it in the background with :mod:`mlaccel_twin.local_jobs`;
 the job ends ``Completed`` or ``Failed`` with ``FailureReason``, its log lines in CloudWatch
 Logs and its metrics in ``FinalMetricDataList``. ListTrainingJobsForHyperParameterTuningJob,
 which moto lacks, is added. Written for moto 5.2.5; :func:`check_seams` fails loudly when the
@@ -18,9 +18,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from mlaccel.twin import local_jobs
-from mlaccel.twin._runtime import TwinRuntime, active_runtime
-from mlaccel.twin.transform import CloudWatchJobLog
+from mlaccel_twin import local_jobs
+from mlaccel_twin._runtime import TwinRuntime, active_runtime
+from mlaccel_twin.transform import CloudWatchJobLog
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ import logging
 import uuid
 from typing import Any
 
-from mlaccel.twin._runtime import TwinRuntime, active_runtime
+from mlaccel_twin._runtime import TwinRuntime, active_runtime
 
 log = logging.getLogger(__name__)
 

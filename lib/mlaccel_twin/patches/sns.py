@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlaccel.twin import outbox
-from mlaccel.twin._runtime import TwinRuntime, active_runtime
+from mlaccel_twin import outbox
+from mlaccel_twin._runtime import TwinRuntime, active_runtime
 
 EMAIL_PROTOCOLS = {"email", "email-json"}
 

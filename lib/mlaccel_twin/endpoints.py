@@ -1,14 +1,14 @@
 """Real-time endpoints on the twin: model servers per production variant, routing, data capture.
 
 An :class:`EndpointFleet` keeps one live deployment per endpoint. :meth:`EndpointFleet.deploy`
-downloads each variant's model, loads it (:func:`mlaccel.twin.serving.load_predictor`) and
-starts a :class:`~mlaccel.twin.serving.ModelServer` on loopback in the background; once every
+downloads each variant's model, loads it (:func:`mlaccel_twin.serving.load_predictor`) and
+starts a :class:`~mlaccel_twin.serving.ModelServer` on loopback in the background; once every
 server answers ``/ping``, routing switches to the new deployment in one step, and the previous
 one is stopped after its requests in flight have finished — an update loses no request.
 :meth:`EndpointFleet.invoke` forwards a request to a variant's server (``TargetVariant``, or
 weighted round robin) and records it for data capture.
 
-The fleet knows nothing of moto: ``mlaccel.twin.patches.endpoints`` wires it to the SageMaker
+The fleet knows nothing of moto: ``mlaccel_twin.patches.endpoints`` wires it to the SageMaker
 control plane (CreateEndpoint, UpdateEndpoint, DeleteEndpoint) and to ``InvokeEndpoint``.
 """
 
@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from mlaccel.errors import MLAccelError, MLAccelInputError
-from mlaccel.twin.serving import (
+from mlaccel_twin.serving import (
     LOOPBACK,
     ModelServer,
     fetch_model,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from mlaccel.twin._runtime import TwinRuntime
+from mlaccel_twin._runtime import TwinRuntime
 
 # API action (as the interpreter names it, snake case) -> (describe call, name key, status key)
 SYNC_JOBS = {

@@ -2,7 +2,7 @@
 
 moto records endpoints as ``InService`` at once, has no ``UpdateEndpoint``, and its
 ``InvokeEndpoint`` returns static data. This seam wires moto's control plane to
-:class:`mlaccel.twin.endpoints.EndpointFleet`:
+:class:`mlaccel_twin.endpoints.EndpointFleet`:
 
 - ``CreateEndpoint`` → status ``Creating``; the fleet loads the models and starts their servers in
   the background; ``InService`` when they answer, or ``Failed`` with ``FailureReason``.
@@ -33,8 +33,8 @@ from typing import Any
 from urllib.parse import unquote
 
 from mlaccel.errors import MLAccelError
-from mlaccel.twin._runtime import TwinRuntime, active_runtime
-from mlaccel.twin.endpoints import (
+from mlaccel_twin._runtime import TwinRuntime, active_runtime
+from mlaccel_twin.endpoints import (
     CaptureSpec,
     EndpointFleet,
     EndpointNotLive,
@@ -43,7 +43,7 @@ from mlaccel.twin.endpoints import (
     UnknownVariant,
     VariantSpec,
 )
-from mlaccel.twin.patches._models import model_container
+from mlaccel_twin.patches._models import model_container
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +113,7 @@ def check_seams() -> None:
         raise MLAccelError(
             "the twin's endpoint seam no longer fits moto: "
             + "; ".join(problems)
-            + ". Reinstall the pinned moto or update mlaccel/twin/patches/endpoints.py"
+            + ". Reinstall the pinned moto or update mlaccel_twin/patches/endpoints.py"
         )
 
 

@@ -2,10 +2,10 @@
 
 Each module here patches one seam and delegates the real work to the kit's own code:
 
-- ``sagemaker_jobs``: training, processing and tuning jobs really run (``mlaccel.twin.jobs``).
-- ``transform``: batch transform jobs score with the local predictors (``mlaccel.twin.transform``).
+- ``sagemaker_jobs``: training, processing and tuning jobs really run (``mlaccel_twin.jobs``).
+- ``transform``: batch transform jobs score with the local predictors (``mlaccel_twin.transform``).
 - ``endpoints``: endpoints start local model servers; InvokeEndpoint reaches them.
-- ``athena``: SQL on Glue tables runs in DuckDB (``mlaccel.twin.athena``).
+- ``athena``: SQL on Glue tables runs in DuckDB (``mlaccel_twin.athena``).
 - ``stepfunctions``: ``sagemaker:*.sync`` tasks in moto's state-machine interpreter.
 - ``awslambda``: Lambda invocations call the Python handler in-process.
 - ``events``: EventBridge rules deliver to Step Functions and Lambda targets.
@@ -26,7 +26,7 @@ import pkgutil
 from importlib import metadata
 
 from mlaccel.errors import MLAccelError
-from mlaccel.twin._runtime import TwinRuntime
+from mlaccel_twin._runtime import TwinRuntime
 
 PINNED_VERSIONS = {"moto": "5.2.5", "sagemaker": "2.257.7", "stepfunctions": "2.3.0"}
 
@@ -44,7 +44,7 @@ def check_versions() -> None:
         found = ", ".join(f"{n}=={v} (patched for {PINNED_VERSIONS[n]})" for n, v in wrong.items())
         raise MLAccelError(
             f"the local twin patches internals of {found}; reinstall the pinned versions "
-            "with `pip install -e .` or update mlaccel/twin/patches and its tests"
+            "with `pip install -e .` or update mlaccel_twin/patches and its tests"
         )
 
 

@@ -39,3 +39,21 @@ def deliver(
         "sent_at": now,
     }
     s3.put_object(Bucket=OUTBOX_BUCKET, Key=key, Body=json.dumps(record).encode())
+
+
+def read_outbox(s3: Any, topic: str | None = None) -> list[dict[str, Any]]:
+    """E-mails delivered so far (oldest first), optionally for one topic name or ARN."""
+    prefix = f"{topic.rsplit(':', 1)[-1]}/" if topic else ""
+    try:
+        s3.head_bucket(Bucket=OUTBOX_BUCKET)
+    except s3.exceptions.ClientError:
+        return []  # no e-mail was ever sent
+    keys = [
+        obj["Key"]
+        for page in s3.get_paginator("list_objects_v2").paginate(
+            Bucket=OUTBOX_BUCKET, Prefix=prefix
+        )
+        for obj in page.get("Contents", [])
+    ]
+    records = [json.loads(s3.get_object(Bucket=OUTBOX_BUCKET, Key=k)["Body"].read()) for k in keys]
+    return sorted(records, key=lambda r: r["sent_at"])

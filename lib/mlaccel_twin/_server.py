@@ -8,20 +8,11 @@ import tempfile
 from pathlib import Path
 from types import TracebackType
 
-from mlaccel.config import TWIN_REGION
 from mlaccel.errors import MLAccelError
-from mlaccel.twin import _runtime
+from mlaccel_twin import _runtime
+from mlaccel_twin.config import LOOPBACK, TWIN_CREDENTIALS, TWIN_REGION
 
 log = logging.getLogger(__name__)
-
-LOOPBACK = "127.0.0.1"
-
-# Placeholder credentials: moto accepts any, and they keep botocore from looking elsewhere.
-TWIN_CREDENTIALS = {
-    "AWS_ACCESS_KEY_ID": "twin",
-    "AWS_SECRET_ACCESS_KEY": "twin",  # pragma: allowlist secret (placeholder)
-    "AWS_SESSION_TOKEN": "twin",
-}
 
 
 class Twin:
@@ -60,7 +51,7 @@ class Twin:
         """Start moto's server on loopback and install the kit's patches."""
         if _runtime.has_active_runtime():
             raise MLAccelError(
-                "a twin already runs in this process; use it (mlaccel.twin.current_url()) "
+                "a twin already runs in this process; use it (mlaccel_twin.current_url()) "
                 "or stop it first"
             )
         for name, value in TWIN_CREDENTIALS.items():
@@ -70,7 +61,7 @@ class Twin:
         from moto.core.config import default_user_config
         from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
-        from mlaccel.twin import patches
+        from mlaccel_twin import patches
 
         patches.check_versions()
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request otherwise

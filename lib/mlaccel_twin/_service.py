@@ -14,8 +14,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
-from mlaccel.config import home_dir
 from mlaccel.errors import MLAccelError
+from mlaccel_twin.config import home_dir
 
 STATE_FILE = "twin.json"
 LOG_FILE = "twin.log"
@@ -78,7 +78,7 @@ def start_service(home: Path | None = None, *, port: int = 0, timeout: float = 6
             [
                 sys.executable,
                 "-m",
-                "mlaccel.twin",
+                "mlaccel_twin",
                 "serve",
                 "--home",
                 str(home),
@@ -124,7 +124,7 @@ def stop_service(home: Path | None = None, *, timeout: float = 15.0) -> bool:
 
 def serve(home: Path, port: int = 0) -> None:
     """Run a twin in this process until SIGTERM/SIGINT; record it in ``home``'s state file."""
-    from mlaccel.twin._server import Twin
+    from mlaccel_twin._server import Twin
 
     home.mkdir(parents=True, exist_ok=True)
     twin = Twin(port=port, work_dir=home / "jobs").start()

@@ -6,8 +6,8 @@ import base64
 import json
 from typing import Any
 
-from mlaccel.twin import lambda_runner
-from mlaccel.twin._runtime import TwinRuntime, active_runtime
+from mlaccel_twin import lambda_runner
+from mlaccel_twin._runtime import TwinRuntime, active_runtime
 
 
 def install(runtime: TwinRuntime) -> None:

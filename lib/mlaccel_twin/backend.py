@@ -1,0 +1,121 @@
+"""The ``local`` backend of ``mlaccel.connect``: how a connection finds, starts and uses the twin.
+
+The accelerators never import the twin: ``mlaccel.connect`` loads :class:`TwinBackend` through
+the ``mlaccel.backends`` entry point (``pyproject.toml``), so an account user who installs the
+kit without its ``twin`` extra gets a clear message instead of the emulator. This module stays
+light: moto and the SageMaker SDK load only when a twin starts or a pipeline session is built.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from mlaccel.errors import MLAccelInputError, TwinError
+from mlaccel_twin import config
+
+
+class TwinBackend:
+    """What the twin gives a connection: its URL, credentials, defaults and local-only features."""
+
+    name = "local"
+    credentials: Mapping[str, str] = config.TWIN_CREDENTIALS
+    region = config.TWIN_REGION
+    bucket = config.TWIN_BUCKET
+
+    def endpoint_url(self, requested: str | None) -> str:
+        """The URL of the twin to use: ``requested``, the twin of this process, or the service.
+
+        A requested URL must be on loopback and answer; with none, a running twin of this
+        process or the background service is used, and the service is started when neither runs.
+        """
+        from mlaccel_twin._server import current_url
+        from mlaccel_twin._service import is_listening, start_service
+
+        url = requested or current_url()
+        if not url:
+            return start_service().url
+        if not url.startswith(("http://127.", "http://localhost")):
+            raise MLAccelInputError(
+                f"twin_url={url!r} is not on loopback; the twin only listens on 127.0.0.1"
+            )
+        if not is_listening(url):
+            raise TwinError(
+                f"no twin answers at {url}; start one with `mlaccel twin start` or unset "
+                "MLACCEL_TWIN_URL"
+            )
+        return url
+
+    def execution_role(self, iam: Any) -> str:
+        """The SageMaker execution role of the twin's account, created on first use.
+
+        The ARN comes from the twin, so no account id is written anywhere in the kit.
+        """
+        try:
+            return str(iam.get_role(RoleName=config.TWIN_ROLE_NAME)["Role"]["Arn"])
+        except iam.exceptions.NoSuchEntityException:
+            trust = (
+                '{"Version":"2012-10-17","Statement":[{"Effect":"Allow",'
+                '"Principal":{"Service":"sagemaker.amazonaws.com"},"Action":"sts:AssumeRole"}]}'
+            )
+            role = iam.create_role(RoleName=config.TWIN_ROLE_NAME, AssumeRolePolicyDocument=trust)
+            return str(role["Role"]["Arn"])
+
+    def pipeline_session(self, connection: Any) -> Any:
+        """A SageMaker ``LocalPipelineSession`` whose steps run as jobs on this twin."""
+        from mlaccel_twin.local_pipelines import pipeline_session
+
+        return pipeline_session(connection)
+
+    def read_outbox(self, s3: Any, topic: str | None = None) -> list[dict[str, Any]]:
+        """E-mails the twin delivered (oldest first), optionally for one topic name or ARN."""
+        from mlaccel_twin.outbox import read_outbox
+
+        return read_outbox(s3, topic)
+
+    def start_service(self) -> tuple[str, bool]:
+        """Start the background twin unless one runs; return its URL and whether it was started."""
+        from mlaccel_twin._service import service_status, start_service
+
+        started = service_status() is None
+        return start_service().url, started
+
+    def stop_service(self) -> bool:
+        """Stop the background twin; False when none was running."""
+        from mlaccel_twin._service import stop_service
+
+        return stop_service()
+
+    def command(self, argv: Sequence[str]) -> int:
+        """``mlaccel twin start|status|stop [--port N]``: the background twin service."""
+        return main(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Manage the background twin that several kernels share; print what it did."""
+    from mlaccel_twin._service import service_status, start_service, stop_service
+
+    parser = argparse.ArgumentParser(prog="mlaccel twin", description=main.__doc__)
+    parser.add_argument("action", choices=["start", "status", "stop"])
+    parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0: any free)")
+    args = parser.parse_args(argv)
+    if args.action == "start":
+        info = start_service(port=args.port)
+        _say(f"twin running at {info.url} (pid {info.pid})")
+        _say(f"point kernels at it with: export MLACCEL_TWIN_URL={info.url}")
+    elif args.action == "status":
+        running = service_status()
+        if running is None:
+            _say("twin: not running")
+            return 3
+        _say(json.dumps(running.__dict__, indent=2))
+    else:
+        _say("twin stopped" if stop_service() else "twin: not running")
+    return 0
+
+
+def _say(text: str) -> None:
+    sys.stdout.write(text + "\n")
