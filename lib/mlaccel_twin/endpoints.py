@@ -31,15 +31,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from mlaccel._codecs import media_type
 from mlaccel.errors import MLAccelError, MLAccelInputError
-from mlaccel_twin.serving import (
-    LOOPBACK,
-    ModelServer,
-    fetch_model,
-    load_predictor,
-    media_type,
-    split_s3_uri,
-)
+from mlaccel_twin.config import LOOPBACK
+from mlaccel_twin.serving import ModelServer, fetch_model, load_predictor, split_s3_uri
 
 log = logging.getLogger(__name__)
 

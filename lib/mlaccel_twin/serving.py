@@ -25,7 +25,6 @@ contract (``GET /ping``, ``POST /invocations``).
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import importlib.util
 import io
@@ -37,7 +36,7 @@ import socket
 import sys
 import tarfile
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -47,20 +46,22 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from mlaccel._codecs import (
+    CSV,
+    JSON,
+    JSONLINES,
+    JSONLINES_TYPES,
+    LIBSVM,
+    LIBSVM_TYPES,
+    NPY,
+    media_type,
+)
 from mlaccel.errors import MLAccelError, MLAccelInputError
+from mlaccel_twin.config import LOOPBACK
 
 log = logging.getLogger(__name__)
 
-LOOPBACK = "127.0.0.1"
 
-CSV = "text/csv"
-LIBSVM = "text/libsvm"
-JSON = "application/json"
-JSONLINES = "application/jsonlines"
-NPY = "application/x-npy"
-
-_LIBSVM_TYPES = {LIBSVM, "text/x-libsvm"}
-_JSONLINES_TYPES = {JSONLINES, "application/json-lines", "application/x-jsonlines"}
 SUPPORTED_CONTENT_TYPES = (CSV, LIBSVM, JSON, JSONLINES)
 SUPPORTED_ACCEPTS = (CSV, JSON, JSONLINES)
 
@@ -220,17 +221,6 @@ def _load_builtin(model_dir: Path, image_uri: str, environment: Mapping[str, str
 # --------------------------------------------------------------------------- request decoding
 
 
-def media_type(value: str | None) -> str:
-    """The bare, lower-case media type of a Content-Type / Accept value (parameters dropped).
-
-    Examples
-    --------
-    >>> media_type("text/csv; charset=utf-8")
-    'text/csv'
-    """
-    return (value or "").split(";", 1)[0].strip().lower()
-
-
 def decode_features(body: bytes, content_type: str, n_features: int | None = None) -> np.ndarray:
     """Decode a request body into a float matrix, one row per record (missing values are NaN).
 
@@ -250,7 +240,7 @@ def decode_features(body: bytes, content_type: str, n_features: int | None = Non
     [[1.0, 2.0], [3.0, nan]]
     """
     kind = media_type(content_type) or CSV
-    known = {CSV, JSON} | _LIBSVM_TYPES | _JSONLINES_TYPES
+    known = {CSV, JSON} | LIBSVM_TYPES | JSONLINES_TYPES
     if kind not in known:
         raise InferenceError(
             415,
@@ -263,7 +253,7 @@ def decode_features(body: bytes, content_type: str, n_features: int | None = Non
         raise InferenceError(400, f"the {kind} payload is not UTF-8 text: {exc}") from exc
     if kind == CSV:
         rows = _csv_rows(text)
-    elif kind in _LIBSVM_TYPES:
+    elif kind in LIBSVM_TYPES:
         return _libsvm_matrix(text, n_features)
     elif kind == JSON:
         rows = _json_rows(_parse_json(text, kind))
@@ -426,7 +416,7 @@ def encode_predictions(
     if kind == JSON:
         payload = {"predictions": [{"score": value} for value in values]}
         return json.dumps(payload).encode(), JSON
-    if kind in _JSONLINES_TYPES:
+    if kind in JSONLINES_TYPES:
         lines = [json.dumps({"score": value}) for value in values]
         return ("\n".join(lines) + "\n").encode(), kind
     raise _not_acceptable(accept)
@@ -816,7 +806,7 @@ def default_output_fn(prediction: Any, accept: str) -> tuple[bytes, str]:
     if kind == CSV:
         rows = values if isinstance(values, list) else [values]
         return ("\n".join(_csv_value(row) for row in rows) + "\n").encode(), CSV
-    if kind in _JSONLINES_TYPES:
+    if kind in JSONLINES_TYPES:
         rows = values if isinstance(values, list) else [values]
         return ("\n".join(json.dumps(row) for row in rows) + "\n").encode(), kind
     if kind == NPY:
@@ -1085,27 +1075,3 @@ class ModelServer:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
-
-
-def csv_line(values: Iterable[Any]) -> str:
-    """One CSV line (no line terminator) with the minimal quoting ``csv`` applies.
-
-    Examples
-    --------
-    >>> csv_line(["a", 1, "x,y"])
-    'a,1,"x,y"'
-    """
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="").writerow(list(values))
-    return buffer.getvalue()
-
-
-def parse_csv_line(line: str) -> list[str]:
-    """The fields of one CSV line.
-
-    Examples
-    --------
-    >>> parse_csv_line('a,1,"x,y"')
-    ['a', '1', 'x,y']
-    """
-    return next(csv.reader([line]), [])

@@ -26,17 +26,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mlaccel._codecs import CSV, JSON, csv_line, media_type, parse_csv_line
 from mlaccel.errors import MLAccelError, MLAccelInputError
 from mlaccel_twin.serving import (
-    CSV,
-    JSON,
     InferenceError,
     Predictor,
-    csv_line,
     fetch_model,
     load_predictor,
-    media_type,
-    parse_csv_line,
     split_s3_uri,
 )
 
