@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+from mlaccel._s3 import parse_path
 from mlaccel.errors import MLAccelInputError
 
 if TYPE_CHECKING:
@@ -31,7 +32,13 @@ def enable_bucket_events(bucket: str, *, connection: Connection) -> None:
 
 
 def object_created_pattern(bucket: str, prefix: str) -> dict[str, Any]:
-    """The event pattern of objects created in ``s3://bucket/prefix...``."""
+    """The event pattern of objects created in ``s3://bucket/prefix...``.
+
+    Examples
+    --------
+    >>> object_created_pattern("bucket", "data/")["detail"]["object"]
+    {'key': [{'prefix': 'data/'}]}
+    """
     return {
         "source": ["aws.s3"],
         "detail-type": ["Object Created"],
@@ -57,22 +64,39 @@ def start_on_upload(
 ) -> str:
     """Create or update a rule starting ``state_machine_arn`` for each object under a prefix.
 
-    ``input_template`` is an EventBridge input template over ``<bucket>`` and ``<key>``; the
-    default gives the execution ``{"trigger_uri": "s3://<bucket>/<key>"}``. ``role_arn`` is the
-    role EventBridge assumes to start executions. Returns the rule's ARN.
+    Parameters
+    ----------
+    rule_name
+        The rule's name.
+    uri_prefix
+        The folder to watch, ``s3://bucket/prefix/`` (``s3://bucket/`` watches the bucket).
+    state_machine_arn
+        The state machine each new object starts.
+    connection
+        Where the rule and the bucket live; the bucket's EventBridge notifications are turned
+        on.
+    input_template
+        An EventBridge input template over ``<bucket>`` and ``<key>``; the default gives the
+        execution ``{"trigger_uri": "s3://<bucket>/<key>"}``.
+    role_arn
+        The role EventBridge assumes to start executions (the connection's by default).
+
+    Returns
+    -------
+    str
+        The rule's ARN.
 
     Examples
     --------
     >>> start_on_upload("mlaccel-train-on-data", "s3://bucket/pipelines/used_cars/training-data/",
     ...                 machine_arn, connection=conn)  # doctest: +SKIP
     """
-    if not uri_prefix.startswith("s3://") or "/" not in uri_prefix[5:]:
-        raise MLAccelInputError(
-            f"uri_prefix={uri_prefix!r} must look like s3://bucket/prefix/ (the folder to watch)"
-        )
+    bucket, prefix = parse_path(uri_prefix, name="uri_prefix")
     if ":states:" not in state_machine_arn:
-        raise MLAccelInputError(f"state_machine_arn={state_machine_arn!r} is not a state machine")
-    bucket, prefix = uri_prefix[5:].split("/", 1)
+        raise MLAccelInputError(
+            f"state_machine_arn={state_machine_arn!r} is not a state machine ARN; pass the ARN "
+            "mlaccel.workflows.create_or_update returns"
+        )
     enable_bucket_events(bucket, connection=connection)
     client = connection.client("events")
     rule_arn = client.put_rule(
@@ -99,7 +123,13 @@ def start_on_upload(
 
 
 def describe_rule(rule_name: str, *, connection: Connection) -> dict[str, Any]:
-    """The rule's pattern and targets, for display."""
+    """The rule's name, state, event pattern and target ARNs, for display.
+
+    Examples
+    --------
+    >>> describe_rule("mlaccel-train-on-data", connection=conn)["targets"]  # doctest: +SKIP
+    ['arn:aws:states:us-east-1:000000000000:stateMachine:mlaccel-used-cars-training']
+    """
     client = connection.client("events")
     rule = client.describe_rule(Name=rule_name)
     targets = client.list_targets_by_rule(Rule=rule_name)["Targets"]

@@ -1,0 +1,236 @@
+"""What a workflow definition is built from: :class:`WorkflowSettings` and its defaults."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+
+from mlaccel import config, datasets, features, training
+from mlaccel.errors import MLAccelInputError
+
+if TYPE_CHECKING:
+    from mlaccel._connect import Connection
+
+#: The Lambda functions the workflows call, by handler in ``seedcode/lambdas/workflow``.
+FUNCTIONS = {
+    "training_results": "mlaccel-training-results",
+    "compare_with_best": "mlaccel-compare-with-best",
+    "endpoint_status": "mlaccel-endpoint-status",
+    "latest_model": "mlaccel-latest-model",
+    "consolidate_capture": "mlaccel-consolidate-capture",
+    "evaluate_violations": "mlaccel-evaluate-violations",
+}
+#: The module of ``seedcode/lambdas/workflow`` that holds the handlers.
+HANDLERS = "handlers"
+#: The Wait state between endpoint checks at AWS's pace, as exported definitions use it.
+AWS_ENDPOINT_WAIT_SECONDS = config.wait_policy("aws").workflow_endpoint_wait_seconds
+
+
+def dashed(name: str) -> str:
+    """A product name as AWS resource names spell it: ``used_cars`` → ``used-cars``."""
+    return name.replace("_", "-")
+
+
+@dataclass(frozen=True)
+class WorkflowSettings:
+    """Everything a workflow definition is built from; see :func:`workflow_settings`.
+
+    Instance types default to :func:`mlaccel.config.default_instance_type` when the settings
+    are made, so ``MLACCEL_INSTANCE_TYPE`` changes them.
+    """
+
+    product: str
+    region: str
+    bucket: str
+    role_arn: str  # the SageMaker execution role jobs run as
+    workflow_role_arn: str  # the role Step Functions runs as
+    topic_arn: str
+    prefix: str
+    endpoint_name: str
+    metric_threshold: float
+    hyperparameters: dict[str, Any] = field(default_factory=dict)
+    processing_instance_type: str = field(default_factory=config.default_instance_type)
+    training_instance_type: str = field(default_factory=config.default_instance_type)
+    transform_instance_type: str = field(default_factory=config.default_instance_type)
+    endpoint_instance_type: str = field(default_factory=config.default_instance_type)
+    capture_percentage: int = 100
+    endpoint_wait_seconds: int = AWS_ENDPOINT_WAIT_SECONDS
+    parameter_path: str = ""
+
+    @property
+    def objective(self) -> training.Objective:
+        """The product's training objective (metric and direction)."""
+        return training.objective_for(self.product)
+
+    def uri(self, *parts: str) -> str:
+        """``s3://<bucket>/<prefix>/<parts...>``: every object a workflow reads or writes."""
+        return "/".join([f"s3://{self.bucket}/{self.prefix}", *parts])
+
+    @property
+    def training_data_uri(self) -> str:
+        """The training pipeline reads this prefix; new data landing here starts it."""
+        return self.uri("training-data")
+
+    @property
+    def scoring_batches_uri(self) -> str:
+        """New scoring batches land here; each one starts the scoring pipeline."""
+        return self.uri("scoring-batches")
+
+    @property
+    def training_name(self) -> str:
+        """The training state machine's name."""
+        return f"mlaccel-{dashed(self.product)}-training"
+
+    @property
+    def scoring_name(self) -> str:
+        """The batch scoring state machine's name."""
+        return f"mlaccel-{dashed(self.product)}-batch-scoring"
+
+    @property
+    def monitoring_name(self) -> str:
+        """The monitoring state machine's name."""
+        return f"mlaccel-{dashed(self.product)}-monitoring"
+
+    @property
+    def capture_uri(self) -> str:
+        """Where the pipeline endpoint's capture files land (one folder per endpoint)."""
+        return self.uri("capture", self.endpoint_name) + "/"
+
+    @property
+    def ground_truth_uri(self) -> str:
+        """Where labels for captured requests arrive (Model Monitor's ground-truth layout)."""
+        return self.uri("ground-truth", self.endpoint_name) + "/"
+
+    @property
+    def results_uri(self) -> str:
+        """The monitoring results table's folder: one JSON line per violation."""
+        return self.uri("monitoring", "results") + "/"
+
+    @property
+    def group(self) -> str:
+        """The model package group the product's models are registered in."""
+        from mlaccel import registry
+
+        return registry.group_name(self.product)
+
+    def images(self) -> dict[str, str]:
+        """Container images by role, for this region."""
+        return images(self.region)
+
+
+def images(region: str) -> dict[str, str]:
+    """The XGBoost, SKLearn and Model Monitor image URIs of ``region``, by CloudFormation
+    parameter name (``XgboostImage``...)."""
+    return dict(_image_pairs(region))
+
+
+@functools.lru_cache(maxsize=8)
+def _image_pairs(region: str) -> tuple[tuple[str, str], ...]:
+    # Cached: the SDK reads its image tables from disk on every call.
+    from sagemaker import image_uris
+
+    return tuple(
+        {
+            "XgboostImage": str(image_uris.retrieve("xgboost", region, training.XGBOOST_VERSION)),
+            "SklearnImage": str(image_uris.retrieve("sklearn", region, features.SKLEARN_VERSION)),
+            "ModelMonitorImage": str(image_uris.retrieve("model-monitor", region)),
+        }.items()
+    )
+
+
+def metric_threshold_for(direction: str, value: float | None) -> float:
+    """``value`` checked to be a number, or the default bar of an objective's ``direction``.
+
+    The defaults suit the kit's data products: RMSE at most 3000, or AUC at least 0.7.
+
+    Examples
+    --------
+    >>> metric_threshold_for("Minimize", None), metric_threshold_for("Maximize", 0.8)
+    (3000.0, 0.8)
+    """
+    if value is None:
+        return 3000.0 if direction == "Minimize" else 0.7
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise MLAccelInputError(
+            f"metric_threshold={value!r} must be a number (the metric's bar), e.g. 0.75"
+        )
+    return float(value)
+
+
+def workflow_settings(
+    product_name: str,
+    *,
+    connection: Connection,
+    topic_arn: str,
+    metric_threshold: float | None = None,
+    **overrides: Any,
+) -> WorkflowSettings:
+    """Settings for ``product_name`` on ``connection``, with defaults that suit the product.
+
+    Parameters
+    ----------
+    product_name
+        A data product of :mod:`mlaccel.datasets` (``used_cars``, ``credit_risk``).
+    connection
+        Where the workflows run: its region, bucket, execution role and wait policy.
+    topic_arn
+        The SNS topic the workflows notify.
+    metric_threshold
+        The objective's bar (RMSE at most, or AUC at least); a default suits each product.
+    **overrides
+        Any other :class:`WorkflowSettings` field.
+
+    Returns
+    -------
+    WorkflowSettings
+        The settings every builder, export and run of the product's workflows reads.
+
+    Examples
+    --------
+    >>> topic = mlaccel.notify.ensure_topic("mlaccel-pipelines", connection=conn)  # doctest: +SKIP
+    >>> settings = workflow_settings(  # doctest: +SKIP
+    ...     "used_cars", connection=conn, topic_arn=topic
+    ... )
+    >>> settings.training_name  # doctest: +SKIP
+    'mlaccel-used-cars-training'
+    """
+    product = datasets.get_data_product(product_name)
+    objective = training.objective_for(product.name)
+    if not str(topic_arn).startswith("arn:"):
+        raise MLAccelInputError(
+            f"topic_arn={topic_arn!r} is not an SNS topic ARN; pass the ARN "
+            "mlaccel.notify.ensure_topic returns"
+        )
+    unknown = set(overrides) - set(WorkflowSettings.__dataclass_fields__)
+    if unknown:
+        raise MLAccelInputError(
+            f"unknown workflow settings {sorted(unknown)}; valid ones are "
+            f"{sorted(WorkflowSettings.__dataclass_fields__)}"
+        )
+    settings = WorkflowSettings(
+        product=product.name,
+        region=connection.region,
+        bucket=connection.bucket,
+        role_arn=connection.role_arn,
+        workflow_role_arn=connection.role_arn,
+        topic_arn=topic_arn,
+        prefix=f"pipelines/{product.name}",
+        endpoint_name=f"mlaccel-{dashed(product.name)}-pipeline",
+        metric_threshold=metric_threshold_for(objective.direction, metric_threshold),
+        hyperparameters={**training.default_hyperparameters(product.name), "num_round": 100},
+        endpoint_wait_seconds=connection.wait.workflow_endpoint_wait_seconds,
+        parameter_path=f"/mlaccel/{dashed(product.name)}",
+    )
+    return replace(settings, **overrides)
+
+
+def code_uri(settings: WorkflowSettings, script: str) -> str:
+    """Where :func:`stage_code` puts a seedcode script (``processing/preprocess.py``).
+
+    Examples
+    --------
+    >>> code_uri(settings, "processing/preprocess.py")  # doctest: +SKIP
+    's3://mlaccel-local/pipelines/used_cars/code/processing/preprocess.py'
+    """
+    return settings.uri("code", script)
