@@ -18,7 +18,17 @@ from types import ModuleType
 import pytest
 
 import mlaccel
-from mlaccel import data, datasets, events, inference, notify, pipelines, registry, workflows
+from mlaccel import (
+    config,
+    data,
+    datasets,
+    events,
+    inference,
+    notify,
+    pipelines,
+    registry,
+    workflows,
+)
 from mlaccel.errors import MLAccelInputError
 from tests.conftest import REPO, import_script
 
@@ -144,6 +154,39 @@ def test_settings_reject_bad_parameters(conn: mlaccel.Connection, topic: str) ->
         workflows.workflow_settings("houses", connection=conn, topic_arn=topic)
     with pytest.raises(MLAccelInputError, match="uri_prefix"):
         events.start_on_upload("r", "bucket/prefix", "arn:aws:states:x", connection=conn)
+    with pytest.raises(MLAccelInputError, match="state_machine_arn"):
+        events.start_on_upload("r", "s3://bucket/prefix/", "arn:aws:lambda:x", connection=conn)
+    with pytest.raises(MLAccelInputError, match=r"name\.parquet"):
+        workflows.land_data(
+            datasets.generate("used_cars", 5), conn.s3_uri("x.csv"), connection=conn
+        )
+    with pytest.raises(MLAccelInputError, match="rate"):
+        workflows.schedule("r", "arn:aws:states:x", "hourly", connection=conn)
+
+
+def test_settings_follow_the_connection_and_the_configured_instance_type(
+    conn: mlaccel.Connection, topic: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = workflows.workflow_settings("used_cars", connection=conn, topic_arn=topic)
+    assert settings.endpoint_wait_seconds == conn.wait.workflow_endpoint_wait_seconds
+    states = workflows.training_workflow(settings).definition.to_dict()["States"]
+    assert states["Wait for endpoint"]["Seconds"] == conn.wait.workflow_endpoint_wait_seconds
+    # exported definitions are for AWS, whatever the connection
+    asl, _ = workflows.export(workflows.training_workflow, settings, tmp_path)
+    exported = json.loads(asl.read_text())["States"]["Wait for endpoint"]["Seconds"]
+    assert exported == config.wait_policy("aws").workflow_endpoint_wait_seconds
+
+    monkeypatch.setenv("MLACCEL_INSTANCE_TYPE", "ml.c5.xlarge")
+    settings = workflows.workflow_settings("used_cars", connection=conn, topic_arn=topic)
+    assert settings.training_instance_type == settings.endpoint_instance_type == "ml.c5.xlarge"
+    definition = json.loads(pipelines.build_pipeline("used_cars", connection=conn).definition())
+    defaults = {p["Name"]: p.get("DefaultValue") for p in definition["Parameters"]}
+    assert defaults["ProcessingInstanceType"] == defaults["TrainingInstanceType"] == "ml.c5.xlarge"
+
+
+def test_every_public_name_is_exported() -> None:
+    assert set(workflows.__all__) <= set(dir(workflows))
+    assert workflows.training.objective_for("used_cars").direction == "Minimize"
 
 
 # --------------------------------------------------------------------------------- handlers

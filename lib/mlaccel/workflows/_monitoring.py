@@ -50,7 +50,7 @@ def monitoring_workflow(settings: WorkflowSettings, *, client: Any = None) -> An
     >>> monitoring = monitoring_workflow(settings)  # doctest: +SKIP
     """
     load_sdk()
-    from stepfunctions.steps import Chain, Choice, ChoiceRule, Succeed
+    from stepfunctions.steps import Chain, Succeed
     from stepfunctions.workflow import Workflow
 
     runs = settings.uri("monitoring", "runs")
@@ -69,16 +69,11 @@ def monitoring_workflow(settings: WorkflowSettings, *, client: Any = None) -> An
             Succeed("Done"),
         ]
     )
-    anything = Choice("Anything new?")
-    anything.add_choice(
-        ChoiceRule.NumericEquals("$.capture.Payload.records", 0), Succeed("Nothing new")
-    )
-    anything.default_choice(checked)
     definition = Chain(
         [
             start_states({}, JOBS, folders),
             _consolidate_stage(settings, watermark, failed),
-            anything,
+            _anything_new_stage(checked),
         ]
     )
     return Workflow(
@@ -110,6 +105,18 @@ def _consolidate_stage(settings: WorkflowSettings, watermark: str, failed: Any) 
     )
     catch(failed, consolidate)
     return consolidate
+
+
+def _anything_new_stage(checked: Any) -> Any:
+    """End cleanly when nothing was captured since the last run, else go on to ``checked``."""
+    from stepfunctions.steps import Choice, ChoiceRule, Succeed
+
+    anything = Choice("Anything new?")
+    anything.add_choice(
+        ChoiceRule.NumericEquals("$.capture.Payload.records", 0), Succeed("Nothing new")
+    )
+    anything.default_choice(checked)
+    return anything
 
 
 def _drift_checks_stage(settings: WorkflowSettings, failed: Any) -> Any:

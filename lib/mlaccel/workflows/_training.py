@@ -178,9 +178,23 @@ def _results_stage(settings: WorkflowSettings, failed: Any) -> Any:
 
 
 def _threshold_stage(settings: WorkflowSettings, failed: Any, *, passed: Any) -> Any:
-    """Go on to ``passed`` when the metric meets the run's threshold; else compare with the
-    best registered model, notify and fail."""
-    from stepfunctions.steps import Chain, Choice, ChoiceRule, Fail
+    """Go on to ``passed`` when the metric meets the run's threshold, else below it."""
+    from stepfunctions.steps import Choice, ChoiceRule
+
+    meets = (
+        ChoiceRule.NumericLessThanEqualsPath
+        if settings.objective.direction == "Minimize"
+        else ChoiceRule.NumericGreaterThanEqualsPath
+    )
+    threshold = Choice("Metric threshold")
+    threshold.add_choice(meets("$.results.Payload.metric", "$.args.metric_threshold"), passed)
+    threshold.default_choice(_below_threshold_stage(settings, failed))
+    return threshold
+
+
+def _below_threshold_stage(settings: WorkflowSettings, failed: Any) -> Any:
+    """Compare with the best registered model (Lambda), say so (SNS), and fail the run."""
+    from stepfunctions.steps import Chain, Fail
 
     objective = settings.objective
     compare = lambda_task(
@@ -196,32 +210,19 @@ def _threshold_stage(settings: WorkflowSettings, failed: Any, *, passed: Any) ->
         "$.comparison",
     )
     catch(failed, compare)
-    below = Chain(
-        [
-            compare,
-            notify(
-                "Notify below threshold",
-                settings,
-                f"mlaccel: {settings.training_name} model below threshold",
-                "States.Format('Training run {} stopped: the model does not meet the threshold. "
-                "{}', $$.Execution.Name, $.comparison.Payload.summary)",
-            ),
-            Fail(
-                "Below threshold",
-                error="MetricBelowThreshold",
-                cause=f"{objective.metric} did not meet metric_threshold",
-            ),
-        ]
+    told = notify(
+        "Notify below threshold",
+        settings,
+        f"mlaccel: {settings.training_name} model below threshold",
+        "States.Format('Training run {} stopped: the model does not meet the threshold. "
+        "{}', $$.Execution.Name, $.comparison.Payload.summary)",
     )
-    meets = (
-        ChoiceRule.NumericLessThanEqualsPath
-        if objective.direction == "Minimize"
-        else ChoiceRule.NumericGreaterThanEqualsPath
+    stop = Fail(
+        "Below threshold",
+        error="MetricBelowThreshold",
+        cause=f"{objective.metric} did not meet metric_threshold",
     )
-    threshold = Choice("Metric threshold")
-    threshold.add_choice(meets("$.results.Payload.metric", "$.args.metric_threshold"), passed)
-    threshold.default_choice(below)
-    return threshold
+    return Chain([compare, told, stop])
 
 
 def _baselines_stage(settings: WorkflowSettings, product: datasets.DataProduct, failed: Any) -> Any:
