@@ -404,10 +404,20 @@ def test_bad_arguments_name_the_input_and_the_fix(conn: mlaccel.Connection) -> N
         inference.measure_latency("inference-x", [[1.0]], n_requests=0, connection=conn)
 
 
+def test_every_aws_call_needs_a_connection() -> None:
+    """No hidden ``connect()``: a missing connection fails before any AWS call."""
+    with pytest.raises(TypeError, match="connection"):
+        inference.predict("inference-x", [[1.0]])  # type: ignore[call-arg]
+    with pytest.raises(MLAccelInputError, match=r"pass connection=mlaccel\.connect\(\)"):
+        inference.delete_endpoint("inference-x", connection=None)  # type: ignore[arg-type]
+    with pytest.raises(MLAccelInputError, match="connection="):
+        inference.latest_model_package("group", connection="local")  # type: ignore[arg-type]
+
+
 # --------------------------------------------------------------------------- splits and artifacts
 
 
-def test_read_split_reads_both_layouts_the_processing_step_writes(
+def test_read_labeled_rows_reads_both_layouts_the_processing_step_writes(
     conn: mlaccel.Connection, rows: np.ndarray
 ) -> None:
     prefix = _unique("inference-split")
@@ -425,13 +435,13 @@ def test_read_split_reads_both_layouts_the_processing_step_writes(
     table.to_parquet(buffer, index=False)
     s3.put_object(Bucket=conn.bucket, Key=f"{prefix}/parquet/test.parquet", Body=buffer.getvalue())
 
-    from_csv = inference.read_split(conn.s3_uri(prefix, "test") + "/", connection=conn)
+    from_csv = inference.read_labeled_rows(conn.s3_uri(prefix, "test") + "/", connection=conn)
     np.testing.assert_allclose(from_csv.features.to_numpy(), rows)
     np.testing.assert_allclose(from_csv.labels.to_numpy(), labels)
     assert list(from_csv.features.columns) == [f"f{i}" for i in range(N_FEATURES)]
     assert from_csv.ids.iloc[0] == "row-000000" and from_csv.ids.is_unique
 
-    from_parquet = inference.read_split(
+    from_parquet = inference.read_labeled_rows(
         conn.s3_uri(prefix, "parquet", "test.parquet"), n_rows=5, connection=conn
     )
     assert list(from_parquet.ids) == [f"car-{i}" for i in range(5)]
@@ -439,7 +449,7 @@ def test_read_split_reads_both_layouts_the_processing_step_writes(
     assert list(from_parquet.features.columns) == [f"x{i}" for i in range(N_FEATURES)]
     np.testing.assert_allclose(from_parquet.features.to_numpy(), rows[:5])
     with pytest.raises(MLAccelInputError, match="no Parquet or CSV file"):
-        inference.read_split(conn.s3_uri(prefix, "nothing-here/"), connection=conn)
+        inference.read_labeled_rows(conn.s3_uri(prefix, "nothing-here/"), connection=conn)
 
 
 def test_an_uploaded_booster_serves_its_own_predictions(

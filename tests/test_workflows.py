@@ -251,7 +251,7 @@ def test_training_pipeline_deploys_an_endpoint_and_fails_cleanly(
     exported = {p["Name"].rsplit("/", 1)[-1]: p["Value"] for p in ssm["Parameters"]}
     assert exported["endpoint-name"] == "test-pipeline-endpoint"
     assert exported["model-name"] == run.output["names"]["model"]
-    rows = inference.read_split(
+    rows = inference.read_labeled_rows(
         f"{deployed.uri('features', 'parquet')}/test.parquet", n_rows=3, connection=conn
     )
     predictions = inference.predict("test-pipeline-endpoint", rows.features, connection=conn)
@@ -381,7 +381,7 @@ def test_monitoring_pipeline_checks_new_capture_once_and_stores_rows_for_sql(
     idle = workflows.execute(monitoring, connection=conn)
     assert idle.status == "SUCCEEDED" and "Nothing new" in list(idle.steps()["state"])
 
-    rows = inference.read_split(
+    rows = inference.read_labeled_rows(
         f"{settings.uri('features', 'parquet')}/test.parquet", n_rows=200, connection=conn
     )
     sent = datetime.now(UTC)
