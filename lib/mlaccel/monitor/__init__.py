@@ -26,9 +26,10 @@ from mlaccel.monitor._baseline import (
 )
 from mlaccel.monitor._bias import bias_metrics
 from mlaccel.monitor._capture import read_capture, read_transform_output
-from mlaccel.monitor._check import FeatureDrift, Violation, Violations, check_against_baseline
+from mlaccel.monitor._check import check_against_baseline
+from mlaccel.monitor._dataset_format import DatasetFormat, parse_dataset_format
+from mlaccel.monitor._drift import FeatureDrift
 from mlaccel.monitor._formats import Baseline, MonitoringConfig
-from mlaccel.monitor._io import DatasetFormat, parse_dataset_format
 from mlaccel.monitor._quality import (
     check_model_quality,
     model_quality_metrics,
@@ -36,6 +37,7 @@ from mlaccel.monitor._quality import (
 )
 from mlaccel.monitor._report import plot_feature_drift, write_report
 from mlaccel.monitor._synthetic import DriftExample, make_drift_example
+from mlaccel.monitor._violations import Violation, Violations
 
 __all__ = [
     "Baseline",

@@ -27,7 +27,8 @@ from mlaccel.monitor._formats import (
     validate_constraints,
     validate_statistics,
 )
-from mlaccel.monitor._io import DEFAULT_BATCH_ROWS, iter_chunks, read_text, write_text
+from mlaccel.monitor._io import DEFAULT_BATCH_ROWS, iter_chunks
+from mlaccel.monitor._locations import read_bytes, write_text
 from mlaccel.monitor._profile import ColumnStats, inferred_type
 
 log = logging.getLogger(__name__)
@@ -279,7 +280,7 @@ def load_baseline(
         if path is None:
             bodies.append(None)
             continue
-        text = read_text(path, boto3_session=boto3_session)
+        text = read_bytes(path, boto3_session=boto3_session)
         body = parse_json_text(text, str(path))
         validate(body, str(path))
         bodies.append(body)

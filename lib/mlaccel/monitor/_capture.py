@@ -17,10 +17,7 @@ Model Monitor gives header-less data; ground truth (``groundTruthData``) becomes
 
 from __future__ import annotations
 
-import base64
-import csv
 import inspect
-import io
 import json
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -32,14 +29,8 @@ from typing import Any
 import pyarrow as pa
 
 from mlaccel.errors import MLAccelInputError
-from mlaccel.monitor._io import (
-    CAPTURE,
-    DatasetFormat,
-    is_s3,
-    list_files,
-    s3_client,
-    split_s3,
-)
+from mlaccel.monitor._locations import list_files, read_lines
+from mlaccel.monitor._payloads import CapturedPayload, as_text, parse_payload
 
 log = logging.getLogger(__name__)
 
@@ -47,17 +38,6 @@ INPUT = "endpointInput"
 OUTPUT = "endpointOutput"
 GROUND_TRUTH = "groundTruth"
 _RECORDS_PER_BATCH = 65_536
-_LIST_KEYS = ("instances", "inputs", "features", "data", "predictions", "outputs", "scores")
-
-
-@dataclass(frozen=True)
-class CapturedPayload:
-    """One side of a captured record, as a record preprocessor script sees it."""
-
-    data: str
-    encoding: str = "CSV"
-    observed_content_type: str = "text/csv"
-    mode: str = ""
 
 
 @dataclass(frozen=True)
@@ -155,11 +135,12 @@ def _frame(batches: list[pa.RecordBatch]) -> Any:
 
     if not batches:
         return pd.DataFrame()
-    table = pa.Table.from_batches(_unify(batches))
+    table = pa.Table.from_batches(unify_batches(batches))
     return table.to_pandas(types_mapper=None)
 
 
-def _unify(batches: list[pa.RecordBatch]) -> list[pa.RecordBatch]:
+def unify_batches(batches: list[pa.RecordBatch]) -> list[pa.RecordBatch]:
+    """The batches with the union of their columns, in first-seen order (missing: null text)."""
     names: list[str] = []
     for batch in batches:
         names += [name for name in batch.schema.names if name not in names]
@@ -192,9 +173,9 @@ def capture_batches(
     end = _time(end_time, "end_time")
     names = list(feature_names or [])
     for source in sources:
-        for file in list_files(source, DatasetFormat(CAPTURE), boto3_session=boto3_session):
+        for file in list_files(source, boto3_session=boto3_session):
             rows: list[dict[str, Any]] = []
-            for number, line in enumerate(_lines(file.address, boto3_session), start=1):
+            for number, line in enumerate(read_lines(file.address, boto3_session), start=1):
                 if not line.strip():
                     continue
                 record = _parse_record(line, f"{file.address} line {number}")
@@ -206,17 +187,6 @@ def capture_batches(
                     rows = []
             if rows:
                 yield _batch(rows)
-
-
-def _lines(address: str, boto3_session: Any | None) -> Iterator[str]:
-    if is_s3(address):
-        bucket, key = split_s3(address)
-        body = s3_client(boto3_session).get_object(Bucket=bucket, Key=key)["Body"]
-        for raw in body.iter_lines():
-            yield raw.decode("utf-8")
-        return
-    with open(address, encoding="utf-8") as handle:
-        yield from handle
 
 
 def _parse_record(line: str, where: str) -> dict[str, Any]:
@@ -300,44 +270,54 @@ def _record_rows(
     if preprocess is not None:
         rows = _preprocessed(preprocess, inference, names)
     else:
-        parts = [
-            getattr(inference, "endpoint_input" if s == INPUT else "endpoint_output") for s in sides
-        ]
-        side_rows = [parse_payload(part) if part is not None else [] for part in parts]
-        count = max((len(r) for r in side_rows), default=0)
-        # A batch request of k rows often gets its k predictions back on one line.
-        side_rows = [
-            [[value] for value in side[0]]
-            if count > 1 and len(side) == 1 and isinstance(side[0], list) and len(side[0]) == count
-            else side
-            for side in side_rows
-        ]
-        rows = []
-        for index in range(count):
-            row: dict[str, Any] = {}
-            position = 0
-            for side in side_rows:
-                if not side:
-                    continue
-                values = side[index] if index < len(side) else (side[0] if len(side) == 1 else [])
-                position = _place(row, values, names, position)
-            rows.append(row)
+        rows = _endpoint_rows(inference, sides, names)
     truth = parse_payload(inference.ground_truth) if inference.ground_truth is not None else []
-    for index, row in enumerate(rows or ([{}] if truth else [])):
+    if truth and not rows:
+        # Ground truth merged on its own: a row of labels only.
+        rows = [{}]
+    for index, row in enumerate(rows):
         if truth:
-            values = truth[index] if index < len(truth) else truth[0]
-            if isinstance(values, dict):
-                row.update({f"{GROUND_TRUTH}_{k}": v for k, v in values.items()})
-            elif len(values) == 1:
-                row[GROUND_TRUTH] = values[0]
-            else:
-                row.update({f"{GROUND_TRUTH}_{i}": v for i, v in enumerate(values)})
+            _place_truth(row, truth[index] if index < len(truth) else truth[0])
         if include_metadata:
             row["eventId"] = inference.event_metadata.event_id
             row["inferenceTime"] = inference.event_metadata.inference_time
-        if index >= len(rows):
-            rows.append(row)
     return rows
+
+
+def _endpoint_rows(
+    inference: InferenceRecord, sides: tuple[str, ...], names: list[str]
+) -> list[dict[str, Any]]:
+    parts = [inference.endpoint_input if s == INPUT else inference.endpoint_output for s in sides]
+    side_rows = [parse_payload(part) if part is not None else [] for part in parts]
+    count = max((len(r) for r in side_rows), default=0)
+    side_rows = [_one_value_per_row(side, count) for side in side_rows]
+    rows = []
+    for index in range(count):
+        row: dict[str, Any] = {}
+        position = 0
+        for side in side_rows:
+            if not side:
+                continue
+            values = side[index] if index < len(side) else (side[0] if len(side) == 1 else [])
+            position = _place(row, values, names, position)
+        rows.append(row)
+    return rows
+
+
+def _one_value_per_row(side: list[Any], count: int) -> list[Any]:
+    # A batch request of k rows often gets its k predictions back on one line.
+    if count > 1 and len(side) == 1 and isinstance(side[0], list) and len(side[0]) == count:
+        return [[value] for value in side[0]]
+    return side
+
+
+def _place_truth(row: dict[str, Any], values: Any) -> None:
+    if isinstance(values, dict):
+        row.update({f"{GROUND_TRUTH}_{k}": v for k, v in values.items()})
+    elif len(values) == 1:
+        row[GROUND_TRUTH] = values[0]
+    else:
+        row.update({f"{GROUND_TRUTH}_{i}": v for i, v in enumerate(values)})
 
 
 def _place(row: dict[str, Any], values: Any, names: list[str], position: int) -> int:
@@ -358,92 +338,17 @@ def _preprocessed(
     if result is None:
         return []
     if isinstance(result, dict):
-        return [{str(k): _text(v) for k, v in result.items()}]
+        return [{str(k): as_text(v) for k, v in result.items()}]
     if isinstance(result, list) and result and all(isinstance(item, dict) for item in result):
-        return [{str(k): _text(v) for k, v in item.items()} for item in result]
+        return [{str(k): as_text(v) for k, v in item.items()} for item in result]
     if isinstance(result, list | tuple):
         row: dict[str, Any] = {}
-        _place(row, [_text(v) for v in result], names, 0)
+        _place(row, [as_text(v) for v in result], names, 0)
         return [row]
     raise MLAccelInputError(
         f"the record preprocessor returned {type(result).__name__}; it must return a dict, "
         "a list of dicts or a list of values"
     )
-
-
-def parse_payload(payload: CapturedPayload) -> list[Any]:
-    """Rows of one payload: each a list of values (positional) or a dict (named)."""
-    text = payload.data
-    encoding = payload.encoding.upper()
-    content_type = payload.observed_content_type.lower()
-    if encoding == "BASE64":
-        try:
-            text = base64.b64decode(text).decode("utf-8")
-        except (ValueError, UnicodeDecodeError):
-            raise MLAccelInputError(
-                "a captured payload says BASE64 but does not decode to UTF-8 text"
-            ) from None
-        encoding = "JSON" if "json" in content_type else "CSV"
-    if encoding == "JSON" or (encoding != "CSV" and "json" in content_type):
-        return _json_rows(text)
-    return _csv_rows(text)
-
-
-def _csv_rows(text: str) -> list[Any]:
-    return [
-        [value if value != "" else None for value in fields]
-        for fields in csv.reader(io.StringIO(text))
-        if fields
-    ]
-
-
-def _json_rows(text: str) -> list[Any]:
-    stripped = text.strip()
-    if not stripped:
-        return []
-    try:
-        documents = [json.loads(stripped)]
-    except json.JSONDecodeError:
-        try:
-            documents = [json.loads(line) for line in stripped.splitlines() if line.strip()]
-        except json.JSONDecodeError:
-            raise MLAccelInputError(
-                "a captured payload says JSON but is neither JSON nor JSON Lines"
-            ) from None
-    rows: list[Any] = []
-    for document in documents:
-        rows.extend(_json_document_rows(document))
-    return rows
-
-
-def _json_document_rows(document: Any) -> list[Any]:
-    if isinstance(document, dict):
-        for key in _LIST_KEYS:
-            if key in document and len(document) == 1:
-                return _json_document_rows(document[key])
-        return [{str(k): _text(v) for k, v in document.items()}]
-    if isinstance(document, list):
-        if not document:
-            return []
-        if all(isinstance(item, dict) for item in document):
-            return [{str(k): _text(v) for k, v in item.items()} for item in document]
-        if all(isinstance(item, list) for item in document):
-            return [[_text(v) for v in item] for item in document]
-        # A flat list is one row; a capture with as many input rows splits it per row.
-        return [[_text(v) for v in document]]
-    return [[_text(document)]]
-
-
-def _text(value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    return json.dumps(value)
 
 
 def _batch(rows: list[dict[str, Any]]) -> pa.RecordBatch:
@@ -493,9 +398,9 @@ def read_transform_output(
     """
     names = list(feature_names or [])
     batches = []
-    for file in list_files(source, DatasetFormat(CAPTURE), boto3_session=boto3_session):
+    for file in list_files(source, boto3_session=boto3_session):
         rows: list[dict[str, Any]] = []
-        for line in _lines(file.address, boto3_session):
+        for line in read_lines(file.address, boto3_session):
             text = line.strip()
             if not text:
                 continue

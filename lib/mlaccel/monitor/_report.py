@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.figure import Figure
 
-    from mlaccel.monitor._check import Violations
+    from mlaccel.monitor._violations import Violations
 
 
 def plot_feature_drift(

@@ -52,8 +52,9 @@ import pyarrow as pa
 
 from mlaccel.errors import MLAccelInputError
 from mlaccel.monitor._baseline import compute_baseline, load_baseline, write_baseline
-from mlaccel.monitor._capture import GROUND_TRUTH, capture_batches
+from mlaccel.monitor._capture import GROUND_TRUTH, capture_batches, unify_batches
 from mlaccel.monitor._check import check_against_baseline
+from mlaccel.monitor._dataset_format import CAPTURE, DatasetFormat, parse_dataset_format
 from mlaccel.monitor._formats import (
     CONSTRAINTS_FILE,
     STATISTICS_FILE,
@@ -62,14 +63,8 @@ from mlaccel.monitor._formats import (
     dumps,
     parse_json_text,
 )
-from mlaccel.monitor._io import (
-    CAPTURE,
-    DatasetFormat,
-    iter_batches,
-    parse_dataset_format,
-    read_text,
-    write_text,
-)
+from mlaccel.monitor._io import iter_batches
+from mlaccel.monitor._locations import read_bytes, write_text
 from mlaccel.monitor._quality import (
     BINARY,
     REGRESSION,
@@ -280,7 +275,7 @@ def _model_quality(
     written = {STATISTICS_FILE: write_text(output, STATISTICS_FILE, dumps(statistics))}
     constraints_path = env.get("baseline_constraints")
     if constraints_path:
-        constraints = parse_json_text(read_text(constraints_path), constraints_path)
+        constraints = parse_json_text(read_bytes(constraints_path), constraints_path)
         violations = check_model_quality(statistics, constraints)
         written[VIOLATIONS_FILE] = write_text(output, VIOLATIONS_FILE, dumps(violations))
     else:
@@ -297,9 +292,7 @@ def _model_quality_frame(env: Mapping[str, str], source: str, fmt: DatasetFormat
         batches = list(iter_batches(source, dataset_format=fmt))
     if not batches or sum(batch.num_rows for batch in batches) == 0:
         raise MLAccelInputError(f"dataset_source {source} holds no rows")
-    from mlaccel.monitor._capture import _unify
-
-    return pa.Table.from_batches(_unify(batches)).to_pandas()
+    return pa.Table.from_batches(unify_batches(batches)).to_pandas()
 
 
 def _attribute(frame: Any, attribute: str | None, role: str) -> str | None:
