@@ -6,6 +6,11 @@ bias metrics, and readers for endpoint data capture and batch-transform output. 
 engine runs as the Model Monitor analyzer container on the local twin:
 ``python -m mlaccel.monitor.analyzer``.
 
+Functions that read or write ``s3://`` take ``boto3_session=`` (the default session when
+omitted), not the accelerators' ``connection=``: the engine imports no accelerator, so it
+runs on its own and inside the analyzer container, where there is no kit connection, only
+boto3's default session. A notebook passes ``connection.boto3_session``.
+
 Examples
 --------
 >>> import pandas as pd

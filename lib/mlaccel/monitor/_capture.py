@@ -9,9 +9,9 @@ A capture file holds one JSON object per line, as SageMaker endpoints write them
      "eventMetadata": {"eventId": "…", "inferenceTime": "2024-05-01T10:00:00Z"},
      "eventVersion": "0"}
 
-Payloads may be CSV, JSON, JSON Lines or base64 of either. Positional fields become the
-columns ``feature_names`` (inputs first, then outputs) and then ``_c<i>``, the names
-Model Monitor gives header-less data; ground truth (``groundTruthData``) becomes
+Payloads may be CSV, JSON, JSON Lines or base64 of either (:mod:`._payloads`). Positional
+fields become the columns ``feature_names`` (inputs first, then outputs) and then ``_c<i>``,
+the names Model Monitor gives header-less data; ground truth (``groundTruthData``) becomes
 ``groundTruth`` (``groundTruth_<i>`` for several fields).
 """
 

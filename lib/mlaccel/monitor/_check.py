@@ -163,9 +163,7 @@ class _FeatureCheck:
             else None,
             domain_violation(
                 name, expectation.domain, self.in_domain, present, stats.categories.counts, settings
-            )
-            if expectation.domain is not None
-            else None,
+            ),
             drift_violation(drift),
         ]
         return [violation for violation in found if violation is not None], drift

@@ -39,6 +39,9 @@ _MIN_ROWS_FOR_DEVIATION = 200
 _FOLDS = 5
 _CURVE_POINTS = 200
 
+# A metric over the rows a boolean mask selects (all rows, or one of the deviation folds).
+Rows = Callable[[np.ndarray], float]
+
 
 def _problem(problem_type: str) -> str:
     for known in PROBLEM_TYPES:
@@ -187,7 +190,7 @@ def _folds(size: int) -> list[np.ndarray]:
     return [positions % _FOLDS != fold for fold in range(_FOLDS)]
 
 
-def _metric(fn: Callable[[np.ndarray], float], size: int) -> dict[str, Any]:
+def _metric(fn: Rows, size: int) -> dict[str, Any]:
     everything = np.ones(size, dtype=bool)
     value = float(fn(everything))
     if size < _MIN_ROWS_FOR_DEVIATION:
@@ -221,8 +224,21 @@ def _regression(truth: np.ndarray, pred: np.ndarray) -> dict[str, Any]:
 def _binary(
     truth: np.ndarray, pred: np.ndarray, prob: np.ndarray | None, positive: Any
 ) -> dict[str, Any]:
-    from sklearn import metrics
+    _check_binary_labels(truth, pred, positive)
+    actual = truth == positive
+    predicted = pred == positive
+    scores = prob if prob is not None else predicted.astype(np.float64)
+    size = truth.size
+    section: dict[str, Any] = {"confusion_matrix": _binary_confusion(truth, pred, positive)}
+    section.update(_binary_rates(actual, predicted, size))
+    if len(np.unique(actual)) == 2:
+        section.update(_binary_curves(actual, scores))
+    section["auc"] = _metric(_auc(actual, scores), size)
+    section.update(_f_scores(actual, predicted, size))
+    return section
 
+
+def _check_binary_labels(truth: np.ndarray, pred: np.ndarray, positive: Any) -> None:
     classes = set(np.unique(truth).tolist()) | set(np.unique(pred).tolist())
     if positive not in classes:
         raise MLAccelInputError(
@@ -234,85 +250,101 @@ def _binary(
             f"binary classification got {len(classes)} labels {sorted(map(str, classes))}; use "
             "problem_type='MulticlassClassification' or map the labels to two classes"
         )
-    actual = truth == positive
-    predicted = pred == positive
-    scores = prob if prob is not None else predicted.astype(np.float64)
-    size = truth.size
-    always = np.ones(size, dtype=bool)
 
-    def rate(
-        numerator: Callable[[np.ndarray], float], denominator: Callable[[np.ndarray], float]
-    ) -> Callable[[np.ndarray], float]:
-        def fn(mask: np.ndarray) -> float:
-            bottom = denominator(mask)
-            return numerator(mask) / bottom if bottom else 0.0
 
-        return fn
+def _binary_confusion(truth: np.ndarray, pred: np.ndarray, positive: Any) -> dict[str, Any]:
+    from sklearn import metrics
 
-    def tp(m: np.ndarray) -> float:
-        return float(np.count_nonzero(actual[m] & predicted[m]))
+    negative = _other(truth, positive) if len(np.unique(truth)) > 1 else _other(pred, positive)
+    order = [negative, positive]
+    matrix = metrics.confusion_matrix(truth, pred, labels=order)
+    return {
+        str(a): {str(p): int(matrix[i, j]) for j, p in enumerate(order)}
+        for i, a in enumerate(order)
+    }
 
-    def tn(m: np.ndarray) -> float:
-        return float(np.count_nonzero(~actual[m] & ~predicted[m]))
 
-    def positives(m: np.ndarray) -> float:
-        return float(np.count_nonzero(actual[m]))
+def _count(flags: np.ndarray) -> Rows:
+    """How many of the rows selected by a mask have ``flags`` set."""
+    return lambda mask: float(np.count_nonzero(flags[mask]))
 
-    def negatives(m: np.ndarray) -> float:
-        return float(np.count_nonzero(~actual[m]))
 
-    def fbeta(beta: float, guess: np.ndarray) -> Callable[[np.ndarray], float]:
+def _share(flags: np.ndarray) -> Rows:
+    """The share of the rows selected by a mask that have ``flags`` set."""
+    return lambda mask: float(np.mean(flags[mask]))
+
+
+def _rate(numerator: Rows, denominator: Rows) -> Rows:
+    """``numerator / denominator`` of the selected rows; 0 when the denominator is 0."""
+
+    def rate(mask: np.ndarray) -> float:
+        bottom = denominator(mask)
+        return numerator(mask) / bottom if bottom else 0.0
+
+    return rate
+
+
+def _binary_rates(actual: np.ndarray, predicted: np.ndarray, size: int) -> dict[str, Any]:
+    positives, negatives = _count(actual), _count(~actual)
+    tp, tn = _count(actual & predicted), _count(~actual & ~predicted)
+    fp, fn = _count(~actual & predicted), _count(actual & ~predicted)
+    return {
+        "recall": _metric(_rate(tp, positives), size),
+        "precision": _metric(_rate(tp, _count(predicted)), size),
+        "accuracy": _metric(_share(actual == predicted), size),
+        # The best constant classifier of Model Monitor's reports always predicts positive.
+        "recall_best_constant_classifier": _metric(_rate(positives, positives), size),
+        "precision_best_constant_classifier": _metric(_share(actual), size),
+        "accuracy_best_constant_classifier": _metric(_share(actual), size),
+        "true_positive_rate": _metric(_rate(tp, positives), size),
+        "true_negative_rate": _metric(_rate(tn, negatives), size),
+        "false_positive_rate": _metric(_rate(fp, negatives), size),
+        "false_negative_rate": _metric(_rate(fn, positives), size),
+    }
+
+
+def _binary_curves(actual: np.ndarray, scores: np.ndarray) -> dict[str, Any]:
+    from sklearn import metrics
+
+    fpr, tpr, _ = metrics.roc_curve(actual, scores)
+    precisions, recalls, _ = metrics.precision_recall_curve(actual, scores)
+    return {
+        "receiver_operating_characteristic_curve": {
+            "false_positive_rates": _thin(fpr),
+            "true_positive_rates": _thin(tpr),
+        },
+        "precision_recall_curve": {
+            "precisions": _thin(precisions[::-1]),
+            "recalls": _thin(recalls[::-1]),
+        },
+    }
+
+
+def _auc(actual: np.ndarray, scores: np.ndarray) -> Rows:
+    from sklearn import metrics
+
+    def auc(mask: np.ndarray) -> float:
+        if len(np.unique(actual[mask])) < 2:
+            return math.nan
+        return float(metrics.roc_auc_score(actual[mask], scores[mask]))
+
+    return auc
+
+
+def _f_scores(actual: np.ndarray, predicted: np.ndarray, size: int) -> dict[str, Any]:
+    from sklearn import metrics
+
+    def fbeta(beta: float, guess: np.ndarray) -> Rows:
         return lambda m: float(
             metrics.fbeta_score(actual[m], guess[m], beta=beta, zero_division=0.0)
         )
 
-    def auc(m: np.ndarray) -> float:
-        if len(np.unique(actual[m])) < 2:
-            return math.nan
-        return float(metrics.roc_auc_score(actual[m], scores[m]))
-
-    negative_label = (
-        _other(truth, positive) if len(np.unique(truth)) > 1 else _other(pred, positive)
-    )
-    order = [negative_label, positive]
-    matrix = metrics.confusion_matrix(truth, pred, labels=order)
-    confusion = {
-        str(a): {str(p): int(matrix[i, j]) for j, p in enumerate(order)}
-        for i, a in enumerate(order)
-    }
-    section: dict[str, Any] = {"confusion_matrix": confusion}
-    section["recall"] = _metric(rate(tp, positives), size)
-    section["precision"] = _metric(rate(tp, lambda m: float(np.count_nonzero(predicted[m]))), size)
-    section["accuracy"] = _metric(lambda m: float(np.mean(actual[m] == predicted[m])), size)
-    # The best constant classifier of Model Monitor's reports always predicts the positive class.
-    section["recall_best_constant_classifier"] = _metric(rate(positives, positives), size)
-    section["precision_best_constant_classifier"] = _metric(
-        lambda m: float(np.mean(actual[m])), size
-    )
-    section["accuracy_best_constant_classifier"] = _metric(
-        lambda m: float(np.mean(actual[m])), size
-    )
-    section["true_positive_rate"] = _metric(rate(tp, positives), size)
-    section["true_negative_rate"] = _metric(rate(tn, negatives), size)
-    section["false_positive_rate"] = _metric(rate(lambda m: negatives(m) - tn(m), negatives), size)
-    section["false_negative_rate"] = _metric(rate(lambda m: positives(m) - tp(m), positives), size)
-    if len(np.unique(actual)) == 2:
-        fpr, tpr, _ = metrics.roc_curve(actual, scores)
-        precisions, recalls, _ = metrics.precision_recall_curve(actual, scores)
-        section["receiver_operating_characteristic_curve"] = {
-            "false_positive_rates": _thin(fpr),
-            "true_positive_rates": _thin(tpr),
-        }
-        section["precision_recall_curve"] = {
-            "precisions": _thin(precisions[::-1]),
-            "recalls": _thin(recalls[::-1]),
-        }
-    section["auc"] = _metric(auc, size)
-    for beta, key in ((0.5, "f0_5"), (1.0, "f1"), (2.0, "f2")):
-        section[key] = _metric(fbeta(beta, predicted), size)
-    for beta, key in ((0.5, "f0_5"), (1.0, "f1"), (2.0, "f2")):
-        section[f"{key}_best_constant_classifier"] = _metric(fbeta(beta, always), size)
-    return section
+    always = np.ones(size, dtype=bool)
+    betas = ((0.5, "f0_5"), (1.0, "f1"), (2.0, "f2"))
+    scores = {key: _metric(fbeta(beta, predicted), size) for beta, key in betas}
+    for beta, key in betas:
+        scores[f"{key}_best_constant_classifier"] = _metric(fbeta(beta, always), size)
+    return scores
 
 
 def _thin(values: np.ndarray) -> list[float]:
@@ -338,7 +370,7 @@ def _multiclass(truth: np.ndarray, pred: np.ndarray) -> dict[str, Any]:
         }
     }
 
-    def weighted(kind: str, guess: np.ndarray, beta: float = 1.0) -> Callable[[np.ndarray], float]:
+    def weighted(kind: str, guess: np.ndarray, beta: float = 1.0) -> Rows:
         def fn(m: np.ndarray) -> float:
             if kind == "recall":
                 return float(
@@ -367,7 +399,7 @@ def _multiclass(truth: np.ndarray, pred: np.ndarray) -> dict[str, Any]:
     return section
 
 
-def _accuracy(truth: np.ndarray, guess: np.ndarray) -> Callable[[np.ndarray], float]:
+def _accuracy(truth: np.ndarray, guess: np.ndarray) -> Rows:
     return lambda m: float(np.mean(truth[m] == guess[m]))
 
 

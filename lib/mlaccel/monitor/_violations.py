@@ -202,7 +202,7 @@ def negative_values_violation(
 
 def domain_violation(
     name: str,
-    domain: frozenset[str],
+    domain: frozenset[str] | None,
     in_domain: int,
     present: int,
     counts: dict[str, int],
@@ -210,9 +210,10 @@ def domain_violation(
 ) -> Violation | None:
     """``categorical_values_check``: too few values are in the baseline's domain.
 
-    ``counts`` are the checked values' category counts, for examples of values outside it.
+    ``domain`` is ``None`` when the baseline sets none; ``counts`` are the checked values'
+    category counts, for examples of values outside it.
     """
-    if not present:
+    if domain is None or not present:
         return None
     share = in_domain / present
     if share >= settings.domain_content_threshold - _TOLERANCE:
