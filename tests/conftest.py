@@ -1,134 +1,18 @@
-"""Shared fixtures: one local twin per test session, running inside the test process; and the
-pinned JupyterLab on loopback with headless Chromium settings for the UI tests."""
+"""Shared fixtures: one local twin per test process, running inside it; and a guard that refuses
+connections outside loopback. Helpers that are not fixtures live in ``tests/support.py``."""
 
 from __future__ import annotations
 
-import importlib.util
-import ipaddress
 import os
-import secrets
-import shutil
 import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 from mlaccel_twin import Twin
 
 import mlaccel
-
-REPO = Path(__file__).resolve().parents[1]
-SCREENSHOTS = REPO / "output" / "screenshots"
-# Debian's chromium, headless, with every background connection switched off.
-CHROMIUM = shutil.which("chromium")
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-OUTSIDE_CONNECTIONS: list[Any] = []
-
-
-def import_script(path: Path, name: str) -> ModuleType:
-    """Import a script that is not on the path (seedcode, fixtures) as module ``name``."""
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses and pickling look their module up here
-    spec.loader.exec_module(module)
-    return module
-
-
-def free_port() -> int:
-    """A loopback TCP port nothing listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextmanager
-def jupyterlab(
-    root: Path, work: Path, env: dict[str, str] | None = None
-) -> Iterator[tuple[str, str]]:
-    """The pinned JupyterLab serving ``root`` on 127.0.0.1; yields its URL and token.
-
-    Its config and settings live under ``work``; the settings turn off the news feed and
-    virtual scrolling (every cell is in the DOM, so tests can read them). ``env`` adds to the
-    environment of the server and its kernels.
-    """
-    settings = work / "lab-settings"
-    for plugin, values in (
-        ("@jupyterlab/notebook-extension/tracker", '{"windowingMode": "none"}'),
-        ("@jupyterlab/apputils-extension/notification", '{"fetchNews": "false"}'),
-    ):
-        (settings / plugin).parent.mkdir(parents=True, exist_ok=True)
-        (settings / f"{plugin}.jupyterlab-settings").write_text(values)
-    port, token = free_port(), secrets.token_hex(16)
-    full_env = {
-        **os.environ,
-        "JUPYTER_CONFIG_DIR": str(work / "jupyter-config"),
-        "JUPYTERLAB_SETTINGS_DIR": str(settings),
-        **(env or {}),
-    }
-    log = (work / "lab.log").open("wb")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "jupyter",
-            "lab",
-            "--no-browser",
-            "--ServerApp.ip=127.0.0.1",
-            f"--ServerApp.port={port}",
-            f"--IdentityProvider.token={token}",
-            f"--ServerApp.root_dir={root}",
-            "--LabApp.news_url=",
-            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-            "--LabApp.extension_manager=readonly",
-            "--allow-root",
-        ],
-        env=full_env,
-        stdout=subprocess.DEVNULL,
-        stderr=log,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                break
-        except OSError:
-            time.sleep(0.3)
-    try:
-        yield f"http://127.0.0.1:{port}", token
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-        log.close()
-
-
-def is_loopback(address: Any) -> bool:
-    """True for an AF_INET/AF_INET6 address on loopback, or a local (AF_UNIX) path."""
-    if not isinstance(address, tuple):
-        return True  # AF_UNIX socket path
-    host = address[0]
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+from tests.support import OUTSIDE_CONNECTIONS, is_loopback
 
 
 @pytest.fixture(scope="session", autouse=True)

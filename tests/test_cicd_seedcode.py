@@ -22,7 +22,7 @@ import yaml
 
 import mlaccel
 from mlaccel import cli, registry
-from tests.conftest import REPO, import_script
+from tests.support import REPO, import_script
 
 SEEDCODE = REPO / "seedcode"
 CICD = SEEDCODE / "cicd"

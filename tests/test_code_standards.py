@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from mlaccel import nbclean
-from tests.conftest import REPO
+from tests.support import REPO
 
 
 def _tracked_files() -> list[Path]:

@@ -9,7 +9,7 @@ import tomllib
 
 import yaml
 
-from tests.conftest import REPO
+from tests.support import REPO
 
 
 def _pyproject() -> dict:  # type: ignore[type-arg]

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from mlaccel_twin import Twin
 
-from tests.conftest import CHROMIUM, CHROMIUM_FLAGS, REPO, SCREENSHOTS, jupyterlab
+from tests.support import CHROMIUM, CHROMIUM_FLAGS, REPO, SCREENSHOTS, jupyterlab
 
 pytestmark = [
     pytest.mark.slow,

@@ -14,7 +14,7 @@ import pytest
 import mlaccel
 from mlaccel import monitor
 from mlaccel.errors import MLAccelInputError
-from tests.conftest import import_script
+from tests.support import import_script
 
 FIXTURES = Path(__file__).parent / "fixtures" / "model_monitor"
 

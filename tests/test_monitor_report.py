@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from mlaccel import datasets, monitor
-from tests.conftest import CHROMIUM, CHROMIUM_FLAGS, SCREENSHOTS
+from tests.support import CHROMIUM, CHROMIUM_FLAGS, SCREENSHOTS
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import mlaccel
-from tests.conftest import OUTSIDE_CONNECTIONS, is_loopback
+from tests.support import OUTSIDE_CONNECTIONS, is_loopback
 
 
 def test_guard_refuses_outside_addresses() -> None:

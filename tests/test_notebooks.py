@@ -14,7 +14,7 @@ import pytest
 from mlaccel_twin import Twin
 
 from mlaccel.notebooks import load_suite, notebook_parameters, read_records, run_suite
-from tests.conftest import REPO
+from tests.support import REPO
 
 SUITE = REPO / "notebooks" / "suite.yaml"
 NOTEBOOKS = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))

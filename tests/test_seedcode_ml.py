@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from mlaccel import datasets
-from tests.conftest import REPO, import_script
+from tests.support import REPO, import_script
 
 SEEDCODE = REPO / "seedcode"
 

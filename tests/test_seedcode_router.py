@@ -17,7 +17,7 @@ import xgboost as xgb
 
 import mlaccel
 from mlaccel import inference
-from tests.conftest import REPO, import_script
+from tests.support import REPO, import_script
 
 HANDLER = REPO / "seedcode" / "lambdas" / "router" / "handler.py"
 ENVIRON = {"PRIMARY_ENDPOINT_NAME": "xgb", "SECONDARY_ENDPOINT_NAME": "linear"}

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 import mlaccel
-from tests.conftest import REPO
+from tests.support import REPO
 
 AREAS = [
     "data_access",

@@ -20,7 +20,7 @@ import pytest
 
 from mlaccel import _paths, cli, snippets
 from mlaccel.errors import MLAccelError
-from tests.conftest import CHROMIUM, CHROMIUM_FLAGS, REPO, SCREENSHOTS, jupyterlab
+from tests.support import CHROMIUM, CHROMIUM_FLAGS, REPO, SCREENSHOTS, jupyterlab
 
 SNIPPET_FILES = sorted((REPO / "snippets").glob("*/*.py"))
 AREAS = sorted(p.name for p in (REPO / "snippets").iterdir() if p.is_dir())

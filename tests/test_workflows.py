@@ -30,7 +30,7 @@ from mlaccel import (
     workflows,
 )
 from mlaccel.errors import MLAccelInputError
-from tests.conftest import REPO, import_script
+from tests.support import REPO, import_script
 
 GOLDEN = REPO / "seedcode" / "workflows"
 PRODUCTS = ("used_cars", "credit_risk")
