@@ -108,7 +108,7 @@ def test_publish_registers_a_documented_table(conn: mlaccel.Connection) -> None:
     assert bool(described.loc["year", "partition"]) and described.loc["year", "type"] == "bigint"
     assert described.loc["year", "comment"] == "Model year"
 
-    databases = data.list_databases(conn).set_index("database")
+    databases = data.list_databases(connection=conn).set_index("database")
     assert databases.loc[database, "tables"] == 1
 
     # Tags are Glue resource tags too, where the backend supports tagging tables.
@@ -480,7 +480,7 @@ def test_publish_rejects_bad_input(
     arguments.update(change)
     with pytest.raises(MLAccelInputError, match=message):
         data.publish_data_product(**arguments)
-    assert "never_created" not in set(data.list_databases(conn)["database"])
+    assert "never_created" not in set(data.list_databases(connection=conn)["database"])
 
 
 def test_publish_rejects_partition_columns_with_missing_values(conn: mlaccel.Connection) -> None:
