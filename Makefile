@@ -1,13 +1,18 @@
 # Two commands do all the set-up on a fresh machine:
 #   make notebooks   the main job: the whole notebook suite headless on the local twin
-#   make test        lint, type-check and the test suite
+#   make test        lint, type-check and the test suite (all but the `matrix` marker); CI runs it
+# Other lanes:
+#   make test-fast   lint, type-check and the tests not marked slow, notebook or matrix
+#   make test-matrix the notebooks again for the other data product (CI runs it after `make test`)
+# Each pytest run also runs the library's doctests (pyproject's [tool.pytest.ini_options]).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 OUTPUT ?= output/notebooks
 STAMP := $(VENV)/.installed
+PYTEST := $(BIN)/python -m pytest -q
 
-.PHONY: setup notebooks test lint format typecheck unit clean
+.PHONY: setup notebooks test test-fast test-matrix unit lint format typecheck clean
 
 setup: $(STAMP)
 
@@ -24,6 +29,7 @@ lint: setup
 	$(BIN)/ruff check lib seedcode snippets tests bench notebooks
 	$(BIN)/ruff format --check lib seedcode snippets tests bench notebooks
 	$(BIN)/python -m mlaccel.nbclean --check notebooks
+	PYTHONPATH=. $(BIN)/lint-imports
 
 format: setup
 	$(BIN)/ruff check --fix lib seedcode snippets tests bench notebooks
@@ -33,10 +39,17 @@ format: setup
 typecheck: setup
 	$(BIN)/mypy
 
+test-fast: lint typecheck
+	$(PYTEST) -m "not slow and not notebook and not matrix"
+
+# `unit` is pytest alone, as the seedcode CI templates call it (they run `make notebooks` next).
 unit: setup
-	$(BIN)/python -m pytest -q
+	$(PYTEST) -m "not matrix"
 
 test: lint typecheck unit
+
+test-matrix: setup
+	$(PYTEST) -m matrix
 
 clean:
 	rm -rf $(VENV) output .pytest_cache .mypy_cache .ruff_cache

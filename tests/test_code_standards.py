@@ -82,6 +82,7 @@ def test_check_mode_fails_on_a_dirty_notebook(tmp_path: Path) -> None:
     assert nbclean.main(["--check", str(path)]) == 0
 
 
+@pytest.mark.slow  # 6 s: detect-secrets scans the checkout
 def test_no_secrets_in_code_or_notebooks() -> None:
     result = subprocess.run(
         [
