@@ -7,11 +7,13 @@ preprocessor; see ``seedcode/processing/preprocess.py`` for the layout.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from mlaccel import datasets
+from mlaccel import config, data, datasets
 from mlaccel._paths import seedcode_dir
+from mlaccel._s3 import parse_path
 from mlaccel.errors import MLAccelInputError
 
 if TYPE_CHECKING:
@@ -20,17 +22,30 @@ if TYPE_CHECKING:
 SKLEARN_VERSION = "1.2-1"
 CONTAINER_INPUT = "/opt/ml/processing/input/data"
 CONTAINER_OUTPUT = "/opt/ml/processing/output"
+FEATURES_PREFIX = "features"
+SOURCES = ("s3", "athena")
+SPLITS = ("train", "validation", "test")
+# What the processing job writes: the three CSV splits, Parquet copies and the preprocessor.
+OUTPUTS = (*SPLITS, "parquet", "preprocessor")
 
 
 @dataclass(frozen=True)
 class FeatureSet:
-    """Where a feature job wrote its outputs (S3 prefixes)."""
+    """Where a feature job wrote its outputs (S3 prefixes).
+
+    Examples
+    --------
+    >>> features = FeatureSet("used_cars", "s3://bucket/features/used_cars", "job-1")
+    >>> features.train, features.preprocessor
+    ('s3://bucket/features/used_cars/train', 's3://bucket/features/used_cars/preprocessor')
+    """
 
     product: str
     prefix: str
     job_name: str
 
     def uri(self, part: str) -> str:
+        """The S3 prefix of output ``part`` (``train``, ``parquet``, ...)."""
         return f"{self.prefix}/{part}"
 
     @property
@@ -55,7 +70,16 @@ class FeatureSet:
 
 
 def check_split(train_ratio: float, validation_ratio: float) -> None:
-    """Both ratios in (0, 1), leaving rows for the test split."""
+    """Both ratios in (0, 1), leaving rows for the test split.
+
+    Examples
+    --------
+    >>> check_split(0.7, 0.15)
+    >>> check_split(0.8, 0.2)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    mlaccel.errors.MLAccelInputError: train_ratio + validation_ratio = 1.00 leaves no test rows; ...
+    """
     for name, value in (("train_ratio", train_ratio), ("validation_ratio", validation_ratio)):
         if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 1:
             raise MLAccelInputError(f"{name}={value!r} must be a number strictly between 0 and 1")
@@ -69,7 +93,14 @@ def check_split(train_ratio: float, validation_ratio: float) -> None:
 def preprocess_arguments(
     product: datasets.DataProduct, train_ratio: float, validation_ratio: float, seed: int
 ) -> list[str]:
-    """The processing script's arguments for ``product``."""
+    """The processing script's arguments for ``product``.
+
+    Examples
+    --------
+    >>> args = preprocess_arguments(datasets.get_data_product("used_cars"), 0.7, 0.15, seed=3)
+    >>> args[:2], args[args.index("--seed") + 1], args[-2:]
+    (['--target', 'price'], '3', ['--reference-year', '2025'])
+    """
     args = [
         "--target",
         product.target,
@@ -96,33 +127,78 @@ def preprocess_arguments(
 def sklearn_processor(
     *,
     connection: Connection,
-    instance_type: str = "ml.m5.large",
+    instance_type: str | None = None,
     base_job_name: str = "mlaccel-features",
 ) -> Any:
-    """The SKLearn processor the kit's processing scripts run in."""
+    """The SKLearn processor the kit's processing scripts run in.
+
+    ``instance_type`` defaults to :func:`mlaccel.config.default_instance_type`.
+    """
     from sagemaker.sklearn.processing import SKLearnProcessor
 
     return SKLearnProcessor(
         framework_version=SKLEARN_VERSION,
         role=connection.role_arn,
-        instance_type=instance_type,
+        instance_type=instance_type or config.default_instance_type(),
         instance_count=1,
         base_job_name=base_job_name,
         sagemaker_session=connection.sagemaker_session,
     )
 
 
+def check_seed(seed: Any) -> int:
+    """``seed`` when it is a non-negative whole number.
+
+    Examples
+    --------
+    >>> check_seed(0)
+    0
+    """
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise MLAccelInputError(f"seed={seed!r} must be a non-negative whole number")
+    return seed
+
+
+def check_source(source: Any) -> str:
+    """``source`` when the feature job can read from it (``s3`` or ``athena``).
+
+    Examples
+    --------
+    >>> check_source("athena")
+    'athena'
+    """
+    if source not in SOURCES:
+        raise MLAccelInputError(
+            f"source={source!r} must be 's3' (the table's Parquet files) or 'athena' "
+            "(an Athena query as the job's dataset definition)"
+        )
+    return str(source)
+
+
+def missing_columns(product: datasets.DataProduct, columns: Iterable[str]) -> list[str]:
+    """The columns ``product`` needs (its features and target) that ``columns`` lacks.
+
+    Examples
+    --------
+    >>> product = datasets.get_data_product("used_cars")
+    >>> missing_columns(product, [c for c in product.columns if c not in ("price", "owners")])
+    ['owners', 'price']
+    """
+    present = set(columns)
+    return [c for c in (*product.features, product.target) if c not in present]
+
+
 def run_feature_job(
     product_name: str,
     *,
     connection: Connection,
-    database: str = "mlaccel_lake",
+    database: str = data.DEFAULT_DATABASE,
     table: str | None = None,
     source: str = "s3",
     train_ratio: float = 0.7,
     validation_ratio: float = 0.15,
     seed: int = 0,
-    instance_type: str = "ml.m5.large",
+    instance_type: str | None = None,
     logs: bool = False,
 ) -> FeatureSet:
     """Run the feature-engineering processing job on ``database.table`` and wait for it.
@@ -131,9 +207,27 @@ def run_feature_job(
     ----------
     product_name
         ``used_cars`` or ``credit_risk``: decides target, columns and derived features.
+    connection
+        From :func:`mlaccel.connect`.
+    database, table
+        The published table to read (``table`` defaults to the data product's name).
     source
         ``"s3"`` reads the table's Parquet files; ``"athena"`` gives the job an Athena query
         (``SELECT *``) as its dataset definition.
+    train_ratio, validation_ratio
+        Shares of the rows for training and validation; the rest is the test split.
+    seed
+        Seed of the split.
+    instance_type
+        Defaults to :func:`mlaccel.config.default_instance_type`.
+    logs
+        Show the job's logs while waiting.
+
+    Returns
+    -------
+    FeatureSet
+        The S3 prefixes of the splits and the fitted preprocessor, under
+        ``s3://<bucket>/features/<product>/``.
 
     Examples
     --------
@@ -143,32 +237,31 @@ def run_feature_job(
     """
     from sagemaker.processing import ProcessingInput, ProcessingOutput
 
-    from mlaccel import data
-
     product = datasets.get_data_product(product_name)
     check_split(train_ratio, validation_ratio)
-    if source not in ("s3", "athena"):
-        raise MLAccelInputError(f"source={source!r} must be 's3' or 'athena'")
+    check_source(source)
+    check_seed(seed)
     table = table or product.name
-    columns = set(data.describe_table(database, table, connection=connection)["column"])
-    missing = [c for c in (product.target, *product.features) if c not in columns]
+    missing = missing_columns(
+        product, data.describe_table(database, table, connection=connection)["column"]
+    )
     if missing:
         raise MLAccelInputError(
             f"table={database}.{table} lacks the columns {missing} that data_product="
             f"{product.name!r} needs (target {product.target!r}); publish it with "
             "mlaccel.data.publish or pick the matching data product"
         )
-    location = data.table_location(database, table, connection=connection)
-    prefix = connection.s3_uri("features", product.name)
     if source == "s3":
+        location = data.table_location(database, table, connection=connection)
         inputs = [ProcessingInput(source=location, destination=CONTAINER_INPUT, input_name="table")]
     else:
         inputs = [_athena_input(database, table, connection)]
+    prefix = connection.s3_uri(FEATURES_PREFIX, product.name)
     outputs = [
         ProcessingOutput(
             source=f"{CONTAINER_OUTPUT}/{part}", destination=f"{prefix}/{part}", output_name=part
         )
-        for part in ("train", "validation", "test", "parquet", "preprocessor")
+        for part in OUTPUTS
     ]
     processor = sklearn_processor(connection=connection, instance_type=instance_type)
     processor.run(
@@ -196,7 +289,7 @@ def _athena_input(database: str, table: str, connection: Connection) -> Any:
                 catalog="AwsDataCatalog",
                 database=database,
                 query_string=f'SELECT * FROM "{database}"."{table}"',
-                output_s3_uri=connection.s3_uri("athena-results", "features"),
+                output_s3_uri=connection.s3_uri(data.ATHENA_RESULTS_PREFIX, FEATURES_PREFIX),
                 output_format="PARQUET",
             ),
         ),
@@ -206,14 +299,14 @@ def _athena_input(database: str, table: str, connection: Connection) -> Any:
 def existing_feature_set(product_name: str, *, connection: Connection) -> FeatureSet | None:
     """The features an earlier run wrote for ``product_name``, or None when there are none."""
     product = datasets.get_data_product(product_name)
-    features = FeatureSet(product.name, connection.s3_uri("features", product.name), "")
-    key = features.preprocessor.removeprefix(f"s3://{connection.bucket}/")
-    listed = connection.client("s3").list_objects_v2(Bucket=connection.bucket, Prefix=key)
+    features = FeatureSet(product.name, connection.s3_uri(FEATURES_PREFIX, product.name), "")
+    bucket, key = parse_path(features.preprocessor, name="features.preprocessor")
+    listed = connection.client("s3").list_objects_v2(Bucket=bucket, Prefix=key, MaxKeys=1)
     return features if listed.get("KeyCount", 0) else None
 
 
 def _read_object(uri: str, connection: Connection) -> bytes:
-    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    bucket, key = parse_path(uri)
     return bytes(connection.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read())
 
 
@@ -230,7 +323,7 @@ def read_split(features: FeatureSet, split: str, *, connection: Connection) -> A
 
     import pandas as pd
 
-    if split not in ("train", "validation", "test"):
+    if split not in SPLITS:
         raise MLAccelInputError(f"split={split!r} must be 'train', 'validation' or 'test'")
     body = _read_object(f"{features.parquet}/{split}.parquet", connection)
     return pd.read_parquet(io.BytesIO(body))
@@ -242,11 +335,15 @@ def apply_preprocessor_job(
     output_uri: str,
     *,
     connection: Connection,
-    instance_type: str = "ml.m5.large",
+    instance_type: str | None = None,
 ) -> str:
-    """Apply the fitted preprocessor to a new batch (for scoring); return the CSV prefix."""
+    """Apply the fitted preprocessor to a new batch (for scoring); return the CSV prefix.
+
+    ``instance_type`` defaults to :func:`mlaccel.config.default_instance_type`.
+    """
     from sagemaker.processing import ProcessingInput, ProcessingOutput
 
+    parse_path(output_uri, name="output_uri")  # a processing job writes to S3 only
     processor = sklearn_processor(
         connection=connection, instance_type=instance_type, base_job_name="mlaccel-prep-batch"
     )

@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import io
-import time
+import math
 import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlaccel.errors import MLAccelInputError
+from mlaccel.errors import MLAccelError, MLAccelInputError
 
 if TYPE_CHECKING:
     from mlaccel._connect import Connection
+    from mlaccel.config import WaitPolicy
 
 LAMBDA_TRUST = (
     '{"Version":"2012-10-17","Statement":[{"Effect":"Allow",'
     '"Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}'
 )
+# How long an update of a function's code or configuration may take before it counts as stuck.
+UPDATE_TIMEOUT_SECONDS = 300.0
 
 
 def zip_code(source: Path) -> bytes:
@@ -39,13 +42,18 @@ def zip_code(source: Path) -> bytes:
     return buffer.getvalue()
 
 
-def lambda_role(connection: Connection, name: str = "mlaccel-lambda-role") -> str:
-    """The ARN of an execution role for the kit's functions (created on the twin)."""
+def lambda_role(*, connection: Connection, name: str = "mlaccel-lambda-role") -> str:
+    """The ARN of an execution role for the kit's functions (created on the twin).
+
+    On AWS the role must exist (``seedcode/iam`` describes it), or the caller passes its own.
+    """
     iam = connection.client("iam")
     try:
         return str(iam.get_role(RoleName=name)["Role"]["Arn"])
     except iam.exceptions.NoSuchEntityException:
-        if not connection.is_local:
+        # Provisioning: the twin starts as an empty account, so the kit makes the role there;
+        # on AWS, creating IAM roles is the account owner's decision.
+        if connection.local_backend is None:
             raise MLAccelInputError(
                 f"no IAM role {name!r}: create it from seedcode/iam or pass role_arn"
             ) from None
@@ -77,7 +85,7 @@ def deploy_function(
         raise MLAccelInputError(f"handler={handler!r} must look like 'module.function'")
     code = zip_code(Path(source))
     client = connection.client("lambda")
-    role_arn = role_arn or lambda_role(connection)
+    role_arn = role_arn or lambda_role(connection=connection)
     settings: dict[str, Any] = {
         "Role": role_arn,
         "Handler": handler,
@@ -91,17 +99,36 @@ def deploy_function(
     except client.exceptions.ResourceNotFoundException:
         arn = client.create_function(FunctionName=name, Code={"ZipFile": code}, **settings)
         return str(arn["FunctionArn"])
+    # Lambda refuses a second update while the first is in progress.
     client.update_function_code(FunctionName=name, ZipFile=code)
-    _wait_updated(client, name)
+    wait_updated(client, name, connection.wait)
     arn = client.update_function_configuration(FunctionName=name, **settings)
-    _wait_updated(client, name)
+    wait_updated(client, name, connection.wait)
     return str(arn["FunctionArn"])
 
 
-def _wait_updated(client: Any, name: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        status = client.get_function_configuration(FunctionName=name).get("LastUpdateStatus")
-        if status in (None, "Successful", "Failed"):
-            return
-        time.sleep(0.5)
+def wait_updated(
+    client: Any, name: str, policy: WaitPolicy, timeout: float = UPDATE_TIMEOUT_SECONDS
+) -> None:
+    """Wait until function ``name``'s last update succeeded, polling as ``policy`` says.
+
+    Raises
+    ------
+    MLAccelError
+        The update failed (the message carries Lambda's reason) or did not finish in
+        ``timeout`` seconds.
+    """
+    from botocore.exceptions import WaiterError
+
+    delay = policy.poll_seconds
+    try:
+        client.get_waiter("function_updated_v2").wait(
+            FunctionName=name,
+            WaiterConfig={"Delay": delay, "MaxAttempts": max(1, math.ceil(timeout / delay))},
+        )
+    except WaiterError as exc:
+        configuration = (exc.last_response or {}).get("Configuration", {})
+        reason = configuration.get("LastUpdateStatusReason") or exc.kwargs.get("reason", exc)
+        raise MLAccelError(
+            f"Lambda function {name!r} did not update ({reason}); fix the cause and deploy again"
+        ) from exc

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from mlaccel import config
 from mlaccel.errors import MLAccelInputError
 
 if TYPE_CHECKING:
@@ -14,7 +15,13 @@ APPROVAL_STATUSES = ("Approved", "Rejected", "PendingManualApproval")
 
 
 def group_name(product_name: str) -> str:
-    """The model package group of a data product, e.g. ``mlaccel-used-cars``."""
+    """The model package group of a data product, e.g. ``mlaccel-used-cars``.
+
+    Examples
+    --------
+    >>> group_name("used_cars")
+    'mlaccel-used-cars'
+    """
     return f"mlaccel-{product_name.replace('_', '-')}"
 
 
@@ -40,8 +47,12 @@ def register_model(
     connection: Connection,
     approval_status: str = "PendingManualApproval",
     description: str = "",
+    instance_type: str | None = None,
 ) -> str:
     """Register ``model`` (with its evaluation report as model metrics); return the package ARN.
+
+    The package declares ``instance_type`` (default
+    :func:`mlaccel.config.default_instance_type`) for endpoints and batch transform.
 
     Examples
     --------
@@ -51,6 +62,7 @@ def register_model(
         raise MLAccelInputError(
             f"approval_status={approval_status!r} must be one of {', '.join(APPROVAL_STATUSES)}"
         )
+    instance_types = [instance_type or config.default_instance_type()]
     ensure_group(group, connection=connection)
     request: dict[str, Any] = {
         "ModelPackageGroupName": group,
@@ -66,8 +78,8 @@ def register_model(
             ],
             "SupportedContentTypes": ["text/csv"],
             "SupportedResponseMIMETypes": ["text/csv"],
-            "SupportedRealtimeInferenceInstanceTypes": ["ml.m5.large"],
-            "SupportedTransformInstanceTypes": ["ml.m5.large"],
+            "SupportedRealtimeInferenceInstanceTypes": instance_types,
+            "SupportedTransformInstanceTypes": instance_types,
         },
         "CustomerMetadataProperties": {"training_job": model.job_name, "label": model.label},
     }

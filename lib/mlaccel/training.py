@@ -1,14 +1,20 @@
 """Training accelerators: built-in XGBoost, script-mode XGBoost, a linear baseline, tuning,
-evaluation, and a comparison table; the same calls on the twin and on AWS."""
+evaluation, and a comparison table; the same calls on the twin and on AWS.
+
+Every job runs on ``instance_type``, which defaults to
+:func:`mlaccel.config.default_instance_type` (``MLACCEL_INSTANCE_TYPE``) when left as None.
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from mlaccel import datasets
+from mlaccel import config, datasets
 from mlaccel._paths import seedcode_dir
+from mlaccel._s3 import parse_path
 from mlaccel.errors import MLAccelInputError
 
 if TYPE_CHECKING:
@@ -31,7 +37,13 @@ SCRIPT_METRICS = [
 
 @dataclass(frozen=True)
 class Objective:
-    """What "better" means for a data product."""
+    """What "better" means for a data product.
+
+    Examples
+    --------
+    >>> objective_for("used_cars").better(810.0, 900.0)
+    True
+    """
 
     metric: str  # SageMaker metric name, e.g. "validation:rmse"
     direction: str  # "Minimize" | "Maximize"
@@ -39,11 +51,18 @@ class Objective:
     test_metric: str  # key in evaluation.json, e.g. "rmse"
 
     def better(self, a: float, b: float) -> bool:
+        """True when score ``a`` beats score ``b``."""
         return a < b if self.direction == "Minimize" else a > b
 
 
 def objective_for(product_name: str) -> Objective:
-    """RMSE for regression, AUC for binary classification."""
+    """RMSE for regression, AUC for binary classification.
+
+    Examples
+    --------
+    >>> objective_for("credit_risk").metric
+    'validation:auc'
+    """
     product = datasets.get_data_product(product_name)
     if product.problem_type == "regression":
         return Objective("validation:rmse", "Minimize", "reg:squarederror", "rmse")
@@ -88,12 +107,21 @@ def _fit(
 
 
 def xgboost_image(connection: Connection) -> str:
+    """The image of SageMaker's built-in XGBoost in the connection's region."""
     from sagemaker import image_uris
 
     return str(image_uris.retrieve("xgboost", connection.region, XGBOOST_VERSION))
 
 
 def default_hyperparameters(product_name: str) -> dict[str, Any]:
+    """The built-in XGBoost's hyperparameters for ``product_name``: its objective and metric.
+
+    Examples
+    --------
+    >>> params = default_hyperparameters("credit_risk")
+    >>> params["objective"], params["eval_metric"], params["num_round"]
+    ('binary:logistic', 'auc', 200)
+    """
     objective = objective_for(product_name)
     return {
         "objective": objective.xgboost_objective,
@@ -103,8 +131,28 @@ def default_hyperparameters(product_name: str) -> dict[str, Any]:
         "subsample": 0.9,
         "min_child_weight": 2,
         "early_stopping_rounds": 20,
-        "eval_metric": objective.test_metric if objective.test_metric != "rmse" else "rmse",
+        "eval_metric": objective.test_metric,
     }
+
+
+def check_hyperparameters(hyperparameters: Any) -> dict[str, Any]:
+    """``hyperparameters`` as a dict keyed by name (an empty one for None).
+
+    Examples
+    --------
+    >>> check_hyperparameters({"num_round": 50}), check_hyperparameters(None)
+    ({'num_round': 50}, {})
+    """
+    if hyperparameters is None:
+        return {}
+    if not isinstance(hyperparameters, Mapping) or not all(
+        isinstance(k, str) for k in hyperparameters
+    ):
+        raise MLAccelInputError(
+            f"hyperparameters={hyperparameters!r} must be a dict of name to value, "
+            "such as {'num_round': 50}"
+        )
+    return dict(hyperparameters)
 
 
 def builtin_xgboost_estimator(
@@ -112,23 +160,25 @@ def builtin_xgboost_estimator(
     *,
     connection: Connection,
     hyperparameters: dict[str, Any] | None = None,
-    instance_type: str = "ml.m5.large",
+    instance_type: str | None = None,
 ) -> Any:
-    """An Estimator for SageMaker's built-in XGBoost algorithm (CSV, label first)."""
+    """An Estimator for SageMaker's built-in XGBoost algorithm (CSV, label first).
+
+    ``hyperparameters`` override :func:`default_hyperparameters`.
+    """
     from sagemaker.estimator import Estimator
 
+    overrides = check_hyperparameters(hyperparameters)
     estimator = Estimator(
         image_uri=xgboost_image(connection),
         role=connection.role_arn,
         instance_count=1,
-        instance_type=instance_type,
+        instance_type=instance_type or config.default_instance_type(),
         output_path=connection.s3_uri("models", product_name, "xgboost-builtin"),
         base_job_name=f"mlaccel-{product_name.replace('_', '-')}-xgb",
         sagemaker_session=connection.sagemaker_session,
     )
-    estimator.set_hyperparameters(
-        **{**default_hyperparameters(product_name), **(hyperparameters or {})}
-    )
+    estimator.set_hyperparameters(**{**default_hyperparameters(product_name), **overrides})
     return estimator
 
 
@@ -137,10 +187,23 @@ def train_builtin_xgboost(
     *,
     connection: Connection,
     hyperparameters: dict[str, Any] | None = None,
-    instance_type: str = "ml.m5.large",
+    instance_type: str | None = None,
     logs: bool = False,
 ) -> TrainedModel:
     """Train with the built-in XGBoost algorithm and wait.
+
+    Parameters
+    ----------
+    features
+        From :func:`mlaccel.features.run_feature_job`: its ``train`` and ``validation`` CSVs.
+    connection
+        From :func:`mlaccel.connect`.
+    hyperparameters
+        Override :func:`default_hyperparameters`, e.g. ``{"num_round": 50}``.
+    instance_type
+        Defaults to :func:`mlaccel.config.default_instance_type`.
+    logs
+        Show the job's logs while waiting.
 
     Examples
     --------
@@ -161,14 +224,14 @@ def _script_estimator(
     entry_point: str,
     connection: Connection,
     hyperparameters: dict[str, Any],
-    instance_type: str,
+    instance_type: str | None,
 ) -> Any:
     common = {
         "entry_point": entry_point,
         "source_dir": str(seedcode_dir() / "training"),
         "role": connection.role_arn,
         "instance_count": 1,
-        "instance_type": instance_type,
+        "instance_type": instance_type or config.default_instance_type(),
         "hyperparameters": hyperparameters,
         "metric_definitions": SCRIPT_METRICS,
         "output_path": connection.s3_uri("models", product_name, kind),
@@ -189,7 +252,7 @@ def train_script_xgboost(
     *,
     connection: Connection,
     hyperparameters: dict[str, Any] | None = None,
-    instance_type: str = "ml.m5.large",
+    instance_type: str | None = None,
     logs: bool = False,
 ) -> TrainedModel:
     """Train ``seedcode/training/train_xgboost.py`` in the XGBoost framework container."""
@@ -201,7 +264,7 @@ def train_script_xgboost(
         features.product,
         "train_xgboost.py",
         connection,
-        {**params, **(hyperparameters or {})},
+        {**params, **check_hyperparameters(hyperparameters)},
         instance_type,
     )
     return _fit(estimator, features, "xgboost (script mode)", connection, logs)
@@ -212,10 +275,16 @@ def train_linear(
     *,
     connection: Connection,
     alpha: float = 1.0,
-    instance_type: str = "ml.m5.large",
+    instance_type: str | None = None,
     logs: bool = False,
 ) -> TrainedModel:
-    """Train the linear baseline (``seedcode/training/train_linear.py``) in SKLearn's container."""
+    """Train the linear baseline (``seedcode/training/train_linear.py``) in SKLearn's container.
+
+    ``alpha`` is the L2 penalty: ridge's for regression, the inverse of logistic regression's
+    ``C`` for classification; 0 means none.
+    """
+    if isinstance(alpha, bool) or not isinstance(alpha, int | float) or not alpha >= 0:
+        raise MLAccelInputError(f"alpha={alpha!r} must be a number of 0 or more, such as 1.0")
     product = datasets.get_data_product(features.product)
     estimator = _script_estimator(
         "linear",
@@ -234,16 +303,24 @@ def tune_xgboost(
     connection: Connection,
     max_jobs: int = 4,
     max_parallel_jobs: int = 2,
-    instance_type: str = "ml.m5.large",
+    instance_type: str | None = None,
 ) -> tuple[TrainedModel, pd.DataFrame]:
     """Tune the built-in XGBoost (eta, depth, child weight, subsample); return the best model
-    and the table of every job's hyperparameters and objective."""
+    and the table of every job's hyperparameters and objective.
+
+    ``max_jobs`` training jobs run, ``max_parallel_jobs`` at a time; ``instance_type`` defaults
+    to :func:`mlaccel.config.default_instance_type`.
+    """
     from sagemaker.parameter import ContinuousParameter, IntegerParameter
     from sagemaker.tuner import HyperparameterTuner
 
-    if not isinstance(max_jobs, int) or max_jobs < 1:
+    if isinstance(max_jobs, bool) or not isinstance(max_jobs, int) or max_jobs < 1:
         raise MLAccelInputError(f"max_jobs={max_jobs!r} must be a positive whole number")
-    if not isinstance(max_parallel_jobs, int) or not 1 <= max_parallel_jobs <= max_jobs:
+    if (
+        isinstance(max_parallel_jobs, bool)
+        or not isinstance(max_parallel_jobs, int)
+        or not 1 <= max_parallel_jobs <= max_jobs
+    ):
         raise MLAccelInputError(
             f"max_parallel_jobs={max_parallel_jobs!r} must be between 1 and max_jobs={max_jobs}"
         )
@@ -284,10 +361,15 @@ def evaluate(
     features: FeatureSet,
     *,
     connection: Connection,
-    instance_type: str = "ml.m5.large",
+    instance_type: str | None = None,
 ) -> dict[str, Any]:
     """Score the test split with ``seedcode/evaluation/evaluate.py`` as a processing job; the
-    report (``evaluation.json``) is stored on ``model.evaluation`` and returned."""
+    report (``evaluation.json``) is stored on ``model.evaluation`` and returned.
+
+    The report is written under ``s3://<bucket>/evaluation/<product>/<job>/``; its URI is the
+    report's ``s3_uri``. ``instance_type`` defaults to
+    :func:`mlaccel.config.default_instance_type`.
+    """
     from sagemaker.processing import ProcessingInput, ProcessingOutput
 
     from mlaccel.features import sklearn_processor
@@ -308,15 +390,24 @@ def evaluate(
         wait=True,
         logs=False,
     )
-    bucket, _, key = output.removeprefix("s3://").partition("/")
-    body = connection.client("s3").get_object(Bucket=bucket, Key=f"{key}/evaluation.json")
+    report_uri = f"{output}/evaluation.json"
+    bucket, key = parse_path(report_uri)
+    body = connection.client("s3").get_object(Bucket=bucket, Key=key)
     model.evaluation = json.loads(body["Body"].read())
-    model.evaluation["s3_uri"] = f"{output}/evaluation.json"
+    model.evaluation["s3_uri"] = report_uri
     return model.evaluation
 
 
 def test_metrics(model: TrainedModel) -> dict[str, float]:
-    """The evaluation's metric values, flattened (``{"rmse": 812.3, ...}``)."""
+    """The evaluation's metric values, flattened (``{"rmse": 812.3, ...}``).
+
+    Examples
+    --------
+    >>> model = TrainedModel("m", "job", "s3://b/model.tar.gz", "image")
+    >>> model.evaluation = {"regression_metrics": {"rmse": {"value": 812.3}}, "s3_uri": "s3://b"}
+    >>> test_metrics(model)
+    {'rmse': 812.3}
+    """
     report = {k: v for k, v in model.evaluation.items() if k.endswith("_metrics")}
     if not report:
         raise MLAccelInputError(f"{model.label} has no evaluation yet: call evaluate() first")
@@ -326,12 +417,35 @@ def test_metrics(model: TrainedModel) -> dict[str, float]:
     }
 
 
+# A library function whose name pytest would otherwise collect as a test.
+test_metrics.__test__ = False  # type: ignore[attr-defined]
+
+
 def compare_models(models: list[TrainedModel], product_name: str) -> pd.DataFrame:
-    """One row per model: its test metrics, best first by the product's objective."""
+    """One row per model: its test metrics, best first by the product's objective.
+
+    Every model must have been evaluated (:func:`evaluate`) and carry its own label.
+    """
     import pandas as pd
 
     objective = objective_for(product_name)
+    labels = [m.label for m in models] if isinstance(models, list | tuple) else []
+    if not labels:
+        raise MLAccelInputError(
+            f"models={models!r} must be a non-empty list of TrainedModel; train some first"
+        )
+    twice = sorted({label for label in labels if labels.count(label) > 1})
+    if twice:
+        raise MLAccelInputError(
+            f"models has the labels {twice} more than once; give each model its own label"
+        )
     rows = [{"model": m.label, "job": m.job_name, **test_metrics(m)} for m in models]
+    lacking = [row["model"] for row in rows if objective.test_metric not in row]
+    if lacking:
+        raise MLAccelInputError(
+            f"the evaluations of {lacking} have no test {objective.test_metric!r}, the objective "
+            f"of {product_name!r}; evaluate them on the features of {product_name!r}"
+        )
     table = pd.DataFrame(rows).set_index("model")
     return table.sort_values(objective.test_metric, ascending=objective.direction == "Minimize")
 
@@ -371,7 +485,10 @@ def fit_reference_model(train: pd.DataFrame, product_name: str) -> Any:
     product = datasets.get_data_product(product_name)
     missing = [c for c in (*product.features, product.target) if c not in train.columns]
     if missing:
-        raise MLAccelInputError(f"train lacks the columns {missing} of {product_name}")
+        raise MLAccelInputError(
+            f"train lacks the columns {missing} of {product_name!r}; pass rows with its "
+            f"features and target, e.g. mlaccel.datasets.generate({product_name!r}, 5000)"
+        )
     columns = list(product.features)
     encoded = pd.get_dummies(train[columns], dtype=float)
     objective = objective_for(product_name).xgboost_objective
