@@ -1,0 +1,234 @@
+"""Training: objectives, hyperparameters, comparisons and their checks; real jobs on the twin."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import matplotlib
+import numpy as np
+import pytest
+
+import mlaccel
+from mlaccel import config, data, datasets, features, training
+from mlaccel.errors import MLAccelInputError
+
+matplotlib.use("Agg")
+
+
+def model(label: str, **metrics: float) -> training.TrainedModel:
+    """A trained model whose evaluation reports ``metrics`` (regression's report shape)."""
+    trained = training.TrainedModel(label, f"job-{label}", "s3://b/model.tar.gz", "image")
+    trained.evaluation = {
+        "regression_metrics": {
+            k: {"value": v, "standard_deviation": 0.0} for k, v in metrics.items()
+        },
+        "s3_uri": f"s3://b/evaluation/{label}/evaluation.json",
+    }
+    return trained
+
+
+# ----------------------------------------------------------------------------- objectives
+
+
+def test_objective_follows_the_problem_type() -> None:
+    regression = training.objective_for("used_cars")
+    classification = training.objective_for("credit_risk")
+    assert (regression.metric, regression.direction, regression.test_metric) == (
+        "validation:rmse",
+        "Minimize",
+        "rmse",
+    )
+    assert (classification.metric, classification.direction, classification.test_metric) == (
+        "validation:auc",
+        "Maximize",
+        "auc",
+    )
+    assert regression.better(1.0, 2.0) and not regression.better(2.0, 1.0)
+    assert classification.better(0.9, 0.8) and not classification.better(0.8, 0.9)
+
+
+def test_objective_names_an_unknown_data_product() -> None:
+    with pytest.raises(MLAccelInputError, match=r"^data_product='houses' is not a data product"):
+        training.objective_for("houses")
+
+
+def test_default_hyperparameters_carry_the_objective() -> None:
+    regression = training.default_hyperparameters("used_cars")
+    assert (regression["objective"], regression["eval_metric"]) == ("reg:squarederror", "rmse")
+    classification = training.default_hyperparameters("credit_risk")
+    assert (classification["objective"], classification["eval_metric"]) == (
+        "binary:logistic",
+        "auc",
+    )
+    assert regression["early_stopping_rounds"] < regression["num_round"]
+
+
+@pytest.mark.parametrize("bad", [[("num_round", 5)], "num_round=5", {1: 5}])
+def test_check_hyperparameters_names_what_is_wrong(bad: Any) -> None:
+    with pytest.raises(MLAccelInputError, match=r"^hyperparameters=.* must be a dict of name"):
+        training.check_hyperparameters(bad)
+
+
+# ----------------------------------------------------------------------------- comparisons
+
+
+def test_test_metrics_flatten_the_evaluation_report() -> None:
+    assert training.test_metrics(model("a", rmse=812.5, mae=600.0)) == {
+        "rmse": 812.5,
+        "mae": 600.0,
+    }
+
+
+def test_test_metrics_need_an_evaluation() -> None:
+    fresh = training.TrainedModel("fresh", "job", "s3://b/m.tar.gz", "image")
+    with pytest.raises(MLAccelInputError, match=r"^fresh has no evaluation yet: call evaluate"):
+        training.test_metrics(fresh)
+
+
+def test_compare_models_sorts_best_first_by_the_objective() -> None:
+    models = [model("linear", rmse=950.0), model("xgb", rmse=800.0), model("tuned", rmse=820.0)]
+    table = training.compare_models(models, "used_cars")
+    assert list(table.index) == ["xgb", "tuned", "linear"]
+    assert table.loc["xgb", "job"] == "job-xgb"
+    assert training.best_model(models, "used_cars") is models[1]
+
+
+def test_compare_models_maximizes_auc_for_classification() -> None:
+    low, high = model("low", auc=0.7), model("high", auc=0.9)
+    assert training.best_model([low, high], "credit_risk") is high
+
+
+@pytest.mark.parametrize(
+    ("models", "message"),
+    [
+        ([], r"^models=\[\] must be a non-empty list of TrainedModel"),
+        ([model("a", rmse=1.0), model("a", rmse=2.0)], r"labels \['a'\] more than once"),
+        ([model("a", auc=0.8)], r"evaluations of \['a'\] have no test 'rmse'"),
+    ],
+)
+def test_compare_models_rejects_what_it_cannot_rank(models: Any, message: str) -> None:
+    with pytest.raises(MLAccelInputError, match=message):
+        training.compare_models(models, "used_cars")
+
+
+def test_plot_comparison_draws_one_bar_per_model() -> None:
+    table = training.compare_models([model("a", rmse=2.0), model("b", rmse=1.0)], "used_cars")
+    figure = training.plot_comparison(table, "used_cars")
+    axes = figure.axes[0]
+    assert len(axes.patches) == 2
+    assert axes.get_title() == "test rmse (lower is better)"
+
+
+def test_reference_model_learns_the_target() -> None:
+    rows = datasets.generate("used_cars", 1500, seed=4)
+    train, held_out = rows.iloc[:1200], rows.iloc[1200:]
+    predict = training.fit_reference_model(train, "used_cars")
+    predicted = predict(held_out)
+    assert predicted.shape == (len(held_out),)
+    error = float(np.sqrt(np.mean((predicted - held_out["price"]) ** 2)))
+    assert error < float(held_out["price"].std()), "better than predicting the mean"
+
+
+def test_reference_model_names_the_columns_it_lacks() -> None:
+    rows = datasets.generate("credit_risk", 50).drop(columns=["income"])
+    with pytest.raises(MLAccelInputError, match=r"train lacks the columns \['income'\]"):
+        training.fit_reference_model(rows, "credit_risk")
+
+
+# ----------------------------------------------------------------------------- argument checks
+
+
+@pytest.fixture(scope="module")
+def placeholder_features(conn: mlaccel.Connection) -> features.FeatureSet:
+    """A feature set no job ran for: enough for checks that fail before any job starts."""
+    return features.FeatureSet("used_cars", conn.s3_uri("features", "never_written"), "")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"max_jobs": 0}, r"^max_jobs=0 must be a positive whole number"),
+        ({"max_jobs": True}, r"^max_jobs=True must be a positive whole number"),
+        ({"max_jobs": 2, "max_parallel_jobs": 3}, r"^max_parallel_jobs=3 must be between 1"),
+    ],
+)
+def test_tune_xgboost_checks_its_job_counts(
+    conn: mlaccel.Connection,
+    placeholder_features: features.FeatureSet,
+    kwargs: dict[str, Any],
+    message: str,
+) -> None:
+    with pytest.raises(MLAccelInputError, match=message):
+        training.tune_xgboost(placeholder_features, connection=conn, **kwargs)
+
+
+@pytest.mark.parametrize("alpha", [-1.0, "1", None])
+def test_train_linear_checks_alpha(
+    conn: mlaccel.Connection, placeholder_features: features.FeatureSet, alpha: Any
+) -> None:
+    with pytest.raises(MLAccelInputError, match=r"^alpha=.* must be a number of 0 or more"):
+        training.train_linear(placeholder_features, connection=conn, alpha=alpha)
+
+
+def test_train_builtin_xgboost_checks_hyperparameters(
+    conn: mlaccel.Connection, placeholder_features: features.FeatureSet
+) -> None:
+    with pytest.raises(MLAccelInputError, match=r"^hyperparameters=\['num_round'\]"):
+        training.train_builtin_xgboost(
+            placeholder_features,
+            connection=conn,
+            hyperparameters=["num_round"],  # type: ignore[arg-type]
+        )
+
+
+def test_estimators_take_the_instance_type_from_config(
+    conn: mlaccel.Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    default = training.builtin_xgboost_estimator("used_cars", connection=conn)
+    assert default.instance_type == config.default_instance_type()
+    monkeypatch.setenv("MLACCEL_INSTANCE_TYPE", "ml.c5.2xlarge")
+    estimator = training.builtin_xgboost_estimator(
+        "credit_risk", connection=conn, hyperparameters={"num_round": 7}
+    )
+    assert estimator.instance_type == "ml.c5.2xlarge"
+    assert estimator.hyperparameters()["num_round"] == 7
+    assert estimator.hyperparameters()["objective"] == "binary:logistic"
+
+
+# ----------------------------------------------------------------------------- on the twin
+
+
+@pytest.fixture(scope="module")
+def feature_set(conn: mlaccel.Connection) -> features.FeatureSet:
+    """Features of a small used-cars table, built by the real processing job on the twin."""
+    database = f"training_{uuid.uuid4().hex[:8]}"
+    data.publish("used_cars", 600, seed=9, connection=conn, database=database)
+    return features.run_feature_job("used_cars", connection=conn, database=database, seed=9)
+
+
+def test_train_evaluate_and_compare_on_the_twin(
+    conn: mlaccel.Connection, feature_set: features.FeatureSet
+) -> None:
+    xgb = training.train_builtin_xgboost(
+        feature_set, connection=conn, hyperparameters={"num_round": 30}
+    )
+    linear = training.train_linear(feature_set, connection=conn)
+
+    described = conn.client("sagemaker").describe_training_job(TrainingJobName=xgb.job_name)
+    assert described["TrainingJobStatus"] == "Completed"
+    assert described["ResourceConfig"]["InstanceType"] == config.default_instance_type()
+    assert described["HyperParameters"]["num_round"] == "30"
+    assert xgb.model_data.startswith(conn.s3_uri("models", "used_cars", "xgboost-builtin"))
+    assert "validation:rmse" in xgb.metrics
+
+    for trained in (xgb, linear):
+        report = training.evaluate(trained, feature_set, connection=conn)
+        assert report["s3_uri"] == conn.s3_uri(
+            "evaluation", "used_cars", trained.job_name, "evaluation.json"
+        )
+        assert training.test_metrics(trained)["rmse"] > 0
+    table = training.compare_models([xgb, linear], "used_cars")
+    assert set(table.index) == {"xgboost (built-in)", "linear baseline"}
+    assert table["rmse"].is_monotonic_increasing
+    assert training.best_model([xgb, linear], "used_cars").label == table.index[0]
