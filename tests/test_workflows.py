@@ -331,7 +331,7 @@ def test_sagemaker_pipeline_registers_or_fails_on_the_twin(conn: mlaccel.Connect
     client = conn.client("sagemaker")
     before = len(client.list_model_packages(ModelPackageGroupName=group)["ModelPackageSummaryList"])
     execution = pipeline.start()
-    assert execution.describe()["PipelineExecutionStatus"] == "Succeeded"
+    assert pipelines.wait_for_execution(execution, connection=conn) == "Succeeded"
     table = pipelines.step_table(execution)
     assert list(table["step"]) == ["Preprocess", "Train", "Evaluate", "CheckMetric",
                                    "Register-RegisterModel"]  # fmt: skip
@@ -347,6 +347,34 @@ def test_sagemaker_pipeline_registers_or_fails_on_the_twin(conn: mlaccel.Connect
     described = strict.describe()
     assert described["PipelineExecutionStatus"] == "Failed"
     assert "does not meet MetricThreshold" in described["FailureReason"]
+
+
+class _RemoteExecution:
+    """An execution that runs remotely for two looks, then ends, as one on AWS does."""
+
+    arn = "arn:aws:sagemaker:us-east-1:000000000000:pipeline/p/execution/e"
+
+    def __init__(self, statuses: list[str]) -> None:
+        self.statuses = statuses
+
+    def describe(self) -> dict[str, str]:
+        status = self.statuses.pop(0) if len(self.statuses) > 1 else self.statuses[0]
+        return {"PipelineExecutionStatus": status}
+
+
+def test_wait_for_execution_polls_until_the_end_and_names_a_stuck_one(
+    conn: mlaccel.Connection,
+) -> None:
+    running = _RemoteExecution(["Executing", "Executing", "Failed"])
+    assert pipelines.wait_for_execution(running, connection=conn) == "Failed"
+    stuck = _RemoteExecution(["Executing"])
+    with pytest.raises(mlaccel.MLAccelError, match=r"execution/e is still Executing after 0 s"):
+        pipelines.wait_for_execution(stuck, connection=conn, timeout_seconds=0)
+
+
+def test_last_email_reads_the_twin_outbox(conn: mlaccel.Connection, topic: str) -> None:
+    notify.publish(topic, "subject", "the last word", connection=conn)
+    assert notify.last_email(topic, connection=conn) == "the last word"
 
 
 def test_event_rule_input_and_pattern(conn: mlaccel.Connection) -> None:

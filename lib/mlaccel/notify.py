@@ -57,3 +57,20 @@ def read_outbox(*, connection: Connection, topic: str | None = None) -> list[dic
             "the outbox exists on the local twin only; on AWS, e-mails go to their recipients"
         )
     return connection.local_backend.read_outbox(connection.client("s3"), topic)
+
+
+def last_email(topic: str, *, connection: Connection) -> str | None:
+    """The body of the last e-mail sent to ``topic``'s subscribers, where the kit can read it.
+
+    On the local twin it comes from the outbox; on AWS the e-mail went to its recipients, and
+    this returns None (say so to the reader rather than show an empty message).
+
+    Examples
+    --------
+    >>> last_email(topic_arn, connection=conn)  # doctest: +SKIP
+    'Training pipeline mlaccel-used-cars-training succeeded ...'
+    """
+    if connection.local_backend is None:
+        return None
+    emails = read_outbox(connection=connection, topic=topic)
+    return str(emails[-1]["message"]) if emails else None

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from mlaccel import config, datasets, features, registry, training
 from mlaccel._paths import seedcode_dir
+from mlaccel.errors import MLAccelError
 from mlaccel.workflows._export import with_tokens
 from mlaccel.workflows._settings import images, metric_threshold_for
 
@@ -388,6 +390,28 @@ def _condition_step(
         else ConditionGreaterThanOrEqualTo(left=metric, right=threshold)
     )
     return ConditionStep("CheckMetric", conditions=[meets], if_steps=[passed], else_steps=[failed])
+
+
+def wait_for_execution(
+    execution: Any, *, connection: Connection, timeout_seconds: float = 3600
+) -> str:
+    """Wait until a SageMaker Pipelines execution ends; return its final status.
+
+    One code path on both backends: on AWS the execution runs remotely and is polled at the
+    connection's pace; on the twin's local executor it has already ended when ``start()``
+    returns, so the first look finds the final status.
+    """
+    deadline = time.monotonic() + timeout_seconds
+    while True:
+        status = str(execution.describe()["PipelineExecutionStatus"])
+        if status not in ("Executing", "Stopping"):
+            return status
+        if time.monotonic() > deadline:
+            raise MLAccelError(
+                f"pipeline execution {getattr(execution, 'arn', '')} is still {status} after "
+                f"{timeout_seconds:.0f} s; pass a larger timeout_seconds or stop it"
+            )
+        time.sleep(connection.wait.poll_seconds)
 
 
 def step_table(execution: Any) -> Any:
