@@ -29,7 +29,7 @@ sys.path.insert(0, str(HERE.parent / "lib"))
 from mlaccel_twin import Twin  # noqa: E402
 
 import mlaccel  # noqa: E402
-from mlaccel import datasets, notify, pipelines, workflows  # noqa: E402
+from mlaccel import notify, pipelines, products, workflows  # noqa: E402
 
 TARGET_SECONDS = 30.0
 
@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
         started = time.perf_counter()
         workflows.deploy_functions(connection=conn)
         workflows.stage_code(settings, connection=conn)
-        frame = datasets.generate("used_cars", args.rows, seed=7)
+        frame = products.generate("used_cars", args.rows, seed=7)
         workflows.land_data(frame, f"{settings.training_data_uri}/bench.parquet", connection=conn)
         training = workflows.training_workflow(settings)
         workflows.create_or_update(training, connection=conn)

@@ -156,10 +156,10 @@ def test_append_mode_adds_rows_and_keeps_metadata_exact(conn: mlaccel.Connection
 def test_publish_generates_a_data_product_with_its_catalog_metadata(
     conn: mlaccel.Connection,
 ) -> None:
-    datasets = pytest.importorskip("mlaccel.datasets")
+    products = pytest.importorskip("mlaccel.products")
     database = unique_database("products")
     published = data.publish("used_cars", 120, seed=3, connection=conn, database=database)
-    product = datasets.get_data_product("used_cars")
+    product = products.get_data_product("used_cars")
 
     assert (published.database, published.table, published.n_rows) == (database, "used_cars", 120)
     row = data.list_tables(database, connection=conn).iloc[0]
@@ -172,7 +172,7 @@ def test_publish_generates_a_data_product_with_its_catalog_metadata(
     ]
     assert parameters["target"] == product.target
     assert parameters["problem_type"] == product.problem_type
-    generated = datasets.generate("used_cars", 120, seed=3)
+    generated = products.generate("used_cars", 120, seed=3)
     counted = data.query("SELECT count(*) AS n FROM used_cars", database=database, connection=conn)
     assert int(counted["n"].iloc[0]) == len(generated)
 

@@ -8,11 +8,11 @@ import pandas as pd
 import pytest
 
 import mlaccel
-from mlaccel import config, data, datasets, features
+from mlaccel import config, data, features, products
 from mlaccel.errors import MLAccelInputError
 
-USED_CARS = datasets.get_data_product("used_cars")
-CREDIT_RISK = datasets.get_data_product("credit_risk")
+USED_CARS = products.get_data_product("used_cars")
+CREDIT_RISK = products.get_data_product("credit_risk")
 
 
 def unique_database(prefix: str) -> str:
@@ -72,7 +72,7 @@ def test_preprocess_arguments_describe_the_product() -> None:
         "0.2",
         "4",
     )
-    assert values["--reference-year"] == str(datasets.REFERENCE_YEAR)
+    assert values["--reference-year"] == str(products.REFERENCE_YEAR)
 
 
 def test_preprocess_arguments_add_no_reference_year_without_a_year_column() -> None:

@@ -8,15 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from mlaccel import datasets, monitor
+from mlaccel import monitor, products
 from tests.support import CHROMIUM, CHROMIUM_FLAGS, SCREENSHOTS
 
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    train = datasets.generate("credit_risk", 5000, seed=0)
-    current = datasets.generate_drifted_batch("credit_risk", 3000, seed=1, numeric_shift=1.0)
-    features = list(datasets.get_data_product("credit_risk").features)
+    train = products.generate("credit_risk", 5000, seed=0)
+    current = products.generate_drifted_batch("credit_risk", 3000, seed=1, numeric_shift=1.0)
+    features = list(products.get_data_product("credit_risk").features)
     result = monitor.check_against_baseline(
         current[features], monitor.compute_baseline(train[features])
     )

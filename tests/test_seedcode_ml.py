@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlaccel import datasets
+from mlaccel import products
 from tests.support import REPO, import_script
 
 SEEDCODE = REPO / "seedcode"
@@ -31,10 +31,10 @@ evaluate = load("evaluation/evaluate.py")
 
 
 def prepared(tmp_path: Path, name: str, n_rows: int = 6000) -> Path:
-    product = datasets.get_data_product(name)
+    product = products.get_data_product(name)
     raw = tmp_path / "processing" / "input" / "data"
     raw.mkdir(parents=True)
-    datasets.generate(name, n_rows, seed=2).to_parquet(raw / "part-0.parquet")
+    products.generate(name, n_rows, seed=2).to_parquet(raw / "part-0.parquet")
     args = [
         "--target",
         product.target,
@@ -46,7 +46,7 @@ def prepared(tmp_path: Path, name: str, n_rows: int = 6000) -> Path:
         ",".join(product.categorical_features),
     ]
     if name == "used_cars":
-        args += ["--reference-year", str(datasets.REFERENCE_YEAR)]
+        args += ["--reference-year", str(products.REFERENCE_YEAR)]
     assert preprocess.main(args) == 0
     return tmp_path / "processing" / "output"
 
@@ -80,7 +80,7 @@ def test_transform_mode_applies_the_saved_preprocessor(tmp_path: Path) -> None:
     out = prepared(tmp_path, "used_cars")
     batch_dir = tmp_path / "batch"
     batch_dir.mkdir()
-    batch = datasets.generate_drifted_batch("used_cars", 200, seed=9)
+    batch = products.generate_drifted_batch("used_cars", 200, seed=9)
     batch.drop(columns="price").to_parquet(batch_dir / "batch.parquet")
     code = preprocess.main(
         [
@@ -104,7 +104,7 @@ def test_transform_mode_applies_the_saved_preprocessor(tmp_path: Path) -> None:
 
 
 def _train_both(tmp_path: Path, name: str) -> tuple[dict, dict]:
-    product = datasets.get_data_product(name)
+    product = products.get_data_product(name)
     out = prepared(tmp_path, name)
     classification = product.problem_type == "binary_classification"
     channels = ["--train", str(out / "train"), "--validation", str(out / "validation")]
@@ -200,7 +200,7 @@ def test_bad_input_exits_non_zero_with_a_message(
 ) -> None:
     raw = tmp_path / "processing" / "input" / "data"
     raw.mkdir(parents=True)
-    datasets.generate("used_cars", 100).drop(columns="mileage").to_parquet(raw / "a.parquet")
+    products.generate("used_cars", 100).drop(columns="mileage").to_parquet(raw / "a.parquet")
     assert preprocess.main(["--target", "price", "--numeric-columns", "mileage,year"]) == 2
     assert "columns ['mileage'] are missing" in capsys.readouterr().err
     assert preprocess.main(["--target", "price", "--train-ratio", "1.2"]) == 2

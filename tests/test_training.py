@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import mlaccel
-from mlaccel import config, data, datasets, features, training
+from mlaccel import config, data, features, products, training
 from mlaccel.errors import MLAccelInputError
 
 matplotlib.use("Agg")
@@ -121,7 +121,7 @@ def test_plot_comparison_draws_one_bar_per_model() -> None:
 
 
 def test_reference_model_learns_the_target() -> None:
-    rows = datasets.generate("used_cars", 1500, seed=4)
+    rows = products.generate("used_cars", 1500, seed=4)
     train, held_out = rows.iloc[:1200], rows.iloc[1200:]
     predict = training.fit_reference_model(train, "used_cars")
     predicted = predict(held_out)
@@ -131,7 +131,7 @@ def test_reference_model_learns_the_target() -> None:
 
 
 def test_reference_model_names_the_columns_it_lacks() -> None:
-    rows = datasets.generate("credit_risk", 50).drop(columns=["income"])
+    rows = products.generate("credit_risk", 50).drop(columns=["income"])
     with pytest.raises(MLAccelInputError, match=r"train lacks the columns \['income'\]"):
         training.fit_reference_model(rows, "credit_risk")
 

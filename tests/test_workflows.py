@@ -21,11 +21,11 @@ import mlaccel
 from mlaccel import (
     config,
     data,
-    datasets,
     events,
     inference,
     notify,
     pipelines,
+    products,
     registry,
     workflows,
 )
@@ -158,7 +158,7 @@ def test_settings_reject_bad_parameters(conn: mlaccel.Connection, topic: str) ->
         events.start_on_upload("r", "s3://bucket/prefix/", "arn:aws:lambda:x", connection=conn)
     with pytest.raises(MLAccelInputError, match=r"name\.parquet"):
         workflows.land_data(
-            datasets.generate("used_cars", 5), conn.s3_uri("x.csv"), connection=conn
+            products.generate("used_cars", 5), conn.s3_uri("x.csv"), connection=conn
         )
     with pytest.raises(MLAccelInputError, match="rate"):
         workflows.schedule("r", "arn:aws:states:x", "hourly", connection=conn)
@@ -229,7 +229,7 @@ def deployed(conn: mlaccel.Connection, topic: str) -> workflows.WorkflowSettings
     workflows.deploy_functions(connection=conn)
     workflows.stage_code(settings, connection=conn)
     workflows.land_data(
-        datasets.generate("used_cars", 4000, seed=2),
+        products.generate("used_cars", 4000, seed=2),
         f"{settings.training_data_uri}/extract.parquet",
         connection=conn,
     )
@@ -294,7 +294,7 @@ def test_scoring_pipeline_joins_a_score_to_every_row_and_starts_on_upload(
         workflows.execute(training, connection=conn, inputs={"metric_threshold": 1})
     scoring = workflows.scoring_workflow(deployed)
     scoring_arn = workflows.create_or_update(scoring, connection=conn)
-    batch = datasets.generate("used_cars", 300, seed=9).drop(columns=["price"])
+    batch = products.generate("used_cars", 300, seed=9).drop(columns=["price"])
     uri = workflows.land_data(batch, conn.s3_uri("test-batches", "b.parquet"), connection=conn)
     run = workflows.execute(scoring, connection=conn, inputs={"batch_uri": uri})
     assert run.status == "SUCCEEDED", run.failure()
@@ -320,7 +320,7 @@ def test_scoring_pipeline_joins_a_score_to_every_row_and_starts_on_upload(
 def test_sagemaker_pipeline_registers_or_fails_on_the_twin(conn: mlaccel.Connection) -> None:
     settings_prefix = conn.s3_uri("pipelines", "credit_risk", "training-data")
     workflows.land_data(
-        datasets.generate("credit_risk", 3000, seed=3),
+        products.generate("credit_risk", 3000, seed=3),
         f"{settings_prefix}/extract.parquet",
         connection=conn,
     )

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from mlaccel import config, data, datasets
+from mlaccel import config, data, products
 from mlaccel._paths import seedcode_dir
 from mlaccel._s3 import parse_path
 from mlaccel.errors import MLAccelInputError
@@ -91,13 +91,13 @@ def check_split(train_ratio: float, validation_ratio: float) -> None:
 
 
 def preprocess_arguments(
-    product: datasets.DataProduct, train_ratio: float, validation_ratio: float, seed: int
+    product: products.DataProduct, train_ratio: float, validation_ratio: float, seed: int
 ) -> list[str]:
     """The processing script's arguments for ``product``.
 
     Examples
     --------
-    >>> args = preprocess_arguments(datasets.get_data_product("used_cars"), 0.7, 0.15, seed=3)
+    >>> args = preprocess_arguments(products.get_data_product("used_cars"), 0.7, 0.15, seed=3)
     >>> args[:2], args[args.index("--seed") + 1], args[-2:]
     (['--target', 'price'], '3', ['--reference-year', '2025'])
     """
@@ -120,7 +120,7 @@ def preprocess_arguments(
         str(seed),
     ]
     if "year" in product.numeric_features:
-        args += ["--reference-year", str(datasets.REFERENCE_YEAR)]
+        args += ["--reference-year", str(products.REFERENCE_YEAR)]
     return args
 
 
@@ -175,12 +175,12 @@ def check_source(source: Any) -> str:
     return str(source)
 
 
-def missing_columns(product: datasets.DataProduct, columns: Iterable[str]) -> list[str]:
+def missing_columns(product: products.DataProduct, columns: Iterable[str]) -> list[str]:
     """The columns ``product`` needs (its features and target) that ``columns`` lacks.
 
     Examples
     --------
-    >>> product = datasets.get_data_product("used_cars")
+    >>> product = products.get_data_product("used_cars")
     >>> missing_columns(product, [c for c in product.columns if c not in ("price", "owners")])
     ['owners', 'price']
     """
@@ -237,7 +237,7 @@ def run_feature_job(
     """
     from sagemaker.processing import ProcessingInput, ProcessingOutput
 
-    product = datasets.get_data_product(product_name)
+    product = products.get_data_product(product_name)
     check_split(train_ratio, validation_ratio)
     check_source(source)
     check_seed(seed)
@@ -298,7 +298,7 @@ def _athena_input(database: str, table: str, connection: Connection) -> Any:
 
 def existing_feature_set(product_name: str, *, connection: Connection) -> FeatureSet | None:
     """The features an earlier run wrote for ``product_name``, or None when there are none."""
-    product = datasets.get_data_product(product_name)
+    product = products.get_data_product(product_name)
     features = FeatureSet(product.name, connection.s3_uri(FEATURES_PREFIX, product.name), "")
     bucket, key = parse_path(features.preprocessor, name="features.preprocessor")
     listed = connection.client("s3").list_objects_v2(Bucket=bucket, Prefix=key, MaxKeys=1)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlaccel import config, datasets, features, registry, training
+from mlaccel import config, features, products, registry, training
 from mlaccel._paths import seedcode_dir
 from mlaccel.errors import MLAccelError
 from mlaccel.workflows._export import with_tokens
@@ -80,7 +80,7 @@ def metric_rule(product_name: str) -> MetricRule:
     >>> metric_rule("credit_risk").name
     'auc'
     """
-    product = datasets.get_data_product(product_name)
+    product = products.get_data_product(product_name)
     if product.problem_type == "regression":
         return MetricRule("rmse", "regression_metrics.rmse.value", "Minimize")
     return MetricRule("auc", "binary_classification_metrics.auc.value", "Maximize")
@@ -94,14 +94,14 @@ def pipeline_name(product_name: str) -> str:
     >>> pipeline_name("used_cars")
     'mlaccel-used-cars-build'
     """
-    return f"mlaccel-{datasets.get_data_product(product_name).name.replace('_', '-')}-build"
+    return f"mlaccel-{products.get_data_product(product_name).name.replace('_', '-')}-build"
 
 
 @dataclass(frozen=True)
 class _Build:
     """What every step of one pipeline is built from."""
 
-    product: datasets.DataProduct
+    product: products.DataProduct
     connection: Connection
     session: Any  # a pipeline session: steps, not jobs
 
@@ -152,7 +152,7 @@ def build_pipeline(
     Parameters
     ----------
     product_name
-        A data product of :mod:`mlaccel.datasets`.
+        A data product of :mod:`mlaccel.products`.
     connection
         Where the pipeline runs; its model package group is created when missing.
     session
@@ -179,7 +179,7 @@ def build_pipeline(
     from sagemaker.workflow.functions import JsonGet
     from sagemaker.workflow.pipeline import Pipeline
 
-    product = datasets.get_data_product(product_name)
+    product = products.get_data_product(product_name)
     rule = metric_rule(product.name)
     threshold = metric_threshold_for(rule.direction, metric_threshold)
     build = _Build(product, connection, session or pipeline_session(connection=connection))

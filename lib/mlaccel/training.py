@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from mlaccel import config, datasets
+from mlaccel import config, products
 from mlaccel._paths import seedcode_dir
 from mlaccel._s3 import parse_path
 from mlaccel.errors import MLAccelInputError
@@ -63,7 +63,7 @@ def objective_for(product_name: str) -> Objective:
     >>> objective_for("credit_risk").metric
     'validation:auc'
     """
-    product = datasets.get_data_product(product_name)
+    product = products.get_data_product(product_name)
     if product.problem_type == "regression":
         return Objective("validation:rmse", "Minimize", "reg:squarederror", "rmse")
     return Objective("validation:auc", "Maximize", "binary:logistic", "auc")
@@ -285,7 +285,7 @@ def train_linear(
     """
     if isinstance(alpha, bool) or not isinstance(alpha, int | float) or not alpha >= 0:
         raise MLAccelInputError(f"alpha={alpha!r} must be a number of 0 or more, such as 1.0")
-    product = datasets.get_data_product(features.product)
+    product = products.get_data_product(features.product)
     estimator = _script_estimator(
         "linear",
         features.product,
@@ -374,7 +374,7 @@ def evaluate(
 
     from mlaccel.features import sklearn_processor
 
-    product = datasets.get_data_product(features.product)
+    product = products.get_data_product(features.product)
     output = connection.s3_uri("evaluation", features.product, model.job_name)
     processor = sklearn_processor(
         connection=connection, instance_type=instance_type, base_job_name="mlaccel-evaluate"
@@ -482,12 +482,12 @@ def fit_reference_model(train: pd.DataFrame, product_name: str) -> Any:
     import pandas as pd
     import xgboost as xgb
 
-    product = datasets.get_data_product(product_name)
+    product = products.get_data_product(product_name)
     missing = [c for c in (*product.features, product.target) if c not in train.columns]
     if missing:
         raise MLAccelInputError(
             f"train lacks the columns {missing} of {product_name!r}; pass rows with its "
-            f"features and target, e.g. mlaccel.datasets.generate({product_name!r}, 5000)"
+            f"features and target, e.g. mlaccel.products.generate({product_name!r}, 5000)"
         )
     columns = list(product.features)
     encoded = pd.get_dummies(train[columns], dtype=float)

@@ -1,8 +1,7 @@
-"""Publish one of the kit's generated data products (:mod:`mlaccel.datasets`) to the lake."""
+"""Publish one of the kit's generated data products (:mod:`mlaccel.products`) to the lake."""
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -28,7 +27,7 @@ def publish(
     Parameters
     ----------
     name
-        ``"used_cars"`` or ``"credit_risk"`` (see :mod:`mlaccel.datasets`).
+        ``"used_cars"`` or ``"credit_risk"`` (see :mod:`mlaccel.products`).
     n_rows
         Rows to generate.
     seed
@@ -45,10 +44,10 @@ def publish(
     >>> publish("used_cars", 5_000, seed=0, connection=mlaccel.connect())  # doctest: +SKIP
     PublishedTable(database='mlaccel_lake', table='used_cars', ...)
     """
-    # Resolved at call time: importing mlaccel.data never loads the generators.
-    datasets: Any = importlib.import_module("mlaccel.datasets")
-    product = datasets.get_data_product(name)
-    df = datasets.generate(name, n_rows, seed=seed)
+    from mlaccel import products  # the generators load only when a demo product is published
+
+    product = products.get_data_product(name)
+    df = products.generate(name, n_rows, seed=seed)
     descriptions = dict(getattr(product, "column_descriptions", {}) or {})
     description = getattr(product, "description", None) or (
         f"{product.name}: {product.problem_type} data product, target column {product.target}"

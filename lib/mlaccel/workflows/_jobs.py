@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from pathlib import PurePosixPath
 from typing import Any
 
-from mlaccel import datasets
+from mlaccel import products
 from mlaccel.workflows._settings import WorkflowSettings, code_uri
 
 CONTAINER = "/opt/ml/processing"
@@ -141,7 +141,7 @@ def keyed_transform_step(
 
 
 def model_quality_env(
-    product: datasets.DataProduct, *, dataset_format: str, ground_truth: str, prediction: str
+    product: products.DataProduct, *, dataset_format: str, ground_truth: str, prediction: str
 ) -> dict[str, str]:
     """The model-quality analyzer's settings for the product's model: its problem type, where
     the label is, and where the model's answer is (a value for regression, a probability cut at

@@ -6,7 +6,7 @@ import functools
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from mlaccel import config, datasets, features, training
+from mlaccel import config, features, products, training
 from mlaccel.errors import MLAccelInputError
 
 if TYPE_CHECKING:
@@ -171,7 +171,7 @@ def workflow_settings(
     Parameters
     ----------
     product_name
-        A data product of :mod:`mlaccel.datasets` (``used_cars``, ``credit_risk``).
+        A data product of :mod:`mlaccel.products` (``used_cars``, ``credit_risk``).
     connection
         Where the workflows run: its region, bucket, execution role and wait policy.
     topic_arn
@@ -195,7 +195,7 @@ def workflow_settings(
     >>> settings.training_name  # doctest: +SKIP
     'mlaccel-used-cars-training'
     """
-    product = datasets.get_data_product(product_name)
+    product = products.get_data_product(product_name)
     objective = training.objective_for(product.name)
     if not str(topic_arn).startswith("arn:"):
         raise MLAccelInputError(

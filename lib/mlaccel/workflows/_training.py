@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from mlaccel import datasets, features
+from mlaccel import features, products
 from mlaccel.workflows._jobs import (
     BOUND_BELOW,
     analyzer_step,
@@ -72,7 +72,7 @@ def training_workflow(settings: WorkflowSettings, *, client: Any = None) -> Any:
     from stepfunctions.steps import Chain
     from stepfunctions.workflow import Workflow
 
-    product = datasets.get_data_product(settings.product)
+    product = products.get_data_product(settings.product)
     failed = failure_path(settings, "training pipeline")
     endpoint = _endpoint_stage(settings, failed, in_service=_export_stage(settings, failed))
     baselines = _baselines_stage(settings, product, failed)
@@ -95,7 +95,7 @@ def training_workflow(settings: WorkflowSettings, *, client: Any = None) -> Any:
 
 
 def _preprocess_stage(
-    settings: WorkflowSettings, product: datasets.DataProduct, failed: Any
+    settings: WorkflowSettings, product: products.DataProduct, failed: Any
 ) -> Any:
     """Split the training data and fit the feature transform (seedcode preprocess.py)."""
     from sagemaker.processing import ProcessingInput, ProcessingOutput
@@ -225,7 +225,7 @@ def _below_threshold_stage(settings: WorkflowSettings, failed: Any) -> Any:
     return Chain([compare, told, stop])
 
 
-def _baselines_stage(settings: WorkflowSettings, product: datasets.DataProduct, failed: Any) -> Any:
+def _baselines_stage(settings: WorkflowSettings, product: products.DataProduct, failed: Any) -> Any:
     """The data-quality and the model-quality baselines, in parallel."""
     from stepfunctions.steps import Parallel
 
@@ -249,7 +249,7 @@ def _data_quality_baseline(settings: WorkflowSettings) -> Any:
     return bind(step, ProcessingJobName="$.names.data_quality")
 
 
-def _model_quality_baseline(settings: WorkflowSettings, product: datasets.DataProduct) -> Any:
+def _model_quality_baseline(settings: WorkflowSettings, product: products.DataProduct) -> Any:
     """Score the validation split (rows of label, prediction), then baseline the model's
     quality on it."""
     from stepfunctions.steps import Chain

@@ -8,23 +8,23 @@ import pytest
 import xgboost as xgb
 from sklearn.metrics import mean_absolute_error, roc_auc_score
 
-from mlaccel import datasets
+from mlaccel import products
 from mlaccel.errors import MLAccelInputError
 
-PRODUCTS = datasets.list_data_products()
+PRODUCTS = products.list_data_products()
 
 
 @pytest.mark.parametrize("name", PRODUCTS)
 def test_same_seed_same_rows_other_seed_other_rows(name: str) -> None:
-    a = datasets.generate(name, 500, seed=3)
-    pd.testing.assert_frame_equal(a, datasets.generate(name, 500, seed=3))
-    assert not a.equals(datasets.generate(name, 500, seed=4))
+    a = products.generate(name, 500, seed=3)
+    pd.testing.assert_frame_equal(a, products.generate(name, 500, seed=3))
+    assert not a.equals(products.generate(name, 500, seed=4))
 
 
 @pytest.mark.parametrize("name", PRODUCTS)
 def test_columns_types_ids_and_missing_values(name: str) -> None:
-    product = datasets.get_data_product(name)
-    df = datasets.generate(name, 5000)
+    product = products.get_data_product(name)
+    df = products.generate(name, 5000)
     assert tuple(df.columns) == product.columns
     assert df[product.id_column].is_unique
     assert set(product.column_descriptions) == set(product.columns)
@@ -35,8 +35,8 @@ def test_columns_types_ids_and_missing_values(name: str) -> None:
 
 
 def _fit_and_score(name: str) -> tuple[float, float]:
-    product = datasets.get_data_product(name)
-    df = datasets.generate(name, 6000, seed=11)
+    product = products.get_data_product(name)
+    df = products.generate(name, 6000, seed=11)
     x = pd.get_dummies(df[list(product.features)], dtype=float)
     y = df[product.target]
     split = 4500
@@ -63,17 +63,17 @@ def test_used_car_prices_are_learnable_but_noisy() -> None:
 def test_credit_defaults_are_learnable_but_noisy() -> None:
     auc, _ = _fit_and_score("credit_risk")
     assert 0.7 < auc < 0.95
-    rate = datasets.generate("credit_risk", 20000)["default"].mean()
+    rate = products.generate("credit_risk", 20000)["default"].mean()
     assert 0.05 < rate < 0.35
 
 
 @pytest.mark.parametrize("name", PRODUCTS)
 def test_drifted_batch_differs_in_declared_columns_only(name: str) -> None:
-    product = datasets.get_data_product(name)
-    base = datasets.generate(name, 20000, seed=0)
-    batch = datasets.generate_drifted_batch(name, 20000, seed=5, numeric_shift=1.0)
+    product = products.get_data_product(name)
+    base = products.generate(name, 20000, seed=0)
+    batch = products.generate_drifted_batch(name, 20000, seed=5, numeric_shift=1.0)
     drift = batch.attrs["drift"]
-    assert drift == datasets.drifted_columns(name, datasets.Drift(numeric_shift=1.0))
+    assert drift == products.drifted_columns(name, products.Drift(numeric_shift=1.0))
     for column in drift["shifted"]:
         gap = abs(batch[column].median() - base[column].median()) / base[column].std()
         assert gap > 0.3, column
@@ -92,7 +92,7 @@ def test_drifted_batch_differs_in_declared_columns_only(name: str) -> None:
 
 
 def test_no_drift_requested_gives_a_batch_like_the_training_data() -> None:
-    batch = datasets.generate_drifted_batch(
+    batch = products.generate_drifted_batch(
         "used_cars", 100, numeric_shift=0, new_category=False, extra_missing=0
     )
     assert batch.attrs["drift"] == {"shifted": [], "new_category": [], "extra_missing": []}
@@ -101,16 +101,16 @@ def test_no_drift_requested_gives_a_batch_like_the_training_data() -> None:
 @pytest.mark.parametrize(
     ("call", "message"),
     [
-        (lambda: datasets.generate("boats", 10), "data_product='boats' is not a data product"),
-        (lambda: datasets.generate("used_cars", 0), "n_rows=0 must be a whole number"),
-        (lambda: datasets.generate("used_cars", 2.5), "n_rows=2.5 must be a whole number"),
-        (lambda: datasets.generate("used_cars", 10, seed=-1), "seed=-1 must be a non-negative"),
+        (lambda: products.generate("boats", 10), "data_product='boats' is not a data product"),
+        (lambda: products.generate("used_cars", 0), "n_rows=0 must be a whole number"),
+        (lambda: products.generate("used_cars", 2.5), "n_rows=2.5 must be a whole number"),
+        (lambda: products.generate("used_cars", 10, seed=-1), "seed=-1 must be a non-negative"),
         (
-            lambda: datasets.generate_drifted_batch("used_cars", 10, extra_missing=1.5),
+            lambda: products.generate_drifted_batch("used_cars", 10, extra_missing=1.5),
             "extra_missing=1.5 must be a number from 0 to 1",
         ),
         (
-            lambda: datasets.generate_drifted_batch("credit_risk", 10, numeric_shift=-1),
+            lambda: products.generate_drifted_batch("credit_risk", 10, numeric_shift=-1),
             "numeric_shift=-1 must be a number from 0 to 5",
         ),
     ],
