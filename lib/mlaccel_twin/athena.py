@@ -413,7 +413,7 @@ class LakeQueryEngine:
                         for c, t in zip(relation.columns, types, strict=True)
                     )
                 )
-            table = relation.fetch_arrow_table()
+            table = relation.to_arrow_table()
         except duckdb.CatalogException as exc:
             raise MLAccelInputError(
                 f"query failed: {_first_line(exc)}\n"
