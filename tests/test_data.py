@@ -10,9 +10,9 @@ import awswrangler as wr
 import numpy as np
 import pandas as pd
 import pytest
-from mlaccel_twin import athena as twin_athena
 from mlaccel_twin._runtime import active_runtime
-from mlaccel_twin.patches import athena as athena_seam
+from mlaccel_twin.athena import engine as twin_athena
+from mlaccel_twin.athena import seam as athena_seam
 
 import mlaccel
 from mlaccel import data

@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import xgboost as xgb
-from mlaccel_twin import local_jobs
-from mlaccel_twin.patches import jobs
+from mlaccel_twin.sagemaker_jobs import engine as local_jobs
+from mlaccel_twin.sagemaker_jobs import seam as jobs
 
 import mlaccel
 

@@ -18,19 +18,18 @@ import numpy as np
 import pytest
 import xgboost as xgb
 from mlaccel_twin import serving
-from mlaccel_twin.endpoints import CaptureSpec
-from mlaccel_twin.patches import endpoints as endpoint_seam
-from mlaccel_twin.patches import transform as transform_seam
-from mlaccel_twin.serving import InferenceError, ModelServer, load_predictor
-from mlaccel_twin.transform import (
-    TransformJobFailed,
+from mlaccel_twin.endpoints import seam as endpoint_seam
+from mlaccel_twin.endpoints.fleet import CaptureSpec
+from mlaccel_twin.serving import ModelServer, load_predictor
+from mlaccel_twin.transform import seam as transform_seam
+from mlaccel_twin.transform.engine import (
     TransformJobSpec,
     run_transform_job,
     select_json_path,
 )
 
 import mlaccel
-from mlaccel.errors import MLAccelError, MLAccelInputError
+from mlaccel.errors import InferenceError, JobFailed, MLAccelError, MLAccelInputError
 
 N_FEATURES = 4
 
@@ -723,7 +722,7 @@ def test_transform_of_json_lines_from_a_manifest_one_record_at_a_time(
 
 
 def test_multi_record_batches_respect_max_payload(tmp_path: Path) -> None:
-    from mlaccel_twin.transform import _batches
+    from mlaccel_twin.transform.engine import _batches
 
     spec = TransformJobSpec.from_request(
         name="j",
@@ -739,7 +738,7 @@ def test_multi_record_batches_respect_max_payload(tmp_path: Path) -> None:
     record = "x" * (300 * 1024)
     sizes = [len(batch) for batch in _batches([record] * 7, spec)]
     assert sizes == [3, 3, 1]
-    with pytest.raises(TransformJobFailed, match="larger than MaxPayloadInMB"):
+    with pytest.raises(JobFailed, match="larger than MaxPayloadInMB"):
         list(_batches(["y" * (2 * 1024 * 1024)], spec))
     with pytest.raises(MLAccelInputError, match="SplitType 'RecordIO'"):
         TransformJobSpec.from_request(
@@ -780,7 +779,7 @@ def test_json_path_errors_are_clear() -> None:
         select_json_path([1], "[1:]", label="InputFilter")
     with pytest.raises(MLAccelInputError, match="cannot be read"):
         select_json_path([1], "$..x")
-    with pytest.raises(TransformJobFailed, match="does not fit"):
+    with pytest.raises(JobFailed, match="does not fit"):
         select_json_path(["a"], "$.features", label="InputFilter")
 
 
@@ -1111,7 +1110,7 @@ def test_stop_transform_job_is_added(conn: mlaccel.Connection) -> None:
 
 
 def test_capture_base64_for_other_content_types() -> None:
-    from mlaccel_twin.endpoints import CaptureWriter, Invocation, InvocationResult
+    from mlaccel_twin.endpoints.fleet import CaptureWriter, Invocation, InvocationResult
 
     class FakeS3:
         def __init__(self) -> None:

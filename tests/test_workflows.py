@@ -378,7 +378,7 @@ def test_last_email_reads_the_twin_outbox(conn: mlaccel.Connection, topic: str) 
 
 
 def test_event_rule_input_and_pattern(conn: mlaccel.Connection) -> None:
-    from mlaccel_twin.patches import events as seam
+    from mlaccel_twin.events import seam
 
     pattern = events.object_created_pattern("b", "p/")
     assert pattern["detail"]["object"]["key"] == [{"prefix": "p/"}]

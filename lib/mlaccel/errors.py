@@ -52,7 +52,15 @@ class PipelineStepFailed(TwinError):
 
 
 class InferenceError(TwinError):
-    """A model server could not score a request; the message says why, as SageMaker would."""
+    """A request the model cannot answer; ``status`` is the HTTP status a container would send.
+
+    415 for an unsupported content type, 406 for an unsupported accept type, 400 for a payload
+    the model cannot read (wrong number of features, not numbers), 500 for a failing model.
+    """
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = int(status)
 
 
 class EndpointNotLive(TwinError):

@@ -61,9 +61,9 @@ class Twin:
         from moto.core.config import default_user_config
         from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
-        from mlaccel_twin import patches
+        from mlaccel_twin import seams
 
-        patches.check_versions()
+        seams.check_versions()
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request otherwise
         server = ThreadedMotoServer(ip_address=LOOPBACK, port=self._requested_port, verbose=False)
         server.start()
@@ -76,7 +76,7 @@ class Twin:
         self.work_dir.mkdir(parents=True, exist_ok=True)
         runtime = _runtime.TwinRuntime(url=self.url, work_dir=self.work_dir)
         _runtime.activate(runtime)
-        patches.install(runtime)
+        seams.install(runtime)
         log.info("twin listening on %s", self.url)
         return self
 

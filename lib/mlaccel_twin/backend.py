@@ -66,13 +66,13 @@ class TwinBackend:
 
     def pipeline_session(self, connection: Any) -> Any:
         """A SageMaker ``LocalPipelineSession`` whose steps run as jobs on this twin."""
-        from mlaccel_twin.local_pipelines import pipeline_session
+        from mlaccel_twin.sdk_patches.local_pipelines import pipeline_session
 
         return pipeline_session(connection)
 
     def read_outbox(self, s3: Any, topic: str | None = None) -> list[dict[str, Any]]:
         """E-mails the twin delivered (oldest first), optionally for one topic name or ARN."""
-        from mlaccel_twin.outbox import read_outbox
+        from mlaccel_twin.sns.outbox import read_outbox
 
         return read_outbox(s3, topic)
 

@@ -56,7 +56,8 @@ from mlaccel._codecs import (
     NPY,
     media_type,
 )
-from mlaccel.errors import MLAccelError, MLAccelInputError
+from mlaccel._s3 import parse_path
+from mlaccel.errors import InferenceError, MLAccelError, MLAccelInputError
 from mlaccel_twin.config import LOOPBACK
 
 log = logging.getLogger(__name__)
@@ -74,18 +75,6 @@ XGBOOST_MODEL_NAMES = (
 )
 LINEAR_MODEL_NAMES = ("linear-model.json", "linear_model.json")
 HANDLER_NAMES = ("model_fn", "input_fn", "predict_fn", "output_fn", "transform_fn")
-
-
-class InferenceError(MLAccelError):
-    """A request the model cannot answer; ``status`` is the HTTP status a container would send.
-
-    415 for an unsupported content type, 406 for an unsupported accept type, 400 for a payload
-    the model cannot read (wrong number of features, not numbers), 500 for a failing model.
-    """
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = int(status)
 
 
 @runtime_checkable
@@ -873,24 +862,8 @@ def fetch_model(
     return model_dir, environment
 
 
-def split_s3_uri(uri: str) -> tuple[str, str]:
-    """``s3://bucket/key`` → ``("bucket", "key")``.
-
-    Examples
-    --------
-    >>> split_s3_uri("s3://bucket/models/model.tar.gz")
-    ('bucket', 'models/model.tar.gz')
-    """
-    if not isinstance(uri, str) or not uri.startswith("s3://"):
-        raise MLAccelInputError(f"{uri!r} is not an s3:// URI; write s3://bucket/key")
-    bucket, _, key = uri[len("s3://") :].partition("/")
-    if not bucket:
-        raise MLAccelInputError(f"{uri!r} names no bucket; write s3://bucket/key")
-    return bucket, key
-
-
 def _download_artifact(s3_client: Any, uri: str, into: Path, archive: Path) -> None:
-    bucket, key = split_s3_uri(uri)
+    bucket, key = parse_path(uri)
     try:
         s3_client.download_file(bucket, key, str(archive))
     except Exception as exc:
@@ -905,7 +878,7 @@ def _download_artifact(s3_client: Any, uri: str, into: Path, archive: Path) -> N
 
 
 def _download_prefix(s3_client: Any, uri: str, into: Path) -> None:
-    bucket, prefix = split_s3_uri(uri)
+    bucket, prefix = parse_path(uri)
     paginator = s3_client.get_paginator("list_objects_v2")
     found = False
     for page in paginator.paginate(Bucket=bucket, Prefix=prefix):

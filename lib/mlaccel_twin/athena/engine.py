@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mlaccel._s3 import parse_path
 from mlaccel.errors import MLAccelError, MLAccelInputError
 
 if TYPE_CHECKING:
@@ -172,10 +173,7 @@ def _literal(text: str) -> str:
 
 
 def _split_s3(uri: str) -> tuple[str, str]:
-    if not uri.startswith("s3://"):
-        raise MLAccelError(f"location {uri!r} is not an s3:// URI; the twin reads tables from S3")
-    bucket, _, key = uri[len("s3://") :].partition("/")
-    return bucket, key
+    return parse_path(uri, name="table location")
 
 
 def _is_data_file(key: str, size: int) -> bool:

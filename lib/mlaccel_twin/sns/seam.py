@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlaccel_twin import outbox
 from mlaccel_twin._runtime import TwinRuntime, active_runtime
+from mlaccel_twin.seams import fail_if_broken, missing_attributes
+from mlaccel_twin.sns import outbox
 
 EMAIL_PROTOCOLS = {"email", "email-json"}
 
@@ -46,5 +47,4 @@ def check_seams() -> None:
     """Fail loudly when moto's SNS subscription model no longer has what the seam uses."""
     from moto.sns.models import Subscription
 
-    if not hasattr(Subscription, "publish"):
-        raise RuntimeError("moto's sns Subscription changed: publish is gone")
+    fail_if_broken("sns", missing_attributes([(Subscription, "publish")]))

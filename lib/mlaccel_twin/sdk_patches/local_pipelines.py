@@ -9,7 +9,7 @@ run is a real, described, logged job on the twin. No Docker is involved.
 
 The executor of 2.257.7 has no register-model step; :func:`install` adds one (it creates the
 model package on the twin) and the matching ``ListPipelineExecutionSteps`` metadata. The seams
-are checked by :func:`check_seams` and pinned in :data:`mlaccel_twin.patches.PINNED_VERSIONS`.
+are checked by :func:`check_seams` and pinned in :data:`mlaccel_twin.seams.PINNED_VERSIONS`.
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from mlaccel.errors import MLAccelError
+from mlaccel.errors import PipelineStepFailed
+from mlaccel_twin.seams import fail_if_broken, missing_attributes
 
 # The twin's job kinds: (create, describe, name key, status key)
 JOBS = {
@@ -32,10 +33,6 @@ TERMINAL = {"Completed", "Failed", "Stopped"}
 _installed = False
 
 
-class TwinJobFailed(MLAccelError):
-    """A pipeline step's job failed on the twin; the message carries its FailureReason."""
-
-
 def _run_job(client: Any, kind: str, name: str, request: dict[str, Any]) -> dict[str, Any]:
     """Start a job on the twin, wait for its end, and return its description."""
     create, describe, name_key, status_key = JOBS[kind]
@@ -48,7 +45,9 @@ def _run_job(client: Any, kind: str, name: str, request: dict[str, Any]) -> dict
         time.sleep(0.2)
     described.pop("ResponseMetadata", None)
     if status != "Completed":
-        raise TwinJobFailed(f"{kind} job {name} {status}: {described.get('FailureReason', '')}")
+        raise PipelineStepFailed(
+            f"{kind} job {name} {status}: {described.get('FailureReason', '')}"
+        )
     return described
 
 
@@ -181,16 +180,15 @@ def check_seams() -> None:
     """Fail loudly when the SDK's local executor no longer has what this module extends."""
     from sagemaker.local import entities, pipeline
 
-    missing = [
-        name
-        for owner, name in (
-            (pipeline, "_StepExecutor"),
-            (pipeline, "_StepExecutorFactory"),
-            (pipeline, "LocalPipelineExecutor"),
-            (entities, "_LocalPipelineExecutionStep"),
-            (entities, "_LocalPipelineExecution"),
-        )
-        if not hasattr(owner, name)
+    needed = [
+        (pipeline, "_StepExecutor"),
+        (pipeline, "_StepExecutorFactory"),
+        (pipeline, "LocalPipelineExecutor"),
+        (entities, "_LocalPipelineExecutionStep"),
+        (entities, "_LocalPipelineExecution"),
     ]
-    if missing or not hasattr(entities._LocalPipelineExecutionStep, "_construct_metadata"):
-        raise RuntimeError(f"the SageMaker SDK's local pipeline executor changed: {missing}")
+    problems = missing_attributes(needed)
+    if not problems:
+        needed_step = [(entities._LocalPipelineExecutionStep, "_construct_metadata")]
+        problems = missing_attributes(needed_step)
+    fail_if_broken("local_pipelines", problems, library="sagemaker")

@@ -6,8 +6,9 @@ import base64
 import json
 from typing import Any
 
-from mlaccel_twin import lambda_runner
 from mlaccel_twin._runtime import TwinRuntime, active_runtime
+from mlaccel_twin.awslambda import runner as lambda_runner
+from mlaccel_twin.seams import fail_if_broken, missing_attributes
 
 
 def install(runtime: TwinRuntime) -> None:
@@ -50,8 +51,5 @@ def check_seams() -> None:
     """Fail loudly when moto's Lambda function model no longer has what the seam uses."""
     from moto.awslambda.models import LambdaFunction
 
-    missing = [
-        n for n in ("invoke", "save_logs", "get_configuration") if not hasattr(LambdaFunction, n)
-    ]
-    if missing:
-        raise RuntimeError(f"moto's LambdaFunction changed: {missing} are gone")
+    needed = ("invoke", "save_logs", "get_configuration")
+    fail_if_broken("awslambda", missing_attributes((LambdaFunction, n) for n in needed))

@@ -2,7 +2,8 @@
 
 moto records these jobs as ``Completed`` at once and runs nothing (and replaces a training job's
 metric definitions with a test value). Here the Create* API actions keep the request as sent,
-leave the job ``InProgress`` and run it in the background with :mod:`mlaccel_twin.local_jobs`;
+leave the job ``InProgress`` and run it in the background with
+:mod:`mlaccel_twin.sagemaker_jobs.engine`;
 the job ends ``Completed`` or ``Failed`` with ``FailureReason``, its log lines in CloudWatch
 Logs and its metrics in ``FinalMetricDataList``. ListTrainingJobsForHyperParameterTuningJob,
 which moto lacks, is added. Written for moto 5.2.5; :func:`check_seams` fails loudly when the
@@ -18,9 +19,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from mlaccel_twin import local_jobs
 from mlaccel_twin._runtime import TwinRuntime, active_runtime
-from mlaccel_twin.transform import CloudWatchJobLog
+from mlaccel_twin.sagemaker_jobs import engine as local_jobs
+from mlaccel_twin.seams import fail_if_broken, missing_attributes
+from mlaccel_twin.transform.engine import CloudWatchJobLog
 
 log = logging.getLogger(__name__)
 
@@ -44,9 +46,7 @@ def check_seams() -> None:
         (models.FakeTrainingJob, "response_object"),
         (models.FakeProcessingJob, "response_object"),
     ]
-    missing = [f"{owner.__name__}.{name}" for owner, name in needed if not hasattr(owner, name)]
-    if missing:
-        raise RuntimeError(f"moto's SageMaker model changed, the jobs seam needs: {missing}")
+    fail_if_broken("sagemaker_jobs", missing_attributes(needed))
 
 
 def install(runtime: TwinRuntime) -> None:

@@ -2,7 +2,8 @@
 
 moto records Athena query executions but runs no SQL. This seam:
 
-- registers :class:`mlaccel_twin.athena.LakeQueryEngine` as ``runtime.services["athena_query"]``,
+- registers :class:`~mlaccel_twin.athena.engine.LakeQueryEngine` as
+  ``runtime.services["athena_query"]``,
   a callable ``(query_string, database, catalog) -> pandas.DataFrame`` for the twin's own hooks
   (processing jobs with an Athena dataset definition);
 - makes the Athena API answer with real results, so ``awswrangler.athena.read_sql_query``
@@ -36,9 +37,11 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from mlaccel.errors import MLAccelError
+from mlaccel._s3 import parse_path
+from mlaccel.errors import MLAccelError, MLAccelInputError, StatementFailed
 from mlaccel_twin._runtime import TwinRuntime, active_runtime
-from mlaccel_twin.athena import LakeQueryEngine, QueryResult, glue_type
+from mlaccel_twin.athena.engine import LakeQueryEngine, QueryResult, glue_type
+from mlaccel_twin.seams import fail_if_broken, replace, signature_problems
 
 log = logging.getLogger(__name__)
 
@@ -80,10 +83,6 @@ _DROP_TABLE = re.compile(
 _QUERY_START = re.compile(r"^\s*(?:\(\s*)*(SELECT|WITH|VALUES|TABLE)\b", re.IGNORECASE)
 
 
-class StatementFailed(Exception):
-    """A statement Athena would fail; the message becomes ``StateChangeReason``."""
-
-
 def check_seams() -> None:
     """Raise when the moto internals this seam patches are not what it was written for."""
     from moto.athena import models, responses
@@ -92,28 +91,14 @@ def check_seams() -> None:
         "AthenaBackend": models.AthenaBackend,
         "AthenaResponse": responses.AthenaResponse,
     }
-    problems = []
-    for dotted, expected in _EXPECTED_SIGNATURES.items():
-        owner_name, attribute = dotted.split(".")
-        function = _unwrapped(getattr(owners[owner_name], attribute, None))
-        if function is None:
-            problems.append(f"{dotted} is gone")
-            continue
-        found = list(inspect.signature(function).parameters)
-        if found != expected:
-            problems.append(f"{dotted}{tuple(found)} (expected {tuple(expected)})")
+    problems = signature_problems(owners, _EXPECTED_SIGNATURES)
     source = inspect.getsource(models.AthenaBackend.__init__)
     for attribute in ("executions", "query_results", "work_groups"):
         if f"self.{attribute}" not in source:
             problems.append(f"AthenaBackend no longer keeps self.{attribute}")
     if "OutputLocation" not in inspect.getsource(models.Execution.__init__):
         problems.append("Execution no longer derives OutputLocation")
-    if problems:
-        raise MLAccelError(
-            "the twin's Athena seam no longer fits moto: "
-            + "; ".join(problems)
-            + ". Reinstall the pinned moto or update mlaccel_twin/patches/athena.py"
-        )
+    fail_if_broken("athena", problems)
 
 
 def install(runtime: TwinRuntime) -> None:
@@ -122,24 +107,9 @@ def install(runtime: TwinRuntime) -> None:
 
     check_seams()
     runtime.services[SERVICE_KEY] = LakeQueryEngine.for_twin(runtime)
-    _replace(models.AthenaBackend, "start_query_execution", _start_query_execution)
-    _replace(responses.AthenaResponse, "get_query_execution", _get_query_execution)
-    _replace(responses.AthenaResponse, "get_query_results", _get_query_results)
-
-
-def _unwrapped(function: Any) -> Any:
-    return getattr(function, "_mlaccel_original", function)
-
-
-def _replace(owner: Any, name: str, make: Callable[[Any], Any]) -> None:
-    original = getattr(owner, name)
-    if getattr(original, "_mlaccel_seam", False):
-        return
-    replacement = make(original)
-    replacement._mlaccel_seam = True
-    replacement._mlaccel_original = original
-    replacement.__name__ = name
-    setattr(owner, name, replacement)
+    replace(models.AthenaBackend, "start_query_execution", _start_query_execution)
+    replace(responses.AthenaResponse, "get_query_execution", _get_query_execution)
+    replace(responses.AthenaResponse, "get_query_results", _get_query_results)
 
 
 def engine() -> LakeQueryEngine:
@@ -444,10 +414,10 @@ def _drop_table(match: re.Match[str], database: str) -> QueryResult:
 
 
 def _split(uri: str) -> tuple[str, str]:
-    if not uri.startswith("s3://"):
-        raise StatementFailed(f"{uri!r} is not an s3:// location")
-    bucket, _, key = uri[len("s3://") :].partition("/")
-    return bucket, key
+    try:
+        return parse_path(uri, name="location")
+    except MLAccelInputError as exc:  # Athena reports it as the statement's failure
+        raise StatementFailed(str(exc)) from exc
 
 
 def _put(uri: str, body: bytes) -> None:

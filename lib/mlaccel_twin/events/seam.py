@@ -15,6 +15,7 @@ import uuid
 from typing import Any
 
 from mlaccel_twin._runtime import TwinRuntime, active_runtime
+from mlaccel_twin.seams import fail_if_broken, missing_attributes
 
 log = logging.getLogger(__name__)
 
@@ -99,5 +100,5 @@ def check_seams() -> None:
     from moto.events.models import Rule
     from moto.events.utils import EventTemplateParser
 
-    if not hasattr(Rule, "send_to_targets") or not hasattr(EventTemplateParser, "parse"):
-        raise RuntimeError("moto's events Rule changed: send_to_targets or the parser is gone")
+    needed = [(Rule, "send_to_targets"), (EventTemplateParser, "parse")]
+    fail_if_broken("events", missing_attributes(needed))

@@ -2,7 +2,7 @@
 
 moto records endpoints as ``InService`` at once, has no ``UpdateEndpoint``, and its
 ``InvokeEndpoint`` returns static data. This seam wires moto's control plane to
-:class:`mlaccel_twin.endpoints.EndpointFleet`:
+:class:`mlaccel_twin.endpoints.fleet.EndpointFleet`:
 
 - ``CreateEndpoint`` → status ``Creating``; the fleet loads the models and starts their servers in
   the background; ``InService`` when they answer, or ``Failed`` with ``FailureReason``.
@@ -32,18 +32,17 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote
 
-from mlaccel.errors import MLAccelError
+from mlaccel.errors import EndpointNotLive, MLAccelError, UnknownVariant
 from mlaccel_twin._runtime import TwinRuntime, active_runtime
-from mlaccel_twin.endpoints import (
+from mlaccel_twin.endpoints.fleet import (
     CaptureSpec,
     EndpointFleet,
-    EndpointNotLive,
     EndpointSpec,
     Invocation,
-    UnknownVariant,
     VariantSpec,
 )
-from mlaccel_twin.patches._models import model_container
+from mlaccel_twin.sagemaker_models import model_container
+from mlaccel_twin.seams import add, fail_if_broken, replace, signature_problems
 
 log = logging.getLogger(__name__)
 
@@ -91,16 +90,7 @@ def check_seams() -> None:
         "SageMakerRuntimeResponse": runtime_responses.SageMakerRuntimeResponse,
         "FakeEndpoint": models.FakeEndpoint,
     }
-    problems = []
-    for dotted, expected in _EXPECTED_SIGNATURES.items():
-        owner_name, attribute = dotted.split(".")
-        function = _unwrapped(getattr(owners[owner_name], attribute, None))
-        if function is None:
-            problems.append(f"{dotted} is gone")
-            continue
-        found = list(inspect.signature(function).parameters)
-        if found != expected:
-            problems.append(f"{dotted}{tuple(found)} (expected {tuple(expected)})")
+    problems = signature_problems(owners, _EXPECTED_SIGNATURES)
     for attribute in ("endpoints", "endpoint_configs", "_models"):
         if attribute not in inspect.getsource(models.SageMakerModelBackend.__init__):
             problems.append(f"SageMakerModelBackend no longer keeps self.{attribute}")
@@ -109,16 +99,7 @@ def check_seams() -> None:
     moto_update = getattr(responses.SageMakerResponse, "update_endpoint", None)
     if moto_update is not None and not getattr(moto_update, "_mlaccel_seam", False):
         problems.append("moto now implements UpdateEndpoint itself; review this seam")
-    if problems:
-        raise MLAccelError(
-            "the twin's endpoint seam no longer fits moto: "
-            + "; ".join(problems)
-            + ". Reinstall the pinned moto or update mlaccel_twin/patches/endpoints.py"
-        )
-
-
-def _unwrapped(function: Any) -> Any:
-    return getattr(function, "_mlaccel_original", function)
+    fail_if_broken("endpoints", problems)
 
 
 def install(runtime: TwinRuntime) -> None:
@@ -128,32 +109,13 @@ def install(runtime: TwinRuntime) -> None:
 
     check_seams()
     backend_class = models.SageMakerModelBackend
-    _replace(backend_class, "create_endpoint", _create_endpoint)
-    _replace(backend_class, "delete_endpoint", _delete_endpoint)
-    _add(backend_class, "update_endpoint", _update_endpoint)
-    _add(responses.SageMakerResponse, "update_endpoint", _update_endpoint_action)
-    _replace(runtime_responses.SageMakerRuntimeResponse, "invoke_endpoint", _invoke_endpoint)
+    replace(backend_class, "create_endpoint", _create_endpoint)
+    replace(backend_class, "delete_endpoint", _delete_endpoint)
+    add(backend_class, "update_endpoint", _update_endpoint)
+    add(responses.SageMakerResponse, "update_endpoint", _update_endpoint_action)
+    replace(runtime_responses.SageMakerRuntimeResponse, "invoke_endpoint", _invoke_endpoint)
     # Request bodies are model payloads, not UTF-8 text: keep them as bytes.
     runtime_responses.SageMakerRuntimeResponse.use_raw_body = True
-
-
-def _replace(owner: Any, name: str, make: Callable[[Any], Any]) -> None:
-    original = getattr(owner, name)
-    if getattr(original, "_mlaccel_seam", False):
-        return
-    replacement = make(original)
-    replacement._mlaccel_seam = True
-    replacement._mlaccel_original = original
-    replacement.__name__ = name
-    setattr(owner, name, replacement)
-
-
-def _add(owner: Any, name: str, function: Any) -> None:
-    existing = getattr(owner, name, None)
-    if existing is not None and getattr(existing, "_mlaccel_seam", False):
-        return
-    function._mlaccel_seam = True
-    setattr(owner, name, function)
 
 
 # --------------------------------------------------------------------------- control plane

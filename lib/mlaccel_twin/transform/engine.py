@@ -10,7 +10,7 @@ splits it into records (``SplitType`` ``Line`` or ``None``), applies ``DataProce
 one record per request (``SingleRecord``), and writes ``<input-object-name>.out`` under
 ``TransformOutput.S3OutputPath``, one record per line with ``AssembleWith`` ``Line``.
 
-``mlaccel_twin.patches.transform`` runs it when moto receives ``CreateTransformJob``.
+``mlaccel_twin.transform.seam`` runs it when moto receives ``CreateTransformJob``.
 """
 
 from __future__ import annotations
@@ -27,13 +27,18 @@ from pathlib import Path
 from typing import Any
 
 from mlaccel._codecs import CSV, JSON, csv_line, media_type, parse_csv_line
-from mlaccel.errors import MLAccelError, MLAccelInputError
-from mlaccel_twin.serving import (
+from mlaccel._s3 import parse_path
+from mlaccel.errors import (
     InferenceError,
+    JobFailed,
+    MLAccelError,
+    MLAccelInputError,
+    TransformStopped,
+)
+from mlaccel_twin.serving import (
     Predictor,
     fetch_model,
     load_predictor,
-    split_s3_uri,
 )
 
 log = logging.getLogger(__name__)
@@ -41,14 +46,6 @@ log = logging.getLogger(__name__)
 LOG_GROUP = "/aws/sagemaker/TransformJobs"
 JOIN_KEY = "SageMakerOutput"  # where SageMaker puts the prediction of a joined JSON record
 _JSON_TYPES = {JSON, "application/jsonlines", "application/json-lines", "application/x-jsonlines"}
-
-
-class TransformJobFailed(MLAccelError):
-    """The transform job cannot complete; the message is its ``FailureReason``."""
-
-
-class TransformJobStopped(MLAccelError):
-    """``StopTransformJob`` was called while the job ran."""
 
 
 @dataclass(frozen=True)
@@ -107,7 +104,7 @@ class TransformJobSpec:
         """
         source = ((transform_input or {}).get("DataSource") or {}).get("S3DataSource") or {}
         input_uri = str(source.get("S3Uri") or "")
-        split_s3_uri(input_uri)
+        parse_path(input_uri)
         data_type = str(source.get("S3DataType") or "S3Prefix")
         if data_type not in {"S3Prefix", "ManifestFile"}:
             raise MLAccelInputError(
@@ -115,7 +112,7 @@ class TransformJobSpec:
                 "ManifestFile"
             )
         output_path = str((transform_output or {}).get("S3OutputPath") or "")
-        split_s3_uri(output_path)
+        parse_path(output_path)
         split_type = str(transform_input.get("SplitType") or "None")
         if split_type not in {"None", "Line"}:
             raise MLAccelInputError(
@@ -291,9 +288,7 @@ def _apply_step(value: Any, step: _Step, path: str, label: str) -> Any:
         return value[slice(start, stop, stride)]
     except (KeyError, IndexError, TypeError) as exc:
         shown = json.dumps(value)[:120] if not isinstance(value, bytes) else repr(value[:60])
-        raise TransformJobFailed(
-            f"{label} {path!r} does not fit the record {shown}: {exc}"
-        ) from None
+        raise JobFailed(f"{label} {path!r} does not fit the record {shown}: {exc}") from None
 
 
 # --------------------------------------------------------------------------- records
@@ -304,12 +299,12 @@ def _records_of(data: bytes, spec: TransformJobSpec, source: str) -> list[str]:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         if spec.per_record or spec.split_type == "Line":
-            raise TransformJobFailed(f"{source} is not UTF-8 text ({exc})") from exc
+            raise JobFailed(f"{source} is not UTF-8 text ({exc})") from exc
         return []
     if spec.split_type == "Line":
         return [line for line in text.splitlines() if line.strip()]
     if spec.per_record and _is_csv(spec) and len([ln for ln in text.splitlines() if ln]) > 1:
-        raise TransformJobFailed(
+        raise JobFailed(
             f"{source}: InputFilter/OutputFilter/JoinSource on CSV need SplitType 'Line' "
             "(each line is a record)"
         )
@@ -326,7 +321,7 @@ def _parse_record(text: str, as_csv: bool) -> Any:
     try:
         return json.loads(text)
     except ValueError:
-        raise TransformJobFailed(
+        raise JobFailed(
             f"the record {text[:80]!r} is not JSON; set ContentType text/csv for CSV data"
         ) from None
 
@@ -372,7 +367,7 @@ def _batches(records: list[str], spec: TransformJobSpec) -> Iterator[list[str]]:
     for record in records:
         record_size = len(record.encode()) + 1
         if record_size > limit:
-            raise TransformJobFailed(
+            raise JobFailed(
                 f"a record of {record_size} bytes is larger than MaxPayloadInMB="
                 f"{spec.max_payload_mb}; raise MaxPayloadInMB"
             )
@@ -410,7 +405,7 @@ def run_transform_job(
     log_line
         Receives the job's log lines (the twin sends them to CloudWatch Logs).
     should_stop
-        Polled between requests; True stops the job (:class:`TransformJobStopped`).
+        Polled between requests; True stops the job (:class:`TransformStopped`).
     predictor
         A predictor to use instead of loading the spec's model.
 
@@ -420,7 +415,7 @@ def run_transform_job(
 
     Raises
     ------
-    TransformJobFailed
+    JobFailed
         With the job's ``FailureReason``.
 
     Examples
@@ -445,26 +440,24 @@ def run_transform_job(
                 model_dir, image_uri=str(spec.container.get("Image", "")), environment=environment
             )
         except MLAccelError as exc:
-            raise TransformJobFailed(
-                f"ClientError: cannot load model {spec.model_name}: {exc}"
-            ) from exc
+            raise JobFailed(f"ClientError: cannot load model {spec.model_name}: {exc}") from exc
     objects = list(_input_objects(spec, s3_client))
     if not objects:
-        raise TransformJobFailed(
+        raise JobFailed(
             f"ClientError: no input objects under {spec.input_uri}; check TransformInput.DataSource"
         )
     say(f"{len(objects)} input object(s) under {spec.input_uri}")
-    out_bucket, out_prefix = split_s3_uri(spec.output_path)
+    out_bucket, out_prefix = parse_path(spec.output_path)
     for bucket, key, relative in objects:
         if stop():
-            raise TransformJobStopped(f"transform job {spec.name} was stopped")
+            raise TransformStopped(f"transform job {spec.name} was stopped")
         source = f"s3://{bucket}/{key}"
         data = s3_client.get_object(Bucket=bucket, Key=key)["Body"].read()
         if spec.compression == "Gzip":
             try:
                 data = gzip.decompress(data)
             except OSError as exc:
-                raise TransformJobFailed(f"ClientError: {source} is not gzip data ({exc})") from exc
+                raise JobFailed(f"ClientError: {source} is not gzip data ({exc})") from exc
         output, records, requests = _transform_object(data, spec, predictor, source, stop)
         out_key = "/".join(p for p in (out_prefix.strip("/"), relative + ".out") if p)
         s3_client.put_object(Bucket=out_bucket, Key=out_key, Body=output)
@@ -507,7 +500,7 @@ def _transform_object(
     position = 0
     for batch in _batches(inputs, spec):
         if stop():
-            raise TransformJobStopped(f"transform job {spec.name} was stopped")
+            raise TransformStopped(f"transform job {spec.name} was stopped")
         body = ("\n".join(batch) + ("\n" if spec.split_type == "Line" else "")).encode()
         answer = _predict(predictor, body, content_type, spec, source)
         requests += 1
@@ -517,7 +510,7 @@ def _transform_object(
             continue
         predictions = [ln for ln in answer.decode("utf-8", "replace").splitlines() if ln.strip()]
         if len(predictions) != len(batch):
-            raise TransformJobFailed(
+            raise JobFailed(
                 f"ClientError: {source}: the model answered {len(predictions)} line(s) for "
                 f"{len(batch)} record(s), so outputs cannot be joined to records; have the model "
                 "return one line per record"
@@ -556,18 +549,16 @@ def _predict(
     try:
         answer, _ = predictor.predict(body, content_type, spec.accept)
     except InferenceError as exc:
-        raise TransformJobFailed(
-            f"ClientError: {source}: the model answered {exc.status}: {exc}"
-        ) from exc
+        raise JobFailed(f"ClientError: {source}: the model answered {exc.status}: {exc}") from exc
     except Exception as exc:
-        raise TransformJobFailed(
+        raise JobFailed(
             f"AlgorithmError: {source}: the model failed: {type(exc).__name__}: {exc}"
         ) from exc
     return answer
 
 
 def _input_objects(spec: TransformJobSpec, s3_client: Any) -> Iterator[tuple[str, str, str]]:
-    bucket, prefix = split_s3_uri(spec.input_uri)
+    bucket, prefix = parse_path(spec.input_uri)
     if spec.data_type == "ManifestFile":
         yield from _manifest_objects(s3_client, bucket, prefix)
         return
@@ -592,18 +583,18 @@ def _manifest_objects(s3_client: Any, bucket: str, key: str) -> Iterator[tuple[s
     try:
         entries = json.loads(raw)
     except ValueError as exc:
-        raise TransformJobFailed(f"ClientError: manifest s3://{bucket}/{key} is not JSON") from exc
+        raise JobFailed(f"ClientError: manifest s3://{bucket}/{key} is not JSON") from exc
     if not (
         isinstance(entries, list)
         and entries
         and isinstance(entries[0], dict)
         and "prefix" in entries[0]
     ):
-        raise TransformJobFailed(
+        raise JobFailed(
             f'ClientError: manifest s3://{bucket}/{key} must be [{{"prefix": "s3://..."}}, '
             '"relative/key", ...]'
         )
-    base_bucket, base_prefix = split_s3_uri(str(entries[0]["prefix"]))
+    base_bucket, base_prefix = parse_path(str(entries[0]["prefix"]))
     for relative in entries[1:]:
         yield base_bucket, base_prefix + str(relative), str(relative)
 

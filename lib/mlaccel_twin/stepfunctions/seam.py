@@ -13,6 +13,7 @@ import datetime as dt
 from typing import Any
 
 from mlaccel_twin._runtime import TwinRuntime
+from mlaccel_twin.seams import fail_if_broken, missing_attributes
 
 # API action (as the interpreter names it, snake case) -> (describe call, name key, status key)
 SYNC_JOBS = {
@@ -202,15 +203,10 @@ def check_seams() -> None:
         state_task_service_factory as factory,
     )
 
-    missing = [
-        name
-        for owner, name in (
-            (factory, "state_task_service_for"),
-            (state_task_factory, "state_task_service_for"),
-            (callback.StateTaskServiceCallback, "_build_sync_resolver"),
-            (callback.StateTaskServiceCallback, "_eval_service_task"),
-        )
-        if not hasattr(owner, name)
+    needed = [
+        (factory, "state_task_service_for"),
+        (state_task_factory, "state_task_service_for"),
+        (callback.StateTaskServiceCallback, "_build_sync_resolver"),
+        (callback.StateTaskServiceCallback, "_eval_service_task"),
     ]
-    if missing:
-        raise RuntimeError(f"moto's Step Functions interpreter changed: {missing} are gone")
+    fail_if_broken("stepfunctions", missing_attributes(needed))

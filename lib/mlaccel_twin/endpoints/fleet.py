@@ -8,7 +8,7 @@ one is stopped after its requests in flight have finished — an update loses no
 :meth:`EndpointFleet.invoke` forwards a request to a variant's server (``TargetVariant``, or
 weighted round robin) and records it for data capture.
 
-The fleet knows nothing of moto: ``mlaccel_twin.patches.endpoints`` wires it to the SageMaker
+The fleet knows nothing of moto: ``mlaccel_twin.endpoints.seam`` wires it to the SageMaker
 control plane (CreateEndpoint, UpdateEndpoint, DeleteEndpoint) and to ``InvokeEndpoint``.
 """
 
@@ -32,9 +32,10 @@ from pathlib import Path
 from typing import Any
 
 from mlaccel._codecs import media_type
-from mlaccel.errors import MLAccelError, MLAccelInputError
+from mlaccel._s3 import parse_path
+from mlaccel.errors import EndpointNotLive, MLAccelError, MLAccelInputError, UnknownVariant
 from mlaccel_twin.config import LOOPBACK
-from mlaccel_twin.serving import ModelServer, fetch_model, load_predictor, split_s3_uri
+from mlaccel_twin.serving import ModelServer, fetch_model, load_predictor
 
 log = logging.getLogger(__name__)
 
@@ -44,14 +45,6 @@ DRAIN_SECONDS = 30.0
 PING_SECONDS = 30.0
 # Seconds the forwarder waits for a model's answer (SageMaker's own limit is 60).
 INVOCATION_TIMEOUT_SECONDS = 60.0
-
-
-class EndpointNotLive(MLAccelError):
-    """The endpoint has no deployment serving requests (unknown, creating, failed or deleted)."""
-
-
-class UnknownVariant(MLAccelInputError):
-    """``TargetVariant`` names no production variant of the endpoint."""
 
 
 @dataclass(frozen=True)
@@ -104,7 +97,7 @@ class CaptureSpec:
         if not config or not config.get("EnableCapture", True):
             return None
         destination = str(config.get("DestinationS3Uri") or "")
-        split_s3_uri(destination)  # a clear error now rather than at the first flush
+        parse_path(destination)  # a clear error now rather than at the first flush
         modes = {str(o.get("CaptureMode", "")) for o in config.get("CaptureOptions") or []}
         modes = modes or {"Input", "Output"}
         header = config.get("CaptureContentTypeHeader") or {}
@@ -194,7 +187,7 @@ class CaptureWriter:
         self.spec = spec
         self.endpoint_name = endpoint_name
         self._s3 = s3_client
-        self._bucket, prefix = split_s3_uri(spec.destination)
+        self._bucket, prefix = parse_path(spec.destination)
         self._prefix = prefix.strip("/")
         self._flush_seconds = flush_seconds
         self._max_records = max_records

@@ -1,6 +1,7 @@
 """The built-in SageMaker XGBoost algorithm's contract, run locally by the twin.
 
-``python -m mlaccel_twin.xgboost_algorithm`` reads ``hyperparameters.json`` and the ``train``
+``python -m mlaccel_twin.sagemaker_jobs.xgboost_algorithm`` reads ``hyperparameters.json`` and
+the ``train``
 (and optional ``validation``) channels from the container layout under ``SAGEMAKER_BASE_DIR``:
 CSV with the label in the first column and no header (``text/csv``), LIBSVM (``text/libsvm``)
 or Parquet with the label first (``application/x-parquet``). It prints the per-round lines the

@@ -29,6 +29,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mlaccel._s3 import parse_path
+from mlaccel.errors import JobFailed
+
 PYTHON_NAMES = {"python", "python3", "/usr/bin/python3", "/usr/local/bin/python", "python3.11"}
 NUMBER = r"([-+]?[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)"
 # The metric definitions SageMaker itself applies to the built-in XGBoost algorithm.
@@ -49,10 +52,6 @@ XGBOOST_METRICS = [
         "map",
     )
 ]
-
-
-class JobFailed(Exception):
-    """The job ends Failed; the message is its FailureReason."""
 
 
 @dataclass(frozen=True)
@@ -95,7 +94,8 @@ def runtime_for(image: str) -> str:
             return runtime.kind
     raise JobFailed(
         f"ClientError: the local twin has no runtime for image {image!r}. Map it with "
-        "mlaccel_twin.local_jobs.register_runtime(r'<regex of the image URI>', 'script') "
+        "mlaccel_twin.sagemaker_jobs.engine.register_runtime(r'<regex of the image URI>', "
+        "'script') "
         "(runs python entry points and training scripts), or use a SageMaker framework image"
     )
 
@@ -103,14 +103,9 @@ def runtime_for(image: str) -> str:
 # -- S3 ------------------------------------------------------------------------------------
 
 
-def split_uri(uri: str) -> tuple[str, str]:
-    bucket, _, key = uri.removeprefix("s3://").partition("/")
-    return bucket, key
-
-
 def download(s3: Any, uri: str, dest: Path) -> int:
     """Copy an object, or every object under a prefix, into ``dest``; return the count."""
-    bucket, key = split_uri(uri)
+    bucket, key = parse_path(uri)
     dest.mkdir(parents=True, exist_ok=True)
     count = 0
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=key):
@@ -126,7 +121,7 @@ def download(s3: Any, uri: str, dest: Path) -> int:
 
 
 def upload_dir(s3: Any, source: Path, uri: str) -> None:
-    bucket, key = split_uri(uri)
+    bucket, key = parse_path(uri)
     for path in sorted(p for p in source.rglob("*") if p.is_file()):
         s3.upload_file(str(path), bucket, f"{key.rstrip('/')}/{path.relative_to(source)}")
 
@@ -303,7 +298,7 @@ def run_training(
             command = [sys.executable, program, *user_args]
             cwd = code_dir
         else:
-            command = [sys.executable, "-m", "mlaccel_twin.xgboost_algorithm"]
+            command = [sys.executable, "-m", "mlaccel_twin.sagemaker_jobs.xgboost_algorithm"]
             cwd = base
         timeout = float((request.get("StoppingCondition") or {}).get("MaxRuntimeInSeconds", 86400))
         record(f"Running {kind} training for {name}")
@@ -315,7 +310,7 @@ def run_training(
         if code != 0:
             return TrainingOutcome("Failed", failure_reason(base, tail, code), metrics)
         output = request["OutputDataConfig"]["S3OutputPath"].rstrip("/")
-        bucket, key = split_uri(f"{output}/{name}/output")
+        bucket, key = parse_path(f"{output}/{name}/output")
         s3.put_object(Bucket=bucket, Key=f"{key}/model.tar.gz", Body=tar_dir(base / "model"))
         if any((base / "output" / "data").iterdir()):
             s3.put_object(
@@ -349,7 +344,7 @@ def _fetch_code(s3: Any, uri: str, code_dir: Path) -> None:
     if not uri:
         raise JobFailed("ClientError: sagemaker_submit_directory is missing for script mode")
     if uri.startswith("s3://"):
-        bucket, key = split_uri(uri)
+        bucket, key = parse_path(uri)
         body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
     else:
         body = Path(uri.removeprefix("file://")).read_bytes()

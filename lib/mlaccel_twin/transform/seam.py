@@ -2,7 +2,8 @@
 
 moto records a transform job as ``Completed`` at once and runs nothing. Here
 ``CreateTransformJob`` checks the request (the model must exist, the name must be new), leaves the
-job ``InProgress`` and runs :func:`mlaccel_twin.transform.run_transform_job` in the background
+job ``InProgress`` and runs :func:`mlaccel_twin.transform.engine.run_transform_job` in the
+background
 (``runtime.submit``); the job ends ``Completed``, or ``Failed`` with ``FailureReason``. Log lines
 go to CloudWatch Logs ``/aws/sagemaker/TransformJobs``, stream ``<job>/twin-0``, where the SDK's
 ``transformer.wait(logs=True)`` reads them. ``StopTransformJob``, which moto lacks, is added.
@@ -19,14 +20,14 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from mlaccel.errors import MLAccelError
+from mlaccel.errors import MLAccelError, TransformStopped
 from mlaccel_twin._runtime import TwinRuntime, active_runtime
-from mlaccel_twin.patches._models import model_container
-from mlaccel_twin.transform import (
+from mlaccel_twin.sagemaker_models import model_container
+from mlaccel_twin.seams import fail_if_broken
+from mlaccel_twin.transform.engine import (
     LOG_GROUP,
     CloudWatchJobLog,
     TransformJobSpec,
-    TransformJobStopped,
     run_transform_job,
 )
 
@@ -78,7 +79,7 @@ def check_seams() -> None:
         elif create.__module__ != "moto.sagemaker.models":
             problems.append(
                 f"create_transform_job is already patched by {create.__module__}; transform "
-                "jobs belong to mlaccel_twin.patches.transform"
+                "jobs belong to mlaccel_twin.transform.seam"
             )
     init_source = inspect.getsource(models.FakeTransformJob.__init__)
     problems += [
@@ -91,12 +92,7 @@ def check_seams() -> None:
     moto_stop = getattr(responses.SageMakerResponse, "stop_transform_job", None)
     if moto_stop is not None and not getattr(moto_stop, "_mlaccel_seam", False):
         problems.append("moto now implements StopTransformJob itself; review this seam")
-    if problems:
-        raise MLAccelError(
-            "the twin's transform seam no longer fits moto: "
-            + "; ".join(problems)
-            + ". Reinstall the pinned moto or update mlaccel_twin/patches/transform.py"
-        )
+    fail_if_broken("transform", problems)
 
 
 def install(runtime: TwinRuntime) -> None:
@@ -187,7 +183,7 @@ def _run_job(
                 log_line=job_log,
                 should_stop=stop_event.is_set,
             )
-        except TransformJobStopped:
+        except TransformStopped:
             status = "Stopped"
             job_log("Stopped by StopTransformJob")
         except MLAccelError as exc:
