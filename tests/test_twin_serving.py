@@ -19,14 +19,11 @@ import pytest
 import xgboost as xgb
 from mlaccel_twin import serving
 from mlaccel_twin.endpoints import seam as endpoint_seam
-from mlaccel_twin.endpoints.fleet import CaptureSpec
+from mlaccel_twin.endpoints.capture import CaptureSpec
 from mlaccel_twin.serving import ModelServer, load_predictor
 from mlaccel_twin.transform import seam as transform_seam
-from mlaccel_twin.transform.engine import (
-    TransformJobSpec,
-    run_transform_job,
-    select_json_path,
-)
+from mlaccel_twin.transform.engine import TransformJobSpec, run_transform_job
+from mlaccel_twin.transform.json_path import select_json_path
 
 import mlaccel
 from mlaccel.errors import InferenceError, JobFailed, MLAccelError, MLAccelInputError
@@ -1110,7 +1107,7 @@ def test_stop_transform_job_is_added(conn: mlaccel.Connection) -> None:
 
 
 def test_capture_base64_for_other_content_types() -> None:
-    from mlaccel_twin.endpoints.fleet import CaptureWriter, Invocation, InvocationResult
+    from mlaccel_twin.endpoints.capture import CaptureWriter, Invocation, InvocationResult
 
     class FakeS3:
         def __init__(self) -> None:

@@ -34,13 +34,8 @@ from urllib.parse import unquote
 
 from mlaccel.errors import EndpointNotLive, MLAccelError, UnknownVariant
 from mlaccel_twin._runtime import TwinRuntime, active_runtime
-from mlaccel_twin.endpoints.fleet import (
-    CaptureSpec,
-    EndpointFleet,
-    EndpointSpec,
-    Invocation,
-    VariantSpec,
-)
+from mlaccel_twin.endpoints.capture import CaptureSpec, Invocation
+from mlaccel_twin.endpoints.fleet import EndpointFleet, EndpointSpec, VariantSpec
 from mlaccel_twin.sagemaker_models import model_container
 from mlaccel_twin.seams import add, fail_if_broken, replace, signature_problems
 

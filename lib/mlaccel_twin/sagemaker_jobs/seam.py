@@ -20,9 +20,9 @@ from collections.abc import Callable
 from typing import Any
 
 from mlaccel_twin._runtime import TwinRuntime, active_runtime
+from mlaccel_twin.job_log import CloudWatchJobLog
 from mlaccel_twin.sagemaker_jobs import engine as local_jobs
 from mlaccel_twin.seams import fail_if_broken, missing_attributes
-from mlaccel_twin.transform.engine import CloudWatchJobLog
 
 log = logging.getLogger(__name__)
 

@@ -22,11 +22,11 @@ from typing import Any
 
 from mlaccel.errors import MLAccelError, TransformStopped
 from mlaccel_twin._runtime import TwinRuntime, active_runtime
+from mlaccel_twin.job_log import CloudWatchJobLog
 from mlaccel_twin.sagemaker_models import model_container
 from mlaccel_twin.seams import fail_if_broken
 from mlaccel_twin.transform.engine import (
     LOG_GROUP,
-    CloudWatchJobLog,
     TransformJobSpec,
     run_transform_job,
 )
