@@ -11,6 +11,10 @@ BIN := $(VENV)/bin
 OUTPUT ?= output/notebooks
 STAMP := $(VENV)/.installed
 PYTEST := $(BIN)/python -m pytest -q
+# pytest-xdist workers for the test lanes (JOBS=0: one process). Each worker starts its own
+# in-process twin; a test file stays on one worker, so the notebook suite runs beside the others.
+JOBS ?= 2
+XDIST := -n $(JOBS) --dist loadfile
 
 .PHONY: setup notebooks test test-fast test-matrix unit lint format typecheck clean
 
@@ -40,11 +44,11 @@ typecheck: setup
 	$(BIN)/mypy
 
 test-fast: lint typecheck
-	$(PYTEST) -m "not slow and not notebook and not matrix"
+	$(PYTEST) $(XDIST) -m "not slow and not notebook and not matrix"
 
 # `unit` is pytest alone, as the seedcode CI templates call it (they run `make notebooks` next).
 unit: setup
-	$(PYTEST) -m "not matrix"
+	$(PYTEST) $(XDIST) -m "not matrix"
 
 test: lint typecheck unit
 

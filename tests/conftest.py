@@ -93,7 +93,8 @@ def no_outside_connection_attempted() -> Iterator[None]:
 
 @pytest.fixture(scope="session")
 def twin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Twin]:
-    """The twin every test shares; tests use their own names, so they do not collide."""
+    """The twin every test of this process shares (each pytest-xdist worker has its own);
+    tests use their own names, so they do not collide."""
     os.environ.pop("MLACCEL_TWIN_URL", None)
     os.environ["MLACCEL_HOME"] = str(tmp_path_factory.mktemp("mlaccel-home"))
     with Twin(work_dir=tmp_path_factory.mktemp("twin-jobs")) as running:
