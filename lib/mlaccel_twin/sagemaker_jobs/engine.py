@@ -246,60 +246,9 @@ def run_training(
         kind = "script" if "sagemaker_program" in hyper else runtime_for(image)
         if kind not in ("builtin-xgboost", "script"):
             raise JobFailed(f"ClientError: image {image!r} cannot run training jobs")
-        for sub in ("input/config", "model", "output/data", "code"):
-            (base / sub).mkdir(parents=True, exist_ok=True)
-        channels = {}
-        for channel in request.get("InputDataConfig") or []:
-            uri = channel["DataSource"]["S3DataSource"]["S3Uri"]
-            target = base / "input" / "data" / channel["ChannelName"]
-            if download(s3, uri, target) == 0:
-                raise JobFailed(
-                    f"ClientError: no data in channel {channel['ChannelName']} at {uri}"
-                )
-            channels[channel["ChannelName"]] = {
-                "ContentType": channel.get("ContentType", ""),
-                "TrainingInputMode": channel.get("InputMode", "File"),
-                "S3DistributionType": "FullyReplicated",
-                "RecordWrapperType": "None",
-            }
-        config = base / "input" / "config"
-        (config / "hyperparameters.json").write_text(json.dumps(hyper))
-        (config / "inputdataconfig.json").write_text(json.dumps(channels))
-        (config / "resourceconfig.json").write_text(
-            json.dumps({"current_host": "algo-1", "hosts": ["algo-1"]})
-        )
-        user_args = _user_args(hyper)
-        env = base_env(base, dict(request.get("Environment") or {}))
-        env.update(
-            {
-                "SM_MODEL_DIR": str(base / "model"),
-                "SM_OUTPUT_DATA_DIR": str(base / "output" / "data"),
-                "SM_OUTPUT_DIR": str(base / "output"),
-                "SM_INPUT_DIR": str(base / "input"),
-                "SM_CHANNELS": json.dumps(sorted(channels)),
-                "SM_HPS": json.dumps(
-                    {k: _decode(v) for k, v in hyper.items() if not k.startswith("sagemaker_")}
-                ),
-                "SM_HOSTS": '["algo-1"]',
-                "SM_CURRENT_HOST": "algo-1",
-                "SM_NUM_CPUS": str(os.cpu_count() or 1),
-                "SM_NUM_GPUS": "0",
-                "SM_USER_ARGS": json.dumps(user_args),
-                "SM_TRAINING_ENV": json.dumps({"job_name": name, "hyperparameters": hyper}),
-                **{f"SM_CHANNEL_{c.upper()}": str(base / "input" / "data" / c) for c in channels},
-            }
-        )
-        if kind == "script":
-            code_dir = base / "code"
-            _fetch_code(s3, _decode(hyper.get("sagemaker_submit_directory", "")), code_dir)
-            program = str(_decode(hyper["sagemaker_program"]))
-            env["SM_MODULE_DIR"] = str(code_dir)
-            env["PYTHONPATH"] = os.pathsep.join([str(code_dir), env["PYTHONPATH"]])
-            command = [sys.executable, program, *user_args]
-            cwd = code_dir
-        else:
-            command = [sys.executable, "-m", "mlaccel_twin.sagemaker_jobs.xgboost_algorithm"]
-            cwd = base
+        channels = _prepare_training_dir(s3, base, request, hyper)
+        env = _training_env(base, request, hyper, channels)
+        command, cwd = _training_command(s3, base, kind, hyper, env)
         timeout = float((request.get("StoppingCondition") or {}).get("MaxRuntimeInSeconds", 86400))
         record(f"Running {kind} training for {name}")
         code, tail = run_command(command, env=env, cwd=cwd, log_line=record, timeout_s=timeout)
@@ -309,17 +258,92 @@ def run_training(
         metrics = parse_metrics(lines, definitions)
         if code != 0:
             return TrainingOutcome("Failed", failure_reason(base, tail, code), metrics)
-        output = request["OutputDataConfig"]["S3OutputPath"].rstrip("/")
-        bucket, key = parse_path(f"{output}/{name}/output")
-        s3.put_object(Bucket=bucket, Key=f"{key}/model.tar.gz", Body=tar_dir(base / "model"))
-        if any((base / "output" / "data").iterdir()):
-            s3.put_object(
-                Bucket=bucket, Key=f"{key}/output.tar.gz", Body=tar_dir(base / "output" / "data")
-            )
+        _upload_training_outputs(s3, base, request)
         return TrainingOutcome("Completed", None, metrics)
     except JobFailed as exc:
         record(str(exc))
         return TrainingOutcome("Failed", str(exc), {})
+
+
+def _prepare_training_dir(
+    s3: Any, base: Path, request: dict[str, Any], hyper: dict[str, Any]
+) -> dict[str, dict[str, str]]:
+    """The container layout: channels downloaded, the three config files written."""
+    for sub in ("input/config", "model", "output/data", "code"):
+        (base / sub).mkdir(parents=True, exist_ok=True)
+    channels = {}
+    for channel in request.get("InputDataConfig") or []:
+        uri = channel["DataSource"]["S3DataSource"]["S3Uri"]
+        target = base / "input" / "data" / channel["ChannelName"]
+        if download(s3, uri, target) == 0:
+            raise JobFailed(f"ClientError: no data in channel {channel['ChannelName']} at {uri}")
+        channels[channel["ChannelName"]] = {
+            "ContentType": channel.get("ContentType", ""),
+            "TrainingInputMode": channel.get("InputMode", "File"),
+            "S3DistributionType": "FullyReplicated",
+            "RecordWrapperType": "None",
+        }
+    config = base / "input" / "config"
+    (config / "hyperparameters.json").write_text(json.dumps(hyper))
+    (config / "inputdataconfig.json").write_text(json.dumps(channels))
+    (config / "resourceconfig.json").write_text(
+        json.dumps({"current_host": "algo-1", "hosts": ["algo-1"]})
+    )
+    return channels
+
+
+def _training_env(
+    base: Path, request: dict[str, Any], hyper: dict[str, Any], channels: dict[str, Any]
+) -> dict[str, str]:
+    """The ``SM_*`` variables the SageMaker training toolkit gives a training script."""
+    env = base_env(base, dict(request.get("Environment") or {}))
+    env.update(
+        {
+            "SM_MODEL_DIR": str(base / "model"),
+            "SM_OUTPUT_DATA_DIR": str(base / "output" / "data"),
+            "SM_OUTPUT_DIR": str(base / "output"),
+            "SM_INPUT_DIR": str(base / "input"),
+            "SM_CHANNELS": json.dumps(sorted(channels)),
+            "SM_HPS": json.dumps(
+                {k: _decode(v) for k, v in hyper.items() if not k.startswith("sagemaker_")}
+            ),
+            "SM_HOSTS": '["algo-1"]',
+            "SM_CURRENT_HOST": "algo-1",
+            "SM_NUM_CPUS": str(os.cpu_count() or 1),
+            "SM_NUM_GPUS": "0",
+            "SM_USER_ARGS": json.dumps(_user_args(hyper)),
+            "SM_TRAINING_ENV": json.dumps(
+                {"job_name": request["TrainingJobName"], "hyperparameters": hyper}
+            ),
+            **{f"SM_CHANNEL_{c.upper()}": str(base / "input" / "data" / c) for c in channels},
+        }
+    )
+    return env
+
+
+def _training_command(
+    s3: Any, base: Path, kind: str, hyper: dict[str, Any], env: dict[str, str]
+) -> tuple[list[str], Path]:
+    """The process to run and its folder: the user's script, or the built-in algorithm."""
+    if kind != "script":
+        return [sys.executable, "-m", "mlaccel_twin.sagemaker_jobs.xgboost_algorithm"], base
+    code_dir = base / "code"
+    _fetch_code(s3, _decode(hyper.get("sagemaker_submit_directory", "")), code_dir)
+    program = str(_decode(hyper["sagemaker_program"]))
+    env["SM_MODULE_DIR"] = str(code_dir)
+    env["PYTHONPATH"] = os.pathsep.join([str(code_dir), env["PYTHONPATH"]])
+    return [sys.executable, program, *_user_args(hyper)], code_dir
+
+
+def _upload_training_outputs(s3: Any, base: Path, request: dict[str, Any]) -> None:
+    """Upload ``model.tar.gz`` (and ``output.tar.gz`` for data) where SageMaker puts them."""
+    output = request["OutputDataConfig"]["S3OutputPath"].rstrip("/")
+    bucket, key = parse_path(f"{output}/{request['TrainingJobName']}/output")
+    s3.put_object(Bucket=bucket, Key=f"{key}/model.tar.gz", Body=tar_dir(base / "model"))
+    if any((base / "output" / "data").iterdir()):
+        s3.put_object(
+            Bucket=bucket, Key=f"{key}/output.tar.gz", Body=tar_dir(base / "output" / "data")
+        )
 
 
 def _decode(value: Any) -> Any:

@@ -10,6 +10,7 @@ and the FailureReason as cause, so ``Catch`` and ``Retry`` work.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from mlaccel_twin._runtime import TwinRuntime
@@ -65,23 +66,13 @@ def _sagemaker_model() -> Any:
 
 def _service_class() -> type:
     from botocore.exceptions import ClientError
-    from moto.stepfunctions.parser.api import HistoryEventType, TaskFailedEventDetails
-    from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import (
-        CustomErrorName,
-    )
-    from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
-        FailureEvent,
-        FailureEventException,
-    )
     from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.resource import (
         ResourceCondition,
     )
     from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_callback import (  # noqa: E501
         StateTaskServiceCallback,
     )
-    from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
     from moto.stepfunctions.parser.asl.utils.boto_client import boto_client_for
-    from moto.stepfunctions.parser.asl.utils.encoding import to_json_str
 
     class StateTaskServiceSageMaker(StateTaskServiceCallback):
         """SageMaker request-response and ``.sync`` integrations, run on the twin."""
@@ -100,19 +91,7 @@ def _service_class() -> type:
             return set(_sagemaker_model().operation_model(_pascal(action)).input_shape.members)
 
         def _failure(self, env: Any, cause: str) -> Any:
-            return FailureEvent(
-                env=env,
-                error_name=CustomErrorName(ERROR_NAME),
-                event_type=HistoryEventType.TaskFailed,
-                event_details=EventDetails(  # type: ignore[typeddict-item]
-                    taskFailedEventDetails=TaskFailedEventDetails(
-                        error=ERROR_NAME,
-                        cause=cause,
-                        resource=self._get_sfn_resource(),
-                        resourceType=self._get_sfn_resource_type(),
-                    )
-                ),
-            )
+            return _failure_event(self, env, cause)
 
         def _from_error(self, env: Any, ex: Exception) -> Any:
             if isinstance(ex, ClientError):
@@ -148,24 +127,62 @@ def _service_class() -> type:
             action = self._get_boto_service_action()
             if action not in SYNC_JOBS:
                 raise ValueError(f"sagemaker:{action} has no .sync form")
-            describe, name_key, status_key = SYNC_JOBS[action]
             env.stack.pop()  # the Create* response; .sync outputs the final description
             client = self._client(resource_runtime_part, state_credentials)
-            name = normalised_parameters[name_key]
-
-            def resolve() -> Any:
-                description = jsonable(getattr(client, describe)(**{name_key: name}))
-                status = description.get(status_key)
-                if status in DONE:
-                    return description
-                if status in FAILED:
-                    cause = description.get("FailureReason") or to_json_str(description)
-                    raise FailureEventException(self._failure(env, cause))
-                return None
-
-            return resolve
+            return _sync_resolver(self, env, client, action, normalised_parameters)
 
     return StateTaskServiceSageMaker
+
+
+def _failure_event(task: Any, env: Any, cause: str) -> Any:
+    """The TaskFailed event of ``task``, with the kit's error name and SageMaker's reason."""
+    from moto.stepfunctions.parser.api import HistoryEventType, TaskFailedEventDetails
+    from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import (
+        CustomErrorName,
+    )
+    from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
+        FailureEvent,
+    )
+    from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
+
+    return FailureEvent(
+        env=env,
+        error_name=CustomErrorName(ERROR_NAME),
+        event_type=HistoryEventType.TaskFailed,
+        event_details=EventDetails(  # type: ignore[typeddict-item]
+            taskFailedEventDetails=TaskFailedEventDetails(
+                error=ERROR_NAME,
+                cause=cause,
+                resource=task._get_sfn_resource(),
+                resourceType=task._get_sfn_resource_type(),
+            )
+        ),
+    )
+
+
+def _sync_resolver(
+    task: Any, env: Any, client: Any, action: str, parameters: dict[str, Any]
+) -> Callable[[], Any]:
+    """What moto polls for a ``.sync`` task: the job's final description, or its failure."""
+    from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
+        FailureEventException,
+    )
+    from moto.stepfunctions.parser.asl.utils.encoding import to_json_str
+
+    describe, name_key, status_key = SYNC_JOBS[action]
+    name = parameters[name_key]
+
+    def resolve() -> Any:
+        description = jsonable(getattr(client, describe)(**{name_key: name}))
+        status = description.get(status_key)
+        if status in DONE:
+            return description
+        if status in FAILED:
+            cause = description.get("FailureReason") or to_json_str(description)
+            raise FailureEventException(_failure_event(task, env, cause))
+        return None
+
+    return resolve
 
 
 def install(runtime: TwinRuntime) -> None:
