@@ -31,10 +31,9 @@ import xgboost as xgb
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "lib"))
 
-from mlaccel_twin import Twin  # noqa: E402
-
 import mlaccel  # noqa: E402
 from mlaccel import inference  # noqa: E402
+from mlaccel_twin import Twin  # noqa: E402
 
 ENDPOINT = "bench-endpoint-xgboost"
 

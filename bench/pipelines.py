@@ -26,10 +26,9 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "lib"))
 
-from mlaccel_twin import Twin  # noqa: E402
-
 import mlaccel  # noqa: E402
 from mlaccel import notify, pipelines, products, workflows  # noqa: E402
+from mlaccel_twin import Twin  # noqa: E402
 
 TARGET_SECONDS = 30.0
 

@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from mlaccel_twin import Twin
 
 import mlaccel
+from mlaccel_twin import Twin
 from tests.support import OUTSIDE_CONNECTIONS, is_loopback
 
 TESTS = Path(__file__).resolve().parent

@@ -10,13 +10,13 @@ import awswrangler as wr
 import numpy as np
 import pandas as pd
 import pytest
-from mlaccel_twin._runtime import active_runtime
-from mlaccel_twin.athena import engine as twin_athena
-from mlaccel_twin.athena import seam as athena_seam
 
 import mlaccel
 from mlaccel import data
 from mlaccel.errors import MLAccelInputError
+from mlaccel_twin._runtime import active_runtime
+from mlaccel_twin.athena import engine as twin_athena
+from mlaccel_twin.athena import seam as athena_seam
 
 
 def unique_database(prefix: str) -> str:

@@ -11,8 +11,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from mlaccel_twin import Twin
 
+from mlaccel_twin import Twin
 from tests.support import CHROMIUM, CHROMIUM_FLAGS, REPO, SCREENSHOTS, jupyterlab
 
 pytestmark = [

@@ -15,9 +15,9 @@ from typing import Any
 
 import nbformat
 import pytest
-from mlaccel_twin import Twin
 
 from mlaccel.notebooks import load_suite, notebook_parameters, read_records, run_suite
+from mlaccel_twin import Twin
 from tests.support import REPO
 
 SUITE = REPO / "notebooks" / "suite.yaml"

@@ -11,10 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import xgboost as xgb
-from mlaccel_twin.sagemaker_jobs import engine as local_jobs
-from mlaccel_twin.sagemaker_jobs import seam as jobs
 
 import mlaccel
+from mlaccel_twin.sagemaker_jobs import engine as local_jobs
+from mlaccel_twin.sagemaker_jobs import seam as jobs
 
 
 @pytest.fixture(scope="module")

@@ -8,9 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from mlaccel_twin import service_status, stop_service
 
 from mlaccel import cli
+from mlaccel_twin import service_status, stop_service
 
 
 @pytest.fixture

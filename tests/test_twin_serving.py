@@ -17,6 +17,9 @@ from typing import Any
 import numpy as np
 import pytest
 import xgboost as xgb
+
+import mlaccel
+from mlaccel.errors import InferenceError, JobFailed, MLAccelError, MLAccelInputError
 from mlaccel_twin import serving
 from mlaccel_twin.endpoints import seam as endpoint_seam
 from mlaccel_twin.endpoints.capture import CaptureSpec
@@ -24,9 +27,6 @@ from mlaccel_twin.serving import ModelServer, load_predictor
 from mlaccel_twin.transform import seam as transform_seam
 from mlaccel_twin.transform.engine import TransformJobSpec, run_transform_job
 from mlaccel_twin.transform.json_path import select_json_path
-
-import mlaccel
-from mlaccel.errors import InferenceError, JobFailed, MLAccelError, MLAccelInputError
 
 N_FEATURES = 4
 

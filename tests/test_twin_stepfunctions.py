@@ -9,12 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from mlaccel_twin.awslambda import seam as awslambda
-from mlaccel_twin.sns import seam as sns
-from mlaccel_twin.stepfunctions import seam as stepfunctions
 
 import mlaccel
 from mlaccel import lambdas, notify
+from mlaccel_twin.awslambda import seam as awslambda
+from mlaccel_twin.sns import seam as sns
+from mlaccel_twin.stepfunctions import seam as stepfunctions
 
 HANDLER = """
 import json, os
