@@ -14,11 +14,19 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol, overload
 
 from mlaccel import config
 from mlaccel._s3 import join_uri
 from mlaccel.errors import MLAccelError, MLAccelInputError
+
+if TYPE_CHECKING:
+    # The maintained boto3 stubs (mypy-boto3-*), for the services the kit calls most.
+    from mypy_boto3_glue import GlueClient
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_sagemaker import SageMakerClient
+    from mypy_boto3_sagemaker_runtime import SageMakerRuntimeClient
+    from mypy_boto3_stepfunctions import SFNClient
 
 log = logging.getLogger(__name__)
 
@@ -86,8 +94,21 @@ class Connection:
     def is_local(self) -> bool:
         return self.backend == "local"
 
+    @overload
+    def client(self, service: Literal["s3"]) -> S3Client: ...
+    @overload
+    def client(self, service: Literal["sagemaker"]) -> SageMakerClient: ...
+    @overload
+    def client(self, service: Literal["sagemaker-runtime"]) -> SageMakerRuntimeClient: ...
+    @overload
+    def client(self, service: Literal["glue"]) -> GlueClient: ...
+    @overload
+    def client(self, service: Literal["stepfunctions"]) -> SFNClient: ...
+    @overload
+    def client(self, service: str) -> Any: ...
+
     def client(self, service: str) -> Any:
-        """A cached boto3 client of ``service`` on this backend."""
+        """A cached boto3 client of ``service`` on this backend (typed for the main services)."""
         if service not in self._clients:
             self._clients[service] = self.boto3_session.client(
                 service, region_name=self.region, endpoint_url=self.endpoint_url

@@ -8,12 +8,14 @@ from the event. On the twin the event is really delivered and the execution real
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from mlaccel._s3 import parse_path
 from mlaccel.errors import MLAccelInputError
 
 if TYPE_CHECKING:
+    from mypy_boto3_s3.type_defs import NotificationConfigurationTypeDef
+
     from mlaccel._connect import Connection
 
 TARGET_ID = "state-machine"
@@ -22,10 +24,13 @@ TARGET_ID = "state-machine"
 def enable_bucket_events(bucket: str, *, connection: Connection) -> None:
     """Turn on the bucket's EventBridge notifications, keeping its other notifications."""
     s3 = connection.client("s3")
-    current = s3.get_bucket_notification_configuration(Bucket=bucket)
-    current.pop("ResponseMetadata", None)
-    if "EventBridgeConfiguration" in current:
+    described = s3.get_bucket_notification_configuration(Bucket=bucket)
+    if "EventBridgeConfiguration" in described:
         return
+    current = cast(
+        "NotificationConfigurationTypeDef",
+        {k: v for k, v in described.items() if k != "ResponseMetadata"},
+    )
     s3.put_bucket_notification_configuration(
         Bucket=bucket, NotificationConfiguration={**current, "EventBridgeConfiguration": {}}
     )

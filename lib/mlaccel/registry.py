@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from mlaccel import config
 from mlaccel.errors import MLAccelInputError
 
 if TYPE_CHECKING:
+    from mypy_boto3_sagemaker.literals import ModelApprovalStatusType
+
     from mlaccel._connect import Connection
     from mlaccel.training import TrainedModel
 
@@ -102,7 +104,7 @@ def set_approval(package_arn: str, status: str, *, connection: Connection, note:
         raise MLAccelInputError(f"status={status!r} must be one of {', '.join(APPROVAL_STATUSES)}")
     connection.client("sagemaker").update_model_package(
         ModelPackageArn=package_arn,
-        ModelApprovalStatus=status,
+        ModelApprovalStatus=cast("ModelApprovalStatusType", status),  # checked above
         ApprovalDescription=note or f"set to {status}",
     )
 

@@ -9,7 +9,7 @@ import logging
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from mlaccel import config
 from mlaccel._codecs import CSV, parse_csv_predictions, records_to_csv
@@ -18,6 +18,11 @@ from mlaccel._s3 import join_uri, parse_path
 from mlaccel.errors import MLAccelError, MLAccelInputError, TransformJobFailed
 from mlaccel.inference._aws import check_connection
 from mlaccel.inference._names import check_name, new_stamp, stamped, unstamped
+
+if TYPE_CHECKING:
+    from mypy_boto3_sagemaker.literals import BatchStrategyType, TransformInstanceTypeType
+    from mypy_boto3_sagemaker.type_defs import DataProcessingTypeDef
+
 
 log = logging.getLogger(__name__)
 
@@ -200,13 +205,13 @@ def run_batch_transform(
     client = conn.client("sagemaker")
     # A model made by deploy_model is stamped already: stamp its base name, not the stamp.
     name = check_name(job_name or stamped(unstamped(model_name), new_stamp()), "job_name")
-    data_processing = {"JoinSource": join_source}
+    data_processing = cast("DataProcessingTypeDef", {"JoinSource": join_source})
     data_processing.update({"InputFilter": input_filter} if input_filter else {})
     data_processing.update({"OutputFilter": output_filter} if output_filter else {})
     client.create_transform_job(
         TransformJobName=name,
         ModelName=model_name,
-        BatchStrategy=batch_strategy,
+        BatchStrategy=cast("BatchStrategyType", batch_strategy),  # checked above
         MaxPayloadInMB=max_payload_mb,
         TransformInput={
             "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": input_uri}},
@@ -215,15 +220,17 @@ def run_batch_transform(
         },
         TransformOutput={"S3OutputPath": output_uri, "Accept": CSV, "AssembleWith": "Line"},
         TransformResources={
-            "InstanceType": instance_type or config.default_instance_type(),
+            "InstanceType": cast(
+                "TransformInstanceTypeType", instance_type or config.default_instance_type()
+            ),
             "InstanceCount": instance_count,
         },
         DataProcessing=data_processing,
     )
     log.info("transform job %s started on %s", name, model_name)
     if not wait:
-        status = client.describe_transform_job(TransformJobName=name)["TransformJobStatus"]
-        return BatchTransformResult(name, str(status), output_uri, {})
+        started = client.describe_transform_job(TransformJobName=name)["TransformJobStatus"]
+        return BatchTransformResult(name, str(started), output_uri, {})
     status = _wait_for_transform(conn, name, timeout_seconds)
     files = _output_files(conn, output_uri)
     scores = _read_scores(conn, files, joined=join_source == "Input")
@@ -257,7 +264,8 @@ def _wait_for_transform(conn: Connection, name: str, timeout_seconds: float) -> 
         waiter.wait(
             TransformJobName=name,
             WaiterConfig={
-                "Delay": delay,
+                # botocore sleeps any number of seconds; the stubs ask for an int.
+                "Delay": delay,  # type: ignore[typeddict-item]
                 "MaxAttempts": max(1, math.ceil(timeout_seconds / delay)),
             },
         )

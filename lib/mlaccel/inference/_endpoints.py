@@ -6,7 +6,7 @@ import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from mlaccel import config
 from mlaccel._codecs import CSV, JSON
@@ -19,6 +19,11 @@ from mlaccel.inference._capture import default_capture_uri
 from mlaccel.inference._models import model_container
 from mlaccel.inference._names import DEFAULT_VARIANT, check_name, new_stamp, stamped
 from mlaccel.inference._registry import ModelPackageInfo
+
+if TYPE_CHECKING:
+    from mypy_boto3_sagemaker.literals import ProductionVariantInstanceTypeType
+    from mypy_boto3_sagemaker.type_defs import ProductionVariantTypeDef, TagTypeDef
+
 
 log = logging.getLogger(__name__)
 
@@ -123,16 +128,16 @@ def deploy_model(
     container = model_container(conn, model_package, model_data, image_uri, environment)
     capture = _capture_destination(conn, capture_uri) if data_capture else None
     client = conn.client("sagemaker")
-    tags = [{"Key": OWNER_TAG, "Value": endpoint_name}]
+    tags: list[TagTypeDef] = [{"Key": OWNER_TAG, "Value": endpoint_name}]
     # Model and config share the stamped name: one deployment, one name to look for.
     name = stamped(endpoint_name, new_stamp())
     client.create_model(
         ModelName=name, ExecutionRoleArn=conn.role_arn, PrimaryContainer=container, Tags=tags
     )
-    variant = {
+    variant: ProductionVariantTypeDef = {
         "VariantName": variant_name,
         "ModelName": name,
-        "InstanceType": instance_type,
+        "InstanceType": cast("ProductionVariantInstanceTypeType", instance_type),
         "InitialInstanceCount": initial_instance_count,
         "InitialVariantWeight": 1.0,
     }

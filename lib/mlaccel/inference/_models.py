@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import tarfile
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlaccel._connect import Connection
 from mlaccel._s3 import is_s3, parse_path
@@ -13,6 +13,10 @@ from mlaccel.errors import MLAccelInputError
 from mlaccel.inference._aws import check_connection
 from mlaccel.inference._names import check_name, new_stamp, stamped
 from mlaccel.inference._registry import ModelPackageInfo
+
+if TYPE_CHECKING:
+    from mypy_boto3_sagemaker.type_defs import ContainerDefinitionTypeDef
+
 
 #: The XGBoost built-in algorithm version the kit trains and serves.
 XGBOOST_VERSION = "1.7-1"
@@ -79,7 +83,7 @@ def create_model(
         ModelName=model_name,
         ExecutionRoleArn=conn.role_arn,
         PrimaryContainer=container,
-        Tags=[dict(t) for t in tags or []],
+        Tags=[{"Key": t["Key"], "Value": t["Value"]} for t in tags or []],
     )
     return model_name
 
@@ -90,13 +94,14 @@ def model_container(
     model_data: str | None,
     image_uri: str | None,
     environment: Mapping[str, str] | None,
-) -> dict[str, Any]:
+) -> ContainerDefinitionTypeDef:
     """The ``PrimaryContainer`` of a model serving a package or an artifact (exactly one)."""
     if (model_package is None) == (model_data is None):
         raise MLAccelInputError(
             "pass exactly one of model_package (a registered model package ARN) and "
             "model_data (an s3:// model.tar.gz)"
         )
+    container: ContainerDefinitionTypeDef
     if model_package is not None:
         container = _package_container(model_package, image_uri)
     else:
@@ -107,7 +112,7 @@ def model_container(
         parse_path(str(model_data), name="model_data")  # names a bucket
         container = {
             "Image": image_uri or xgboost_image_uri(conn.region),
-            "ModelDataUrl": model_data,
+            "ModelDataUrl": str(model_data),
         }
     if environment:
         container["Environment"] = {str(k): str(v) for k, v in environment.items()}
@@ -116,7 +121,7 @@ def model_container(
 
 def _package_container(
     model_package: str | ModelPackageInfo, image_uri: str | None
-) -> dict[str, Any]:
+) -> ContainerDefinitionTypeDef:
     arn = model_package.arn if isinstance(model_package, ModelPackageInfo) else model_package
     if not isinstance(arn, str) or ":model-package/" not in arn:
         raise MLAccelInputError(

@@ -14,6 +14,8 @@ from mlaccel.errors import MLAccelError, MLAccelInputError
 from mlaccel.workflows._settings import WorkflowSettings
 
 if TYPE_CHECKING:
+    from mypy_boto3_glue.type_defs import TableInputTypeDef
+
     from mlaccel._connect import Connection
 
 #: The monitoring results table: one row per violation, as the evaluate Lambda writes them.
@@ -191,7 +193,7 @@ def ensure_results_table(
             DatabaseInput={"Name": database, "Description": "mlaccel monitoring results"}
         )
     table = f"{settings.product}_violations"
-    table_input = {
+    table_input: TableInputTypeDef = {
         "Name": table,
         "Description": f"Model Monitor violations of {settings.endpoint_name}, one per row",
         "TableType": "EXTERNAL_TABLE",
