@@ -30,14 +30,14 @@ notebooks: setup
 	$(BIN)/mlaccel notebooks run --output $(OUTPUT)
 
 lint: setup
-	$(BIN)/ruff check lib seedcode snippets tests bench notebooks
-	$(BIN)/ruff format --check lib seedcode snippets tests bench notebooks
+	$(BIN)/ruff check conftest.py lib seedcode snippets tests bench notebooks
+	$(BIN)/ruff format --check conftest.py lib seedcode snippets tests bench notebooks
 	$(BIN)/python -m mlaccel.nbclean --check notebooks
 	PYTHONPATH=. $(BIN)/lint-imports
 
 format: setup
-	$(BIN)/ruff check --fix lib seedcode snippets tests bench notebooks
-	$(BIN)/ruff format lib seedcode snippets tests bench notebooks
+	$(BIN)/ruff check --fix conftest.py lib seedcode snippets tests bench notebooks
+	$(BIN)/ruff format conftest.py lib seedcode snippets tests bench notebooks
 	$(BIN)/python -m mlaccel.nbclean notebooks
 
 typecheck: setup

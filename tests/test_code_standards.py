@@ -89,7 +89,7 @@ def test_no_secrets_in_code_or_notebooks() -> None:
             str(Path(sys.executable).with_name("detect-secrets")),
             "scan",
             "--exclude-files",
-            r"(^|/)\.venv/|^bench/\.venv-|^tests/fixtures/|\.ipynb_checkpoints|\.secrets\.baseline",
+            r"(^|/)\.venv/|^bench/\.venv-|^tests/.*fixtures/|\.ipynb_checkpoints|\.secrets\.baseline",
         ],
         cwd=REPO,
         capture_output=True,

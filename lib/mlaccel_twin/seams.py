@@ -21,7 +21,7 @@ The kernel-side seam, SageMaker Pipelines on the SDK's local executor, is
 Every seam was written against the versions in :data:`PINNED_VERSIONS`: :func:`check_versions`
 refuses other versions, and each ``check_seams()`` reports what it needs and no longer finds
 through :func:`fail_if_broken`, which raises :class:`~mlaccel.errors.SeamBroken`.
-``tests/test_twin_seams.py`` holds that contract.
+``tests/mlaccel_twin/test_seams.py`` holds that contract.
 """
 
 from __future__ import annotations

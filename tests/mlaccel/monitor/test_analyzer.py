@@ -14,9 +14,9 @@ import pytest
 
 from mlaccel import monitor
 from mlaccel.monitor import analyzer
-from tests.test_monitor_capture import capture_record, write_capture
+from tests.support import capture_record, write_capture
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[3]
 
 
 def run_analyzer(env: dict[str, str]) -> subprocess.CompletedProcess[str]:

@@ -20,6 +20,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     stop_service(tmp_path)
 
 
+@pytest.mark.slow
 def test_cli_start_status_stop(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["twin", "status"]) == 3
     assert cli.main(["twin", "start"]) == 0

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import json
 from pathlib import Path
 
 import numpy as np
@@ -12,46 +11,7 @@ import pytest
 
 from mlaccel import monitor
 from mlaccel.errors import MLAccelInputError
-
-
-def capture_record(
-    data_in: str,
-    data_out: str,
-    *,
-    event: str,
-    time: str = "2024-05-01T10:15:00Z",
-    in_type: str = "text/csv",
-    out_type: str = "text/csv; charset=utf-8",
-    encoding_in: str = "CSV",
-    encoding_out: str = "CSV",
-) -> dict:
-    """One record as a SageMaker endpoint writes it to the capture destination."""
-    return {
-        "captureData": {
-            "endpointInput": {
-                "observedContentType": in_type,
-                "mode": "INPUT",
-                "data": data_in,
-                "encoding": encoding_in,
-            },
-            "endpointOutput": {
-                "observedContentType": out_type,
-                "mode": "OUTPUT",
-                "data": data_out,
-                "encoding": encoding_out,
-            },
-        },
-        "eventMetadata": {"eventId": event, "inferenceTime": time},
-        "eventVersion": "0",
-    }
-
-
-def write_capture(folder: Path, records: list[dict], hour: str = "10") -> Path:
-    path = folder / "my-endpoint" / "AllTraffic" / "2024" / "05" / "01" / hour
-    path.mkdir(parents=True, exist_ok=True)
-    target = path / f"00-00-000-{hour}.jsonl"
-    target.write_text("".join(json.dumps(r) + "\n" for r in records))
-    return target
+from tests.support import capture_record, write_capture
 
 
 def test_csv_capture_becomes_named_columns(tmp_path: Path) -> None:

@@ -46,6 +46,7 @@ def test_snippet_has_a_header(path: Path) -> None:
     assert all(fields[k].strip() for k in ("Title", "Description", "Needs"))
 
 
+@pytest.mark.slow
 def test_snippets_run_on_the_twin(conn: mlaccel.Connection) -> None:
     namespace: dict[str, Any] = {"conn": conn, "mlaccel": mlaccel}
     for path in SNIPPETS:

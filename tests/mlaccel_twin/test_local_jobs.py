@@ -63,6 +63,7 @@ def _load_model(conn: mlaccel.Connection, uri: str) -> xgb.Booster:
     return booster
 
 
+@pytest.mark.slow
 def test_builtin_xgboost_fit_produces_a_model_that_predicts(
     conn: mlaccel.Connection, channels: dict[str, str]
 ) -> None:
@@ -187,6 +188,7 @@ def test_processing_job_writes_its_outputs(conn: mlaccel.Connection, tmp_path: P
     assert body == b"3"
 
 
+@pytest.mark.slow
 def test_tuner_runs_jobs_and_picks_the_best(
     conn: mlaccel.Connection, channels: dict[str, str]
 ) -> None:
