@@ -25,8 +25,9 @@ from mlaccel_twin.endpoints import seam as endpoint_seam
 from mlaccel_twin.endpoints.capture import CaptureSpec
 from mlaccel_twin.serving import ModelServer, load_predictor
 from mlaccel_twin.transform import seam as transform_seam
-from mlaccel_twin.transform.engine import TransformJobSpec, run_transform_job
+from mlaccel_twin.transform.engine import run_transform_job
 from mlaccel_twin.transform.json_path import select_json_path
+from mlaccel_twin.transform.spec import TransformJobSpec
 
 N_FEATURES = 4
 
@@ -719,7 +720,7 @@ def test_transform_of_json_lines_from_a_manifest_one_record_at_a_time(
 
 
 def test_multi_record_batches_respect_max_payload(tmp_path: Path) -> None:
-    from mlaccel_twin.transform.engine import _batches
+    from mlaccel_twin.transform.records import batches
 
     spec = TransformJobSpec.from_request(
         name="j",
@@ -733,10 +734,10 @@ def test_multi_record_batches_respect_max_payload(tmp_path: Path) -> None:
         max_payload_in_mb=1,
     )
     record = "x" * (300 * 1024)
-    sizes = [len(batch) for batch in _batches([record] * 7, spec)]
+    sizes = [len(batch) for batch in batches([record] * 7, spec)]
     assert sizes == [3, 3, 1]
     with pytest.raises(JobFailed, match="larger than MaxPayloadInMB"):
-        list(_batches(["y" * (2 * 1024 * 1024)], spec))
+        list(batches(["y" * (2 * 1024 * 1024)], spec))
     with pytest.raises(MLAccelInputError, match="SplitType 'RecordIO'"):
         TransformJobSpec.from_request(
             name="j",

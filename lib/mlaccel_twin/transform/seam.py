@@ -1,15 +1,16 @@
 """Seam: SageMaker batch transform jobs really run on the twin.
 
 moto records a transform job as ``Completed`` at once and runs nothing. Here
-``CreateTransformJob`` checks the request (the model must exist, the name must be new), leaves the
-job ``InProgress`` and runs :func:`mlaccel_twin.transform.engine.run_transform_job` in the
-background
-(``runtime.submit``); the job ends ``Completed``, or ``Failed`` with ``FailureReason``. Log lines
-go to CloudWatch Logs ``/aws/sagemaker/TransformJobs``, stream ``<job>/twin-0``, where the SDK's
-``transformer.wait(logs=True)`` reads them. ``StopTransformJob``, which moto lacks, is added.
+``CreateTransformJob`` checks the request (the model must exist, the name must be new,
+:meth:`~mlaccel_twin.transform.spec.TransformJobSpec.from_request`), leaves the job
+``InProgress`` and runs :func:`mlaccel_twin.transform.engine.run_transform_job` in the background
+(``runtime.submit``); the job ends ``Completed``, ``Stopped``, or ``Failed`` with
+``FailureReason``. Log lines go to CloudWatch Logs ``/aws/sagemaker/TransformJobs``, stream
+``<job>/twin-0``, where the SDK's ``transformer.wait(logs=True)`` reads them.
+``StopTransformJob``, which moto lacks, is added.
 
-Written for moto 5.2.5 (see ``PINNED_VERSIONS``); :func:`check_seams` fails loudly when the moto
-internals used here change.
+Written for moto 5.2.5 (``mlaccel_twin.seams.PINNED_VERSIONS``); :func:`check_seams` fails
+loudly when the moto internals used here change.
 """
 
 from __future__ import annotations
@@ -24,32 +25,32 @@ from mlaccel.errors import MLAccelError, TransformStopped
 from mlaccel_twin._runtime import TwinRuntime, active_runtime
 from mlaccel_twin.job_log import CloudWatchJobLog
 from mlaccel_twin.sagemaker_models import model_container
-from mlaccel_twin.seams import fail_if_broken
-from mlaccel_twin.transform.engine import (
-    LOG_GROUP,
-    TransformJobSpec,
-    run_transform_job,
-)
+from mlaccel_twin.seams import add, fail_if_broken, replace, signature_problems, unwrapped
+from mlaccel_twin.transform.engine import LOG_GROUP, run_transform_job
+from mlaccel_twin.transform.spec import TransformJobSpec
 
 log = logging.getLogger(__name__)
 
-_CREATE_PARAMETERS = [
-    "self",
-    "transform_job_name",
-    "model_name",
-    "max_concurrent_transforms",
-    "model_client_config",
-    "max_payload_in_mb",
-    "batch_strategy",
-    "environment",
-    "transform_input",
-    "transform_output",
-    "data_capture_config",
-    "transform_resources",
-    "data_processing",
-    "tags",
-    "experiment_config",
-]
+# moto functions this seam replaces, with the parameters it relies on.
+_EXPECTED_SIGNATURES = {
+    "SageMakerModelBackend.create_transform_job": [
+        "self",
+        "transform_job_name",
+        "model_name",
+        "max_concurrent_transforms",
+        "model_client_config",
+        "max_payload_in_mb",
+        "batch_strategy",
+        "environment",
+        "transform_input",
+        "transform_output",
+        "data_capture_config",
+        "transform_resources",
+        "data_processing",
+        "tags",
+        "experiment_config",
+    ],
+}
 _JOB_ATTRIBUTES = (
     "transform_job_status",
     "failure_reason",
@@ -67,20 +68,14 @@ def check_seams() -> None:
     """Raise when the moto internals this seam patches are not what it was written for."""
     from moto.sagemaker import models, responses
 
-    problems = []
-    create = getattr(models.SageMakerModelBackend, "create_transform_job", None)
-    create = getattr(create, "_mlaccel_original", create)
-    if create is None:
-        problems.append("SageMakerModelBackend.create_transform_job is gone")
-    else:
-        found = list(inspect.signature(create).parameters)
-        if found != _CREATE_PARAMETERS:
-            problems.append(f"create_transform_job{tuple(found)} changed its parameters")
-        elif create.__module__ != "moto.sagemaker.models":
-            problems.append(
-                f"create_transform_job is already patched by {create.__module__}; transform "
-                "jobs belong to mlaccel_twin.transform.seam"
-            )
+    owners = {"SageMakerModelBackend": models.SageMakerModelBackend}
+    problems = signature_problems(owners, _EXPECTED_SIGNATURES)
+    create = unwrapped(getattr(models.SageMakerModelBackend, "create_transform_job", None))
+    if create is not None and create.__module__ != "moto.sagemaker.models":
+        problems.append(
+            f"create_transform_job is already patched by {create.__module__}; transform "
+            "jobs belong to mlaccel_twin.transform.seam"
+        )
     init_source = inspect.getsource(models.FakeTransformJob.__init__)
     problems += [
         f"FakeTransformJob no longer sets self.{name}"
@@ -99,17 +94,10 @@ def install(runtime: TwinRuntime) -> None:
     """Patch moto so CreateTransformJob runs the job and StopTransformJob stops it."""
     from moto.sagemaker import models, responses
 
-    current = models.SageMakerModelBackend.create_transform_job
-    if getattr(current, "_mlaccel_seam", False):
-        return
     check_seams()
-    replacement = _create_transform_job(current)
-    for function in (replacement, _stop_job, _stop_job_action):
-        setattr(function, "_mlaccel_seam", True)  # noqa: B010 - marks what this seam installed
-    setattr(replacement, "_mlaccel_original", current)  # noqa: B010
-    setattr(models.SageMakerModelBackend, "create_transform_job", replacement)  # noqa: B010
-    setattr(models.SageMakerModelBackend, "stop_transform_job", _stop_job)  # noqa: B010
-    setattr(responses.SageMakerResponse, "stop_transform_job", _stop_job_action)  # noqa: B010
+    replace(models.SageMakerModelBackend, "create_transform_job", _create_transform_job)
+    add(models.SageMakerModelBackend, "stop_transform_job", _stop_job)
+    add(responses.SageMakerResponse, "stop_transform_job", _stop_job_action)
 
 
 def _validation_error(message: str) -> Exception:
@@ -122,32 +110,8 @@ def _create_transform_job(original: Callable[..., Any]) -> Callable[..., Any]:
     def create_transform_job(
         self: Any, transform_job_name: str, model_name: str, **kwargs: Any
     ) -> Any:
-        from moto.sagemaker.models import FakeTransformJob
-
-        if transform_job_name in self.transform_jobs:
-            arn = FakeTransformJob.arn_formatter(
-                transform_job_name, self.account_id, self.region_name
-            )
-            raise _validation_error(
-                f"Job name must be unique within an AWS account and region, and a job with "
-                f"this name already exists ({arn})"
-            )
-        model = self.describe_model(model_name)  # ValidationError when it does not exist
-        container = model_container(self, model)  # a model package resolved to its container
-        try:
-            spec = TransformJobSpec.from_request(
-                name=transform_job_name,
-                model_name=model_name,
-                container=container,
-                transform_input=kwargs.get("transform_input") or {},
-                transform_output=kwargs.get("transform_output") or {},
-                batch_strategy=kwargs.get("batch_strategy"),
-                max_payload_in_mb=kwargs.get("max_payload_in_mb"),
-                environment=kwargs.get("environment"),
-                data_processing=kwargs.get("data_processing"),
-            )
-        except ValueError as exc:
-            raise _validation_error(str(exc)) from exc
+        _refuse_existing_job(self, transform_job_name)
+        spec = _job_spec(self, transform_job_name, model_name, kwargs)
         job = original(self, transform_job_name=transform_job_name, model_name=model_name, **kwargs)
         job.transform_job_status = "InProgress"
         job.failure_reason = None
@@ -161,6 +125,37 @@ def _create_transform_job(original: Callable[..., Any]) -> Callable[..., Any]:
         return job
 
     return create_transform_job
+
+
+def _refuse_existing_job(backend: Any, name: str) -> None:
+    from moto.sagemaker.models import FakeTransformJob
+
+    if name in backend.transform_jobs:
+        arn = FakeTransformJob.arn_formatter(name, backend.account_id, backend.region_name)
+        raise _validation_error(
+            f"Job name must be unique within an AWS account and region, and a job with "
+            f"this name already exists ({arn})"
+        )
+
+
+def _job_spec(
+    backend: Any, name: str, model_name: str, request: dict[str, Any]
+) -> TransformJobSpec:
+    model = backend.describe_model(model_name)  # ValidationError when it does not exist
+    try:
+        return TransformJobSpec.from_request(
+            name=name,
+            model_name=model_name,
+            container=model_container(backend, model),  # a model package: its own container
+            transform_input=request.get("transform_input") or {},
+            transform_output=request.get("transform_output") or {},
+            batch_strategy=request.get("batch_strategy"),
+            max_payload_in_mb=request.get("max_payload_in_mb"),
+            environment=request.get("environment"),
+            data_processing=request.get("data_processing"),
+        )
+    except ValueError as exc:
+        raise _validation_error(str(exc)) from exc
 
 
 def _run_job(
