@@ -8,28 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlaccel._connect import Connection
+from mlaccel._aws import error_code
 from mlaccel.errors import MLAccelInputError
 
 DEFAULT_DATABASE = "mlaccel_lake"
 LAKE_PREFIX = "lake"
 # Tags are also table parameters ``tag.<key>``: what the catalog functions read, on every backend.
 TAG_PARAMETER_PREFIX = "tag."
-
-
-def check_connection(connection: Any) -> Connection:
-    """``connection`` itself, or an error saying how to get one."""
-    if not isinstance(connection, Connection):
-        raise MLAccelInputError(
-            f"connection={connection!r} is not a Connection; pass connection=mlaccel.connect()"
-        )
-    return connection
-
-
-def error_code(exc: BaseException) -> str:
-    """The AWS error code of a botocore ``ClientError`` (``""`` for any other exception)."""
-    response = getattr(exc, "response", None)
-    return str(response.get("Error", {}).get("Code", "")) if isinstance(response, dict) else ""
 
 
 def database_names(glue: Any) -> list[str]:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from mlaccel._aws import check_connection
 from mlaccel._connect import Connection
 from mlaccel.data._catalog import (
-    check_connection,
     database_names,
     glue_tables,
     require_database,

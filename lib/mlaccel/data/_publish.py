@@ -7,8 +7,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
+from mlaccel._aws import check_connection
 from mlaccel._connect import Connection
-from mlaccel.data._catalog import LAKE_PREFIX, check_connection
+from mlaccel.data._catalog import LAKE_PREFIX
 from mlaccel.data._table_metadata import ensure_database, sync_resource_tags, sync_table_metadata
 from mlaccel.data._validate import (
     check_documentation,

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from mlaccel._aws import check_connection
 from mlaccel._connect import Connection
-from mlaccel.data._catalog import check_connection, require_table
+from mlaccel.data._catalog import require_table
 from mlaccel.errors import MLAccelInputError
 
 if TYPE_CHECKING:

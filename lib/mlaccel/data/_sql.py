@@ -12,8 +12,9 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from mlaccel._aws import check_connection
 from mlaccel._connect import Connection
-from mlaccel.data._catalog import check_connection, require_database
+from mlaccel.data._catalog import require_database
 from mlaccel.errors import MLAccelInputError
 
 if TYPE_CHECKING:

@@ -6,8 +6,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from mlaccel._aws import error_code
 from mlaccel._connect import Connection
-from mlaccel.data._catalog import TAG_PARAMETER_PREFIX, error_code
+from mlaccel.data._catalog import TAG_PARAMETER_PREFIX
 from mlaccel.data._validate import TableDocs
 
 log = logging.getLogger(__name__)

@@ -7,15 +7,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from mlaccel._connect import Connection
-from mlaccel.errors import MLAccelInputError
-from mlaccel.inference._aws import (
+from mlaccel._aws import (
     check_connection,
     delete_quietly,
     describe_endpoint,
     error_code,
     error_message,
 )
+from mlaccel._connect import Connection
+from mlaccel.errors import MLAccelInputError
 from mlaccel.inference._names import DEFAULT_VARIANT
 
 log = logging.getLogger(__name__)

@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
 from mlaccel import config
+from mlaccel._aws import check_connection
 from mlaccel._codecs import CSV, parse_csv_predictions, records_to_csv
 from mlaccel._connect import Connection
 from mlaccel._s3 import join_uri, parse_path
 from mlaccel.errors import MLAccelError, MLAccelInputError, TransformJobFailed
-from mlaccel.inference._aws import check_connection
 from mlaccel.inference._names import check_name, new_stamp, stamped, unstamped
 
 if TYPE_CHECKING:

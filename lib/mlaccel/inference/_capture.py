@@ -7,10 +7,10 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from mlaccel._aws import check_connection
 from mlaccel._connect import Connection
 from mlaccel._s3 import join_uri, parse_path
 from mlaccel.errors import MLAccelError, MLAccelInputError
-from mlaccel.inference._aws import check_connection
 
 #: Where endpoints write data capture unless told otherwise: <bucket>/<prefix>/<endpoint>/...
 CAPTURE_PREFIX = "data-capture"

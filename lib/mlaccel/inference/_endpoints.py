@@ -9,12 +9,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
 from mlaccel import config
+from mlaccel._aws import check_connection, delete_quietly, describe_endpoint, is_missing
 from mlaccel._codecs import CSV, JSON
 from mlaccel._connect import Connection
 from mlaccel._s3 import parse_path
 from mlaccel.errors import EndpointFailed, MLAccelInputError
 from mlaccel.inference._autoscaling import deregister_autoscaling
-from mlaccel.inference._aws import check_connection, delete_quietly, describe_endpoint, is_missing
 from mlaccel.inference._capture import default_capture_uri
 from mlaccel.inference._models import model_container
 from mlaccel.inference._names import DEFAULT_VARIANT, check_name, new_stamp, stamped

@@ -8,10 +8,10 @@ from typing import Any
 
 import numpy as np
 
+from mlaccel._aws import check_connection
 from mlaccel._codecs import CSV, parse_csv_predictions, records_as_rows, records_to_csv
 from mlaccel._connect import Connection
 from mlaccel.errors import MLAccelInputError
-from mlaccel.inference._aws import check_connection
 
 #: InvokeEndpoint accepts 6 MB; stay under it with room for the request's own overhead.
 MAX_REQUEST_BYTES = 5 * 1024 * 1024

@@ -7,10 +7,10 @@ import io
 from dataclasses import dataclass
 from typing import Any
 
+from mlaccel._aws import check_connection
 from mlaccel._connect import Connection
 from mlaccel._s3 import parse_path
 from mlaccel.errors import MLAccelInputError
-from mlaccel.inference._aws import check_connection
 
 # Enough of a CSV file to tell a header line from a row of numbers.
 _HEADER_PROBE_BYTES = 4096

@@ -10,10 +10,10 @@ from typing import Any
 
 import numpy as np
 
+from mlaccel._aws import check_connection
 from mlaccel._codecs import CSV, records_to_csv
 from mlaccel._connect import Connection
 from mlaccel.errors import MLAccelInputError
-from mlaccel.inference._aws import check_connection
 
 # A few distinct payloads, cut from the records in turn, are enough to vary the requests.
 _MAX_DISTINCT_PAYLOADS = 64

@@ -7,10 +7,10 @@ import tarfile
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from mlaccel._aws import check_connection
 from mlaccel._connect import Connection
 from mlaccel._s3 import is_s3, parse_path
 from mlaccel.errors import MLAccelInputError
-from mlaccel.inference._aws import check_connection
 from mlaccel.inference._names import check_name, new_stamp, stamped
 from mlaccel.inference._registry import ModelPackageInfo
 

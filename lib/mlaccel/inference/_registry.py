@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from mlaccel._aws import check_connection, is_missing
 from mlaccel._connect import Connection
 from mlaccel.errors import MLAccelInputError, ModelPackageNotFound
-from mlaccel.inference._aws import check_connection, is_missing
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""What every inference call shares with AWS: the connection it is given and the errors it reads."""
+"""What every accelerator shares with AWS: the connection it is given and the errors it reads."""
 
 from __future__ import annotations
 
