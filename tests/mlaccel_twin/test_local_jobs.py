@@ -13,8 +13,8 @@ import pytest
 import xgboost as xgb
 
 import mlaccel
-from mlaccel_twin.sagemaker_jobs import engine as local_jobs
 from mlaccel_twin.sagemaker_jobs import seam as jobs
+from mlaccel_twin.sagemaker_jobs import tuning
 
 
 @pytest.fixture(scope="module")
@@ -241,8 +241,8 @@ def test_hyperparameter_sampling_is_deterministic() -> None:
         ],
         "IntegerParameterRanges": [{"Name": "depth", "MinValue": "2", "MaxValue": "4"}],
     }
-    first = local_jobs.sample_hyperparameters(ranges, 5, seed="job")
-    assert first == local_jobs.sample_hyperparameters(ranges, 5, seed="job")
+    first = tuning.sample_hyperparameters(ranges, 5, seed="job")
+    assert first == tuning.sample_hyperparameters(ranges, 5, seed="job")
     assert all(0.01 <= float(s["eta"]) <= 1 and 2 <= int(s["depth"]) <= 4 for s in first)
 
 

@@ -1,36 +1,41 @@
-"""SageMaker training, processing and tuning jobs, run on this machine by the twin.
+"""SageMaker training and processing jobs, run on this machine by the twin.
 
 Each job gets a container folder used as ``SAGEMAKER_BASE_DIR`` (``/opt/ml`` in SageMaker):
 inputs are copied from the twin's S3 into it, the code runs as a subprocess with the container
 contract (``SM_*`` variables, ``hyperparameters.json``, channels), log lines stream to CloudWatch
 Logs as they come, metrics are read from them by the job's metric definitions, and outputs go
-back to S3. Which local runtime runs an image is decided by :data:`RUNTIMES`; add yours with
-:func:`register_runtime`.
+back to S3 (:mod:`mlaccel_twin.sagemaker_jobs.container`). Tuning jobs run their trials as
+training jobs (:mod:`mlaccel_twin.sagemaker_jobs.tuning`).
 """
 
 from __future__ import annotations
 
 import io
-import itertools
 import json
-import math
 import os
-import random
-import re
 import shlex
-import subprocess
 import sys
 import tarfile
-import threading
-import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mlaccel._s3 import parse_path
+from mlaccel._s3 import is_s3, parse_path
 from mlaccel.errors import JobFailed
+from mlaccel_twin._runtime import TwinRuntime
+from mlaccel_twin.sagemaker_jobs.container import (
+    base_env,
+    download,
+    failure_reason,
+    max_runtime,
+    parse_metrics,
+    remap,
+    run_command,
+    runtime_for,
+    tar_dir,
+    upload_dir,
+)
 
 PYTHON_NAMES = {"python", "python3", "/usr/bin/python3", "/usr/local/bin/python", "python3.11"}
 NUMBER = r"([-+]?[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)"
@@ -52,168 +57,9 @@ XGBOOST_METRICS = [
         "map",
     )
 ]
-
-
-@dataclass(frozen=True)
-class Runtime:
-    """How the twin runs an image: ``kind`` is ``builtin-xgboost``, ``script`` (framework
-    containers: training scripts and ``python`` entry points) or ``model-monitor``."""
-
-    pattern: re.Pattern[str]
-    kind: str
-
-
-RUNTIMES: list[Runtime] = [
-    Runtime(re.compile(r"/sagemaker-model-monitor-analyzer"), "model-monitor"),
-    Runtime(re.compile(r"/sagemaker-xgboost:"), "builtin-xgboost"),
-    Runtime(
-        re.compile(
-            r"/(sagemaker-scikit-learn|pytorch-training|tensorflow-training|"
-            r"sagemaker-base-python|huggingface-pytorch-training)"
-        ),
-        "script",
-    ),
-]
-
-
-def register_runtime(pattern: str, kind: str = "script") -> None:
-    """Run images matching ``pattern`` (a regex on the image URI) with a local runtime.
-
-    Examples
-    --------
-    >>> register_runtime(r"my-registry/.*/my-processing-image", "script")
-    """
-    if kind not in {"builtin-xgboost", "script", "model-monitor"}:
-        raise ValueError(f"kind={kind!r} must be 'builtin-xgboost', 'script' or 'model-monitor'")
-    RUNTIMES.insert(0, Runtime(re.compile(pattern), kind))
-
-
-def runtime_for(image: str) -> str:
-    for runtime in RUNTIMES:
-        if runtime.pattern.search(image):
-            return runtime.kind
-    raise JobFailed(
-        f"ClientError: the local twin has no runtime for image {image!r}. Map it with "
-        "mlaccel_twin.sagemaker_jobs.engine.register_runtime(r'<regex of the image URI>', "
-        "'script') "
-        "(runs python entry points and training scripts), or use a SageMaker framework image"
-    )
-
-
-# -- S3 ------------------------------------------------------------------------------------
-
-
-def download(s3: Any, uri: str, dest: Path) -> int:
-    """Copy an object, or every object under a prefix, into ``dest``; return the count."""
-    bucket, key = parse_path(uri)
-    dest.mkdir(parents=True, exist_ok=True)
-    count = 0
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=key):
-        for obj in page.get("Contents", []):
-            relative = obj["Key"][len(key) :].lstrip("/") or Path(obj["Key"]).name
-            if obj["Key"].endswith("/"):
-                continue
-            target = dest / relative
-            target.parent.mkdir(parents=True, exist_ok=True)
-            s3.download_file(bucket, obj["Key"], str(target))
-            count += 1
-    return count
-
-
-def upload_dir(s3: Any, source: Path, uri: str) -> None:
-    bucket, key = parse_path(uri)
-    for path in sorted(p for p in source.rglob("*") if p.is_file()):
-        s3.upload_file(str(path), bucket, f"{key.rstrip('/')}/{path.relative_to(source)}")
-
-
-def tar_dir(source: Path) -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        for path in sorted(source.rglob("*")):
-            tar.add(path, arcname=str(path.relative_to(source)), recursive=False)
-    return buffer.getvalue()
-
-
-# -- running a container command -----------------------------------------------------------
-
-
-def remap(value: str, base: Path) -> str:
-    """``/opt/ml/...`` paths in arguments and settings, moved under the job's folder."""
-    return re.sub(r"(?<![\w/])/opt/ml(?=/|$)", str(base), value)
-
-
-def run_command(
-    command: list[str],
-    *,
-    env: dict[str, str],
-    cwd: Path,
-    log_line: Callable[[str], None],
-    timeout_s: float,
-) -> tuple[int, list[str]]:
-    """Run ``command``, streaming each output line to ``log_line``; return the exit code and
-    the last lines (for the failure reason)."""
-    tail: deque[str] = deque(maxlen=15)
-    process = subprocess.Popen(
-        command,
-        cwd=cwd,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        text=True,
-        bufsize=1,
-    )
-    timer = threading.Timer(timeout_s, process.kill)
-    timer.start()
-    try:
-        assert process.stdout is not None
-        for line in process.stdout:
-            line = line.rstrip("\n")
-            tail.append(line)
-            log_line(line)
-        code = process.wait()
-    finally:
-        timer.cancel()
-    if code == -9:
-        tail.append(f"MaxRuntimeExceeded: the job ran longer than {timeout_s:.0f} s")
-    return code, list(tail)
-
-
-def base_env(base: Path, extra: dict[str, str]) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SM_", "MLACCEL_TWIN"))}
-    env.update(extra)
-    env["SAGEMAKER_BASE_DIR"] = str(base)
-    env["PYTHONUNBUFFERED"] = "1"
-    # the library is importable by the kit's own runtimes, wherever the twin was started from
-    lib = str(Path(__file__).resolve().parents[2])
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (lib, env.get("PYTHONPATH", "")) if p)
-    return env
-
-
-def failure_reason(base: Path, tail: list[str], code: int) -> str:
-    failure = base / "output" / "failure"
-    if failure.exists() and failure.read_text().strip():
-        return failure.read_text().strip()[:1024]
-    errors = [line for line in tail if re.search(r"(Error|Exception)\b", line)]
-    detail = errors[-1] if errors else (tail[-1] if tail else f"exit code {code}")
-    return f"AlgorithmError: {detail}"[:1024]
-
-
-def parse_metrics(lines: list[str], definitions: list[dict[str, str]]) -> dict[str, float]:
-    """The last value each metric definition finds in the job's log lines."""
-    found: dict[str, float] = {}
-    for definition in definitions:
-        pattern = re.compile(definition["Regex"])
-        for line in lines:
-            match = pattern.search(line)
-            if match:
-                try:
-                    value = float(match.group(1))
-                except (IndexError, ValueError):
-                    continue
-                if math.isfinite(value):
-                    found[definition["Name"]] = value
-    return found
+# The containers the kit provides, run as modules: the built-in algorithm and the analyzer.
+XGBOOST_ALGORITHM = "mlaccel_twin.sagemaker_jobs.xgboost_algorithm"
+MODEL_MONITOR_ANALYZER = "mlaccel.monitor.analyzer"
 
 
 # -- training ------------------------------------------------------------------------------
@@ -221,13 +67,15 @@ def parse_metrics(lines: list[str], definitions: list[dict[str, str]]) -> dict[s
 
 @dataclass
 class TrainingOutcome:
+    """How a training job ended: ``Completed`` or ``Failed``, why, and the metrics it logged."""
+
     status: str
     reason: str | None
     metrics: dict[str, float]
 
 
 def run_training(
-    runtime: Any, request: dict[str, Any], log_line: Callable[[str], None]
+    runtime: TwinRuntime, request: dict[str, Any], log_line: Callable[[str], None]
 ) -> TrainingOutcome:
     """Run a CreateTrainingJob request (PascalCase, as the API receives it) to the end."""
     name = request["TrainingJobName"]
@@ -240,22 +88,16 @@ def run_training(
         log_line(line)
 
     try:
-        spec = request["AlgorithmSpecification"]
-        image = spec.get("TrainingImage") or ""
         hyper = dict(request.get("HyperParameters") or {})
-        kind = "script" if "sagemaker_program" in hyper else runtime_for(image)
-        if kind not in ("builtin-xgboost", "script"):
-            raise JobFailed(f"ClientError: image {image!r} cannot run training jobs")
+        kind = _training_runtime(request["AlgorithmSpecification"], hyper)
         channels = _prepare_training_dir(s3, base, request, hyper)
         env = _training_env(base, request, hyper, channels)
         command, cwd = _training_command(s3, base, kind, hyper, env)
-        timeout = float((request.get("StoppingCondition") or {}).get("MaxRuntimeInSeconds", 86400))
         record(f"Running {kind} training for {name}")
-        code, tail = run_command(command, env=env, cwd=cwd, log_line=record, timeout_s=timeout)
-        definitions = list(spec.get("MetricDefinitions") or [])
-        if kind == "builtin-xgboost":
-            definitions += XGBOOST_METRICS
-        metrics = parse_metrics(lines, definitions)
+        code, tail = run_command(
+            command, env=env, cwd=cwd, log_line=record, timeout_s=max_runtime(request)
+        )
+        metrics = parse_metrics(lines, _metric_definitions(request, kind))
         if code != 0:
             return TrainingOutcome("Failed", failure_reason(base, tail, code), metrics)
         _upload_training_outputs(s3, base, request)
@@ -263,6 +105,22 @@ def run_training(
     except JobFailed as exc:
         record(str(exc))
         return TrainingOutcome("Failed", str(exc), {})
+
+
+def _training_runtime(algorithm: dict[str, Any], hyper: dict[str, Any]) -> str:
+    """``script`` for a training script (any framework image), else the image's runtime."""
+    image = algorithm.get("TrainingImage") or ""
+    kind = "script" if "sagemaker_program" in hyper else runtime_for(image)
+    if kind not in ("builtin-xgboost", "script"):
+        raise JobFailed(f"ClientError: image {image!r} cannot run training jobs")
+    return kind
+
+
+def _metric_definitions(request: dict[str, Any], kind: str) -> list[dict[str, str]]:
+    definitions = list(request["AlgorithmSpecification"].get("MetricDefinitions") or [])
+    if kind == "builtin-xgboost":
+        definitions += XGBOOST_METRICS  # SageMaker applies these itself
+    return definitions
 
 
 def _prepare_training_dir(
@@ -326,7 +184,7 @@ def _training_command(
 ) -> tuple[list[str], Path]:
     """The process to run and its folder: the user's script, or the built-in algorithm."""
     if kind != "script":
-        return [sys.executable, "-m", "mlaccel_twin.sagemaker_jobs.xgboost_algorithm"], base
+        return [sys.executable, "-m", XGBOOST_ALGORITHM], base
     code_dir = base / "code"
     _fetch_code(s3, _decode(hyper.get("sagemaker_submit_directory", "")), code_dir)
     program = str(_decode(hyper["sagemaker_program"]))
@@ -367,7 +225,7 @@ def _user_args(hyper: dict[str, str]) -> list[str]:
 def _fetch_code(s3: Any, uri: str, code_dir: Path) -> None:
     if not uri:
         raise JobFailed("ClientError: sagemaker_submit_directory is missing for script mode")
-    if uri.startswith("s3://"):
+    if is_s3(uri):
         bucket, key = parse_path(uri)
         body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
     else:
@@ -380,41 +238,31 @@ def _fetch_code(s3: Any, uri: str, code_dir: Path) -> None:
 
 
 def run_processing(
-    runtime: Any, request: dict[str, Any], log_line: Callable[[str], None]
+    runtime: TwinRuntime, request: dict[str, Any], log_line: Callable[[str], None]
 ) -> tuple[str, str | None]:
     """Run a CreateProcessingJob request to the end; return its status and failure reason."""
     name = request["ProcessingJobName"]
     base = runtime.work_dir / "processing" / name
     s3 = runtime.client("s3")
+    outputs = (request.get("ProcessingOutputConfig") or {}).get("Outputs", [])
     try:
-        app = request["AppSpecification"]
-        image = app["ImageUri"]
-        kind = runtime_for(image)
+        command = _processing_command(request["AppSpecification"], base)
         base.mkdir(parents=True, exist_ok=True)
         for item in request.get("ProcessingInputs") or []:
             _processing_input(runtime, s3, item, base, log_line)
-        env = base_env(
-            base, {k: remap(v, base) for k, v in (request.get("Environment") or {}).items()}
-        )
-        if kind == "model-monitor":
-            command = [sys.executable, "-m", "mlaccel.monitor.analyzer"]
-        else:
-            entry = list(app.get("ContainerEntrypoint") or [])
-            if not entry:
-                raise JobFailed(f"ClientError: image {image!r} needs a ContainerEntrypoint here")
-            if entry[0] in PYTHON_NAMES or entry[0].endswith("/python3"):
-                entry[0] = sys.executable
-            command = [remap(a, base) for a in entry + list(app.get("ContainerArguments") or [])]
-        for output in (request.get("ProcessingOutputConfig") or {}).get("Outputs", []):
+        environment = request.get("Environment") or {}
+        env = base_env(base, {k: remap(v, base) for k, v in environment.items()})
+        for output in outputs:
             local = output.get("S3Output", {}).get("LocalPath")
             if local:
                 Path(remap(local, base)).mkdir(parents=True, exist_ok=True)
-        timeout = float((request.get("StoppingCondition") or {}).get("MaxRuntimeInSeconds", 86400))
         log_line(f"Running {shlex.join(command[1:])}")
-        code, tail = run_command(command, env=env, cwd=base, log_line=log_line, timeout_s=timeout)
+        code, tail = run_command(
+            command, env=env, cwd=base, log_line=log_line, timeout_s=max_runtime(request)
+        )
         if code != 0:
             return "Failed", failure_reason(base, tail, code)
-        for output in (request.get("ProcessingOutputConfig") or {}).get("Outputs", []):
+        for output in outputs:
             s3_output = output.get("S3Output")
             if s3_output:
                 upload_dir(s3, Path(remap(s3_output["LocalPath"], base)), s3_output["S3Uri"])
@@ -424,8 +272,21 @@ def run_processing(
         return "Failed", str(exc)
 
 
+def _processing_command(app: dict[str, Any], base: Path) -> list[str]:
+    """The process of a processing job: the analyzer, or the entry point and its arguments."""
+    image = app["ImageUri"]
+    if runtime_for(image) == "model-monitor":
+        return [sys.executable, "-m", MODEL_MONITOR_ANALYZER]
+    entry = list(app.get("ContainerEntrypoint") or [])
+    if not entry:
+        raise JobFailed(f"ClientError: image {image!r} needs a ContainerEntrypoint here")
+    if entry[0] in PYTHON_NAMES or entry[0].endswith("/python3"):
+        entry[0] = sys.executable
+    return [remap(a, base) for a in entry + list(app.get("ContainerArguments") or [])]
+
+
 def _processing_input(
-    runtime: Any, s3: Any, item: dict[str, Any], base: Path, log_line: Callable[[str], None]
+    runtime: TwinRuntime, s3: Any, item: dict[str, Any], base: Path, log_line: Callable[[str], None]
 ) -> None:
     if "S3Input" in item:
         spec = item["S3Input"]
@@ -453,73 +314,3 @@ def _processing_input(
         frame.to_parquet(target / "dataset.parquet", index=False)
     else:
         frame.to_csv(target / "dataset.csv", index=False)
-
-
-# -- tuning --------------------------------------------------------------------------------
-
-
-def sample_hyperparameters(ranges: dict[str, Any], count: int, seed: str) -> list[dict[str, str]]:
-    """``count`` deterministic samples of the tuning ranges (Random; Bayesian samples alike)."""
-    rng = random.Random(seed)
-    samples = []
-    for _ in range(count):
-        values: dict[str, str] = {}
-        for item in ranges.get("ContinuousParameterRanges", []):
-            low, high = float(item["MinValue"]), float(item["MaxValue"])
-            if item.get("ScalingType") in ("Logarithmic", "ReverseLogarithmic") and low > 0:
-                value = math.exp(rng.uniform(math.log(low), math.log(high)))
-            else:
-                value = rng.uniform(low, high)
-            values[item["Name"]] = f"{value:.6g}"
-        for item in ranges.get("IntegerParameterRanges", []):
-            values[item["Name"]] = str(rng.randint(int(item["MinValue"]), int(item["MaxValue"])))
-        for item in ranges.get("CategoricalParameterRanges", []):
-            values[item["Name"]] = rng.choice(item["Values"])
-        samples.append(values)
-    return samples
-
-
-def grid(ranges: dict[str, Any]) -> list[dict[str, str]]:
-    items = [(i["Name"], i["Values"]) for i in ranges.get("CategoricalParameterRanges", [])]
-    items += [
-        (i["Name"], [str(v) for v in range(int(i["MinValue"]), int(i["MaxValue"]) + 1)])
-        for i in ranges.get("IntegerParameterRanges", [])
-    ]
-    names = [n for n, _ in items]
-    return [
-        dict(zip(names, combo, strict=True)) for combo in itertools.product(*[v for _, v in items])
-    ]
-
-
-def training_request_for(
-    definition: dict[str, Any], name: str, sampled: dict[str, str], objective: str
-) -> dict[str, Any]:
-    """The CreateTrainingJob request of one tuning trial."""
-    hyper = {
-        **(definition.get("StaticHyperParameters") or {}),
-        **sampled,
-        "_tuning_objective_metric": objective,
-    }
-    request = {
-        "TrainingJobName": name,
-        "HyperParameters": hyper,
-        "AlgorithmSpecification": definition["AlgorithmSpecification"],
-        "RoleArn": definition["RoleArn"],
-        "InputDataConfig": definition.get("InputDataConfig", []),
-        "OutputDataConfig": definition["OutputDataConfig"],
-        "ResourceConfig": definition.get("ResourceConfig")
-        or definition.get("HyperParameterTuningResourceConfig")
-        or {"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 30},
-        "StoppingCondition": definition.get("StoppingCondition") or {"MaxRuntimeInSeconds": 86400},
-    }
-    if definition.get("Environment"):
-        request["Environment"] = definition["Environment"]
-    return request
-
-
-def wait_for_training(client: Any, name: str, poll: float = 0.3) -> dict[str, Any]:
-    while True:
-        described = client.describe_training_job(TrainingJobName=name)
-        if described["TrainingJobStatus"] in ("Completed", "Failed", "Stopped"):
-            return dict(described)
-        time.sleep(poll)
