@@ -26,6 +26,7 @@ through :func:`fail_if_broken`, which raises :class:`~mlaccel.errors.SeamBroken`
 
 from __future__ import annotations
 
+import importlib
 import inspect
 from collections.abc import Callable, Iterable, Mapping
 from importlib import metadata
@@ -115,6 +116,28 @@ def missing_attributes(needed: Iterable[tuple[Any, str]]) -> list[str]:
         for owner, name in needed
         if not hasattr(owner, name)
     ]
+
+
+def import_problems(*modules: str) -> list[str]:
+    """``module no longer imports`` for each module that fails to import, with the reason.
+
+    A seam module that imports the library's internals at its top is checked this way: a
+    moved or renamed internal then reads as a broken seam, not as a bare ``ImportError``.
+
+    Examples
+    --------
+    >>> import_problems("json")
+    []
+    >>> import_problems("json.no_such_module")
+    ["json.no_such_module no longer imports (No module named 'json.no_such_module')"]
+    """
+    problems = []
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except ImportError as exc:
+            problems.append(f"{name} no longer imports ({exc})")
+    return problems
 
 
 def signature_problems(owners: Mapping[str, Any], expected: Mapping[str, list[str]]) -> list[str]:
