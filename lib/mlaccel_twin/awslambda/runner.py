@@ -26,6 +26,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from mlaccel.errors import MLAccelInputError
+
 log = logging.getLogger(__name__)
 
 _call_lock = threading.Lock()
@@ -68,7 +70,10 @@ def unpack(code: bytes, cache: Path) -> Path:
         with zipfile.ZipFile(io.BytesIO(code)) as archive:
             for member in archive.namelist():  # refuse paths that leave the folder
                 if member.startswith("/") or ".." in Path(member).parts:
-                    raise ValueError(f"unsafe path {member!r} in the function's zip")
+                    raise MLAccelInputError(
+                        f"the function's zip holds the unsafe path {member!r}; zip the code "
+                        "with paths relative to its root"
+                    )
             archive.extractall(tmp)
         tmp.rename(target)
     return target
@@ -78,15 +83,21 @@ def load_handler(code_dir: Path, handler: str) -> Any:
     """The callable named by ``module.function`` (``package/module.function`` too)."""
     module_path, _, function = handler.rpartition(".")
     if not module_path or not function:
-        raise ValueError(f"Handler {handler!r} must look like 'module.function'")
+        raise MLAccelInputError(f"Handler {handler!r} must look like 'module.function'")
     key = (str(code_dir), module_path)
     if key not in _modules:
         file = code_dir / (module_path.replace(".", "/") + ".py")
         if not file.exists():
-            raise ValueError(f"Handler module {module_path!r} not found in the function's code")
+            raise MLAccelInputError(
+                f"Handler module {module_path!r} not found in the function's code; put "
+                f"{module_path.replace('.', '/')}.py at the zip's root or fix the Handler"
+            )
         unique = f"_twin_lambda_{code_dir.name}_{module_path.replace('/', '_').replace('.', '_')}"
         spec = importlib.util.spec_from_file_location(unique, file)
-        assert spec and spec.loader
+        if spec is None or spec.loader is None:
+            raise MLAccelInputError(
+                f"Handler module {module_path!r} cannot be imported from {file}"
+            )
         module = importlib.util.module_from_spec(spec)
         sys.path.insert(0, str(code_dir))  # the handler's siblings import as in Lambda
         try:
@@ -96,7 +107,10 @@ def load_handler(code_dir: Path, handler: str) -> Any:
         _modules[key] = module
     target = getattr(_modules[key], function, None)
     if not callable(target):
-        raise ValueError(f"Handler function {function!r} not found in {module_path!r}")
+        raise MLAccelInputError(
+            f"Handler function {function!r} not found in {module_path!r}; define it there or "
+            "fix the Handler"
+        )
     return target
 
 

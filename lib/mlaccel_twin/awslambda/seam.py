@@ -1,35 +1,58 @@
-"""Seam: Lambda invocations run the Python handler in-process (moto needs Docker otherwise)."""
+"""Seam: Lambda invocations run the Python handler in-process (moto needs Docker otherwise).
+
+moto runs a function's code in a Docker container. This seam hands ``Invoke`` to
+:func:`mlaccel_twin.awslambda.runner.invoke`, which imports the handler from the function's zip
+and calls it in this process; its log lines go to the function's log group and, with
+``LogType=Tail``, back in ``x-amz-log-result``.
+
+Written for moto 5.2.5 (``mlaccel_twin.seams.PINNED_VERSIONS``); :func:`check_seams` fails
+loudly when moto's function model no longer has what this seam uses.
+"""
 
 from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable
 from typing import Any
 
 from mlaccel_twin._runtime import TwinRuntime, active_runtime
-from mlaccel_twin.awslambda import runner as lambda_runner
-from mlaccel_twin.seams import fail_if_broken, missing_attributes
+from mlaccel_twin.awslambda import runner
+from mlaccel_twin.seams import fail_if_broken, missing_attributes, replace
+
+TAIL_BYTES = 4096  # what Lambda returns of the log with LogType=Tail
 
 
 def install(runtime: TwinRuntime) -> None:
+    """Make moto's ``LambdaFunction.invoke`` call the handler in this process."""
     from moto.awslambda.models import LambdaFunction
 
     check_seams()
+    replace(LambdaFunction, "invoke", _invoke)
 
+
+def check_seams() -> None:
+    """Fail loudly when moto's Lambda function model no longer has what the seam uses."""
+    from moto.awslambda.models import LambdaFunction
+
+    needed = ("invoke", "save_logs", "get_configuration")
+    fail_if_broken("awslambda", missing_attributes((LambdaFunction, n) for n in needed))
+
+
+def _invoke(original: Callable[..., bytes]) -> Callable[..., bytes]:
     def invoke(self: Any, body: str, request_headers: Any, response_headers: Any) -> bytes:
         twin = active_runtime()
-        event = json.loads(body) if body else {}
-        context = lambda_runner.LambdaContext(
+        context = runner.LambdaContext(
             function_name=self.function_name,
             invoked_function_arn=self.function_arn,
             memory_limit_in_mb=int(self.memory_size),
             timeout_s=int(self.timeout),
             log_group_name=self.logs_group_name,
         )
-        result = lambda_runner.invoke(
+        result = runner.invoke(
             code=self.code_bytes,
             handler=self.handler,
-            event=event,
+            event=json.loads(body) if body else {},
             context=context,
             environment=dict(self.environment_vars or {}),
             cache=twin.work_dir / "lambda-code",
@@ -40,16 +63,8 @@ def install(runtime: TwinRuntime) -> None:
         if result.error:
             response_headers["x-amz-function-error"] = "Unhandled"
         if request_headers.get("x-amz-log-type") == "Tail":
-            tail = result.logs.encode()[-4096:]
+            tail = result.logs.encode()[-TAIL_BYTES:]
             response_headers["x-amz-log-result"] = base64.b64encode(tail).decode()
         return result.payload
 
-    LambdaFunction.invoke = invoke  # type: ignore[method-assign]
-
-
-def check_seams() -> None:
-    """Fail loudly when moto's Lambda function model no longer has what the seam uses."""
-    from moto.awslambda.models import LambdaFunction
-
-    needed = ("invoke", "save_logs", "get_configuration")
-    fail_if_broken("awslambda", missing_attributes((LambdaFunction, n) for n in needed))
+    return invoke

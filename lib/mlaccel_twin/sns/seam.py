@@ -1,22 +1,41 @@
-"""Seam: e-mail subscriptions on the twin deliver to an outbox (``mlaccel.notify``)."""
+"""Seam: e-mail subscriptions on the twin deliver to an outbox (``mlaccel.notify``).
+
+moto records SNS e-mail subscriptions but sends nothing. This seam writes each message an
+``email`` or ``email-json`` subscription receives (after its filter policy) to the twin's outbox
+(:mod:`mlaccel_twin.sns.outbox`), where ``Connection.local_backend.read_outbox`` reads it.
+
+Written for moto 5.2.5 (``mlaccel_twin.seams.PINNED_VERSIONS``); :func:`check_seams` fails
+loudly when moto's subscription no longer has what this seam extends.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from mlaccel_twin._runtime import TwinRuntime, active_runtime
-from mlaccel_twin.seams import fail_if_broken, missing_attributes
+from mlaccel_twin.seams import fail_if_broken, missing_attributes, replace
 from mlaccel_twin.sns import outbox
 
 EMAIL_PROTOCOLS = {"email", "email-json"}
 
 
 def install(runtime: TwinRuntime) -> None:
+    """Make moto's e-mail subscriptions deliver to the outbox."""
     from moto.sns.models import Subscription
 
     check_seams()
-    original = Subscription.publish
+    replace(Subscription, "publish", _publish)
 
+
+def check_seams() -> None:
+    """Fail loudly when moto's SNS subscription model no longer has what the seam uses."""
+    from moto.sns.models import Subscription
+
+    fail_if_broken("sns", missing_attributes([(Subscription, "publish")]))
+
+
+def _publish(original: Callable[..., None]) -> Callable[..., None]:
     def publish(
         self: Any,
         message: str,
@@ -40,11 +59,4 @@ def install(runtime: TwinRuntime) -> None:
             message_id=message_id,
         )
 
-    Subscription.publish = publish  # type: ignore[method-assign,assignment]
-
-
-def check_seams() -> None:
-    """Fail loudly when moto's SNS subscription model no longer has what the seam uses."""
-    from moto.sns.models import Subscription
-
-    fail_if_broken("sns", missing_attributes([(Subscription, "publish")]))
+    return publish
