@@ -67,6 +67,30 @@ class CaptureSpec:
         )
 
 
+def capture_summary(config: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The ``DataCaptureConfigSummary`` DescribeEndpoint shows for a ``DataCaptureConfig``.
+
+    Examples
+    --------
+    >>> capture_summary({"EnableCapture": True, "DestinationS3Uri": "s3://bucket/capture"})
+    ... # doctest: +NORMALIZE_WHITESPACE
+    {'EnableCapture': True, 'CaptureStatus': 'Started', 'CurrentSamplingPercentage': 100,
+     'DestinationS3Uri': 's3://bucket/capture'}
+    """
+    if not config:
+        return None
+    enabled = bool(config.get("EnableCapture", True))
+    summary = {
+        "EnableCapture": enabled,
+        "CaptureStatus": "Started" if enabled else "Stopped",
+        "CurrentSamplingPercentage": int(config.get("InitialSamplingPercentage", 100)),
+        "DestinationS3Uri": config.get("DestinationS3Uri", ""),
+    }
+    if config.get("KmsKeyId"):
+        summary["KmsKeyId"] = config["KmsKeyId"]
+    return summary
+
+
 @dataclass(frozen=True)
 class Invocation:
     """One ``InvokeEndpoint`` request."""

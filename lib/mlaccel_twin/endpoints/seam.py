@@ -18,8 +18,8 @@ moto records endpoints as ``InService`` at once, has no ``UpdateEndpoint``, and 
 Application Auto Scaling needs nothing here: moto 5.2.5 registers
 ``sagemaker:variant:DesiredInstanceCount`` targets and their policies as they are.
 
-Written for moto 5.2.5 (see ``PINNED_VERSIONS``); :func:`check_seams` fails loudly when the moto
-internals used here change.
+Written for moto 5.2.5 (``mlaccel_twin.seams.PINNED_VERSIONS``); :func:`check_seams` fails
+loudly when the moto internals used here change.
 """
 
 from __future__ import annotations
@@ -34,7 +34,12 @@ from urllib.parse import unquote
 
 from mlaccel.errors import EndpointNotLive, MLAccelError, UnknownVariant
 from mlaccel_twin._runtime import TwinRuntime, active_runtime
-from mlaccel_twin.endpoints.capture import CaptureSpec, Invocation
+from mlaccel_twin.endpoints.capture import (
+    CaptureSpec,
+    Invocation,
+    InvocationResult,
+    capture_summary,
+)
 from mlaccel_twin.endpoints.fleet import EndpointFleet, EndpointSpec, VariantSpec
 from mlaccel_twin.sagemaker_models import model_container
 from mlaccel_twin.seams import add, fail_if_broken, replace, signature_problems
@@ -134,7 +139,7 @@ def _create_endpoint(original: Callable[..., Any]) -> Callable[..., Any]:
         )
         config = self.endpoint_configs[endpoint_config_name]
         endpoint.endpoint_status = "Creating"
-        endpoint.data_capture_config = _capture_summary(config.data_capture_config)
+        endpoint.data_capture_config = capture_summary(config.data_capture_config)
         key = (self.account_id, self.region_name, endpoint_name)
         try:
             spec = _endpoint_spec(self, endpoint_name, config)
@@ -181,7 +186,7 @@ def _update_endpoint(self: Any, endpoint_name: str, endpoint_config_name: str) -
         endpoint.production_variants = endpoint._process_production_variants(
             config.production_variants
         )
-        endpoint.data_capture_config = _capture_summary(config.data_capture_config)
+        endpoint.data_capture_config = capture_summary(config.data_capture_config)
         _set_status(endpoint, "InService")
 
     def failed(reason: str) -> None:
@@ -246,22 +251,6 @@ def _endpoint_spec(backend: Any, endpoint_name: str, config: Any) -> EndpointSpe
     )
 
 
-def _capture_summary(config: dict[str, Any] | None) -> dict[str, Any] | None:
-    # DescribeEndpoint shows a DataCaptureConfigSummary, not the config itself.
-    if not config:
-        return None
-    enabled = bool(config.get("EnableCapture", True))
-    summary = {
-        "EnableCapture": enabled,
-        "CaptureStatus": "Started" if enabled else "Stopped",
-        "CurrentSamplingPercentage": int(config.get("InitialSamplingPercentage", 100)),
-        "DestinationS3Uri": config.get("DestinationS3Uri", ""),
-    }
-    if config.get("KmsKeyId"):
-        summary["KmsKeyId"] = config["KmsKeyId"]
-    return summary
-
-
 # --------------------------------------------------------------------------- runtime
 
 
@@ -276,22 +265,12 @@ def _invoke_endpoint(original: Callable[..., Any]) -> Callable[..., Any]:
             return _error(
                 400, "ValidationError", f"Endpoint {name} of account {account} not found."
             )
-        body = self.raw_body if isinstance(self.raw_body, bytes) else str(self.raw_body).encode()
-        headers = self.headers
-        invocation = Invocation(
-            body=body or b"",
-            content_type=headers.get("Content-Type") or "text/csv",
-            accept=headers.get("Accept"),
-            custom_attributes=headers.get("X-Amzn-SageMaker-Custom-Attributes"),
-            target_variant=headers.get("X-Amzn-SageMaker-Target-Variant"),
-            inference_id=headers.get("X-Amzn-SageMaker-Inference-Id"),
-        )
         weights = {
             str(v["VariantName"]): float(v.get("CurrentWeight", 1.0) or 0.0)
             for v in endpoint.production_variants
         }
         try:
-            result = fleet().invoke((account, region, name), invocation, weights=weights)
+            result = fleet().invoke((account, region, name), _invocation(self), weights=weights)
         except EndpointNotLive:
             return _error(
                 400,
@@ -301,29 +280,45 @@ def _invoke_endpoint(original: Callable[..., Any]) -> Callable[..., Any]:
             )
         except UnknownVariant as exc:
             return _error(400, "ValidationError", str(exc))
-        if result.status != 200:
-            text = result.body.decode("utf-8", errors="replace")
-            side = "client" if 400 <= result.status < 500 else "server"
-            message = (
-                f"Received {side} error ({result.status}) from {result.variant} with message "
-                f'"{text}". See the twin\'s log for more information.'
-            )
-            return _error(
-                424,
-                "ModelError",
-                message,
-                OriginalStatusCode=result.status,
-                OriginalMessage=text,
-            )
-        response_headers = {
-            "Content-Type": result.content_type,
-            "x-Amzn-Invoked-Production-Variant": result.variant,
-        }
-        if result.custom_attributes:
-            response_headers["X-Amzn-SageMaker-Custom-Attributes"] = result.custom_attributes
-        return 200, response_headers, result.body
+        return _answer(result)
 
     return invoke_endpoint
+
+
+def _invocation(response: Any) -> Invocation:
+    """The request as the runtime API received it: body and SageMaker's headers."""
+    raw = response.raw_body
+    body = raw if isinstance(raw, bytes) else str(raw).encode()
+    headers = response.headers
+    return Invocation(
+        body=body or b"",
+        content_type=headers.get("Content-Type") or "text/csv",
+        accept=headers.get("Accept"),
+        custom_attributes=headers.get("X-Amzn-SageMaker-Custom-Attributes"),
+        target_variant=headers.get("X-Amzn-SageMaker-Target-Variant"),
+        inference_id=headers.get("X-Amzn-SageMaker-Inference-Id"),
+    )
+
+
+def _answer(result: InvocationResult) -> tuple[int, dict[str, str], bytes | str]:
+    """The runtime API's answer: the model's, or ``ModelError`` (424) when the model failed."""
+    if result.status != 200:
+        text = result.body.decode("utf-8", errors="replace")
+        side = "client" if 400 <= result.status < 500 else "server"
+        message = (
+            f"Received {side} error ({result.status}) from {result.variant} with message "
+            f'"{text}". See the twin\'s log for more information.'
+        )
+        return _error(
+            424, "ModelError", message, OriginalStatusCode=result.status, OriginalMessage=text
+        )
+    headers = {
+        "Content-Type": result.content_type,
+        "x-Amzn-Invoked-Production-Variant": result.variant,
+    }
+    if result.custom_attributes:
+        headers["X-Amzn-SageMaker-Custom-Attributes"] = result.custom_attributes
+    return 200, headers, result.body
 
 
 def _endpoint_name(response: Any) -> str:
