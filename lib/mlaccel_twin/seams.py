@@ -1,26 +1,33 @@
-"""Every change the twin makes to moto or to the SageMaker SDK, and the one helper they share.
+"""Every change the twin makes to moto or to the SageMaker SDK, and the helpers they share.
 
-The twin is laid out as moto pairs ``models.py`` with ``responses.py``: per service, the engine
-that does the work beside one thin seam (``<service>/seam.py``) that hooks it into moto's
+The twin is laid out as moto pairs ``models.py`` with ``responses.py``: per service, the modules
+that do the work beside one thin seam (``<service>/seam.py``) that hooks them into moto's
 server. Each seam defines ``install(runtime)`` and ``check_seams()``:
 
 - ``sagemaker_jobs.seam``: training, processing and tuning jobs really run
-  (``sagemaker_jobs.engine``).
-- ``transform.seam``: batch transform jobs score with the local predictors (``transform.engine``).
-- ``endpoints.seam``: endpoints start local model servers (``endpoints.fleet``); InvokeEndpoint
-  reaches them.
-- ``athena.seam``: SQL on Glue tables runs in DuckDB (``athena.engine``).
-- ``stepfunctions.seam``: ``sagemaker:*.sync`` tasks in moto's state-machine interpreter.
+  (``sagemaker_jobs.engine``, ``.container``, ``.tuning``, ``.xgboost_algorithm``).
+- ``transform.seam``: batch transform jobs score with the local predictors
+  (``transform.engine``, ``.spec``, ``.records``, ``.json_path``).
+- ``endpoints.seam``: endpoints start local model servers (``endpoints.fleet``,
+  ``.capture``, and ``serving``); InvokeEndpoint reaches them.
+- ``athena.seam``: SQL on Glue tables runs in DuckDB (``athena.engine``, ``.statements``,
+  ``.results``).
+- ``stepfunctions.seam``: ``sagemaker:*`` and ``.sync`` tasks in moto's state-machine
+  interpreter (``stepfunctions.sagemaker_task``).
 - ``awslambda.seam``: Lambda invocations call the Python handler in-process (``awslambda.runner``).
-- ``events.seam``: EventBridge rules deliver to Step Functions and Lambda targets.
+- ``events.seam``: EventBridge rules deliver to Step Functions and Lambda targets
+  (``events.delivery``).
 - ``sns.seam``: e-mail subscriptions deliver to an outbox (``sns.outbox``).
 
 The kernel-side seam, SageMaker Pipelines on the SDK's local executor, is
-``sdk_patches.local_pipelines``.
+``sdk_patches.local_pipelines`` (with ``sdk_patches.local_session``).
 
 Every seam was written against the versions in :data:`PINNED_VERSIONS`: :func:`check_versions`
-refuses other versions, and each ``check_seams()`` reports what it needs and no longer finds
-through :func:`fail_if_broken`, which raises :class:`~mlaccel.errors.SeamBroken`.
+refuses other versions, and each ``check_seams()`` collects what it needs and no longer finds
+(:func:`missing_attributes`, :func:`signature_problems`, :func:`import_problems`) and reports it
+through :func:`fail_if_broken`, which raises :class:`~mlaccel.errors.SeamBroken` naming the
+library, the missing pieces and the version the seam was written for. Seams install their hooks
+with :func:`replace` and :func:`add`, so installing twice changes nothing.
 ``tests/mlaccel_twin/test_seams.py`` holds that contract.
 """
 

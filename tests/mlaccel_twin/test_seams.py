@@ -7,6 +7,7 @@ the missing piece and the version the seam was written for.
 from __future__ import annotations
 
 from importlib import import_module
+from pathlib import Path
 
 import pytest
 
@@ -25,6 +26,75 @@ SEAMS = [
     "mlaccel_twin.transform.seam",
     "mlaccel_twin.sdk_patches.local_pipelines",
 ]
+
+
+# Every hook a seam installs: (module, owner within it, attribute). Owner "" is the module.
+HOOKS = [
+    ("moto.athena.models", "AthenaBackend", "start_query_execution"),
+    ("moto.athena.responses", "AthenaResponse", "get_query_execution"),
+    ("moto.athena.responses", "AthenaResponse", "get_query_results"),
+    ("moto.awslambda.models", "LambdaFunction", "invoke"),
+    ("moto.sagemaker.models", "SageMakerModelBackend", "create_endpoint"),
+    ("moto.sagemaker.models", "SageMakerModelBackend", "delete_endpoint"),
+    ("moto.sagemaker.models", "SageMakerModelBackend", "update_endpoint"),
+    ("moto.sagemaker.responses", "SageMakerResponse", "update_endpoint"),
+    ("moto.sagemakerruntime.responses", "SageMakerRuntimeResponse", "invoke_endpoint"),
+    ("moto.events.models", "Rule", "send_to_targets"),
+    ("moto.sagemaker.responses", "SageMakerResponse", "create_training_job"),
+    ("moto.sagemaker.responses", "SageMakerResponse", "create_processing_job"),
+    ("moto.sagemaker.responses", "SageMakerResponse", "create_hyper_parameter_tuning_job"),
+    (
+        "moto.sagemaker.responses",
+        "SageMakerResponse",
+        "list_training_jobs_for_hyper_parameter_tuning_job",
+    ),
+    ("moto.sns.models", "Subscription", "publish"),
+    (
+        "moto.stepfunctions.parser.asl.component.state.exec.state_task.service"
+        ".state_task_service_factory",
+        "",
+        "state_task_service_for",
+    ),
+    (
+        "moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task_factory",
+        "",
+        "state_task_service_for",
+    ),
+    ("moto.sagemaker.models", "SageMakerModelBackend", "create_transform_job"),
+    ("moto.sagemaker.models", "SageMakerModelBackend", "stop_transform_job"),
+    ("moto.sagemaker.responses", "SageMakerResponse", "stop_transform_job"),
+    ("sagemaker.local.pipeline", "_StepExecutorFactory", "get"),
+    ("sagemaker.local.entities", "_LocalPipelineExecutionStep", "_construct_metadata"),
+    ("sagemaker.local.entities", "_LocalPipelineExecution", "_initialize_step_execution"),
+]
+
+
+def test_every_seam_module_is_in_the_contract() -> None:
+    package = Path(seams.__file__).parent
+    found = {
+        "mlaccel_twin." + ".".join(path.relative_to(package).with_suffix("").parts)
+        for path in package.glob("*/seam.py")
+    }
+    assert found | {"mlaccel_twin.sdk_patches.local_pipelines"} == set(SEAMS)
+
+
+@pytest.mark.parametrize(("module", "owner", "attribute"), HOOKS)
+def test_every_hook_is_installed_once_through_the_helpers(
+    module: str, owner: str, attribute: str, conn: mlaccel.Connection
+) -> None:
+    from mlaccel_twin.sdk_patches import local_pipelines
+
+    local_pipelines.install()  # the kernel-side seam installs with the first pipeline session
+    local_pipelines.install()  # a second install changes nothing
+    target = import_module(module)
+    for part in filter(None, owner.split(".")):
+        target = getattr(target, part)
+    hook = getattr(target, attribute)
+    assert getattr(hook, "_mlaccel_seam", False), f"{module}.{owner}.{attribute} is not hooked"
+    original = seams.unwrapped(hook)
+    if original is not hook:  # replaced (not added): the library's own function is kept
+        assert original.__module__.startswith(("moto.", "sagemaker.")), original.__module__
+        assert not getattr(original, "_mlaccel_seam", False)
 
 
 def test_installed_libraries_are_the_pinned_versions() -> None:
@@ -84,3 +154,27 @@ def test_replace_installs_once_and_keeps_the_original() -> None:
     seams.replace(Owner, "action", make)  # a second install changes nothing
     assert Owner().action() == "twin+moto"
     assert seams.unwrapped(Owner.action)(Owner()) == "moto"
+
+
+def test_the_helper_names_the_library_the_pieces_and_the_version() -> None:
+    class Executor:
+        def execute(self) -> None: ...
+
+    needed = [(Executor, "execute"), (Executor, "_build"), (Executor, "_run")]
+    with pytest.raises(SeamBroken) as caught:
+        seams.fail_if_broken(
+            "local_pipelines", seams.missing_attributes(needed), library="sagemaker"
+        )
+    message = str(caught.value)
+    assert "the twin's local_pipelines seam no longer fits sagemaker" in message
+    assert "Executor._build is gone; Executor._run is gone" in message
+    assert f"(written for {seams.PINNED_VERSIONS['sagemaker']})" in message
+    assert "pip install -e '.[twin]'" in message
+
+
+def test_a_seam_whose_module_no_longer_imports_is_broken(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mlaccel_twin.stepfunctions import seam
+
+    monkeypatch.setattr(seam, "TASK_MODULE", "mlaccel_twin.stepfunctions.moved_away")
+    with pytest.raises(SeamBroken, match=r"stepfunctions seam .*moved_away no longer imports"):
+        seam.check_seams()

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from mlaccel._s3 import parse_path
+from mlaccel._s3 import is_s3, parse_path
 from mlaccel.errors import MLAccelInputError
 
 
@@ -55,7 +55,7 @@ def fetch_model(
         else:
             _download_prefix(s3_client, uri, model_dir)
     submit = environment.get("SAGEMAKER_SUBMIT_DIRECTORY", "")
-    if submit.startswith("s3://"):
+    if is_s3(submit):
         code_dir = dest / "code"
         code_dir.mkdir(exist_ok=True)
         if submit.endswith((".tar.gz", ".tgz")):

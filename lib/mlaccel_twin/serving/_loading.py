@@ -1,5 +1,7 @@
-"""Which predictor a model folder gets: registered loaders first, then script mode, then the built-
-in models.
+"""Which predictor a model folder gets.
+
+Registered loaders come first, then script mode (an inference script with ``model_fn`` and its
+siblings), then the built-in models.
 """
 
 from __future__ import annotations
@@ -9,12 +11,12 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from mlaccel.errors import MLAccelInputError
-from mlaccel_twin.serving._predictors import Predictor, _load_builtin
+from mlaccel_twin.serving._predictors import Predictor, load_builtin
 from mlaccel_twin.serving._scripts import (
     HANDLER_NAMES,
     ScriptPredictor,
-    _find_inference_script,
-    _import_user_module,
+    find_inference_script,
+    import_user_module,
 )
 
 log = logging.getLogger(__name__)
@@ -54,10 +56,10 @@ def load_predictor(model_dir: Path, *, image_uri: str, environment: Mapping[str,
     environment = dict(environment or {})
     program = environment.get("SAGEMAKER_PROGRAM", "").strip()
     if program:
-        script = _find_inference_script(model_dir, program, environment)
-        module = _import_user_module(script)
+        script = find_inference_script(model_dir, program, environment)
+        module = import_user_module(script)
         if any(callable(getattr(module, fn, None)) for fn in HANDLER_NAMES):
             log.info("serving %s with the handlers of %s", model_dir.name, script.name)
             return ScriptPredictor(module, model_dir, image_uri=image_uri, environment=environment)
         log.info("%s defines no inference handler; serving the model itself", script.name)
-    return _load_builtin(model_dir, image_uri, environment)
+    return load_builtin(model_dir, image_uri, environment)

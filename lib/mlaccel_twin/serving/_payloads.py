@@ -1,5 +1,8 @@
-"""Request and response payloads of the SageMaker inference contract: features in, predictions
-out."""
+"""Payloads of the SageMaker inference contract: features in, predictions out.
+
+Requests decode to a float matrix (:func:`decode_features`); predictions encode to the accept
+type (:func:`encode_predictions`), as the built-in XGBoost container does.
+"""
 
 from __future__ import annotations
 
@@ -213,8 +216,8 @@ def encode_predictions(
     kind = media_type(accept)
     if batch or kind == CSV:
         if kind not in SUPPORTED_ACCEPTS and not batch:
-            raise _not_acceptable(accept)
-        lines = [_csv_value(value) for value in values]
+            raise not_acceptable(accept)
+        lines = [csv_value(value) for value in values]
         return ("\n".join(lines) + "\n").encode(), kind or CSV
     if kind == JSON:
         payload = {"predictions": [{"score": value} for value in values]}
@@ -222,20 +225,23 @@ def encode_predictions(
     if kind in JSONLINES_TYPES:
         lines = [json.dumps({"score": value}) for value in values]
         return ("\n".join(lines) + "\n").encode(), kind
-    raise _not_acceptable(accept)
+    raise not_acceptable(accept)
 
 
-def _csv_value(value: Any) -> str:
+def csv_value(value: Any) -> str:
+    """One prediction as a CSV field: a list becomes its values joined by commas."""
     if isinstance(value, list):
         return ",".join(str(v) for v in value)
     return str(value)
 
 
-def _not_acceptable(accept: str) -> InferenceError:
+def not_acceptable(accept: str) -> InferenceError:
+    """The 406 a container answers for an ``Accept`` it cannot produce."""
     return InferenceError(
         406, f"Accept {accept!r} is not supported; ask for one of {', '.join(SUPPORTED_ACCEPTS)}"
     )
 
 
-def _is_batch(environment: Mapping[str, str]) -> bool:
+def is_batch(environment: Mapping[str, str]) -> bool:
+    """Whether the model serves a batch transform job (``SAGEMAKER_BATCH``, set by the platform)."""
     return environment.get("SAGEMAKER_BATCH", "").strip().lower() in {"true", "1", "yes"}

@@ -1,5 +1,7 @@
-"""Models the twin can serve: the built-in XGBoost and linear learners, and the loaders users
-register for other formats.
+"""Models the twin can serve.
+
+The built-in XGBoost and linear learners, and the loaders users register for other formats
+(:func:`register_model_loader`).
 """
 
 from __future__ import annotations
@@ -19,9 +21,9 @@ from mlaccel._codecs import (
 )
 from mlaccel.errors import MLAccelInputError
 from mlaccel_twin.serving._payloads import (
-    _is_batch,
     decode_features,
     encode_predictions,
+    is_batch,
     resolve_accept,
 )
 
@@ -108,7 +110,8 @@ def register_model_loader(
         _LOADERS.insert(0, _RegisteredLoader(label, predicate, loader))
 
 
-def _load_builtin(model_dir: Path, image_uri: str, environment: Mapping[str, str]) -> Predictor:
+def load_builtin(model_dir: Path, image_uri: str, environment: Mapping[str, str]) -> Predictor:
+    """The predictor of a registered loader or a built-in model that fits ``model_dir``."""
     with _LOADERS_LOCK:
         loaders = list(_LOADERS)
     for registered in loaders:
@@ -153,7 +156,7 @@ class MatrixPredictor:
         features = decode_features(body, content_type or CSV, self.n_features)
         with self._lock:
             predictions = self.predict_matrix(features)
-        return encode_predictions(predictions, answer_in, batch=_is_batch(self.environment))
+        return encode_predictions(predictions, answer_in, batch=is_batch(self.environment))
 
 
 class XGBoostPredictor(MatrixPredictor):

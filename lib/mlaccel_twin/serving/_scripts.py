@@ -1,6 +1,7 @@
-"""Script-mode models: the user's inference script with
-``model_fn``/``input_fn``/``predict_fn``/``output_fn``, as the SageMaker framework containers
-run it.
+"""Script-mode models: the user's inference script, as the SageMaker framework containers run it.
+
+The script defines ``model_fn``, ``input_fn``, ``predict_fn`` and ``output_fn`` (or
+``transform_fn``); the ones it leaves out fall back to the defaults here.
 """
 
 from __future__ import annotations
@@ -28,12 +29,12 @@ from mlaccel._codecs import (
 )
 from mlaccel.errors import InferenceError, MLAccelError, MLAccelInputError
 from mlaccel_twin.serving._payloads import (
-    _csv_value,
-    _not_acceptable,
+    csv_value,
     decode_features,
+    not_acceptable,
     resolve_accept,
 )
-from mlaccel_twin.serving._predictors import MatrixPredictor, _load_builtin
+from mlaccel_twin.serving._predictors import MatrixPredictor, load_builtin
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +42,8 @@ log = logging.getLogger(__name__)
 HANDLER_NAMES = ("model_fn", "input_fn", "predict_fn", "output_fn", "transform_fn")
 
 
-def _find_inference_script(model_dir: Path, program: str, environment: Mapping[str, str]) -> Path:
+def find_inference_script(model_dir: Path, program: str, environment: Mapping[str, str]) -> Path:
+    """The script ``SAGEMAKER_PROGRAM`` names: in the model's ``code/`` or the submit folder."""
     candidates = [model_dir / "code" / program]
     submit = environment.get("SAGEMAKER_SUBMIT_DIRECTORY", "").strip()
     if submit.startswith("file://"):
@@ -64,7 +66,8 @@ _USER_CODE_DIRS: set[str] = set()
 _IMPORT_LOCK = threading.Lock()
 
 
-def _import_user_module(script: Path) -> ModuleType:
+def import_user_module(script: Path) -> ModuleType:
+    """Import an inference script under a name unique to its path, its folder on ``sys.path``."""
     code_dir = str(script.parent.resolve())
     # A name unique to the script's path: two endpoints may both ship an ``inference.py``.
     digest = hashlib.sha1(str(script.resolve()).encode()).hexdigest()[:12]
@@ -131,7 +134,7 @@ class ScriptPredictor:
             if callable(model_fn):
                 self.model = model_fn(str(model_dir))
             else:
-                self.model = _load_builtin(model_dir, image_uri, environment)
+                self.model = load_builtin(model_dir, image_uri, environment)
         except MLAccelError:
             raise
         except Exception as exc:
@@ -213,7 +216,7 @@ def default_output_fn(prediction: Any, accept: str) -> tuple[bytes, str]:
         return json.dumps(values).encode(), JSON
     if kind == CSV:
         rows = values if isinstance(values, list) else [values]
-        return ("\n".join(_csv_value(row) for row in rows) + "\n").encode(), CSV
+        return ("\n".join(csv_value(row) for row in rows) + "\n").encode(), CSV
     if kind in JSONLINES_TYPES:
         rows = values if isinstance(values, list) else [values]
         return ("\n".join(json.dumps(row) for row in rows) + "\n").encode(), kind
@@ -221,4 +224,4 @@ def default_output_fn(prediction: Any, accept: str) -> tuple[bytes, str]:
         buffer = io.BytesIO()
         np.save(buffer, np.asarray(prediction), allow_pickle=False)
         return buffer.getvalue(), NPY
-    raise _not_acceptable(accept)
+    raise not_acceptable(accept)

@@ -1,6 +1,4 @@
-"""The model server: ``/ping`` and ``/invocations`` on loopback, as a SageMaker inference container
-answers.
-"""
+"""The model server: ``/ping`` and ``/invocations`` on loopback, as an inference container does."""
 
 from __future__ import annotations
 
