@@ -10,6 +10,7 @@ from mlaccel_twin._service import serve
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Serve the twin in this process until it is stopped (``mlaccel twin stop``)."""
     parser = argparse.ArgumentParser(prog="python -m mlaccel_twin")
     parser.add_argument("command", choices=["serve"])
     parser.add_argument("--home", type=Path, required=True)

@@ -9,13 +9,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mlaccel.errors import MLAccelError
+from mlaccel.errors import TwinError
 from mlaccel_twin.config import TWIN_REGION
 
 
 @dataclass
 class TwinRuntime:
-    """State of the running twin, read by the patches that extend moto's server.
+    """State of the running twin, read by the seams that extend moto's server.
 
     Attributes
     ----------
@@ -52,6 +52,7 @@ class TwinRuntime:
         return self._executor.submit(fn, *args)
 
     def shutdown(self) -> None:
+        """Drop the jobs not started yet and close the services (endpoint fleet, engines)."""
         self._executor.shutdown(wait=False, cancel_futures=True)
         for service in self.services.values():
             close = getattr(service, "close", None)
@@ -63,6 +64,7 @@ _active: TwinRuntime | None = None
 
 
 def activate(runtime: TwinRuntime | None) -> None:
+    """Make ``runtime`` the twin of this process (None when it stops)."""
     global _active
     _active = runtime
 
@@ -70,9 +72,10 @@ def activate(runtime: TwinRuntime | None) -> None:
 def active_runtime() -> TwinRuntime:
     """The twin running in this process; hooks call this when moto hands them a request."""
     if _active is None:
-        raise MLAccelError("no twin runs in this process; start one with mlaccel_twin.Twin()")
+        raise TwinError("no twin runs in this process; start one with mlaccel_twin.Twin()")
     return _active
 
 
 def has_active_runtime() -> bool:
+    """Whether a twin runs in this process."""
     return _active is not None

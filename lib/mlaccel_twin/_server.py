@@ -1,4 +1,4 @@
-"""The twin in a process: moto's server on loopback with the kit's patches installed."""
+"""The twin in a process: moto's server on loopback with the twin's seams installed."""
 
 from __future__ import annotations
 
@@ -19,7 +19,8 @@ class Twin:
     """A local AWS twin running inside this process.
 
     moto's server listens on ``127.0.0.1`` (never another interface) on a free port; the kit's
-    patches make SageMaker jobs, Lambda handlers and Step Functions executions really run.
+    seams (:mod:`mlaccel_twin.seams`) make SageMaker jobs, endpoints, Lambda handlers, Athena
+    queries and Step Functions executions really run.
 
     Parameters
     ----------
@@ -48,7 +49,7 @@ class Twin:
         self.url = ""
 
     def start(self) -> Twin:
-        """Start moto's server on loopback and install the kit's patches."""
+        """Start moto's server on loopback and install the twin's seams."""
         if _runtime.has_active_runtime():
             raise MLAccelError(
                 "a twin already runs in this process; use it (mlaccel_twin.current_url()) "

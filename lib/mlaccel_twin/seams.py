@@ -48,7 +48,7 @@ _installed: set[str] = set()
 
 
 def check_versions() -> None:
-    """Raise when a patched package is not at the version its patch was written for."""
+    """Raise :class:`SeamBroken` when a library the seams extend is not at its pinned version."""
     wrong = {
         name: metadata.version(name)
         for name, pinned in PINNED_VERSIONS.items()

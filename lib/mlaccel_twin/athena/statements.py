@@ -73,10 +73,12 @@ class Lake:
 
     @cached_property
     def glue(self) -> Any:
+        """The Glue client (the catalog)."""
         return self._client("glue")
 
     @cached_property
     def s3(self) -> Any:
+        """The S3 client (data, results, manifests)."""
         return self._client("s3")
 
 

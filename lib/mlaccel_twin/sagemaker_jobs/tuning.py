@@ -65,6 +65,7 @@ class TuningPlan:
 
     @property
     def metric(self) -> str:
+        """The objective metric's name."""
         return self.objective["MetricName"]
 
     def waves(self) -> Iterator[list[tuple[int, dict[str, str]]]]:

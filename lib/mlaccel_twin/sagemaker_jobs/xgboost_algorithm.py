@@ -1,11 +1,11 @@
 """The built-in SageMaker XGBoost algorithm's contract, run locally by the twin.
 
 ``python -m mlaccel_twin.sagemaker_jobs.xgboost_algorithm`` reads ``hyperparameters.json`` and
-the ``train``
-(and optional ``validation``) channels from the container layout under ``SAGEMAKER_BASE_DIR``:
+the ``train`` (and optional ``validation``) channels from the container layout under
+``SAGEMAKER_BASE_DIR``:
 CSV with the label in the first column and no header (``text/csv``), LIBSVM (``text/libsvm``)
-or Parquet with the label first (``application/x-parquet``). It prints the per-round lines the
-real container prints (``[3]#011train-rmse:...#011validation-rmse:...``), so SageMaker's metric
+or Parquet with the label first (``application/x-parquet``). It writes the per-round lines the
+real container writes (``[3]#011train-rmse:...#011validation-rmse:...``), so SageMaker's metric
 regexes read them, and saves ``xgboost-model`` (XGBoost's own format) in the model folder.
 """
 
@@ -56,6 +56,7 @@ def parse_hyperparameters(raw: dict[str, str]) -> tuple[dict[str, Any], int, int
 
 
 def load_channel(folder: Path, content_type: str) -> Any:
+    """A channel's files as an XGBoost ``DMatrix``, the label in the first column."""
     import numpy as np
     import pandas as pd
     import xgboost as xgb
@@ -82,6 +83,7 @@ def load_channel(folder: Path, content_type: str) -> Any:
 
 
 def main() -> int:
+    """Train as the container does; exit 1 with ``/opt/ml/output/failure`` written on failure."""
     import xgboost as xgb
 
     base = Path(os.environ.get("SAGEMAKER_BASE_DIR", "/opt/ml"))
@@ -110,7 +112,7 @@ def main() -> int:
         message = f"AlgorithmError: {exc}"
         (base / "output").mkdir(parents=True, exist_ok=True)
         (base / "output" / "failure").write_text(message)
-        print(message, file=sys.stderr)
+        sys.stderr.write(message + "\n")
         return 1
     model_dir = base / "model"
     model_dir.mkdir(parents=True, exist_ok=True)
@@ -119,7 +121,7 @@ def main() -> int:
 
 
 class RoundPrinter:
-    """Prints each round like the SageMaker container (tabs shown as #011 in CloudWatch)."""
+    """Writes each round like the SageMaker container (tabs shown as #011 in CloudWatch)."""
 
     def __new__(cls) -> Any:
         import xgboost as xgb
@@ -131,7 +133,9 @@ class RoundPrinter:
                     for data, metrics in evals_log.items()
                     for metric, values in metrics.items()
                 ]
-                print(f"[{epoch}]#011" + "#011".join(parts), flush=True)
+                # stdout is the container's log: SageMaker's metric regexes read these lines.
+                sys.stdout.write(f"[{epoch}]#011" + "#011".join(parts) + "\n")
+                sys.stdout.flush()
                 return False
 
         return _Printer()
