@@ -3,7 +3,7 @@
 Unlike the other seams, this one changes the SageMaker SDK in the kernel, not moto's server.
 :func:`pipeline_session` gives a ``LocalPipelineSession`` whose steps run in the calling process
 while each job (processing, training, transform) runs on the twin
-(:class:`~mlaccel_twin.sdk_patches.local_session.TwinPipelineSession`), so every job of a
+(:func:`~mlaccel_twin.sdk_patches.local_session.session_class`), so every job of a
 pipeline run is a real, described, logged job on the twin. No Docker is involved.
 
 The local executor of the SDK has no register-model step; :func:`install` adds one (it creates
@@ -20,7 +20,12 @@ from typing import Any
 
 from mlaccel_twin.seams import fail_if_broken, import_problems, missing_attributes, replace
 
-SESSION_MODULE = "mlaccel_twin.sdk_patches.local_session"
+SDK_MODULES = (
+    "sagemaker.local.entities",
+    "sagemaker.local.local_session",
+    "sagemaker.local.pipeline",
+    "sagemaker.workflow.pipeline_context",
+)
 
 
 def pipeline_session(connection: Any) -> Any:
@@ -30,9 +35,9 @@ def pipeline_session(connection: Any) -> Any:
     ``endpoint_url`` and ``client()`` are used); the twin does not import the kit's type.
     """
     install()
-    from mlaccel_twin.sdk_patches.local_session import TwinPipelineSession
+    from mlaccel_twin.sdk_patches.local_session import session_class
 
-    session = TwinPipelineSession(
+    session = session_class()(
         connection.client("sagemaker"),
         boto_session=connection.boto3_session,
         default_bucket=connection.bucket,
@@ -58,19 +63,23 @@ def install() -> None:
 
 def check_seams() -> None:
     """Fail loudly when the SDK's local executor no longer has what this module extends."""
-    fail_if_broken("local_pipelines", import_problems(SESSION_MODULE), library="sagemaker")
-    from sagemaker.local import entities, pipeline
+    fail_if_broken("local_pipelines", import_problems(*SDK_MODULES), library="sagemaker")
+    from sagemaker.local import entities, local_session, pipeline
+    from sagemaker.workflow import pipeline_context
 
-    needed = [
+    needed: list[tuple[Any, str]] = [
+        (local_session, "LocalSagemakerClient"),
+        (pipeline_context, "LocalPipelineSession"),
         (pipeline, "_StepExecutor"),
         (pipeline, "_StepExecutorFactory"),
-        (pipeline, "LocalPipelineExecutor"),
         (entities, "_LocalPipelineExecutionStep"),
         (entities, "_LocalPipelineExecution"),
     ]
     problems = missing_attributes(needed)
-    if not problems:
+    if not problems:  # the classes are there: now what is subclassed or hooked of them
         hooked: list[tuple[Any, str]] = [
+            (pipeline_context.LocalPipelineSession, "_initialize"),
+            (pipeline._StepExecutor, "execute"),
             (pipeline._StepExecutorFactory, "get"),
             (entities._LocalPipelineExecutionStep, "_construct_metadata"),
             (entities._LocalPipelineExecution, "_initialize_step_execution"),
@@ -91,9 +100,9 @@ def _is_register_step(step: Any) -> bool:
 def _executor_for_register_steps(original: Callable[..., Any]) -> Callable[..., Any]:
     def get(self: Any, step: Any) -> Any:
         if _is_register_step(step):
-            from mlaccel_twin.sdk_patches.local_session import RegisterModelStepExecutor
+            from mlaccel_twin.sdk_patches.local_session import register_step_executor_class
 
-            return RegisterModelStepExecutor(self.pipeline_executor, step)
+            return register_step_executor_class()(self.pipeline_executor, step)
         return original(self, step)
 
     return get

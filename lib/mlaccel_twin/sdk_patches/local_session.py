@@ -2,24 +2,23 @@
 
 ``LocalPipelineSession`` runs a pipeline's steps in the calling process with
 ``sagemaker.local.pipeline.LocalPipelineExecutor``; each step calls the session's
-``sagemaker_client``, which normally starts Docker containers. :class:`TwinPipelineSession`
-gives the executor a :class:`TwinLocalSagemakerClient` instead, which sends each job to the
-twin's SageMaker API and waits for it (:func:`run_job`). :class:`RegisterModelStepExecutor` is
-the register-model step the executor lacks.
+``sagemaker_client``, which normally starts Docker containers. The session of
+:func:`session_class` gives the executor a client that sends each job to the twin's SageMaker
+API instead and waits for it (:func:`run_job`); :func:`register_step_executor_class` is the
+register-model step the executor lacks.
 
-Imported only when a pipeline session is built: the SageMaker SDK loads slowly. Written for the
+The SDK loads slowly (and warns on import unless the kit's connection configured it first), so
+the classes that subclass it are made on first use (:func:`session_class`,
+:func:`register_step_executor_class`), not when this module is imported. Written for the
 SageMaker SDK 2.257.7 (``mlaccel_twin.seams.PINNED_VERSIONS``);
-``mlaccel_twin.sdk_patches.local_pipelines.check_seams`` checks what it subclasses.
+``mlaccel_twin.sdk_patches.local_pipelines.check_seams`` checks what they subclass.
 """
 
 from __future__ import annotations
 
+import functools
 import time
 from typing import Any
-
-from sagemaker.local import pipeline
-from sagemaker.local.local_session import LocalSagemakerClient
-from sagemaker.workflow.pipeline_context import LocalPipelineSession
 
 from mlaccel.errors import PipelineStepFailed
 
@@ -60,71 +59,90 @@ def run_job(client: Any, kind: str, name: str, request: dict[str, Any]) -> dict[
     return described
 
 
-class TwinLocalSagemakerClient(LocalSagemakerClient):
-    """The local executor's client: pipelines stay local, jobs run on the twin."""
+@functools.cache
+def session_class() -> type:
+    """``LocalPipelineSession`` whose executor's client runs jobs on the twin.
 
-    def __init__(self, sagemaker_session: Any, twin_client: Any) -> None:
-        super().__init__(sagemaker_session)
-        self.twin = twin_client
-
-    def create_training_job(self, TrainingJobName: str, **request: Any) -> None:
-        self._done = run_job(self.twin, "training", TrainingJobName, request)
-
-    def describe_training_job(self, TrainingJobName: str) -> dict[str, Any]:
-        return dict(self.twin.describe_training_job(TrainingJobName=TrainingJobName))
-
-    def create_processing_job(self, ProcessingJobName: str, **request: Any) -> None:
-        run_job(self.twin, "processing", ProcessingJobName, request)
-
-    def describe_processing_job(self, ProcessingJobName: str) -> dict[str, Any]:
-        return dict(self.twin.describe_processing_job(ProcessingJobName=ProcessingJobName))
-
-    def create_transform_job(self, TransformJobName: str, **request: Any) -> None:
-        run_job(self.twin, "transform", TransformJobName, request)
-
-    def describe_transform_job(self, TransformJobName: str) -> dict[str, Any]:
-        return dict(self.twin.describe_transform_job(TransformJobName=TransformJobName))
-
-    def create_model(self, ModelName: str, **request: Any) -> None:
-        request.pop("Tags", None)
-        self.twin.create_model(ModelName=ModelName, **request)
-
-    def describe_model(self, ModelName: str) -> dict[str, Any]:
-        return dict(self.twin.describe_model(ModelName=ModelName))
-
-    def create_model_package(self, **request: Any) -> dict[str, Any]:
-        arn = self.twin.create_model_package(**request)["ModelPackageArn"]
-        described = dict(self.twin.describe_model_package(ModelPackageName=arn))
-        described.pop("ResponseMetadata", None)
-        return described
-
-
-class TwinPipelineSession(LocalPipelineSession):
-    """A ``LocalPipelineSession`` whose executor's client is a :class:`TwinLocalSagemakerClient`.
-
-    ``twin_client`` is a boto3 SageMaker client of the twin; the other arguments are
-    ``LocalPipelineSession``'s.
+    Build it as ``session_class()(twin_client, **session)``: ``twin_client`` is a boto3
+    SageMaker client of the twin, ``session`` the arguments of ``LocalPipelineSession``.
     """
+    from sagemaker.workflow.pipeline_context import LocalPipelineSession
 
-    def __init__(self, twin_client: Any, **session: Any) -> None:
-        self._twin_client = twin_client  # before the SDK's __init__, which calls _initialize
-        super().__init__(**session)
+    client_class = _client_class()
 
-    def _initialize(self, boto_session: Any, sagemaker_client: Any, *args: Any, **kw: Any) -> None:
-        super()._initialize(boto_session, sagemaker_client, *args, **kw)
-        self.sagemaker_client = TwinLocalSagemakerClient(self, self._twin_client)
+    class TwinPipelineSession(LocalPipelineSession):
+        def __init__(self, twin_client: Any, **session: Any) -> None:
+            self._twin_client = twin_client  # before the SDK's __init__, which calls _initialize
+            super().__init__(**session)
+
+        def _initialize(
+            self, boto_session: Any, sagemaker_client: Any, *args: Any, **kw: Any
+        ) -> None:
+            super()._initialize(boto_session, sagemaker_client, *args, **kw)
+            self.sagemaker_client = client_class(self, self._twin_client)
+
+    return TwinPipelineSession
 
 
-class RegisterModelStepExecutor(pipeline._StepExecutor):
-    """The register-model step: it creates the model package on the twin."""
+@functools.cache
+def register_step_executor_class() -> type:
+    """The local executor's register-model step: it creates the model package on the twin."""
+    from sagemaker.local import pipeline
 
-    def execute(self) -> Any:
-        executor = self.pipline_executor  # sic: the SDK's attribute name
-        request = executor.evaluate_step_arguments(self.step)
-        try:
-            return executor.local_sagemaker_client.create_model_package(**request)
-        except Exception as error:  # the executor records it as the step's failure
-            executor.execution.update_step_failure(
-                self.step.name, f"{type(error).__name__}: {error}"
-            )
-            return None
+    class RegisterModelStepExecutor(pipeline._StepExecutor):
+        def execute(self) -> Any:
+            executor = self.pipline_executor  # sic: the SDK's attribute name
+            request = executor.evaluate_step_arguments(self.step)
+            try:
+                return executor.local_sagemaker_client.create_model_package(**request)
+            except Exception as error:  # the executor records it as the step's failure
+                executor.execution.update_step_failure(
+                    self.step.name, f"{type(error).__name__}: {error}"
+                )
+                return None
+
+    return RegisterModelStepExecutor
+
+
+@functools.cache
+def _client_class() -> type:
+    """The local executor's client: pipelines stay local, jobs run on the twin."""
+    from sagemaker.local.local_session import LocalSagemakerClient
+
+    class TwinLocalSagemakerClient(LocalSagemakerClient):
+        def __init__(self, sagemaker_session: Any, twin_client: Any) -> None:
+            super().__init__(sagemaker_session)
+            self.twin = twin_client
+
+        def create_training_job(self, TrainingJobName: str, **request: Any) -> None:
+            self._done = run_job(self.twin, "training", TrainingJobName, request)
+
+        def describe_training_job(self, TrainingJobName: str) -> dict[str, Any]:
+            return dict(self.twin.describe_training_job(TrainingJobName=TrainingJobName))
+
+        def create_processing_job(self, ProcessingJobName: str, **request: Any) -> None:
+            run_job(self.twin, "processing", ProcessingJobName, request)
+
+        def describe_processing_job(self, ProcessingJobName: str) -> dict[str, Any]:
+            return dict(self.twin.describe_processing_job(ProcessingJobName=ProcessingJobName))
+
+        def create_transform_job(self, TransformJobName: str, **request: Any) -> None:
+            run_job(self.twin, "transform", TransformJobName, request)
+
+        def describe_transform_job(self, TransformJobName: str) -> dict[str, Any]:
+            return dict(self.twin.describe_transform_job(TransformJobName=TransformJobName))
+
+        def create_model(self, ModelName: str, **request: Any) -> None:
+            request.pop("Tags", None)
+            self.twin.create_model(ModelName=ModelName, **request)
+
+        def describe_model(self, ModelName: str) -> dict[str, Any]:
+            return dict(self.twin.describe_model(ModelName=ModelName))
+
+        def create_model_package(self, **request: Any) -> dict[str, Any]:
+            arn = self.twin.create_model_package(**request)["ModelPackageArn"]
+            described = dict(self.twin.describe_model_package(ModelPackageName=arn))
+            described.pop("ResponseMetadata", None)
+            return described
+
+    return TwinLocalSagemakerClient
