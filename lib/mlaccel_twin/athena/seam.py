@@ -33,6 +33,7 @@ from typing import Any
 
 from mlaccel.errors import MLAccelError, StatementFailed
 from mlaccel_twin._runtime import TwinRuntime, active_runtime
+from mlaccel_twin._seam import fail_if_broken, replace, signature_problems
 from mlaccel_twin.athena.engine import LakeQueryEngine, QueryResult
 from mlaccel_twin.athena.results import MAX_RESULTS_PER_PAGE, results_page
 from mlaccel_twin.athena.statements import (
@@ -41,7 +42,6 @@ from mlaccel_twin.athena.statements import (
     bind_execution_parameters,
     run_statement,
 )
-from mlaccel_twin.seams import fail_if_broken, replace, signature_problems
 
 # Tests and older callers reach these through the seam.
 __all__ = [

@@ -17,8 +17,8 @@ from collections.abc import Callable
 from typing import Any
 
 from mlaccel_twin._runtime import TwinRuntime, active_runtime
+from mlaccel_twin._seam import fail_if_broken, missing_attributes, replace
 from mlaccel_twin.awslambda import runner
-from mlaccel_twin.seams import fail_if_broken, missing_attributes, replace
 
 TAIL_BYTES = 4096  # what Lambda returns of the log with LogType=Tail
 

@@ -34,6 +34,7 @@ from urllib.parse import unquote
 
 from mlaccel.errors import EndpointNotLive, MLAccelError, UnknownVariant
 from mlaccel_twin._runtime import TwinRuntime, active_runtime
+from mlaccel_twin._seam import add, fail_if_broken, replace, signature_problems
 from mlaccel_twin.endpoints.capture import (
     CaptureSpec,
     Invocation,
@@ -42,7 +43,6 @@ from mlaccel_twin.endpoints.capture import (
 )
 from mlaccel_twin.endpoints.fleet import EndpointFleet, EndpointSpec, VariantSpec
 from mlaccel_twin.sagemaker_models import model_container
-from mlaccel_twin.seams import add, fail_if_broken, replace, signature_problems
 
 log = logging.getLogger(__name__)
 

@@ -18,8 +18,8 @@ from collections.abc import Callable
 from typing import Any
 
 from mlaccel_twin._runtime import TwinRuntime, active_runtime
+from mlaccel_twin._seam import fail_if_broken, missing_attributes, replace
 from mlaccel_twin.events.delivery import DELIVERED, deliver, target_input, target_service
-from mlaccel_twin.seams import fail_if_broken, missing_attributes, replace
 
 # Tests and older callers reach the delivery helpers through the seam.
 __all__ = ["check_seams", "install", "target_input", "target_service"]

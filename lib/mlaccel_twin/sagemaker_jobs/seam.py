@@ -22,9 +22,9 @@ from collections.abc import Callable
 from typing import Any
 
 from mlaccel_twin._runtime import TwinRuntime, active_runtime
+from mlaccel_twin._seam import add, fail_if_broken, missing_attributes, replace
 from mlaccel_twin.job_log import CloudWatchJobLog
 from mlaccel_twin.sagemaker_jobs import engine, tuning
-from mlaccel_twin.seams import add, fail_if_broken, missing_attributes, replace
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from mlaccel_twin.seams import fail_if_broken, import_problems, missing_attributes, replace
+from mlaccel_twin._seam import fail_if_broken, import_problems, missing_attributes, replace
 
 SDK_MODULES = (
     "sagemaker.local.entities",

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from mlaccel_twin._runtime import TwinRuntime, active_runtime
-from mlaccel_twin.seams import fail_if_broken, missing_attributes, replace
+from mlaccel_twin._seam import fail_if_broken, missing_attributes, replace
 from mlaccel_twin.sns import outbox
 
 EMAIL_PROTOCOLS = {"email", "email-json"}

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from mlaccel_twin._runtime import TwinRuntime
-from mlaccel_twin.seams import fail_if_broken, import_problems, missing_attributes, replace
+from mlaccel_twin._seam import fail_if_broken, import_problems, missing_attributes, replace
 
 TASK_MODULE = "mlaccel_twin.stepfunctions.sagemaker_task"
 # What the task service overrides or calls of moto's callback service.

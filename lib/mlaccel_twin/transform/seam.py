@@ -23,9 +23,9 @@ from typing import Any
 
 from mlaccel.errors import MLAccelError, TransformStopped
 from mlaccel_twin._runtime import TwinRuntime, active_runtime
+from mlaccel_twin._seam import add, fail_if_broken, replace, signature_problems, unwrapped
 from mlaccel_twin.job_log import CloudWatchJobLog
 from mlaccel_twin.sagemaker_models import model_container
-from mlaccel_twin.seams import add, fail_if_broken, replace, signature_problems, unwrapped
 from mlaccel_twin.transform.engine import LOG_GROUP, run_transform_job
 from mlaccel_twin.transform.spec import TransformJobSpec
 
