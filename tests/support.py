@@ -7,6 +7,7 @@ Fixtures live in ``conftest.py``; test modules import these names from here.
 from __future__ import annotations
 
 import importlib.util
+import io
 import ipaddress
 import json
 import os
@@ -15,7 +16,9 @@ import shutil
 import socket
 import subprocess
 import sys
+import tarfile
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -172,3 +175,22 @@ def write_capture(folder: Path, records: list[dict], hour: str = "10") -> Path:
     target = path / f"00-00-000-{hour}.jsonl"
     target.write_text("".join(json.dumps(r) + "\n" for r in records))
     return target
+
+
+# ------------------------------------------------------------------------ names and artifacts
+
+
+def unique_name(prefix: str) -> str:
+    """``<prefix>-<8 hex>``: tests in one twin use their own names, so they do not collide."""
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def tarball(files: dict[str, bytes]) -> bytes:
+    """A ``model.tar.gz`` (gzip'd tar) holding ``files`` by name, as SageMaker packs models."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()

@@ -5,8 +5,6 @@ from __future__ import annotations
 import io
 import logging
 import re
-import tarfile
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -18,6 +16,7 @@ import xgboost as xgb
 import mlaccel
 from mlaccel import inference
 from mlaccel.errors import MLAccelError, MLAccelInputError
+from tests.support import tarball, unique_name
 
 N_FEATURES = 5
 
@@ -31,28 +30,14 @@ class Model:
         return np.asarray(self.booster.predict(xgb.DMatrix(rows)))
 
 
-def _unique(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
-
-
-def _tarball(files: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return buffer.getvalue()
-
-
 def _upload_model(conn: mlaccel.Connection, seed: int) -> Model:
     rng = np.random.default_rng(seed)
     features = rng.random((120, N_FEATURES))
     label = features @ rng.random(N_FEATURES) * 100
     params = {"objective": "reg:squarederror", "max_depth": 3, "nthread": 1}
     booster = xgb.train(params, xgb.DMatrix(features, label=label), num_boost_round=10)
-    key = f"inference-tests/{_unique('model')}/model.tar.gz"
-    body = _tarball({"xgboost-model": bytes(booster.save_raw("ubj"))})
+    key = f"inference-tests/{unique_name('model')}/model.tar.gz"
+    body = tarball({"xgboost-model": bytes(booster.save_raw("ubj"))})
     conn.client("s3").put_object(Bucket=conn.bucket, Key=key, Body=body)
     return Model(booster, f"s3://{conn.bucket}/{key}")
 
@@ -93,7 +78,7 @@ def _register(
 def test_latest_model_package_prefers_the_newest_approved_version(
     conn: mlaccel.Connection, models: dict[str, Model], image_uri: str
 ) -> None:
-    group = _unique("inference-group")
+    group = unique_name("inference-group")
     conn.client("sagemaker").create_model_package_group(ModelPackageGroupName=group)
     approved = _register(conn, group, models["a"], image_uri, "Approved")
     _register(conn, group, models["b"], image_uri, "PendingManualApproval")
@@ -113,7 +98,7 @@ def test_latest_model_package_falls_back_to_latest_registered_and_says_so(
     image_uri: str,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    group = _unique("inference-pending")
+    group = unique_name("inference-pending")
     conn.client("sagemaker").create_model_package_group(ModelPackageGroupName=group)
     _register(conn, group, models["a"], image_uri, "PendingManualApproval")
     latest = _register(conn, group, models["b"], image_uri, "PendingManualApproval")
@@ -126,8 +111,8 @@ def test_latest_model_package_falls_back_to_latest_registered_and_says_so(
 
 def test_missing_group_or_empty_group_is_a_clear_error(conn: mlaccel.Connection) -> None:
     with pytest.raises(inference.ModelPackageNotFound, match=r"does not exist.*03_train_model"):
-        inference.latest_model_package(_unique("no-such-group"), connection=conn)
-    empty = _unique("inference-empty")
+        inference.latest_model_package(unique_name("no-such-group"), connection=conn)
+    empty = unique_name("inference-empty")
     conn.client("sagemaker").create_model_package_group(ModelPackageGroupName=empty)
     with pytest.raises(inference.ModelPackageNotFound, match="holds no model package"):
         inference.latest_model_package(empty, connection=conn)
@@ -139,12 +124,12 @@ def test_missing_group_or_empty_group_is_a_clear_error(conn: mlaccel.Connection)
 def test_endpoint_from_model_package_predicts_what_the_model_predicts_and_captures(
     conn: mlaccel.Connection, models: dict[str, Model], rows: np.ndarray, image_uri: str
 ) -> None:
-    group = _unique("inference-serve")
+    group = unique_name("inference-serve")
     conn.client("sagemaker").create_model_package_group(ModelPackageGroupName=group)
     _register(conn, group, models["a"], image_uri, "Approved")
     package = inference.latest_model_package(group, connection=conn)
-    endpoint = _unique("inference-endpoint")
-    capture = conn.s3_uri(_unique("inference-capture"))
+    endpoint = unique_name("inference-endpoint")
+    capture = conn.s3_uri(unique_name("inference-capture"))
     deployment = inference.deploy_model(
         endpoint, model_package=package, capture_uri=capture, connection=conn
     )
@@ -189,7 +174,7 @@ def test_deploy_twice_updates_the_endpoint_and_cleans_up_the_old_config(
     conn: mlaccel.Connection, models: dict[str, Model], rows: np.ndarray
 ) -> None:
     client = conn.client("sagemaker")
-    endpoint = _unique("inference-update")
+    endpoint = unique_name("inference-update")
     first = inference.deploy_model(
         endpoint, model_data=models["a"].model_data, data_capture=False, connection=conn
     )
@@ -229,7 +214,7 @@ def test_deploy_twice_updates_the_endpoint_and_cleans_up_the_old_config(
 def test_a_failed_endpoint_is_reported_then_replaced(
     conn: mlaccel.Connection, models: dict[str, Model], rows: np.ndarray
 ) -> None:
-    endpoint = _unique("inference-failed")
+    endpoint = unique_name("inference-failed")
     missing = conn.s3_uri("inference-tests/missing/model.tar.gz")
     with pytest.raises(inference.EndpointFailed, match=r"is Failed.*missing/model\.tar\.gz"):
         inference.deploy_model(endpoint, model_data=missing, connection=conn)
@@ -248,7 +233,7 @@ def test_a_failed_endpoint_is_reported_then_replaced(
 def test_latency_report_and_autoscaling_registration(
     conn: mlaccel.Connection, models: dict[str, Model], rows: np.ndarray
 ) -> None:
-    endpoint = _unique("inference-latency")
+    endpoint = unique_name("inference-latency")
     inference.deploy_model(endpoint, model_data=models["a"].model_data, connection=conn)
     scaling = conn.client("application-autoscaling")
     resource = f"endpoint/{endpoint}/variant/AllTraffic"
@@ -305,7 +290,7 @@ def test_batch_transform_scores_every_row_joined_by_id(
     conn: mlaccel.Connection, models: dict[str, Model], rows: np.ndarray
 ) -> None:
     model_name = inference.create_model(model_data=models["a"].model_data, connection=conn)
-    prefix = _unique("inference-transform")
+    prefix = unique_name("inference-transform")
     columns = [f"f{i}" for i in range(N_FEATURES)]
     frame = pd.DataFrame(rows, columns=columns)
     frame.insert(0, "record_id", [f"car-{i:03d}" for i in range(len(frame))])
@@ -347,7 +332,7 @@ def test_batch_transform_scores_every_row_joined_by_id(
 
 def test_failed_transform_job_says_why(conn: mlaccel.Connection, models: dict[str, Model]) -> None:
     model_name = inference.create_model(model_data=models["a"].model_data, connection=conn)
-    prefix = _unique("inference-bad-transform")
+    prefix = unique_name("inference-bad-transform")
     conn.client("s3").put_object(Bucket=conn.bucket, Key=f"{prefix}/in/bad.csv", Body=b"id-1,1,2\n")
     with pytest.raises(inference.TransformJobFailed, match="Failed"):
         inference.run_batch_transform(
@@ -391,7 +376,7 @@ def test_bad_arguments_name_the_input_and_the_fix(conn: mlaccel.Connection) -> N
     with pytest.raises(MLAccelInputError, match="comma"):
         inference.records_to_csv([["a,b", 1]])
     with pytest.raises(MLAccelInputError, match="does not exist"):
-        inference.register_autoscaling(_unique("inference-none"), connection=conn)
+        inference.register_autoscaling(unique_name("inference-none"), connection=conn)
     with pytest.raises(MLAccelInputError, match="duplicate"):
         inference.write_transform_input(
             pd.DataFrame({"id": [1, 1], "x": [0.1, 0.2]}),
@@ -420,7 +405,7 @@ def test_every_aws_call_needs_a_connection() -> None:
 def test_read_labeled_rows_reads_both_layouts_the_processing_step_writes(
     conn: mlaccel.Connection, rows: np.ndarray
 ) -> None:
-    prefix = _unique("inference-split")
+    prefix = unique_name("inference-split")
     s3 = conn.client("s3")
     labels = np.arange(len(rows), dtype=float)
     csv_text = "".join(
@@ -463,9 +448,9 @@ def test_an_uploaded_booster_serves_its_own_predictions(
         num_boost_round=20,
     )
     model_data = inference.upload_xgboost_model(
-        booster, conn.s3_uri(_unique("inference-linear"), "model.tar.gz"), connection=conn
+        booster, conn.s3_uri(unique_name("inference-linear"), "model.tar.gz"), connection=conn
     )
-    endpoint = _unique("inference-gblinear")
+    endpoint = unique_name("inference-gblinear")
     inference.deploy_model(endpoint, model_data=model_data, data_capture=False, connection=conn)
     try:
         np.testing.assert_allclose(

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import base64
-import io
 import json
-import tarfile
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +25,7 @@ from mlaccel_twin.transform import seam as transform_seam
 from mlaccel_twin.transform.engine import run_transform_job
 from mlaccel_twin.transform.json_path import select_json_path
 from mlaccel_twin.transform.spec import TransformJobSpec
+from tests.support import tarball, unique_name
 
 N_FEATURES = 4
 
@@ -42,26 +40,12 @@ class TrainedModel:
         return np.asarray(self.booster.predict(xgb.DMatrix(rows)))
 
 
-def _unique(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
-
-
 def _train(seed: int, rows: int = 80) -> xgb.Booster:
     rng = np.random.default_rng(seed)
     features = rng.random((rows, N_FEATURES))
     label = features @ rng.random(N_FEATURES) * 10
     params = {"objective": "reg:squarederror", "max_depth": 3, "nthread": 1}
     return xgb.train(params, xgb.DMatrix(features, label=label), num_boost_round=8)
-
-
-def _tarball(files: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return buffer.getvalue()
 
 
 @pytest.fixture(scope="module")
@@ -78,10 +62,10 @@ def models(conn: mlaccel.Connection, image_uri: str) -> dict[str, TrainedModel]:
     trained = {}
     for label, seed in (("a", 1), ("b", 2)):
         booster = _train(seed)
-        key = f"serving-tests/{_unique(label)}/model.tar.gz"
-        body = _tarball({"xgboost-model": bytes(booster.save_raw("ubj"))})
+        key = f"serving-tests/{unique_name(label)}/model.tar.gz"
+        body = tarball({"xgboost-model": bytes(booster.save_raw("ubj"))})
         conn.client("s3").put_object(Bucket=conn.bucket, Key=key, Body=body)
-        name = _unique(f"serving-model-{label}")
+        name = unique_name(f"serving-model-{label}")
         url = f"s3://{conn.bucket}/{key}"
         sagemaker_client.create_model(
             ModelName=name,
@@ -121,7 +105,7 @@ def _deploy(
 ) -> str:
     """Create an endpoint config (and the endpoint unless it exists), wait for InService."""
     client = conn.client("sagemaker")
-    config_name = _unique("serving-config")
+    config_name = unique_name("serving-config")
     extra = {"DataCaptureConfig": capture} if capture else {}
     client.create_endpoint_config(
         EndpointConfigName=config_name,
@@ -137,7 +121,7 @@ def _deploy(
         ],
         **extra,
     )
-    name = endpoint_name or _unique("serving-endpoint")
+    name = endpoint_name or unique_name("serving-endpoint")
     client.create_endpoint(EndpointName=name, EndpointConfigName=config_name)
     described = _wait_for(
         lambda: client.describe_endpoint(EndpointName=name),
@@ -275,7 +259,7 @@ def test_variants_share_traffic_by_weight_and_honour_target_variant(
 def test_data_capture_writes_sagemaker_capture_files(
     conn: mlaccel.Connection, models: dict[str, TrainedModel], rows: np.ndarray
 ) -> None:
-    prefix = _unique("serving-capture")
+    prefix = unique_name("serving-capture")
     destination = f"s3://{conn.bucket}/{prefix}"
     endpoint = _deploy(
         conn,
@@ -377,7 +361,7 @@ def test_update_endpoint_swaps_the_model_without_failed_requests(
     invoker.start()
     try:
         time.sleep(0.2)
-        config_b = _unique("serving-config-b")
+        config_b = unique_name("serving-config-b")
         client.create_endpoint_config(
             EndpointConfigName=config_b,
             ProductionVariants=[
@@ -422,7 +406,7 @@ def test_failed_update_keeps_the_old_model_and_says_why(
 ) -> None:
     client = conn.client("sagemaker")
     endpoint = _deploy(conn, [("AllTraffic", models["a"].name, 1.0)])
-    broken = _unique("serving-model-broken")
+    broken = unique_name("serving-model-broken")
     client.create_model(
         ModelName=broken,
         ExecutionRoleArn=conn.role_arn,
@@ -431,7 +415,7 @@ def test_failed_update_keeps_the_old_model_and_says_why(
             "ModelDataUrl": f"s3://{conn.bucket}/serving-tests/missing/model.tar.gz",
         },
     )
-    config = _unique("serving-config-broken")
+    config = unique_name("serving-config-broken")
     client.create_endpoint_config(
         EndpointConfigName=config,
         ProductionVariants=[
@@ -455,7 +439,7 @@ def test_failed_update_keeps_the_old_model_and_says_why(
     answer = _invoke(conn, endpoint, _csv(rows[:1]), ContentType="text/csv")
     assert float(answer["Body"].read()) == pytest.approx(models["a"].predict(rows[:1])[0], rel=1e-6)
 
-    failed = _unique("serving-endpoint-failed")
+    failed = unique_name("serving-endpoint-failed")
     client.create_endpoint(EndpointName=failed, EndpointConfigName=config)
     described = _wait_for(
         lambda: client.describe_endpoint(EndpointName=failed),
@@ -540,7 +524,7 @@ def test_transform_joins_predictions_to_input_rows_by_id(
 ) -> None:
     from sagemaker.transformer import Transformer
 
-    prefix = _unique("serving-transform")
+    prefix = unique_name("serving-transform")
     s3 = conn.client("s3")
     ids = [f"car-{i}" for i in range(len(rows))]
     lines = [
@@ -610,11 +594,11 @@ def test_transform_joins_predictions_to_input_rows_by_id(
 def test_transform_with_the_wrong_columns_fails_with_a_reason(
     conn: mlaccel.Connection, models: dict[str, TrainedModel], rows: np.ndarray
 ) -> None:
-    prefix = _unique("serving-transform-bad")
+    prefix = unique_name("serving-transform-bad")
     s3 = conn.client("s3")
     s3.put_object(Bucket=conn.bucket, Key=f"{prefix}/in.csv", Body="id-1," + _csv(rows[:1]))
     client = conn.client("sagemaker")
-    name = _unique("serving-bad-job")
+    name = unique_name("serving-bad-job")
     client.create_transform_job(
         TransformJobName=name,
         ModelName=models["a"].name,
@@ -642,7 +626,7 @@ def test_transform_with_the_wrong_columns_fails_with_a_reason(
 
     with pytest.raises(client.exceptions.ClientError, match="Could not find model"):
         client.create_transform_job(
-            TransformJobName=_unique("serving-no-model"),
+            TransformJobName=unique_name("serving-no-model"),
             ModelName="serving-no-such-model",
             TransformInput={
                 "DataSource": {
@@ -663,7 +647,7 @@ def test_transform_of_json_lines_from_a_manifest_one_record_at_a_time(
     predictor = load_predictor(
         _model_dir(tmp_path, booster), image_uri="xgboost", environment={"SAGEMAKER_BATCH": "true"}
     )
-    prefix = _unique("serving-manifest")
+    prefix = unique_name("serving-manifest")
     s3 = conn.client("s3")
     records = [{"id": f"r{i}", "features": row.tolist()} for i, row in enumerate(rows)]
     for part, chunk in (("a.jsonl.gz", records[:3]), ("b.jsonl.gz", records[3:])):
@@ -959,8 +943,8 @@ def test_sdk_deploys_a_script_mode_model_with_data_capture(
         "def predict_fn(data, model):\n"
         "    return model.predict(xgb.DMatrix(data)) * 2\n"
     )
-    endpoint = _unique("serving-sdk")
-    capture_prefix = _unique("serving-sdk-capture")
+    endpoint = unique_name("serving-sdk")
+    capture_prefix = unique_name("serving-sdk-capture")
     model = XGBoostModel(
         model_data=models["a"].model_data_url,
         role=conn.role_arn,

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import base64
-import io
 import json
-import tarfile
 import uuid
 from collections.abc import Iterator
 from types import ModuleType
@@ -17,7 +15,7 @@ import xgboost as xgb
 
 import mlaccel
 from mlaccel import inference
-from tests.support import REPO, import_script
+from tests.support import REPO, import_script, tarball, unique_name
 
 HANDLER = REPO / "seedcode" / "lambdas" / "router" / "handler.py"
 ENVIRON = {"PRIMARY_ENDPOINT_NAME": "xgb", "SECONDARY_ENDPOINT_NAME": "linear"}
@@ -191,14 +189,8 @@ def test_misconfiguration_and_crashes_still_answer(
 
 
 def _model_data(conn: mlaccel.Connection, files: dict[str, bytes]) -> str:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    key = f"router-tests/{uuid.uuid4().hex[:8]}/model.tar.gz"
-    conn.client("s3").put_object(Bucket=conn.bucket, Key=key, Body=buffer.getvalue())
+    key = f"{unique_name('router-tests')}/model.tar.gz"
+    conn.client("s3").put_object(Bucket=conn.bucket, Key=key, Body=tarball(files))
     return f"s3://{conn.bucket}/{key}"
 
 
