@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 XGBOOST_VERSION = "1.7-1"
 SKLEARN_VERSION = "1.2-1"
+MAX_SEED = 2**31 - 1  # the largest RandomSeed a tuning job accepts
 # Script-mode metric lines (seedcode/training/common.py prints them).
 SCRIPT_METRICS = [
     {"Name": "validation:rmse", "Regex": r"final validation:rmse=([-+0-9.eE]+)"},
@@ -113,6 +114,23 @@ def xgboost_image(connection: Connection) -> str:
     return str(image_uris.retrieve("xgboost", connection.region, XGBOOST_VERSION))
 
 
+def check_seed(seed: Any) -> int:
+    """``seed`` if it is a whole number of 0 or more (what XGBoost and the tuner accept).
+
+    Examples
+    --------
+    >>> check_seed(7)
+    7
+    >>> check_seed(-1)
+    Traceback (most recent call last):
+    ...
+    mlaccel.errors.MLAccelInputError: seed=-1 must be a whole number from 0 to 2147483647
+    """
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+        raise MLAccelInputError(f"seed={seed!r} must be a whole number from 0 to {MAX_SEED}")
+    return seed
+
+
 def default_hyperparameters(product_name: str) -> dict[str, Any]:
     """The built-in XGBoost's hyperparameters for ``product_name``: its objective and metric.
 
@@ -161,10 +179,12 @@ def builtin_xgboost_estimator(
     connection: Connection,
     hyperparameters: dict[str, Any] | None = None,
     instance_type: str | None = None,
+    seed: int = 0,
 ) -> Any:
     """An Estimator for SageMaker's built-in XGBoost algorithm (CSV, label first).
 
-    ``hyperparameters`` override :func:`default_hyperparameters`.
+    ``hyperparameters`` override :func:`default_hyperparameters`; ``seed`` is XGBoost's random
+    seed (row and column subsampling), so the same seed trains the same model.
     """
     from sagemaker.estimator import Estimator
 
@@ -178,7 +198,9 @@ def builtin_xgboost_estimator(
         base_job_name=f"mlaccel-{product_name.replace('_', '-')}-xgb",
         sagemaker_session=connection.sagemaker_session,
     )
-    estimator.set_hyperparameters(**{**default_hyperparameters(product_name), **overrides})
+    estimator.set_hyperparameters(
+        **{**default_hyperparameters(product_name), "seed": check_seed(seed), **overrides}
+    )
     return estimator
 
 
@@ -189,6 +211,7 @@ def train_builtin_xgboost(
     hyperparameters: dict[str, Any] | None = None,
     instance_type: str | None = None,
     logs: bool = False,
+    seed: int = 0,
 ) -> TrainedModel:
     """Train with the built-in XGBoost algorithm and wait.
 
@@ -204,6 +227,8 @@ def train_builtin_xgboost(
         Defaults to :func:`mlaccel.config.default_instance_type`.
     logs
         Show the job's logs while waiting.
+    seed
+        XGBoost's random seed: the same seed and data train the same model.
 
     Examples
     --------
@@ -214,6 +239,7 @@ def train_builtin_xgboost(
         connection=connection,
         hyperparameters=hyperparameters,
         instance_type=instance_type,
+        seed=seed,
     )
     return _fit(estimator, features, "xgboost (built-in)", connection, logs)
 
@@ -254,11 +280,14 @@ def train_script_xgboost(
     hyperparameters: dict[str, Any] | None = None,
     instance_type: str | None = None,
     logs: bool = False,
+    seed: int = 0,
 ) -> TrainedModel:
-    """Train ``seedcode/training/train_xgboost.py`` in the XGBoost framework container."""
+    """Train ``seedcode/training/train_xgboost.py`` in the XGBoost framework container;
+    ``seed`` is the script's XGBoost seed."""
     params = {
         k: v for k, v in default_hyperparameters(features.product).items() if k != "eval_metric"
     }
+    params["seed"] = check_seed(seed)
     estimator = _script_estimator(
         "xgboost-script",
         features.product,
@@ -281,7 +310,8 @@ def train_linear(
     """Train the linear baseline (``seedcode/training/train_linear.py``) in SKLearn's container.
 
     ``alpha`` is the L2 penalty: ridge's for regression, the inverse of logistic regression's
-    ``C`` for classification; 0 means none.
+    ``C`` for classification; 0 means none. The fit has no randomness (a closed-form ridge, a
+    deterministic L-BFGS), so it takes no seed.
     """
     if isinstance(alpha, bool) or not isinstance(alpha, int | float) or not alpha >= 0:
         raise MLAccelInputError(f"alpha={alpha!r} must be a number of 0 or more, such as 1.0")
@@ -304,12 +334,15 @@ def tune_xgboost(
     max_jobs: int = 4,
     max_parallel_jobs: int = 2,
     instance_type: str | None = None,
+    seed: int = 0,
 ) -> tuple[TrainedModel, pd.DataFrame]:
     """Tune the built-in XGBoost (eta, depth, child weight, subsample); return the best model
     and the table of every job's hyperparameters and objective.
 
     ``max_jobs`` training jobs run, ``max_parallel_jobs`` at a time; ``instance_type`` defaults
-    to :func:`mlaccel.config.default_instance_type`.
+    to :func:`mlaccel.config.default_instance_type`. ``seed`` seeds both the tuner's search (the
+    tuning job's ``RandomSeed``: the same seed samples the same hyperparameters) and each trial's
+    XGBoost.
     """
     from sagemaker.parameter import ContinuousParameter, IntegerParameter
     from sagemaker.tuner import HyperparameterTuner
@@ -327,7 +360,7 @@ def tune_xgboost(
     objective = objective_for(features.product)
     tuner = HyperparameterTuner(
         builtin_xgboost_estimator(
-            features.product, connection=connection, instance_type=instance_type
+            features.product, connection=connection, instance_type=instance_type, seed=seed
         ),
         objective_metric_name=objective.metric,
         objective_type=objective.direction,
@@ -340,6 +373,7 @@ def tune_xgboost(
         max_jobs=max_jobs,
         max_parallel_jobs=max_parallel_jobs,
         strategy="Random",
+        random_seed=seed,
         base_tuning_job_name=f"mlaccel-{features.product.replace('_', '-')[:8]}-tune",
     )
     tuner.fit(_inputs(features), include_cls_metadata=False)
@@ -473,8 +507,9 @@ def plot_comparison(table: pd.DataFrame, product_name: str) -> Figure:
     return fig
 
 
-def fit_reference_model(train: pd.DataFrame, product_name: str) -> Any:
-    """A small in-process XGBoost on one-hot raw features, returning ``predict(frame)``.
+def fit_reference_model(train: pd.DataFrame, product_name: str, *, seed: int = 0) -> Any:
+    """A small in-process XGBoost on one-hot raw features, returning ``predict(frame)``; the
+    same rows and ``seed`` give the same model.
 
     For notebooks that need predictions without a deployed model (the drift notebook run on
     its own); production scoring goes through the registered model and its preprocessor.
@@ -483,6 +518,7 @@ def fit_reference_model(train: pd.DataFrame, product_name: str) -> Any:
     import xgboost as xgb
 
     product = products.get_data_product(product_name)
+    check_seed(seed)
     missing = [c for c in (*product.features, product.target) if c not in train.columns]
     if missing:
         raise MLAccelInputError(
@@ -493,7 +529,7 @@ def fit_reference_model(train: pd.DataFrame, product_name: str) -> Any:
     encoded = pd.get_dummies(train[columns], dtype=float)
     objective = objective_for(product_name).xgboost_objective
     booster = xgb.train(
-        {"objective": objective, "max_depth": 5, "eta": 0.2, "nthread": 2},
+        {"objective": objective, "max_depth": 5, "eta": 0.2, "nthread": 2, "seed": seed},
         xgb.DMatrix(encoded, train[product.target]),
         num_boost_round=80,
     )

@@ -2,9 +2,10 @@
 
 :func:`run_tuning` does what a SageMaker tuning job does with a
 ``CreateHyperParameterTuningJob`` request: it samples the ranges (``Grid`` walks them, the
-other strategies sample them at random, deterministically per job), starts each trial as a
-training job through the twin's own SageMaker API, at most ``MaxParallelTrainingJobs`` (and two,
-the machine's cores) at a time, and picks the best trial by the objective metric.
+other strategies sample them at random, seeded by the request's ``RandomSeed`` or else the job's
+name), starts each trial as a training job through the twin's own SageMaker API, at most
+``MaxParallelTrainingJobs`` (and two, the machine's cores) at a time, and picks the best trial by
+the objective metric.
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ class TuningPlan:
         samples = (
             grid(ranges)[:total]
             if config.get("Strategy") == "Grid"
-            else sample_hyperparameters(ranges, total, seed=name)
+            else sample_hyperparameters(ranges, total, seed=search_seed(config, name))
         )
         return cls(
             name=name,
@@ -174,6 +175,17 @@ def trial_summary(
             "Value": value,
         }
     return summary
+
+
+def search_seed(config: dict[str, Any], job_name: str) -> str:
+    """What seeds a tuning job's search: its ``RandomSeed`` when the request sets one (the same
+    seed samples the same hyperparameters, as on SageMaker), else the job's own name.
+
+    >>> search_seed({"RandomSeed": 7}, "tune-2026-01-01"), search_seed({}, "tune-2026-01-01")
+    ('random-seed:7', 'tune-2026-01-01')
+    """
+    seed = config.get("RandomSeed")
+    return job_name if seed is None else f"random-seed:{int(seed)}"
 
 
 def sample_hyperparameters(ranges: dict[str, Any], count: int, seed: str) -> list[dict[str, str]]:
