@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -1038,6 +1040,202 @@ def test_model_server_speaks_the_inference_contract(tmp_path: Path, rows: np.nda
             np.testing.assert_allclose([float(v) for v in body.split()], expected, rtol=1e-6)
         assert post(b"x", "image/png")[0] == 415
     assert not server.running
+
+
+class _EchoPredictor:
+    """Answers with the number of bytes it was sent: the raw-socket tests need no model."""
+
+    def predict(self, body: bytes, content_type: str, accept: str | None) -> tuple[bytes, str]:
+        return f"{len(body)}\n".encode(), "text/csv"
+
+
+def _send_raw(port: int, request: bytes) -> socket.socket:
+    client = socket.create_connection(("127.0.0.1", port), timeout=10)
+    client.sendall(request)
+    return client
+
+
+def _post_head(content_length: str | None = None, *extra: str) -> bytes:
+    lines = ["POST /invocations HTTP/1.1", "Host: 127.0.0.1", "Content-Type: text/csv", *extra]
+    if content_length is not None:
+        lines.append(f"Content-Length: {content_length}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+
+def _read_answer(client: socket.socket) -> tuple[int, dict[str, str], bytes]:
+    """Status, headers (lower-case names) and body of one answer read from a raw socket."""
+    received = b""
+    while b"\r\n\r\n" not in received:
+        chunk = client.recv(65536)
+        assert chunk, f"the server closed the connection without an answer: {received!r}"
+        received += chunk
+    head, _, body = received.partition(b"\r\n\r\n")
+    status_line, *header_lines = head.decode("latin-1").split("\r\n")
+    headers = {
+        name.strip().lower(): value.strip()
+        for name, _, value in (line.partition(":") for line in header_lines)
+    }
+    while len(body) < int(headers["content-length"]):
+        chunk = client.recv(65536)
+        assert chunk, "the server closed the connection in the middle of its answer"
+        body += chunk
+    return int(status_line.split()[1]), headers, body
+
+
+def _closed_by_server(client: socket.socket) -> bool:
+    try:
+        return client.recv(1) == b""
+    except ConnectionResetError:
+        return True
+
+
+@pytest.mark.parametrize(
+    ("content_length", "message"),
+    [
+        ("abc", "Content-Length 'abc' is not a whole number of bytes"),
+        ("-1", "Content-Length '-1' is not a whole number of bytes"),
+        ("1.5", "Content-Length '1.5' is not a whole number of bytes"),
+        ("x" * 500, "(460 more characters)"),
+    ],
+)
+def test_model_server_answers_400_to_a_malformed_content_length(
+    content_length: str, message: str
+) -> None:
+    with ModelServer(_EchoPredictor(), label="raw") as server:
+        client = _send_raw(server.port, _post_head(content_length))
+        status, headers, body = _read_answer(client)
+        assert status == 400
+        assert message in body.decode()
+        assert headers["connection"] == "close"
+        assert _closed_by_server(client), "the body's end is unknown: the connection is closed"
+        client.close()
+
+
+def test_model_server_answers_400_to_two_different_content_lengths() -> None:
+    with ModelServer(_EchoPredictor(), label="raw") as server:
+        client = _send_raw(server.port, _post_head("3", "Content-Length: 4") + b"1,2,")
+        status, _, body = _read_answer(client)
+        client.close()
+    assert status == 400
+    assert "2 Content-Length headers that differ ('4', '3')" in body.decode()
+
+
+def test_model_server_answers_411_without_a_length_and_to_chunked_bodies() -> None:
+    with ModelServer(_EchoPredictor(), label="raw") as server:
+        client = _send_raw(server.port, _post_head(None))
+        status, _, body = _read_answer(client)
+        client.close()
+        assert status == 411
+        assert "POST /invocations needs a Content-Length header" in body.decode()
+
+        chunked = _post_head(None, "Transfer-Encoding: chunked") + b"3\r\n1,2\r\n0\r\n\r\n"
+        client = _send_raw(server.port, chunked)
+        status, headers, body = _read_answer(client)
+        assert status == 411
+        assert "chunked bodies are not supported" in body.decode()
+        assert headers["connection"] == "close" and _closed_by_server(client)
+        client.close()
+
+
+def test_model_server_answers_413_past_the_endpoint_payload_limit() -> None:
+    import http.client
+
+    from mlaccel_twin.serving import MAX_REQUEST_BYTES
+
+    assert MAX_REQUEST_BYTES == 6 * 1024 * 1024, "SageMaker real-time endpoints take 6 MB"
+    with ModelServer(_EchoPredictor(), label="raw") as server:
+        # Announced only: refused before any body byte is read.
+        client = _send_raw(server.port, _post_head(str(MAX_REQUEST_BYTES + 1)))
+        status, headers, body = _read_answer(client)
+        assert status == 413
+        assert f"{MAX_REQUEST_BYTES + 1} bytes is more than the {MAX_REQUEST_BYTES}" in (
+            body.decode()
+        )
+        assert headers["connection"] == "close" and _closed_by_server(client)
+        client.close()
+
+        # More digits than int() reads (4300) is still a 413, not a dropped connection.
+        client = _send_raw(server.port, _post_head("9" * 5000))
+        status, _, body = _read_answer(client)
+        assert status == 413 and "(4960 more characters) bytes is more than" in body.decode()
+        client.close()
+
+        # Sent in full by an ordinary client: it still reads the 413 rather than a reset.
+        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+        connection.request(
+            "POST",
+            "/invocations",
+            body=b"1" * (MAX_REQUEST_BYTES + 1),
+            headers={"Content-Type": "text/csv"},
+        )
+        response = connection.getresponse()
+        assert response.status == 413 and b"send fewer records" in response.read()
+        connection.close()
+
+        # The limit itself is accepted.
+        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+        connection.request("POST", "/invocations", body=b"1" * MAX_REQUEST_BYTES)
+        response = connection.getresponse()
+        assert (response.status, response.read()) == (200, f"{MAX_REQUEST_BYTES}\n".encode())
+        connection.close()
+
+
+def test_model_server_answers_408_to_a_short_body_and_serves_others_meanwhile() -> None:
+    read_timeout = 0.5
+    with ModelServer(_EchoPredictor(), label="raw", read_timeout=read_timeout) as server:
+        started = time.monotonic()
+        hung = _send_raw(server.port, _post_head("100") + b"1,2,3")
+
+        # Another client is answered while the first one's body is still awaited.
+        other = _send_raw(server.port, _post_head("5") + b"4,5,6")
+        assert _read_answer(other)[::2] == (200, b"5\n")
+        assert time.monotonic() - started < read_timeout
+        other.close()
+
+        status, headers, body = _read_answer(hung)
+        waited = time.monotonic() - started
+        assert status == 408
+        assert "the body ended after 5 of the 100 bytes Content-Length announced" in (body.decode())
+        assert read_timeout <= waited < read_timeout + 2
+        assert headers["connection"] == "close" and _closed_by_server(hung)
+        hung.close()
+
+
+def test_model_server_read_timeout_covers_the_whole_body_not_each_read() -> None:
+    read_timeout = 0.5
+    with ModelServer(_EchoPredictor(), label="raw", read_timeout=read_timeout) as server:
+        started = time.monotonic()
+        client = _send_raw(server.port, _post_head("1000"))
+        answer: list[tuple[int, dict[str, str], bytes]] = []
+        reader = threading.Thread(target=lambda: answer.append(_read_answer(client)))
+        reader.start()
+        # One byte every 0.1 s: each read is quick, the body as a whole is not.
+        while reader.is_alive() and time.monotonic() - started < 5:
+            with contextlib.suppress(OSError):
+                client.sendall(b"1")
+            time.sleep(0.1)
+        reader.join(timeout=5)
+        client.close()
+    assert answer and answer[0][0] == 408
+    assert time.monotonic() - started < read_timeout + 2
+
+
+def test_model_server_stops_promptly_with_a_silent_client_connected() -> None:
+    server = ModelServer(_EchoPredictor(), label="raw", read_timeout=0.5).start()
+    silent = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+    time.sleep(0.1)  # accepted, its thread waits for a request line
+    started = time.monotonic()
+    stopping = threading.Thread(target=server.stop, daemon=True)
+    stopping.start()
+    stopping.join(timeout=5)
+    assert not stopping.is_alive(), "stop() waited on a client that never sends"
+    assert time.monotonic() - started < 2
+    silent.close()
+
+
+def test_model_server_read_timeout_must_be_positive() -> None:
+    with pytest.raises(MLAccelInputError, match="read_timeout=0 must be more than 0 seconds"):
+        ModelServer(_EchoPredictor(), read_timeout=0)
 
 
 # --------------------------------------------------------------------------- the seams

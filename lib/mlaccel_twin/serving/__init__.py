@@ -20,7 +20,8 @@ environment. :func:`load_predictor` turns them into a :class:`Predictor` that an
 Pickled models are never loaded: unpickling a file runs whatever code it holds.
 
 :class:`ModelServer` serves a predictor over HTTP on loopback with the SageMaker inference
-contract (``GET /ping``, ``POST /invocations``).
+contract (``GET /ping``, ``POST /invocations``): bodies of at most :data:`MAX_REQUEST_BYTES`, sent
+within :data:`READ_TIMEOUT_SECONDS`.
 """
 
 from __future__ import annotations
@@ -49,9 +50,11 @@ from mlaccel_twin.serving._scripts import (
     default_output_fn,
     default_predict_fn,
 )
-from mlaccel_twin.serving._server import ModelServer
+from mlaccel_twin.serving._server import MAX_REQUEST_BYTES, READ_TIMEOUT_SECONDS, ModelServer
 
 __all__ = [
+    "MAX_REQUEST_BYTES",
+    "READ_TIMEOUT_SECONDS",
     "SUPPORTED_ACCEPTS",
     "SUPPORTED_CONTENT_TYPES",
     "LinearPredictor",

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import socket
 import threading
+import time
 from collections.abc import Mapping
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -23,10 +25,93 @@ from mlaccel_twin.serving._predictors import Predictor
 log = logging.getLogger(__name__)
 
 
+# SageMaker real-time endpoints accept request payloads of at most 6 MB.
+MAX_REQUEST_BYTES = 6 * 1024 * 1024
+
+
+# Seconds a client has for its whole body once the headers are in, and for any other read (an
+# idle kept-alive connection is closed after as long). A stalled client gets a 408, not a thread.
+READ_TIMEOUT_SECONDS = 5.0
+
+
+# Characters of a client's header value quoted back in an error message.
+EXCERPT_CHARS = 40
+
+
+_WHOLE_NUMBER = re.compile(r"[0-9]+")
+
+
+class _Refusal(Exception):
+    """A request the server answers with ``status`` and ``message`` without reading its body."""
+
+    def __init__(self, status: HTTPStatus, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
+    """``text`` quoted, cut to ``limit`` characters with the number left out said.
+
+    Examples
+    --------
+    >>> excerpt("abc")
+    "'abc'"
+    >>> excerpt("x" * 50, limit=4)
+    "'xxxx'… (46 more characters)"
+    """
+    if len(text) <= limit:
+        return repr(text)
+    return f"{text[:limit]!r}… ({len(text) - limit} more characters)"
+
+
+def announced_length(
+    content_lengths: list[str], transfer_encoding: str | None, max_bytes: int = MAX_REQUEST_BYTES
+) -> int:
+    """The body size a request's headers announce; raises _Refusal when it cannot be read."""
+    if transfer_encoding is not None and transfer_encoding.strip().lower() != "identity":
+        raise _Refusal(
+            HTTPStatus.LENGTH_REQUIRED,
+            f"Transfer-Encoding {excerpt(transfer_encoding)}: chunked bodies are not supported; "
+            "send the whole body with a Content-Length header",
+        )
+    if not content_lengths:
+        raise _Refusal(
+            HTTPStatus.LENGTH_REQUIRED,
+            "POST /invocations needs a Content-Length header with the body's size in bytes",
+        )
+    values = sorted({value.strip() for value in content_lengths}, reverse=True)
+    if len(values) > 1:
+        shown = ", ".join(excerpt(value) for value in values[:3])
+        raise _Refusal(
+            HTTPStatus.BAD_REQUEST,
+            f"the request has {len(values)} Content-Length headers that differ ({shown}); send one",
+        )
+    if not _WHOLE_NUMBER.fullmatch(values[0]):
+        raise _Refusal(
+            HTTPStatus.BAD_REQUEST,
+            f"Content-Length {excerpt(values[0])} is not a whole number of bytes; send the "
+            "body's size, 0 or more",
+        )
+    digits = values[0].lstrip("0") or "0"
+    # Compared by length first: int() refuses strings of more than 4300 digits.
+    if len(digits) > len(str(max_bytes)) or int(digits) > max_bytes:
+        shown = digits if len(digits) <= EXCERPT_CHARS else excerpt(digits)
+        raise _Refusal(
+            HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+            f"a body of {shown} bytes is more than the {max_bytes} bytes "
+            f"({max_bytes / 2**20:g} MB) a SageMaker endpoint accepts; send fewer records per "
+            "request",
+        )
+    return int(digits)
+
+
 class _ModelHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
+    # A burst of connections waits in the listen backlog rather than for a TCP retry (~1 s).
+    request_queue_size = 64
     predictor: Predictor
     label: str
+    read_timeout: float
 
 
 class _InferenceHandler(BaseHTTPRequestHandler):
@@ -38,6 +123,7 @@ class _InferenceHandler(BaseHTTPRequestHandler):
 
     def setup(self) -> None:
         super().setup()
+        self.connection.settimeout(self.server.read_timeout)  # every read and write
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def do_GET(self) -> None:
@@ -55,10 +141,17 @@ class _InferenceHandler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         if self.path != "/invocations":
-            self._send(HTTPStatus.NOT_FOUND, b"not found", "text/plain")
+            self._refuse(_Refusal(HTTPStatus.NOT_FOUND, "not found"))
             return
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
+        try:
+            length = announced_length(
+                self.headers.get_all("Content-Length") or [],
+                self.headers.get("Transfer-Encoding"),
+            )
+            body = self._read_body(length)
+        except _Refusal as refusal:
+            self._refuse(refusal)
+            return
         content_type = self.headers.get("Content-Type") or CSV
         accept = self.headers.get("Accept")
         attributes = self.headers.get("X-Amzn-SageMaker-Custom-Attributes")
@@ -75,14 +168,74 @@ class _InferenceHandler(BaseHTTPRequestHandler):
             return
         self._send(HTTPStatus.OK, answer, answer_type, extra)
 
+    def _read_body(self, length: int) -> bytes:
+        """The ``length`` bytes of the body, all within the read timeout (not each read)."""
+        deadline = time.monotonic() + self.server.read_timeout
+        chunks: list[bytes] = []
+        received = 0
+        while received < length:
+            left = deadline - time.monotonic()
+            try:
+                if left <= 0:
+                    raise TimeoutError
+                self.connection.settimeout(left)
+                chunk = self.rfile.read1(min(length - received, 1 << 16))
+            except TimeoutError:
+                raise _Refusal(
+                    HTTPStatus.REQUEST_TIMEOUT,
+                    f"the body ended after {received} of the {length} bytes Content-Length "
+                    f"announced: nothing more came within {self.server.read_timeout:g} s",
+                ) from None
+            if not chunk:
+                raise _Refusal(
+                    HTTPStatus.BAD_REQUEST,
+                    f"the body ended after {received} of the {length} bytes Content-Length "
+                    "announced: the client closed the connection",
+                )
+            chunks.append(chunk)
+            received += len(chunk)
+        self.connection.settimeout(self.server.read_timeout)
+        return b"".join(chunks)
+
+    def _refuse(self, refusal: _Refusal) -> None:
+        """Answer ``refusal`` and close: what is left of the body cannot be told from a request."""
+        try:
+            self._send(refusal.status, str(refusal).encode(), "text/plain", close=True)
+            self.wfile.flush()
+            if refusal.status != HTTPStatus.REQUEST_TIMEOUT:  # a stalled client sends no more
+                self._discard_the_rest()
+        except OSError:  # the client is gone; nobody is left to answer
+            pass
+
+    def _discard_the_rest(self) -> None:
+        """Read and drop what the client still sends, for at most the read timeout.
+
+        Closing a connection with unread data resets it, and the client then loses the answer
+        it has not read yet (an ordinary client sends its whole body before it reads).
+        """
+        self.connection.shutdown(socket.SHUT_WR)
+        deadline = time.monotonic() + self.server.read_timeout
+        while (left := deadline - time.monotonic()) > 0:
+            self.connection.settimeout(left)
+            if not self.connection.recv(1 << 16):
+                return
+
     def _send(
-        self, status: int, body: bytes, content_type: str, extra: Mapping[str, str] | None = None
+        self,
+        status: int,
+        body: bytes,
+        content_type: str,
+        extra: Mapping[str, str] | None = None,
+        *,
+        close: bool = False,
     ) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         for name, value in (extra or {}).items():
             self.send_header(name, value)
+        if close:
+            self.send_header("Connection", "close")  # also ends this connection's loop
         self.end_headers()
         self.wfile.write(body)
 
@@ -96,7 +249,12 @@ class ModelServer:
     ``GET /ping`` answers 200 once the model is loaded; ``POST /invocations`` takes the request
     body with ``Content-Type`` / ``Accept`` and answers with the prediction, or with the status
     of an :class:`InferenceError` and its message. ``X-Amzn-SageMaker-Custom-Attributes`` is
-    returned as it was sent. Requests are served on their own threads.
+    returned as it was sent. Each connection is served on its own thread, so a slow client
+    delays no other.
+
+    A request body needs a ``Content-Length`` of at most :data:`MAX_REQUEST_BYTES` (400 when
+    malformed, 411 when missing or chunked, 413 when larger) and must arrive within
+    ``read_timeout`` seconds (408 otherwise); the connection is then closed.
 
     Parameters
     ----------
@@ -104,6 +262,8 @@ class ModelServer:
         What answers the requests.
     label
         Name used in logs (e.g. ``endpoint/variant``).
+    read_timeout
+        Seconds a client has to send a request body, and the longest any read or write waits.
 
     Examples
     --------
@@ -113,11 +273,23 @@ class ModelServer:
     '0.73\\n'
     """
 
-    def __init__(self, predictor: Predictor, *, label: str = "model") -> None:
+    def __init__(
+        self,
+        predictor: Predictor,
+        *,
+        label: str = "model",
+        read_timeout: float = READ_TIMEOUT_SECONDS,
+    ) -> None:
         if not callable(getattr(predictor, "predict", None)):
             raise MLAccelInputError("predictor must have predict(body, content_type, accept)")
+        if not read_timeout > 0:
+            raise MLAccelInputError(
+                f"read_timeout={read_timeout!r} must be more than 0 seconds; the default is "
+                f"{READ_TIMEOUT_SECONDS:g}"
+            )
         self.predictor = predictor
         self.label = label
+        self.read_timeout = float(read_timeout)
         self._httpd: _ModelHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -142,6 +314,7 @@ class ModelServer:
         httpd = _ModelHTTPServer((LOOPBACK, 0), _InferenceHandler)
         httpd.predictor = self.predictor
         httpd.label = self.label
+        httpd.read_timeout = self.read_timeout
         self._httpd = httpd
         self._thread = threading.Thread(
             target=httpd.serve_forever,
@@ -154,7 +327,11 @@ class ModelServer:
         return self
 
     def stop(self) -> None:
-        """Stop accepting requests and close the port (requests in flight finish first)."""
+        """Stop accepting requests and close the port.
+
+        Requests in flight finish first; an idle or stalled connection is closed within the
+        read timeout.
+        """
         httpd, self._httpd = self._httpd, None
         if httpd is None:
             return
