@@ -246,5 +246,29 @@ def test_hyperparameter_sampling_is_deterministic() -> None:
     assert all(0.01 <= float(s["eta"]) <= 1 and 2 <= int(s["depth"]) <= 4 for s in first)
 
 
+def test_a_tuning_jobs_random_seed_fixes_its_search() -> None:
+    """The same RandomSeed samples the same trials whatever the (timestamped) job name; without
+    one, each job samples its own."""
+
+    def request(name: str, **config: object) -> dict[str, object]:
+        ranges = {"IntegerParameterRanges": [{"Name": "depth", "MinValue": "1", "MaxValue": "999"}]}
+        return {
+            "HyperParameterTuningJobName": name,
+            "HyperParameterTuningJobConfig": {
+                "Strategy": "Random",
+                "ResourceLimits": {"MaxNumberOfTrainingJobs": 4, "MaxParallelTrainingJobs": 2},
+                "ParameterRanges": ranges,
+                "HyperParameterTuningJobObjective": {"Type": "Minimize", "MetricName": "m"},
+                **config,
+            },
+            "TrainingJobDefinition": {"StaticHyperParameters": {}},
+        }
+
+    seeded = [tuning.TuningPlan.from_request(request(n, RandomSeed=7)).samples for n in "ab"]
+    assert seeded[0] == seeded[1]
+    unseeded = [tuning.TuningPlan.from_request(request(n)).samples for n in "ab"]
+    assert unseeded[0] != unseeded[1]
+
+
 def test_seam_matches_the_pinned_moto() -> None:
     jobs.check_seams()
