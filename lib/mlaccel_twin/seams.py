@@ -18,6 +18,7 @@ server. Each seam defines ``install(runtime)`` and ``check_seams()``:
 - ``events.seam``: EventBridge rules deliver to Step Functions and Lambda targets
   (``events.delivery``).
 - ``sns.seam``: e-mail subscriptions deliver to an outbox (``sns.outbox``).
+- ``tagging.seam``: scalable targets keep their tags, and EventBridge rules are found by tag.
 
 The kernel-side seam, SageMaker Pipelines on the SDK's local executor, is
 ``sdk_patches.local_pipelines`` (with ``sdk_patches.local_session``).
@@ -89,6 +90,7 @@ def install(runtime: TwinRuntime) -> None:
     from mlaccel_twin.sagemaker_jobs import seam as sagemaker_jobs
     from mlaccel_twin.sns import seam as sns
     from mlaccel_twin.stepfunctions import seam as stepfunctions
+    from mlaccel_twin.tagging import seam as tagging
     from mlaccel_twin.transform import seam as transform
 
     for seam in (
@@ -99,6 +101,7 @@ def install(runtime: TwinRuntime) -> None:
         sagemaker_jobs,
         sns,
         stepfunctions,
+        tagging,
         transform,
     ):
         if seam.__name__ not in _installed:

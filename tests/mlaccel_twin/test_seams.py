@@ -23,6 +23,7 @@ SEAMS = [
     "mlaccel_twin.sagemaker_jobs.seam",
     "mlaccel_twin.sns.seam",
     "mlaccel_twin.stepfunctions.seam",
+    "mlaccel_twin.tagging.seam",
     "mlaccel_twin.transform.seam",
     "mlaccel_twin.sdk_patches.local_pipelines",
 ]
@@ -49,6 +50,19 @@ HOOKS = [
         "list_training_jobs_for_hyper_parameter_tuning_job",
     ),
     ("moto.sns.models", "Subscription", "publish"),
+    (
+        "moto.applicationautoscaling.responses",
+        "ApplicationAutoScalingResponse",
+        "register_scalable_target",
+    ),
+    ("moto.applicationautoscaling.responses", "ApplicationAutoScalingResponse", "tag_resource"),
+    ("moto.applicationautoscaling.responses", "ApplicationAutoScalingResponse", "untag_resource"),
+    (
+        "moto.applicationautoscaling.responses",
+        "ApplicationAutoScalingResponse",
+        "list_tags_for_resource",
+    ),
+    ("moto.events.models", "EventsBackend", "iter_tagged_resources"),
     (
         "moto.stepfunctions.parser.asl.component.state.exec.state_task.service"
         ".state_task_service_factory",
