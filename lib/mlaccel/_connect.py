@@ -169,6 +169,10 @@ def connect(
     'mlaccel-local'
     """
     chosen = config.resolve_backend(backend)
+    # Before any accelerator imports the SageMaker SDK, which logs config paths on import.
+    from mlaccel._sagemaker import quiet_sdk_logs
+
+    quiet_sdk_logs()
     for name, value in (("region", region), ("bucket", bucket), ("role_arn", role_arn)):
         if value is not None and (not isinstance(value, str) or not value.strip()):
             raise MLAccelInputError(f"{name}={value!r} must be a non-empty string or None")

@@ -18,13 +18,24 @@ QUIET_LOGGERS = {
 }
 
 
-def _import_sagemaker() -> Any:
+def quiet_sdk_logs() -> None:
+    """Quiet the SDK's notices and its chatty loggers (``QUIET_LOGGERS``), without importing it.
+
+    On import the SDK warns that a v3 exists, naming its own file, and logs at INFO each config
+    file it looks for by its absolute path (the checkout's, the home directory's). It also logs
+    a telemetry notice on every call even when telemetry is opted out (as the kit's config
+    does), and warns about each job name a pipeline definition leaves to execution time.
+    It keeps a logger level set before its import, so :func:`mlaccel.connect` calls this
+    before any accelerator imports the SDK: notebooks, shared as they are, then show no path
+    of the machine that ran them.
+    """
     os.environ.setdefault("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
-    # The SDK logs each config file it looks for at INFO, paths included; it logs a telemetry
-    # notice on every call even when telemetry is opted out (as the kit's config does); and it
-    # warns about each job name a pipeline definition leaves to execution time.
     for name, level in QUIET_LOGGERS.items():
         logging.getLogger(name).setLevel(level)
+
+
+def _import_sagemaker() -> Any:
+    quiet_sdk_logs()
     root = logging.getLogger()
     level_before = root.level
     import sagemaker
