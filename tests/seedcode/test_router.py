@@ -111,6 +111,7 @@ def test_csv_body_single_record_and_base64_are_accepted(router: ModuleType) -> N
         ({"instances": [[1, True]]}, "application/json", "True is not a number"),
         ({"instances": [[1, 2], 3]}, "application/json", "record 2 is int"),
         ("1,2\n3,x\n", "text/csv", "record 2, feature 2: 'x' is not a number"),
+        ("1,x\r\n3,4\r\n", "text/csv", "record 1, feature 2: 'x' is not a number"),
         ("<xml/>", "application/xml", "not supported"),
     ],
 )
@@ -183,6 +184,152 @@ def test_misconfiguration_and_crashes_still_answer(
     monkeypatch.setattr(router, "combine", broken)
     status, answer = _answer(router.handle(_event({"instances": [[1]]}), ENVIRON, FakeEndpoints()))
     assert status == 500 and "internal error" in answer["error"]
+
+
+def _response_bytes(response: dict[str, Any]) -> int:
+    """The size of what Lambda sends back: the whole proxy response serialized."""
+    return len(json.dumps(response).encode())
+
+
+HUGE_TEXT = "ü" * (1024 * 1024)  # 2 MB of UTF-8
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "message"),
+    [
+        (HUGE_TEXT, "text/csv", "record 1, feature 1: 'üüü"),
+        (
+            json.dumps({"instances": [[1, HUGE_TEXT]]}, ensure_ascii=False),
+            "application/json",
+            "record 1, feature 2",
+        ),
+        (
+            json.dumps({HUGE_TEXT: 1}, ensure_ascii=False),
+            "application/json",
+            'needs an "instances"',
+        ),
+        ("1,2", HUGE_TEXT, "Content-Type 'üüü"),
+    ],
+)
+def test_a_huge_non_ascii_value_is_quoted_as_a_short_excerpt(
+    router: ModuleType, body: str, content_type: str, message: str
+) -> None:
+    response = router.handle(_event(body, content_type), ENVIRON, FakeEndpoints())
+    assert _response_bytes(response) < 2000, "the answer does not repeat the value"
+    status, answer = _answer(response)
+    assert status == 400
+    assert message in answer["error"]
+    left_out = len(HUGE_TEXT) - router.EXCERPT_CHARS
+    assert f"'… ({left_out} more characters)" in answer["error"]
+
+
+def test_every_answer_stays_well_under_the_lambda_response_limit(router: ModuleType) -> None:
+    assert router.MAX_RESPONSE_BYTES <= 5 * 1024 * 1024 < 6 * 1024 * 1024
+
+
+def test_a_body_larger_than_lambda_accepts_is_a_413(router: ModuleType) -> None:
+    endpoints = FakeEndpoints()
+    body = "1,2\n" * (router.MAX_REQUEST_BYTES // 4 + 1)
+    response = router.handle(_event(body, "text/csv"), ENVIRON, endpoints)
+    status, answer = _answer(response)
+    assert status == 413
+    assert (
+        f"the request body is {len(body)} bytes, more than the {router.MAX_REQUEST_BYTES}"
+        in answer["error"]
+    )
+    assert "split the batch" in answer["error"]
+    assert not endpoints.calls
+    # Counted in UTF-8 bytes, not characters; base64 counted as sent.
+    wide = _event('{"instances": [[1]], "note": "' + "ü" * (router.MAX_REQUEST_BYTES // 2) + '"}')
+    assert _answer(router.handle(wide, ENVIRON, endpoints))[0] == 413
+    encoded = base64.b64encode(b"1\n" * (router.MAX_REQUEST_BYTES // 2)).decode()
+    assert _answer(router.handle(_event(encoded, isBase64Encoded=True), ENVIRON, endpoints))[0] == (
+        413
+    )
+
+
+def test_records_the_endpoints_cannot_take_in_one_payload_are_a_413(router: ModuleType) -> None:
+    # Each "1," of the JSON body becomes "1.0," in the CSV sent to the endpoints.
+    endpoints = FakeEndpoints()
+    features = [1] * (router.MAX_ENDPOINT_PAYLOAD_BYTES // 4 + 1)
+    status, answer = _answer(router.handle(_event({"instances": [features]}), ENVIRON, endpoints))
+    assert status == 413
+    assert "more than the 6291456 bytes (6 MB) a SageMaker endpoint accepts" in answer["error"]
+    assert not endpoints.calls
+
+
+def test_an_answer_too_large_for_lambda_is_a_413_saying_how_many_records_fit(
+    router: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(router, "MAX_RESPONSE_BYTES", 4000)
+    environ = {**ENVIRON, "MAX_RECORDS": "1000"}
+    response = router.handle(_event({"instances": [[1]] * 400}), environ, FakeEndpoints())
+    status, answer = _answer(response)
+    assert status == 413
+    assert "the answer to 400 records is " in answer["error"]
+    assert "more than the 4000 bytes a Lambda response may carry" in answer["error"]
+    assert _response_bytes(response) <= 4000
+    fits = int(answer["error"].rsplit("send at most ", 1)[1].split()[0])
+    assert 0 < fits < 400
+    smaller = router.handle(_event({"instances": [[1]] * fits}), environ, FakeEndpoints())
+    assert _answer(smaller)[0] == 200 and _response_bytes(smaller) <= 4000
+
+    # An error answer never comes near the cap; if one did, a short 500 would go instead.
+    monkeypatch.setattr(router, "MAX_RESPONSE_BYTES", 150)
+    response = router.handle(_event({"instances": [["a long enough value"]]}), environ)
+    assert _answer(response) == (500, {"error": "internal error in the router; see its logs"})
+
+
+def test_a_huge_endpoint_error_is_shortened(router: ModuleType) -> None:
+    def verbose(endpoint: str, payload: str) -> str:
+        raise RuntimeError("model said: " + "é" * 3_000_000)
+
+    response = router.handle(_event({"instances": [[1]]}), ENVIRON, verbose)
+    assert _response_bytes(response) < 5000
+    status, answer = _answer(response)
+    assert status == 502 and answer["endpoint"] in ENVIRON.values()
+    assert "RuntimeError: model said: éé" in answer["error"]
+    assert f"… ({3_000_000 + 26 - router.MESSAGE_CHARS} more characters)" in answer["error"]
+
+
+def test_non_finite_predictions_are_never_answered(
+    router: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def nan_answer(endpoint: str, payload: str) -> str:
+        return "nan\n" if endpoint == "linear" else "1.0\n"
+
+    status, answer = _answer(router.handle(_event({"instances": [[1]]}), ENVIRON, nan_answer))
+    assert status == 502 and answer["endpoint"] == "linear"
+    assert "answered 'nan', which is not a finite number" in answer["error"]
+
+    def overflowing(predictions: list[float]) -> float:
+        return predictions[0] * 1e308
+
+    monkeypatch.setattr(router, "combine", overflowing)
+    response = router.handle(_event({"instances": [[1]]}), ENVIRON, FakeEndpoints())
+    status, answer = _answer(response)
+    assert status == 500
+    assert "the combining rule 'overflowing' gave inf for record 1" in answer["error"]
+    assert "NaN" not in response["body"] and "Infinity" not in response["body"]
+
+
+def test_deeply_nested_json_is_a_400(router: ModuleType) -> None:
+    status, answer = _answer(router.handle(_event("[" * 100_000), ENVIRON, FakeEndpoints()))
+    assert status == 400
+    assert "nested too deeply" in answer["error"]
+
+
+def test_a_batch_over_max_records_is_refused_before_its_values_are_read(
+    router: ModuleType,
+) -> None:
+    environ = {**ENVIRON, "MAX_RECORDS": "2"}
+    csv_event = _event("1\n2\n3\nnot-a-number\n", "text/csv")
+    status, answer = _answer(router.handle(csv_event, environ, FakeEndpoints()))
+    assert status == 413
+    assert "more than the 2 records one request may carry" in answer["error"]
+    json_event = _event({"instances": [[1], [2], [3], ["x"]]})
+    status, answer = _answer(router.handle(json_event, environ, FakeEndpoints()))
+    assert status == 413 and "4 records is more than the 2" in answer["error"]
 
 
 # --------------------------------------------------------------------------- on the twin

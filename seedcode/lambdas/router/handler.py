@@ -14,8 +14,14 @@ Response 200::
      "endpoints": {"<primary>": [...], "<secondary>": [...]}}
 
 Errors are JSON ``{"error": "..."}`` with status 400 (the request is malformed; the message says
-what to fix), 405 (not a POST), 413 (too many records), 502 (an endpoint failed; the body names
-it in ``endpoint``) or 500 (the router itself is misconfigured). Nothing raises out of the handler.
+what to fix), 405 (not a POST), 413 (too many records, a body over 6 MB, records that make an
+endpoint payload over 6 MB, or an answer too large for Lambda), 502 (an endpoint failed; the body
+names it in ``endpoint``) or 500 (the router itself is misconfigured). Nothing raises out of the
+handler.
+
+Every answer stays under ``MAX_RESPONSE_BYTES``, well inside Lambda's 6 MB response limit: a
+message quotes at most ``EXCERPT_CHARS`` characters of a value it was sent, and says how many
+more there were.
 
 Environment
     ``PRIMARY_ENDPOINT_NAME``, ``SECONDARY_ENDPOINT_NAME``: the endpoints (required).
@@ -33,10 +39,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import io
 import json
 import logging
 import math
 import os
+import reprlib
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -46,6 +54,18 @@ log.setLevel(logging.INFO)
 
 DEFAULT_MAX_RECORDS = 1000
 JSON_HEADERS = {"Content-Type": "application/json"}
+
+# Lambda takes synchronous requests of at most 6 MB (the event, body included); a larger body
+# cannot have come through it, and gets a 413 on any other path.
+MAX_REQUEST_BYTES = 6 * 1024 * 1024
+# InvokeEndpoint takes payloads of at most 6 MB.
+MAX_ENDPOINT_PAYLOAD_BYTES = 6 * 1024 * 1024
+# Lambda refuses a response over 6 MB (Function.ResponseSizeTooLarge); the margin covers the
+# proxy response around the body.
+MAX_RESPONSE_BYTES = 4 * 1024 * 1024
+# Characters of a caller's value quoted back in an error, and of an endpoint's message.
+EXCERPT_CHARS = 80
+MESSAGE_CHARS = 500
 
 Invoker = Callable[[str, str], str]
 CombineRule = Callable[[Sequence[float]], float]
@@ -63,12 +83,53 @@ class EndpointError(Exception):
     """An endpoint failed or answered something unusable."""
 
     def __init__(self, endpoint: str, message: str) -> None:
-        super().__init__(f"endpoint {endpoint!r} failed: {message}")
+        super().__init__(f"endpoint {excerpt(endpoint)} failed: {shorten(message, MESSAGE_CHARS)}")
         self.endpoint = endpoint
 
 
 class ConfigurationError(Exception):
     """The router's own settings are wrong (environment variables)."""
+
+
+# --------------------------------------------------------------------------- bounded messages
+
+_SHORT_REPR = reprlib.Repr()
+_SHORT_REPR.maxlevel = 2
+_SHORT_REPR.maxlist = _SHORT_REPR.maxdict = _SHORT_REPR.maxtuple = 5
+_SHORT_REPR.maxstring = _SHORT_REPR.maxother = 40
+
+
+def shorten(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, saying how many more there were.
+
+    Examples
+    --------
+    >>> shorten("connection refused", 10)
+    'connection… (8 more characters)'
+    """
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text) - limit} more characters)"
+
+
+def excerpt(value: Any, limit: int = EXCERPT_CHARS) -> str:
+    """A caller's value quoted for a message: strings cut to ``limit`` characters, saying how
+    many more there were; anything else as a short repr (``...`` where it is cut).
+
+    Examples
+    --------
+    >>> excerpt("abc")
+    "'abc'"
+    >>> excerpt("x" * 100, limit=3)
+    "'xxx'… (97 more characters)"
+    >>> excerpt(list(range(100)))
+    '[0, 1, 2, 3, 4, ...]'
+    """
+    if not isinstance(value, str):
+        return _SHORT_REPR.repr(value)
+    if len(value) <= limit:
+        return repr(value)
+    return f"{value[:limit]!r}… ({len(value) - limit} more characters)"
 
 
 # --------------------------------------------------------------------------- combining rules
@@ -113,7 +174,7 @@ def select_rule(name: str | None) -> CombineRule:
         return RULES[name.strip().lower()]
     except KeyError:
         raise ConfigurationError(
-            f"COMBINE_RULE={name!r} is not a rule; use one of {sorted(RULES)}"
+            f"COMBINE_RULE={excerpt(name)} is not a rule; use one of {sorted(RULES)}"
         ) from None
 
 
@@ -139,17 +200,37 @@ def request_body(event: Mapping[str, Any]) -> tuple[str, str]:
         )
     if not isinstance(body, str):
         # A direct Lambda invocation may pass the payload as an object already.
-        return json.dumps(body), "application/json"
+        body = json.dumps(body)
+        check_body_size(body)
+        return body, "application/json"
+    check_body_size(body)  # as sent: base64 included
     if event.get("isBase64Encoded"):
         try:
             body = base64.b64decode(body, validate=True).decode("utf-8")
         except (binascii.Error, UnicodeDecodeError) as exc:
-            raise RequestError(f"the base64 body cannot be decoded as UTF-8 text: {exc}") from exc
+            raise RequestError(
+                f"the base64 body cannot be decoded as UTF-8 text: {shorten(str(exc), 200)}"
+            ) from exc
     return body, content_type
 
 
-def parse_records(body: str, content_type: str = "") -> list[list[float | None]]:
+def check_body_size(body: str) -> None:
+    """Refuse a body larger than Lambda accepts (``MAX_REQUEST_BYTES``, counted in UTF-8)."""
+    size = len(body.encode("utf-8", "surrogatepass"))
+    if size > MAX_REQUEST_BYTES:
+        raise RequestError(
+            f"the request body is {size} bytes, more than the {MAX_REQUEST_BYTES} bytes (6 MB) "
+            "a Lambda request may carry; split the batch into smaller requests",
+            status=413,
+        )
+
+
+def parse_records(
+    body: str, content_type: str = "", max_records: int | None = None
+) -> list[list[float | None]]:
     """Records of feature values from a JSON or CSV body (``None`` for a missing value).
+
+    A body of more than ``max_records`` records is refused (413) before its values are read.
 
     Examples
     --------
@@ -162,32 +243,47 @@ def parse_records(body: str, content_type: str = "") -> list[list[float | None]]
     if not text:
         raise RequestError("the request body is empty; send at least one record")
     if "json" in content_type or text[0] in "[{":
-        return _json_records(text)
+        return _json_records(text, max_records)
     if content_type and "csv" not in content_type and "text/plain" not in content_type:
         raise RequestError(
-            f"Content-Type {content_type!r} is not supported; send application/json or text/csv"
+            f"Content-Type {excerpt(content_type)} is not supported; send application/json or "
+            "text/csv"
         )
     records = []
-    for number, line in enumerate((ln for ln in text.splitlines() if ln.strip()), start=1):
+    # Line by line (universal newlines), so a batch too large stops here, not after a full copy.
+    lines = (line.rstrip("\n") for line in io.StringIO(text, newline=None) if line.strip())
+    for number, line in enumerate(lines, start=1):
+        if max_records is not None and number > max_records:
+            raise RequestError(
+                f"the CSV body has more than the {max_records} records one request may carry; "
+                "split the batch",
+                status=413,
+            )
         records.append(
             [_number(field, number, column) for column, field in enumerate(line.split(","))]
         )
     return records
 
 
-def _json_records(text: str) -> list[list[float | None]]:
+def _json_records(text: str, max_records: int | None) -> list[list[float | None]]:
     try:
         payload = json.loads(text)
     except ValueError as exc:
         raise RequestError(
-            f'the body is not valid JSON ({exc}); send {{"instances": [[...], ...]}}'
+            f'the body is not valid JSON ({shorten(str(exc), 200)}); send {{"instances": '
+            "[[...], ...]}"
         ) from exc
+    except RecursionError:
+        raise RequestError(
+            'the JSON body is nested too deeply; send {"instances": [[...], ...]}'
+        ) from None
     if isinstance(payload, dict):
         key = next((k for k in ("instances", "records") if k in payload), None)
         if key is None:
+            keys = ", ".join(excerpt(k) for k in sorted(payload)[:10])
             raise RequestError(
                 'the JSON body needs an "instances" (or "records") list of records; got keys '
-                f"{sorted(payload)[:10]}"
+                f"[{keys}]"
             )
         items = payload[key]
     else:
@@ -198,6 +294,8 @@ def _json_records(text: str) -> list[list[float | None]]:
         raise RequestError(f'"{key}" is empty; send at least one record')
     if all(not isinstance(item, list | dict) for item in items):
         items = [items]  # one record
+    if max_records is not None:
+        check_record_count(len(items), max_records)
     records = []
     for number, item in enumerate(items, start=1):
         if not isinstance(item, list):
@@ -213,28 +311,33 @@ def _number(value: Any, record: int, column: int) -> float | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise RequestError(f"{where}: {value!r} is not a number")
+        raise RequestError(f"{where}: {excerpt(value)} is not a number")
     try:
         number = float(value)
     except ValueError:
-        raise RequestError(f"{where}: {value!r} is not a number") from None
+        raise RequestError(f"{where}: {excerpt(value)} is not a number") from None
     if math.isnan(number):
         return None
     if math.isinf(number):
-        raise RequestError(f"{where}: {value!r} is not a finite number")
+        raise RequestError(f"{where}: {excerpt(value)} is not a finite number")
     return number
+
+
+def check_record_count(count: int, max_records: int) -> None:
+    """Reject a batch of more than ``max_records`` records (413)."""
+    if count > max_records:
+        raise RequestError(
+            f"{count} records is more than the {max_records} one request may carry; "
+            "split the batch",
+            status=413,
+        )
 
 
 def check_records(
     records: list[list[float | None]], feature_count: int | None, max_records: int
 ) -> None:
     """Reject batches that are too large or records of the wrong width."""
-    if len(records) > max_records:
-        raise RequestError(
-            f"{len(records)} records is more than the {max_records} one request may carry; "
-            "split the batch",
-            status=413,
-        )
+    check_record_count(len(records), max_records)
     expected = feature_count if feature_count is not None else len(records[0])
     for number, record in enumerate(records, start=1):
         if len(record) != expected:
@@ -256,16 +359,52 @@ def to_csv(records: list[list[float | None]]) -> str:
 
 
 def parse_predictions(body: str, n_records: int, endpoint: str) -> list[float]:
-    """One float per record from an endpoint's CSV answer (one per line, or one line)."""
+    """One finite float per record from an endpoint's CSV answer (one per line, or one line)."""
     values = [v for line in body.splitlines() for v in line.split(",") if v.strip()]
     if len(values) != n_records:
         raise EndpointError(endpoint, f"answered {len(values)} values for {n_records} records")
     try:
-        return [float(v) for v in values]
+        predictions = [float(v) for v in values]
     except ValueError:
         raise EndpointError(
-            endpoint, f"answered something that is not numbers: {body[:200]!r}"
+            endpoint, f"answered something that is not numbers: {excerpt(body, 200)}"
         ) from None
+    for value, prediction in zip(values, predictions, strict=True):
+        if not math.isfinite(prediction):
+            # JSON has no NaN or Infinity: answered on, they would break the caller's parser.
+            raise EndpointError(
+                endpoint, f"answered {excerpt(value.strip())}, which is not a finite number"
+            )
+    return predictions
+
+
+def check_payload_size(payload: str, n_records: int) -> None:
+    """Refuse records whose CSV is larger than an endpoint accepts (413)."""
+    if len(payload) > MAX_ENDPOINT_PAYLOAD_BYTES:  # ASCII: characters are bytes
+        raise RequestError(
+            f"the {n_records} records make a CSV payload of {len(payload)} bytes, more than "
+            f"the {MAX_ENDPOINT_PAYLOAD_BYTES} bytes (6 MB) a SageMaker endpoint accepts; "
+            "split the batch",
+            status=413,
+        )
+
+
+def combine_predictions(answers: Sequence[list[float]], rule: CombineRule) -> list[float]:
+    """``rule`` applied to each record's predictions; its results must be finite numbers."""
+    combined = []
+    for number, per_record in enumerate(zip(*answers, strict=True), start=1):
+        value = rule(list(per_record))
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
+        ):
+            raise ConfigurationError(
+                f"the combining rule {getattr(rule, '__name__', 'custom')!r} gave "
+                f"{excerpt(value)} for record {number}; it must give a finite number"
+            )
+        combined.append(float(value))
+    return combined
 
 
 def score(
@@ -276,6 +415,7 @@ def score(
 ) -> dict[str, Any]:
     """Call every endpoint with the records (in parallel) and combine per record."""
     payload = to_csv(records)
+    check_payload_size(payload, len(records))
 
     def call(endpoint: str) -> list[float]:
         try:
@@ -288,9 +428,8 @@ def score(
 
     with ThreadPoolExecutor(max_workers=len(endpoints)) as pool:
         answers = list(pool.map(call, endpoints))
-    combined = [rule(list(per_record)) for per_record in zip(*answers, strict=True)]
     return {
-        "predictions": combined,
+        "predictions": combine_predictions(answers, rule),
         "rule": getattr(rule, "__name__", "custom"),
         "endpoints": dict(zip(endpoints, answers, strict=True)),
     }
@@ -361,7 +500,7 @@ def _positive_int(environ: Mapping[str, str], name: str, default: int | None) ->
     try:
         value = int(text)
     except ValueError:
-        raise ConfigurationError(f"{name}={text!r} must be a whole number") from None
+        raise ConfigurationError(f"{name}={excerpt(text)} must be a whole number") from None
     if value < 1:
         raise ConfigurationError(f"{name}={value} must be at least 1")
     return value
@@ -370,7 +509,7 @@ def _positive_int(environ: Mapping[str, str], name: str, default: int | None) ->
 # --------------------------------------------------------------------------- handler
 
 
-def api_response(status: int, payload: Mapping[str, Any]) -> dict[str, Any]:
+def proxy_response(status: int, payload: Mapping[str, Any]) -> dict[str, Any]:
     """An API Gateway proxy response with a JSON body."""
     return {
         "statusCode": status,
@@ -378,6 +517,37 @@ def api_response(status: int, payload: Mapping[str, Any]) -> dict[str, Any]:
         "body": json.dumps(payload),
         "isBase64Encoded": False,
     }
+
+
+def response_size(response: Mapping[str, Any]) -> int:
+    """Bytes of the response as Lambda returns it (serialized whole, body escaped again)."""
+    return len(json.dumps(response).encode("utf-8"))
+
+
+def api_response(status: int, payload: Mapping[str, Any]) -> dict[str, Any]:
+    """The proxy response, or a short error in its place when it exceeds MAX_RESPONSE_BYTES.
+
+    An answer too large says how many records would fit (413); any other oversized response
+    is a router fault (500), since its messages are short by construction.
+    """
+    response = proxy_response(status, payload)
+    size = response_size(response)
+    if size <= MAX_RESPONSE_BYTES:
+        return response
+    log.error("withheld a %d-byte response (status %d): over MAX_RESPONSE_BYTES", size, status)
+    if status != 200:
+        return proxy_response(500, {"error": "internal error in the router; see its logs"})
+    n_records = len(payload.get("predictions") or ())
+    # Answers grow with the records; a tenth spare covers predictions of other lengths.
+    fits = max(1, n_records * MAX_RESPONSE_BYTES * 9 // (size * 10))
+    return proxy_response(
+        413,
+        {
+            "error": f"the answer to {n_records} records is {size} bytes, more than the "
+            f"{MAX_RESPONSE_BYTES} bytes a Lambda response may carry; send at most {fits} "
+            "records per request"
+        },
+    )
 
 
 def handle(event: Any, environ: Mapping[str, str], invoke: Invoker | None = None) -> dict[str, Any]:
@@ -388,9 +558,9 @@ def handle(event: Any, environ: Mapping[str, str], invoke: Invoker | None = None
             raise RequestError("the event is not an API Gateway proxy event (a JSON object)")
         method = request_method(event)
         if method is not None and method != "POST":
-            raise RequestError(f"{method} is not supported; POST the records", status=405)
+            raise RequestError(f"{excerpt(method)} is not supported; POST the records", status=405)
         body, content_type = request_body(event)
-        records = parse_records(body, content_type)
+        records = parse_records(body, content_type, config["max_records"])
         check_records(records, config["feature_count"], config["max_records"])
         result = score(records, config["endpoints"], invoke or sagemaker_invoker(), config["rule"])
     except RequestError as exc:
