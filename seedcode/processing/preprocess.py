@@ -19,6 +19,11 @@ validation / test and writes, under the output folder::
 ``scoring/<name>.csv``: record id first, then the features, no header and no label, so a batch
 transform with input filter ``$[1:]`` and ``JoinSource=Input`` keys every score by its id.
 
+An input without rows (empty files, a header alone, blank lines) fails the job in either mode,
+with a message naming the input (``--input-uri``, its S3 location, when given). The message is
+printed and written to ``/opt/ml/output/message`` (the processing job's ``ExitMessage``) and
+``/opt/ml/output/failure``, so the job, and a workflow that catches its failure, say why.
+
 Paths default to the SageMaker container layout under ``SAGEMAKER_BASE_DIR`` (``/opt/ml``).
 """
 
@@ -51,6 +56,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--mode", choices=["fit", "transform"], default="fit")
     p.add_argument("--input-dir", type=Path, default=base / "input" / "data")
+    p.add_argument(
+        "--input-uri",
+        default="",
+        help="where the input was read from (its S3 URI), to name it in error messages",
+    )
     p.add_argument("--output-dir", type=Path, default=base / "output")
     p.add_argument("--preprocessor", type=Path, default=base / "input" / "preprocessor")
     p.add_argument("--target", default="")
@@ -89,8 +99,27 @@ def read_table(folder: Path) -> pd.DataFrame:
         return pd.concat(frames, ignore_index=True)
     csv = sorted(p for p in folder.rglob("*.csv") if p.is_file())
     if csv:
-        return pd.concat([pd.read_csv(p) for p in csv], ignore_index=True)
+        frames = [frame for frame in map(read_csv_file, csv) if frame is not None]
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     raise InputProblem(f"no Parquet or CSV files under {folder}: check the job's input S3 URI")
+
+
+def read_csv_file(path: Path) -> pd.DataFrame | None:
+    """The rows of a CSV file with a header; None when it has no header either (an empty file,
+    or blank lines only)."""
+    try:
+        return pd.read_csv(path)
+    except pd.errors.EmptyDataError:
+        return None
+
+
+def require_rows(df: pd.DataFrame, what: str) -> None:
+    """Refuse an input without rows: scoring or fitting nothing must not look like success."""
+    if df.empty:
+        raise InputProblem(
+            f"{what} has no rows (an empty file, a header alone or blank lines): "
+            "land data with at least one row there and run again"
+        )
 
 
 def check_ratios(train: float, validation: float) -> None:
@@ -218,6 +247,7 @@ def run_fit(args: argparse.Namespace) -> dict:
     if not args.target:
         raise InputProblem("--target is required in fit mode: name the label column")
     df = read_table(args.input_dir)
+    require_rows(df, f"the training data {args.input_uri or args.input_dir}")
     if args.target not in df.columns:
         raise InputProblem(
             f"--target={args.target!r} is not a column; the table has {list(df.columns)}"
@@ -269,6 +299,7 @@ def run_transform(args: argparse.Namespace) -> dict:
     except FileNotFoundError as exc:
         raise InputProblem(f"no fitted preprocessor at {path}: run the fit mode first") from exc
     df = read_table(args.input_dir)
+    require_rows(df, f"the scoring batch {args.input_uri or args.input_dir}")
     if prep["id_column"] not in df.columns:
         raise InputProblem(f"the batch has no id column {prep['id_column']!r} to key scores by")
     features = transform(df, prep)
@@ -280,12 +311,26 @@ def run_transform(args: argparse.Namespace) -> dict:
     return {"rows": len(df), "features": len(prep["features"])}
 
 
+def write_exit_message(message: str) -> None:
+    """Leave ``message`` where SageMaker reads why a job ended: ``output/message`` becomes a
+    processing job's ExitMessage (in what a workflow's catch receives); ``output/failure`` is
+    the training jobs' FailureReason file, which the local twin reads for every job."""
+    folder = base_dir() / "output"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for name in ("message", "failure"):
+            (folder / name).write_text(message, encoding="utf-8")
+    except OSError as exc:  # the message is in the log already; do not hide it behind this
+        print(f"preprocess: could not write {folder}: {exc}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         summary = run_fit(args) if args.mode == "fit" else run_transform(args)
     except InputProblem as exc:
         print(f"preprocess: {exc}", file=sys.stderr)
+        write_exit_message(f"preprocess: {exc}")
         return 2
     print(f"preprocess {args.mode}: {json.dumps(summary)}")
     return 0

@@ -103,6 +103,41 @@ def test_transform_mode_applies_the_saved_preprocessor(tmp_path: Path) -> None:
     assert hydrogen.sum() == (batch["fuel_type"] == "hydrogen").sum() > 0
 
 
+@pytest.mark.parametrize(
+    "body",
+    ["record_id,year,mileage,fuel_type\n", "record_id,year\n\n  \n", "", "\n \n\t\n"],
+    ids=["header-only", "header-and-blank-lines", "empty-file", "blank-lines-only"],
+)
+def test_transform_mode_refuses_a_batch_without_rows_naming_it(
+    tmp_path: Path, body: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = prepared(tmp_path, "used_cars", n_rows=300)
+    batch_dir = tmp_path / "processing" / "input" / "batch"
+    batch_dir.mkdir(parents=True)
+    (batch_dir / "batch.csv").write_text(body)
+    code = preprocess.main(
+        ["--mode", "transform", "--input-dir", str(batch_dir),
+         "--input-uri", "s3://bucket/scoring-batches/batch.csv",
+         "--preprocessor", str(out / "preprocessor"), "--output-dir", str(tmp_path / "scored")]
+    )  # fmt: skip
+    expected = "the scoring batch s3://bucket/scoring-batches/batch.csv has no rows"
+    assert code == 2 and expected in capsys.readouterr().err
+    assert not (tmp_path / "scored" / "scoring" / "batch.csv").exists(), "nothing to score"
+    # where SageMaker reads why the job ended: the processing job's ExitMessage, FailureReason
+    for name in ("message", "failure"):
+        assert expected in (tmp_path / "output" / name).read_text()
+
+
+def test_fit_mode_refuses_training_data_without_rows(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    raw = tmp_path / "processing" / "input" / "data"
+    raw.mkdir(parents=True)
+    products.generate("used_cars", 5).head(0).to_parquet(raw / "part-0.parquet")
+    assert preprocess.main(["--target", "price"]) == 2
+    assert f"the training data {raw} has no rows" in capsys.readouterr().err
+
+
 def _train_both(tmp_path: Path, name: str) -> tuple[dict, dict]:
     product = products.get_data_product(name)
     out = prepared(tmp_path, name)
