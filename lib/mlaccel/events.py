@@ -3,6 +3,7 @@
 S3 sends "Object Created" events to EventBridge once the bucket has EventBridge notifications
 on; a rule matches the bucket and key prefix and starts the state machine with an input made
 from the event. On the twin the event is really delivered and the execution really starts.
+Rules carry the kit's tags (``mlaccel.cleanup``), so ``mlaccel cleanup`` finds them.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import json
 from typing import TYPE_CHECKING, Any, cast
 
 from mlaccel._s3 import parse_path
+from mlaccel.cleanup import RUN_ID_TAG, kit_tags, made_by_kit, tag_dict, tag_list
 from mlaccel.errors import MLAccelInputError
 
 if TYPE_CHECKING:
@@ -104,12 +106,13 @@ def start_on_upload(
         )
     enable_bucket_events(bucket, connection=connection)
     client = connection.client("events")
-    rule_arn = client.put_rule(
+    rule_arn = put_kit_rule(
+        client,
         Name=rule_name,
         EventPattern=json.dumps(object_created_pattern(bucket, prefix)),
         State="ENABLED",
         Description=f"start {state_machine_arn.rsplit(':', 1)[-1]} when data lands in {uri_prefix}",
-    )["RuleArn"]
+    )
     transformer = dict(OBJECT_INPUT)
     if input_template is not None:
         transformer["InputTemplate"] = input_template
@@ -124,7 +127,26 @@ def start_on_upload(
             }
         ],
     )
-    return str(rule_arn)
+    return rule_arn
+
+
+def put_kit_rule(client: Any, **rule: str) -> str:
+    """Create or update an EventBridge rule (``PutRule``'s arguments) tagged as the kit's.
+
+    ``PutRule`` tags a rule only when it creates it: a rule the kit created earlier gets the
+    current run id through ``TagResource``; a rule someone else created is left untagged.
+
+    Returns
+    -------
+    str
+        The rule's ARN.
+    """
+    tags = kit_tags()
+    arn = str(client.put_rule(**rule, Tags=tag_list(tags))["RuleArn"])
+    current = tag_dict(client.list_tags_for_resource(ResourceARN=arn).get("Tags", []))
+    if made_by_kit(current) and current.get(RUN_ID_TAG) != tags[RUN_ID_TAG]:
+        client.tag_resource(ResourceARN=arn, Tags=tag_list(tags))
+    return arn
 
 
 def describe_rule(rule_name: str, *, connection: Connection) -> dict[str, Any]:

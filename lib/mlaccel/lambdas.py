@@ -8,6 +8,7 @@ import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mlaccel.cleanup import kit_tags, made_by_kit
 from mlaccel.errors import MLAccelError, MLAccelInputError
 
 if TYPE_CHECKING:
@@ -76,6 +77,11 @@ def deploy_function(
 ) -> str:
     """Create or update Lambda function ``name`` from ``source``; return its ARN.
 
+    A function the kit creates carries its tags (``mlaccel:created-by``, ``mlaccel:run-id``);
+    updating one the kit created moves its run id to the current run, so ``mlaccel cleanup``
+    of a failed run removes what that run deployed. A function someone else created is updated
+    but not tagged.
+
     Examples
     --------
     >>> deploy_function("mlaccel-router", "seedcode/lambdas/router", "handler.lambda_handler",
@@ -94,11 +100,16 @@ def deploy_function(
         "MemorySize": memory_mb,
         "Environment": {"Variables": dict(environment or {})},
     }
+    tags = kit_tags()
     try:
-        client.get_function(FunctionName=name)
+        existing = client.get_function(FunctionName=name)
     except client.exceptions.ResourceNotFoundException:
-        arn = client.create_function(FunctionName=name, Code={"ZipFile": code}, **settings)
+        arn = client.create_function(
+            FunctionName=name, Code={"ZipFile": code}, Tags=tags, **settings
+        )
         return str(arn["FunctionArn"])
+    if made_by_kit(existing.get("Tags") or {}):
+        client.tag_resource(Resource=existing["Configuration"]["FunctionArn"], Tags=tags)
     # Lambda refuses a second update while the first is in progress.
     client.update_function_code(FunctionName=name, ZipFile=code)
     wait_updated(client, name, connection.wait)

@@ -5,22 +5,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
-from mlaccel._aws import (
-    check_connection,
-    delete_quietly,
-    describe_endpoint,
-    error_code,
-    error_message,
-)
+from mlaccel._aws import check_connection, describe_endpoint, error_code, error_message
 from mlaccel._connect import Connection
+from mlaccel.cleanup import SCALABLE_DIMENSION, kit_tags, remove_scalable_target
 from mlaccel.errors import MLAccelInputError
 from mlaccel.inference._names import DEFAULT_VARIANT
 
 log = logging.getLogger(__name__)
 
-SCALABLE_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
 INVOCATIONS_PER_INSTANCE = "SageMakerVariantInvocationsPerInstance"
 
 
@@ -51,7 +44,8 @@ def register_autoscaling(
 
     Registers the variant's ``DesiredInstanceCount`` as a scalable target and puts a
     target-tracking policy on ``SageMakerVariantInvocationsPerInstance`` (requests per minute
-    per instance). Calling it again updates both.
+    per instance). Calling it again updates both. The target is tagged as the kit's (with the
+    run and the endpoint), so ``mlaccel cleanup`` finds it.
 
     Parameters
     ----------
@@ -85,6 +79,7 @@ def register_autoscaling(
         ScalableDimension=SCALABLE_DIMENSION,
         MinCapacity=min_instances,
         MaxCapacity=max_instances,
+        Tags=kit_tags(endpoint=endpoint_name),
     )
     policy_name = f"{endpoint_name}-{variant_name}-invocations"
     policy = scaling.put_scaling_policy(
@@ -123,7 +118,7 @@ def deregister_autoscaling(
     for variant in variants:
         resource_id = _resource_id(endpoint_name, variant)
         try:
-            if _deregister_variant(scaling, resource_id):
+            if remove_scalable_target(scaling, resource_id):
                 removed.append(f"scalable-target:{resource_id}")
         except Exception as exc:
             if "AccessDenied" not in error_code(exc):
@@ -165,23 +160,3 @@ def _check_variant(conn: Connection, endpoint_name: str, variant_name: str) -> N
             f"variant_name={variant_name!r} is not a variant of {endpoint_name!r}; "
             f"use one of {variants}"
         )
-
-
-def _deregister_variant(scaling: Any, resource_id: str) -> bool:
-    policies = scaling.describe_scaling_policies(
-        ServiceNamespace="sagemaker", ResourceId=resource_id
-    ).get("ScalingPolicies", [])
-    for policy in policies:
-        delete_quietly(
-            scaling.delete_scaling_policy,
-            PolicyName=policy["PolicyName"],
-            ServiceNamespace="sagemaker",
-            ResourceId=resource_id,
-            ScalableDimension=SCALABLE_DIMENSION,
-        )
-    return delete_quietly(
-        scaling.deregister_scalable_target,
-        ServiceNamespace="sagemaker",
-        ResourceId=resource_id,
-        ScalableDimension=SCALABLE_DIMENSION,
-    )

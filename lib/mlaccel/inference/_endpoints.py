@@ -9,10 +9,25 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
 from mlaccel import config
-from mlaccel._aws import check_connection, delete_quietly, describe_endpoint, is_missing
+from mlaccel._aws import (
+    check_connection,
+    delete_quietly,
+    describe_endpoint,
+    error_code,
+    error_message,
+    is_missing,
+)
 from mlaccel._codecs import CSV, JSON
 from mlaccel._connect import Connection
 from mlaccel._s3 import parse_path
+from mlaccel.cleanup import (
+    ENDPOINT_TAG,
+    ENDPOINT_TIMEOUT_SECONDS,
+    kit_tags,
+    remove_resources,
+    tag_list,
+    tagged_resources,
+)
 from mlaccel.errors import EndpointFailed, MLAccelInputError
 from mlaccel.inference._autoscaling import deregister_autoscaling
 from mlaccel.inference._capture import default_capture_uri
@@ -28,7 +43,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 #: Tag on every model and endpoint config deploy_model creates: an update deletes only its own.
-OWNER_TAG = "mlaccel:endpoint"
+OWNER_TAG = ENDPOINT_TAG
 
 _SETTLING = {"Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting"}
 
@@ -85,7 +100,9 @@ def deploy_model(
     Each call creates a new model and endpoint config (names stamped with the time); an
     existing endpoint is updated to the new config (no downtime), a ``Failed`` one is replaced.
     After an update (with ``wait``), the previous config and model are deleted when this
-    function created them (tagged ``mlaccel:endpoint``); other resources are left alone.
+    function created them (tagged ``mlaccel:endpoint``); other resources are left alone. The
+    model, config and a new endpoint carry the kit's tags (``mlaccel:created-by``,
+    ``mlaccel:run-id``), so ``mlaccel cleanup`` finds them when a run fails.
 
     Parameters
     ----------
@@ -128,7 +145,7 @@ def deploy_model(
     container = model_container(conn, model_package, model_data, image_uri, environment)
     capture = _capture_destination(conn, capture_uri) if data_capture else None
     client = conn.client("sagemaker")
-    tags: list[TagTypeDef] = [{"Key": OWNER_TAG, "Value": endpoint_name}]
+    tags = cast("list[TagTypeDef]", tag_list(kit_tags(endpoint=endpoint_name)))
     # Model and config share the stamped name: one deployment, one name to look for.
     name = stamped(endpoint_name, new_stamp())
     client.create_model(
@@ -147,7 +164,7 @@ def deploy_model(
         Tags=tags,
         **_data_capture_config(capture, sampling_percentage),
     )
-    action, previous_config = _point_endpoint_at(conn, endpoint_name, name, timeout_seconds)
+    action, previous_config = _point_endpoint_at(conn, endpoint_name, name, tags, timeout_seconds)
     status = "Updating" if action == "updated" else "Creating"
     if wait:
         described = _wait_until_settled(conn, endpoint_name, timeout_seconds)
@@ -203,9 +220,12 @@ def delete_endpoint(
     delete_models: bool = True,
     connection: Connection,
 ) -> list[str]:
-    """Delete an endpoint, its endpoint config, its models and its autoscaling registration.
+    """Delete an endpoint, its autoscaling registration, its endpoint configs and its models.
 
-    Idempotent: what does not exist is skipped, so cleanup cells can always run.
+    Besides the config the endpoint serves (and that config's models), every endpoint config and
+    model the kit made for this endpoint goes too (tagged ``mlaccel:endpoint``): those of earlier
+    deployments, and models of pipeline runs that stopped before deploying. Other resources are
+    left alone. Idempotent: what does not exist is skipped, so cleanup cells can always run.
 
     Returns
     -------
@@ -221,18 +241,24 @@ def delete_endpoint(
     check_name(endpoint_name, "endpoint_name")
     conn = check_connection(connection)
     client = conn.client("sagemaker")
+    deleted: list[str] = []
     described = describe_endpoint(client, endpoint_name)
-    if described is None:
-        return []
-    variants = [v["VariantName"] for v in described.get("ProductionVariants", [])]
-    # A scalable target must go before its endpoint.
-    deleted = deregister_autoscaling(conn, endpoint_name, variants)
-    if delete_quietly(client.delete_endpoint, EndpointName=endpoint_name):
-        deleted.append(f"endpoint:{endpoint_name}")
-    config_name = described.get("EndpointConfigName")
-    if config_name and delete_config:
-        deleted += _delete_config(client, config_name, delete_models=delete_models)
-    log.info("deleted %s", ", ".join(deleted))
+    if described is not None and described["EndpointStatus"] in _SETTLING:
+        # SageMaker deletes no endpoint while it is being created or updated.
+        described = _wait_until_settled(conn, endpoint_name, ENDPOINT_TIMEOUT_SECONDS)
+    if described is not None:
+        variants = [v["VariantName"] for v in described.get("ProductionVariants", [])]
+        # A scalable target must go before its endpoint.
+        deleted += deregister_autoscaling(conn, endpoint_name, variants)
+        if delete_quietly(client.delete_endpoint, EndpointName=endpoint_name):
+            deleted.append(f"endpoint:{endpoint_name}")
+        config_name = described.get("EndpointConfigName")
+        if config_name and delete_config:
+            deleted += _delete_config(client, config_name, delete_models=delete_models)
+    if delete_config:
+        deleted += _delete_made_for(conn, endpoint_name, delete_models=delete_models)
+    if deleted:
+        log.info("deleted %s", ", ".join(deleted))
     return deleted
 
 
@@ -276,9 +302,13 @@ def _data_capture_config(destination: str | None, sampling_percentage: int) -> d
 
 
 def _point_endpoint_at(
-    conn: Connection, endpoint_name: str, config_name: str, timeout_seconds: float
+    conn: Connection,
+    endpoint_name: str,
+    config_name: str,
+    tags: list[TagTypeDef],
+    timeout_seconds: float,
 ) -> tuple[str, str | None]:
-    """Create, update or replace the endpoint to serve ``config_name``.
+    """Create (with ``tags``), update or replace the endpoint to serve ``config_name``.
 
     Returns what was done and the config the endpoint served before (None if it was new).
     """
@@ -289,14 +319,18 @@ def _point_endpoint_at(
         current = _wait_until_settled(conn, endpoint_name, timeout_seconds)
     if current is None:
         action = "created"
-        client.create_endpoint(EndpointName=endpoint_name, EndpointConfigName=config_name)
+        client.create_endpoint(
+            EndpointName=endpoint_name, EndpointConfigName=config_name, Tags=tags
+        )
     elif current["EndpointStatus"] == "Failed":
         # SageMaker cannot update a failed endpoint: replace it.
         action = "recreated"
         log.info("endpoint %s is Failed; deleting and creating it again", endpoint_name)
         client.delete_endpoint(EndpointName=endpoint_name)
         _wait_until_settled(conn, endpoint_name, timeout_seconds)
-        client.create_endpoint(EndpointName=endpoint_name, EndpointConfigName=config_name)
+        client.create_endpoint(
+            EndpointName=endpoint_name, EndpointConfigName=config_name, Tags=tags
+        )
     else:
         action = "updated"
         client.update_endpoint(EndpointName=endpoint_name, EndpointConfigName=config_name)
@@ -380,3 +414,22 @@ def _delete_config(
     if delete_quietly(client.delete_endpoint_config, EndpointConfigName=config_name):
         deleted.append(f"endpoint-config:{config_name}")
     return deleted
+
+
+def _delete_made_for(conn: Connection, endpoint_name: str, *, delete_models: bool) -> list[str]:
+    """Delete the endpoint configs (and models) the kit made for ``endpoint_name`` and that are
+    still there: those of earlier deployments, and models of runs that never deployed."""
+    kinds = ("endpoint-config", "model") if delete_models else ("endpoint-config",)
+    try:
+        leftovers = tagged_resources(connection=conn, endpoint=endpoint_name, kinds=kinds)
+    except Exception as exc:
+        if "AccessDenied" not in error_code(exc):
+            raise
+        log.warning(
+            "cannot look up what was made for %s by tag (%s); grant tag:GetResources, or "
+            "delete its old endpoint configs and models yourself",
+            endpoint_name,
+            error_message(exc),
+        )
+        return []
+    return remove_resources(leftovers, connection=conn)

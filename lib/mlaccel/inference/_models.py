@@ -5,17 +5,18 @@ from __future__ import annotations
 import io
 import tarfile
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from mlaccel._aws import check_connection
 from mlaccel._connect import Connection
 from mlaccel._s3 import is_s3, parse_path
+from mlaccel.cleanup import kit_tags, tag_dict, tag_list
 from mlaccel.errors import MLAccelInputError
 from mlaccel.inference._names import check_name, new_stamp, stamped
 from mlaccel.inference._registry import ModelPackageInfo
 
 if TYPE_CHECKING:
-    from mypy_boto3_sagemaker.type_defs import ContainerDefinitionTypeDef
+    from mypy_boto3_sagemaker.type_defs import ContainerDefinitionTypeDef, TagTypeDef
 
 
 #: The XGBoost built-in algorithm version the kit trains and serves.
@@ -62,7 +63,8 @@ def create_model(
     name
         Model name; ``mlaccel-model-<timestamp>`` when omitted.
     tags
-        Tags for the model.
+        Tags for the model, besides the kit's own (``mlaccel:created-by``, ``mlaccel:run-id``),
+        which let ``mlaccel cleanup`` find it.
     connection
         Backend to use (:func:`mlaccel.connect`).
 
@@ -83,7 +85,7 @@ def create_model(
         ModelName=model_name,
         ExecutionRoleArn=conn.role_arn,
         PrimaryContainer=container,
-        Tags=[{"Key": t["Key"], "Value": t["Value"]} for t in tags or []],
+        Tags=cast("list[TagTypeDef]", tag_list({**tag_dict(tags or []), **kit_tags()})),
     )
     return model_name
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from mlaccel import events
 from mlaccel._paths import seedcode_dir
 from mlaccel._s3 import parse_path
+from mlaccel.cleanup import current_run_id
 from mlaccel.errors import MLAccelInputError
 from mlaccel.workflows._settings import FUNCTIONS, HANDLERS, WorkflowSettings, code_uri
 
@@ -90,12 +91,13 @@ def schedule(
             "'rate(1 hour)' or 'cron(0 6 * * ? *)'"
         )
     client = connection.client("events")
-    arn = client.put_rule(
+    arn = events.put_kit_rule(
+        client,
         Name=rule_name,
         ScheduleExpression=expression,
         State="ENABLED",
         Description=f"start {state_machine_arn.rsplit(':', 1)[-1]} {expression}",
-    )["RuleArn"]
+    )
     target = {
         "Id": events.TARGET_ID,
         "Arn": state_machine_arn,
@@ -115,7 +117,9 @@ def start_on_new_data(
 ) -> dict[str, str]:
     """EventBridge rules: new training data starts training, a new batch starts scoring.
 
-    The scoring run scores exactly the object that landed.
+    The scoring run scores exactly the object that landed. The executions the rules start carry
+    the current run id in their input (``run_id``), so what they create is tagged with the run
+    that set the rules up.
 
     Parameters
     ----------
@@ -133,12 +137,14 @@ def start_on_new_data(
     dict of str to str
         The rules' ARNs, by workflow (``training``, ``scoring``).
     """
+    run_id = current_run_id()  # a checked run id is safe inside a JSON string
     return {
         "training": events.start_on_upload(
             f"{settings.training_name}-on-new-data",
             settings.training_data_uri + "/",
             training_arn,
             connection=connection,
+            input_template=f'{{"trigger_uri": "s3://<bucket>/<key>", "run_id": "{run_id}"}}',
             role_arn=role_arn,
         ),
         "scoring": events.start_on_upload(
@@ -146,7 +152,7 @@ def start_on_new_data(
             settings.scoring_batches_uri + "/",
             scoring_arn,
             connection=connection,
-            input_template='{"batch_uri": "s3://<bucket>/<key>"}',
+            input_template=f'{{"batch_uri": "s3://<bucket>/<key>", "run_id": "{run_id}"}}',
             role_arn=role_arn,
         ),
     }

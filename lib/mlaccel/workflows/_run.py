@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from mlaccel.cleanup import current_run_id
 from mlaccel.errors import MLAccelError
 
 if TYPE_CHECKING:
@@ -105,7 +106,9 @@ def execute(
     connection
         Where it runs.
     inputs
-        The execution input: settings that override the defaults baked in at build time.
+        The execution input: settings that override the defaults baked in at build time. The
+        current run id (:func:`mlaccel.cleanup.current_run_id`) is added as ``run_id`` unless
+        given, so what the execution creates is tagged with the run that started it.
     name
         The execution's name (:func:`run_name` by default); its jobs are named after it.
     timeout_seconds
@@ -124,8 +127,9 @@ def execute(
     """
     sfn = connection.client("stepfunctions")
     arn = workflow.state_machine_arn or create_or_update(workflow, connection=connection)
+    execution_input = {"run_id": current_run_id(), **dict(inputs or {})}
     started = sfn.start_execution(
-        stateMachineArn=arn, name=name or run_name("run"), input=json.dumps(dict(inputs or {}))
+        stateMachineArn=arn, name=name or run_name("run"), input=json.dumps(execution_input)
     )
     return wait_for_execution(
         started["executionArn"], connection=connection, timeout=timeout_seconds

@@ -11,6 +11,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+from mlaccel.cleanup import CREATED_BY, CREATED_BY_TAG, ENDPOINT_TAG, RUN_ID_TAG
 from mlaccel.workflows._settings import FUNCTIONS, WorkflowSettings
 
 CATCH_ALL = ["States.ALL"]
@@ -121,7 +122,11 @@ def put_parameter(state: str, name: str, value: Mapping[str, str]) -> Any:
 
 
 def start_states(
-    defaults: dict[str, Any], jobs: Mapping[str, str], folders: Mapping[str, str] | None = None
+    defaults: dict[str, Any],
+    jobs: Mapping[str, str],
+    folders: Mapping[str, str] | None = None,
+    *,
+    read_defaults: Mapping[str, str] | None = None,
 ) -> Any:
     """Two Pass states: defaults, then the execution input merged over them, and run names.
 
@@ -133,6 +138,9 @@ def start_states(
         Job name stems by key: ``$.names.<key>`` is ``mlaccel-<stem>-<execution name>``.
     folders
         S3 URI templates by key, ``{}`` standing for the execution name.
+    read_defaults
+        Defaults read from the execution when it starts, as paths by key
+        (``{"run_id": "$$.Execution.Name"}``); an execution input may override them too.
     """
     from stepfunctions.steps import Chain, Pass
 
@@ -143,9 +151,14 @@ def start_states(
     }
     for key, template in (folders or {}).items():
         named[f"{key}.$"] = f"States.Format('{template}', $$.Execution.Name)"
+    if read_defaults:
+        read = {f"{key}.$": path for key, path in read_defaults.items()}
+        start = Pass("Read defaults", parameters={**defaults, **read}, result_path="$.defaults")
+    else:
+        start = Pass("Read defaults", result=defaults, result_path="$.defaults")
     return Chain(
         [
-            Pass("Read defaults", result=defaults, result_path="$.defaults"),
+            start,
             Pass(
                 "Merge execution input",
                 parameters={
@@ -170,3 +183,13 @@ def failure_path(settings: WorkflowSettings, what: str) -> Any:
     return Chain(
         [notified, Fail("Run failed", error="PipelineFailed", cause=f"a {what} step failed")]
     )
+
+
+def run_tags(endpoint_name: str) -> list[dict[str, str]]:
+    """The ``Tags`` of a SageMaker resource a workflow creates for ``endpoint_name``: the kit's
+    tags, the run id read from the execution's arguments (``$.args.run_id``)."""
+    return [
+        {"Key": CREATED_BY_TAG, "Value": CREATED_BY},
+        {"Key": RUN_ID_TAG, "Value.$": "$.args.run_id"},
+        {"Key": ENDPOINT_TAG, "Value": endpoint_name},
+    ]

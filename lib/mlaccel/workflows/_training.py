@@ -5,6 +5,10 @@ preprocess → train and save the model → query training results (Lambda) → 
 above it: data-quality and model-quality baselines in parallel → endpoint configuration with
 data capture → does the endpoint exist? (Lambda) → create or update it → wait until it is in
 service → export the model, endpoint and endpoint-configuration names to SSM → notify.
+
+The model, the endpoint configuration and a new endpoint carry the kit's tags, with the run id
+of the execution input (``run_id``; the execution's name when the input has none), so
+``mlaccel cleanup --run-id`` finds what a run made.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from mlaccel.workflows._states import (
     notify,
     notify_success,
     put_parameter,
+    run_tags,
     start_states,
 )
 
@@ -79,7 +84,11 @@ def training_workflow(settings: WorkflowSettings, *, client: Any = None) -> Any:
     baselines.next(endpoint)
     definition = Chain(
         [
-            start_states({"metric_threshold": settings.metric_threshold}, JOBS),
+            start_states(
+                {"metric_threshold": settings.metric_threshold},
+                JOBS,
+                read_defaults={"run_id": "$$.Execution.Name"},
+            ),
             _preprocess_stage(settings, product, failed),
             _train_stage(settings, failed),
             _results_stage(settings, failed),
@@ -158,6 +167,7 @@ def _train_stage(settings: WorkflowSettings, failed: Any) -> Any:
         ModelName="$.names.model",
         PrimaryContainer__ModelDataUrl="$.training.ModelArtifacts.S3ModelArtifacts",
     )
+    model.parameters["Tags"] = run_tags(settings.endpoint_name)
     catch(failed, train, model)
     return Chain([train, model])
 
@@ -334,6 +344,7 @@ def _endpoint_config_state(settings: WorkflowSettings) -> Any:
         data_capture_config=capture,
         result_path=None,
     )
+    step.parameters["Tags"] = run_tags(settings.endpoint_name)
     return bind(
         step,
         EndpointConfigName="$.names.endpoint_config",
@@ -342,7 +353,8 @@ def _endpoint_config_state(settings: WorkflowSettings) -> Any:
 
 
 def _endpoint_state(state: str, settings: WorkflowSettings, *, update: bool) -> Any:
-    """Create (or update) the pipeline's endpoint with the run's endpoint configuration."""
+    """Create (or update) the pipeline's endpoint with the run's endpoint configuration; a
+    created endpoint is tagged with the run (an update keeps the endpoint's tags)."""
     from stepfunctions.steps import EndpointStep
 
     step = EndpointStep(
@@ -352,6 +364,8 @@ def _endpoint_state(state: str, settings: WorkflowSettings, *, update: bool) -> 
         update=update,
         result_path=None,
     )
+    if not update:  # UpdateEndpoint takes no tags
+        step.parameters["Tags"] = run_tags(settings.endpoint_name)
     return bind(step, EndpointConfigName="$.names.endpoint_config")
 
 
