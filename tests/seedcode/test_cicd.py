@@ -1,4 +1,4 @@
-"""CI/CD seedcode, IAM policies, the Studio start-up script and the workshop guide."""
+"""CI/CD seedcode, the Studio start-up script and the workshop guide (IAM: test_iam.py)."""
 
 from __future__ import annotations
 
@@ -28,7 +28,6 @@ SEEDCODE = REPO / "seedcode"
 CICD = SEEDCODE / "cicd"
 TEMPLATES = CICD / "templates"
 ENDPOINT_TEMPLATE = TEMPLATES / "endpoint.yaml"
-IAM = SEEDCODE / "iam"
 ON_START = SEEDCODE / "studio" / "on-start.sh"
 WORKFLOW = CICD / "github-actions" / "mlaccel-ci.yml"
 BUILDSPEC = CICD / "buildspec.yml"
@@ -44,11 +43,6 @@ def _load(path: Path, name: str) -> ModuleType:
 @pytest.fixture(scope="module")
 def select_model() -> ModuleType:
     return _load(CICD / "deploy" / "select_model.py", "cicd_select_model")
-
-
-@pytest.fixture(scope="module")
-def check_policies() -> ModuleType:
-    return _load(IAM / "check_policies.py", "iam_check_policies")
 
 
 class _CfnLoader(yaml.SafeLoader):
@@ -167,155 +161,6 @@ def test_stages_grow_from_dev_to_prod(select_model: ModuleType) -> None:
     assert (dev["InitialInstanceCount"], dev["MinCapacity"], dev["MaxCapacity"]) == ("1", "1", "1")
     assert int(prod["InitialInstanceCount"]) >= 2 and int(prod["MinCapacity"]) >= 2
     assert prod["MaxCapacity"] == "4" and prod["DataCaptureSamplingPercentage"] == "20"
-
-
-# --------------------------------------------------------------------------- (c) IAM policies
-
-
-def test_every_shipped_policy_passes_the_checker(
-    check_policies: ModuleType, capsys: pytest.CaptureFixture[str]
-) -> None:
-    assert check_policies.load_action_table() is not None, "cfn-lint's IAM action table"
-    shipped = check_policies.policy_files(IAM)
-    names = {p.name for p in shipped}
-    assert {"sagemaker-execution-role.json", "stepfunctions-role.json", "lambda-role.json"} <= names
-    status = check_policies.main([])
-    out = capsys.readouterr()
-    assert status == 0, out.err
-    assert f"{len(shipped)} files, 0 problems" in out.out
-    readme = (IAM / "README.md").read_text()
-    assert all(name in readme for name in names), "README.md describes every policy file"
-
-
-def _statement(**fields: Any) -> dict[str, Any]:
-    return {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", **fields}]}
-
-
-@pytest.mark.parametrize(
-    ("statement", "problem"),
-    [
-        (_statement(Sid="AdminOnEverything", Action="*", Resource="*"), "allows every action"),
-        (_statement(Sid="AllOfS3", Action="s3:*", Resource="*"), "allows s3:* on Resource '*'"),
-        (
-            _statement(Sid="AllButIam", NotAction="iam:*", Resource="*"),
-            "uses NotAction",
-        ),
-        (
-            _statement(Sid="AnyoneMayAssume", Principal="*", Action="sts:AssumeRole"),
-            "allows the '*' principal",
-        ),
-        (
-            _statement(Sid="AnyAwsAccount", Principal={"AWS": ["*"]}, Action="sts:AssumeRole"),
-            "allows the '*' principal",
-        ),
-        (
-            _statement(Sid="TrainAnything", Action="sagemaker:CreateTrainingJob", Resource="*"),
-            "supports resource-level permissions",
-        ),
-        (
-            _statement(Sid="DescribeAll", Action="sagemaker:Describe*", Resource="*"),
-            "wildcard action sagemaker:Describe* on Resource '*'",
-        ),
-        (
-            _statement(
-                Sid="Typo",
-                Action="sagemaker:DescribeTrainingJobs",
-                Resource="arn:aws:sagemaker:*:*:training-job/mlaccel-*",
-            ),
-            "unknown action sagemaker:DescribeTrainingJobs",
-        ),
-        (
-            _statement(Sid="AnyMetric", Action="cloudwatch:PutMetricData", Resource="*"),
-            "needs a Condition",
-        ),
-        (
-            _statement(
-                Sid="BadPlaceholder", Action="s3:GetObject", Resource="arn:aws:s3:::${Bukket}/*"
-            ),
-            "unknown placeholders ['Bukket']",
-        ),
-        (_statement(Action="s3:GetObject", Resource="arn:aws:s3:::b/*"), "has no Sid"),
-    ],
-)
-def test_a_permissive_policy_fails_naming_file_and_statement(
-    check_policies: ModuleType,
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
-    statement: dict[str, Any],
-    problem: str,
-) -> None:
-    path = tmp_path / "team-policy.json"
-    path.write_text(json.dumps(statement))
-    assert check_policies.main(["check", str(path)]) == 1
-    errors = capsys.readouterr().err
-    assert str(path) in errors and problem in errors, errors
-    sid = statement["Statement"][0].get("Sid")
-    if sid and "placeholder" not in problem:
-        assert f"statement 1 ({sid})" in errors
-
-
-def test_a_scoped_policy_passes(check_policies: ModuleType, tmp_path: Path) -> None:
-    path = tmp_path / "scoped.json"
-    scoped = _statement(
-        Sid="ReadTheBucket",
-        Action=["s3:GetObject"],
-        Resource="arn:${AWS::Partition}:s3:::${Bucket}/*",
-    )
-    path.write_text(json.dumps(scoped))
-    assert check_policies.main(["check", str(path)]) == 0
-
-
-def test_render_fills_placeholders_and_refuses_missing_ones(
-    check_policies: ModuleType, capsys: pytest.CaptureFixture[str]
-) -> None:
-    values = {
-        "AWS::Partition": "aws",
-        "AWS::Region": "eu-west-1",
-        "AWS::AccountId": "123456789012",
-        "Bucket": "team-bucket",
-        "ExecutionRoleArn": "arn:aws:iam::123456789012:role/MLAccelSageMakerExecutionRole",
-        "GlueDatabase": "mlaccel_lake",
-    }
-    args = [f"--set={k}={v}" for k, v in values.items()]
-    for path in check_policies.policy_files(IAM):
-        assert check_policies.main(["render", str(path), *args]) == 0
-        rendered = json.loads(capsys.readouterr().out)
-        assert "${" not in json.dumps(rendered)
-    assert check_policies.main(["render", str(IAM / "lambda-role.json"), "--set", "Bucket=b"]) == 1
-    assert "no value for AWS::AccountId" in capsys.readouterr().err
-
-
-def test_step_functions_role_allows_what_its_sync_integrations_need() -> None:
-    document = json.loads((IAM / "stepfunctions-role.json").read_text())
-    by_action: dict[str, list[dict[str, Any]]] = {}
-    for statement in document["Statement"]:
-        actions = (
-            statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
-        )
-        for action in actions:
-            by_action.setdefault(action, []).append(statement)
-    for kind in ("TrainingJob", "ProcessingJob", "TransformJob"):
-        for verb in ("Create", "Describe", "Stop"):
-            assert f"sagemaker:{verb}{kind}" in by_action
-    for action in (
-        "CreateModel",
-        "CreateEndpointConfig",
-        "CreateEndpoint",
-        "UpdateEndpoint",
-        "DescribeEndpoint",
-    ):
-        assert f"sagemaker:{action}" in by_action
-    rules = json.dumps(by_action["events:PutRule"])
-    for kind in ("Training", "Processing", "Transform"):
-        assert f"rule/StepFunctionsGetEventsForSageMaker{kind}JobsRule" in rules
-    assert set(by_action) >= {"events:PutTargets", "events:DescribeRule"}
-    (pass_role,) = by_action["iam:PassRole"]
-    assert pass_role["Condition"] == {
-        "StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}
-    }
-    assert "parameter/mlaccel/*" in json.dumps(by_action["ssm:PutParameter"])
-    assert ":function:mlaccel-*" in json.dumps(by_action["lambda:InvokeFunction"])
-    assert ":mlaccel-*" in json.dumps(by_action["sns:Publish"])
 
 
 # --------------------------------------------------------------------------- (d) CI files
