@@ -8,7 +8,7 @@
 
 It checks IAM policy documents (``seedcode/iam/*.json``) and every policy a CloudFormation
 template holds (``PolicyDocument``, ``AssumeRolePolicyDocument``, ``KeyPolicy``; by default the
-templates of ``seedcode/cicd/templates``), twice: with parliament, an offline IAM policy linter,
+CloudFormation templates under ``seedcode/``), twice: with parliament, an offline IAM policy linter,
 and with the kit's own rules. Wildcards are matched as IAM matches them (``*`` any characters,
 ``?`` one), in actions and in each segment of an ARN, so ``"*:*"``, ``"s3:*"`` on
 ``"arn:aws:s3:::*"`` or ``"iam:Pass*"`` count as what they grant. A statement fails the check when
@@ -50,7 +50,8 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
-TEMPLATES = HERE.parent / "cicd" / "templates"
+SEEDCODE = HERE.parent
+TEMPLATE_MARK = re.compile(r"^(AWSTemplateFormatVersion|Resources):", flags=re.MULTILINE)
 # The linters, pinned as in pyproject.toml's dev extra (`make setup` installs them).
 REQUIREMENTS = {"parliament": "parliament==1.6.4", "cfn-lint": "cfn-lint==1.58.0"}
 # CloudFormation Fn::Sub syntax, so a template can embed the documents under !Sub unchanged.
@@ -718,8 +719,13 @@ def policy_files(folder: Path = HERE) -> list[Path]:
     return sorted(folder.glob("*.json"))
 
 
-def template_files(folder: Path = TEMPLATES) -> list[Path]:
-    return sorted(p for p in folder.glob("*.y*ml") if p.suffix in (".yaml", ".yml"))
+def template_files(folder: Path = SEEDCODE) -> list[Path]:
+    """The CloudFormation templates (YAML) under ``folder``, buildspecs and CI files left out."""
+    return sorted(
+        path
+        for path in folder.rglob("*.y*ml")
+        if path.suffix in (".yaml", ".yml") and TEMPLATE_MARK.search(path.read_text())
+    )
 
 
 def default_files() -> list[Path]:

@@ -47,6 +47,8 @@ def test_every_shipped_policy_and_template_passes_the_checker(
     assert {"sagemaker-execution-role.json", "stepfunctions-role.json", "lambda-role.json"} <= names
     templates = check_policies.template_files()
     assert CICD / "templates" / "endpoint.yaml" in templates
+    assert any(path.parent.name == "workflows" for path in templates)
+    assert CICD / "buildspec.yml" not in templates
     status = check_policies.main([])
     out = capsys.readouterr()
     assert status == 0, out.err
