@@ -15,6 +15,7 @@ import xgboost as xgb
 
 import mlaccel
 from mlaccel import inference
+from mlaccel.cleanup import kit_tags, tag_list
 from mlaccel.errors import MLAccelError, MLAccelInputError
 from tests.support import tarball, unique_name
 
@@ -209,6 +210,73 @@ def test_deploy_twice_updates_the_endpoint_and_cleans_up_the_old_config(
     assert inference.delete_endpoint(endpoint, connection=conn) == [], "idempotent"
     with pytest.raises(client.exceptions.ClientError, match="Could not find"):
         client.describe_endpoint(EndpointName=endpoint)
+
+
+def test_deleting_an_endpoint_leaves_no_model_config_or_scaling_target_the_kit_made_for_it(
+    conn: mlaccel.Connection, models: dict[str, Model], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Create → update → autoscale → delete: nothing the kit made for the endpoint is left,
+    the leftovers of pipeline runs included (tagged for the endpoint, served by no endpoint)."""
+    run_id = unique_name("run-inference")
+    monkeypatch.setenv("MLACCEL_RUN_ID", run_id)
+    client = conn.client("sagemaker")
+    endpoint = unique_name("inference-nothing-left")
+    first = inference.deploy_model(
+        endpoint, model_data=models["a"].model_data, data_capture=False, connection=conn
+    )
+    second = inference.deploy_model(endpoint, model_data=models["b"].model_data, connection=conn)
+    inference.register_autoscaling(endpoint, connection=conn)
+    # what a training pipeline run leaves: the model of a run stopped at its threshold, and the
+    # config and model of an earlier run whose endpoint was updated since
+    made_for_it = tag_list(kit_tags(endpoint=endpoint))
+    stray = f"{endpoint}-stray"
+    client.create_model(
+        ModelName=stray,
+        ExecutionRoleArn=conn.role_arn,
+        PrimaryContainer={"Image": "xgboost", "ModelDataUrl": models["a"].model_data},
+        Tags=made_for_it,
+    )
+    client.create_endpoint_config(
+        EndpointConfigName=stray,
+        ProductionVariants=[
+            {"VariantName": "AllTraffic", "ModelName": stray, "InstanceType": "ml.m5.large",
+             "InitialInstanceCount": 1}
+        ],
+        Tags=made_for_it,
+    )  # fmt: skip
+    someone_elses = f"{endpoint}-theirs"
+    client.create_model(
+        ModelName=someone_elses,
+        ExecutionRoleArn=conn.role_arn,
+        PrimaryContainer={"Image": "xgboost", "ModelDataUrl": models["a"].model_data},
+    )
+    tags = client.list_tags(
+        ResourceArn=client.describe_endpoint(EndpointName=endpoint)["EndpointArn"]
+    )
+    assert {"Key": "mlaccel:run-id", "Value": run_id} in tags["Tags"]
+
+    deleted = inference.delete_endpoint(endpoint, connection=conn)
+
+    assert deleted == [
+        f"scalable-target:endpoint/{endpoint}/variant/AllTraffic",
+        f"endpoint:{endpoint}",
+        f"model:{second.model_name}",
+        f"endpoint-config:{second.config_name}",
+        f"endpoint-config:{stray}",
+        f"model:{stray}",
+    ]
+    assert first.config_name not in " ".join(deleted), "the update had removed the first config"
+    assert not client.list_endpoints(NameContains=endpoint)["Endpoints"]
+    assert not client.list_endpoint_configs(NameContains=endpoint)["EndpointConfigs"]
+    assert [m["ModelName"] for m in client.list_models(NameContains=endpoint)["Models"]] == [
+        someone_elses
+    ], "a model without the kit's tag is left alone"
+    scaling = conn.client("application-autoscaling")
+    assert not scaling.describe_scalable_targets(
+        ServiceNamespace="sagemaker", ResourceIds=[f"endpoint/{endpoint}/variant/AllTraffic"]
+    )["ScalableTargets"]
+    assert inference.delete_endpoint(endpoint, connection=conn) == [], "idempotent"
+    client.delete_model(ModelName=someone_elses)
 
 
 def test_a_failed_endpoint_is_reported_then_replaced(

@@ -63,6 +63,7 @@ HOOKS = [
         "list_tags_for_resource",
     ),
     ("moto.events.models", "EventsBackend", "iter_tagged_resources"),
+    ("moto.sagemaker.models", "FakeEndpointConfig", "__init__"),
     (
         "moto.stepfunctions.parser.asl.component.state.exec.state_task.service"
         ".state_task_service_factory",

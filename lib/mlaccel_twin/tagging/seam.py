@@ -6,7 +6,8 @@
   scheduled actions are not taggable).
 - Resource Groups Tagging API: moto's EventBridge lists only event buses in ``GetResources``.
   This seam lists rules too (type ``events:rule``), with the tags ``PutRule`` and
-  ``TagResource`` gave them.
+  ``TagResource`` gave them. moto keeps an endpoint configuration's ARN as a one-item tuple,
+  which ``GetResources`` returns as ``"('arn:...',)"``; the seam keeps it as the ARN itself.
 
 Written for moto 5.2.5 (``mlaccel_twin.seams.PINNED_VERSIONS``); :func:`check_seams` fails
 loudly when the moto internals used here change.
@@ -20,7 +21,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from mlaccel_twin._runtime import TwinRuntime
-from mlaccel_twin._seam import add, fail_if_broken, missing_attributes, replace
+from mlaccel_twin._seam import add, fail_if_broken, missing_attributes, replace, unwrapped
 
 RULE_TYPE = "events:rule"
 
@@ -29,6 +30,7 @@ def install(runtime: TwinRuntime) -> None:
     """Give scalable targets tags, and EventBridge rules a place in ``GetResources``."""
     from moto.applicationautoscaling.responses import ApplicationAutoScalingResponse
     from moto.events.models import EventsBackend
+    from moto.sagemaker.models import FakeEndpointConfig
 
     check_seams()
     replace(ApplicationAutoScalingResponse, "register_scalable_target", _register_scalable_target)
@@ -36,6 +38,7 @@ def install(runtime: TwinRuntime) -> None:
     add(ApplicationAutoScalingResponse, "tag_resource", _tag_resource)
     add(ApplicationAutoScalingResponse, "untag_resource", _untag_resource)
     replace(EventsBackend, "iter_tagged_resources", _iter_tagged_resources)
+    replace(FakeEndpointConfig, "__init__", _endpoint_config_init)
 
 
 def check_seams() -> None:
@@ -43,6 +46,7 @@ def check_seams() -> None:
     from moto.applicationautoscaling.models import ApplicationAutoscalingBackend
     from moto.applicationautoscaling.responses import ApplicationAutoScalingResponse
     from moto.events.models import EventBus, EventsBackend
+    from moto.sagemaker.models import FakeEndpointConfig
 
     problems = missing_attributes(
         [
@@ -57,6 +61,9 @@ def check_seams() -> None:
         problems.append("ApplicationAutoscalingBackend no longer keeps self.targets")
     if "self.rules" not in inspect.getsource(EventBus.__init__):
         problems.append("EventBus no longer keeps self.rules")
+    config_init = inspect.getsource(unwrapped(FakeEndpointConfig.__init__))
+    if "self.endpoint_config_arn =" not in config_init:
+        problems.append("FakeEndpointConfig no longer keeps self.endpoint_config_arn")
     for action in ("list_tags_for_resource", "tag_resource", "untag_resource"):
         own = getattr(ApplicationAutoScalingResponse, action, None)
         if own is not None and not getattr(own, "_mlaccel_seam", False):
@@ -116,7 +123,15 @@ def _untag_resource(self: Any) -> str:
     return json.dumps({})
 
 
-# --------------------------------------------------------------------------- EventBridge rules
+# --------------------------------------------------------------------------- GetResources
+
+
+def _endpoint_config_init(original: Callable[..., None]) -> Callable[..., None]:
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        self.arn = self.endpoint_config_arn  # moto 5.2.5 keeps a one-item tuple
+
+    return __init__
 
 
 def _iter_tagged_resources(original: Callable[..., Iterator[Any]]) -> Callable[..., Iterator[Any]]:
