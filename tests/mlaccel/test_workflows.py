@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 import time
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
 
+import pandas as pd
 import pytest
 
 import mlaccel
@@ -162,6 +164,24 @@ def test_settings_reject_bad_parameters(conn: mlaccel.Connection, topic: str) ->
         )
     with pytest.raises(MLAccelInputError, match="rate"):
         workflows.schedule("r", "arn:aws:states:x", "hourly", connection=conn)
+
+
+def test_land_data_refuses_a_frame_without_rows_naming_where_it_would_land(
+    conn: mlaccel.Connection,
+) -> None:
+    uri = conn.s3_uri("test-batches", f"empty-{time.time_ns()}.parquet")
+    header_only = products.generate("used_cars", 5).drop(columns=["price"]).head(0)
+    with pytest.raises(
+        MLAccelInputError,
+        match=rf"^frame has no rows, so nothing would land at {re.escape(uri)}: pass a "
+        "DataFrame with at least one row",
+    ):
+        workflows.land_data(header_only, uri, connection=conn)
+    assert not workflows.object_exists(uri, connection=conn), "refused before any upload"
+    with pytest.raises(MLAccelInputError, match=r"^frame has no columns, so nothing would land"):
+        workflows.land_data(pd.DataFrame(index=[0, 1]), uri, connection=conn)
+    with pytest.raises(MLAccelInputError, match=r"^frame is a list; pass a pandas DataFrame"):
+        workflows.land_data([], uri, connection=conn)
 
 
 def test_settings_follow_the_connection_and_the_configured_instance_type(
@@ -314,6 +334,43 @@ def test_scoring_pipeline_joins_a_score_to_every_row_and_starts_on_upload(
     assert by_event.status == "SUCCEEDED" and by_event.output["args"]["batch_uri"] == key
     event_scores = workflows.read_scores(by_event.output["names"]["output"], connection=conn)
     assert len(event_scores) == 50
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "body", [b"record_id,year,mileage\n", b"record_id,year\n\n \n"], ids=["header", "blank"]
+)
+def test_scoring_a_batch_without_rows_fails_before_any_transform_and_says_why(
+    conn: mlaccel.Connection, topic: str, body: bytes
+) -> None:
+    settings = workflows.workflow_settings(
+        "used_cars", connection=conn, topic_arn=topic, prefix="test-pipelines/empty-batch"
+    )
+    workflows.stage_code(settings, connection=conn)
+    # A stand-in for the fitted transform: the run must stop before it is applied.
+    bucket, key = settings.uri("features", "preprocessor").removeprefix("s3://").split("/", 1)
+    conn.client("s3").put_object(
+        Bucket=bucket, Key=f"{key}/preprocessor.json", Body=b'{"id_column": "record_id"}'
+    )
+    batch_uri = conn.s3_uri("test-batches", f"empty-{time.time_ns()}.csv")
+    bucket, key = batch_uri.removeprefix("s3://").split("/", 1)
+    conn.client("s3").put_object(Bucket=bucket, Key=key, Body=body)
+    sent_before = len(notify.read_outbox(connection=conn, topic=topic))
+
+    scoring = workflows.scoring_workflow(settings)
+    workflows.create_or_update(scoring, connection=conn)
+    run = workflows.execute(scoring, connection=conn, inputs={"batch_uri": batch_uri})
+
+    expected = f"the scoring batch {batch_uri} has no rows"
+    assert run.status == "FAILED" and expected in run.failure()
+    states = list(run.steps()["state"])
+    assert "Latest model" not in states and "Score batch" not in states
+    execution = run.arn.rsplit(":", 1)[-1]
+    transforms = conn.client("sagemaker").list_transform_jobs(NameContains=execution)
+    assert not transforms["TransformJobSummaries"], "no transform job was started"
+    mails = notify.read_outbox(connection=conn, topic=topic)[sent_before:]
+    assert [mail["subject"] for mail in mails] == ["mlaccel: batch scoring failed"]
+    assert expected in mails[0]["message"]
 
 
 @pytest.mark.slow

@@ -36,7 +36,8 @@ def land_data(frame: Any, uri: str, *, connection: Connection) -> str:
     Parameters
     ----------
     frame
-        A non-empty pandas DataFrame.
+        A pandas DataFrame with at least one row: an empty one is refused here, since a run
+        would score or train on nothing.
     uri
         ``s3://bucket/prefix/name.parquet``; under a workflow's training-data or
         scoring-batches prefix it is the data the next run reads.
@@ -50,9 +51,16 @@ def land_data(frame: Any, uri: str, *, connection: Connection) -> str:
     """
     import pandas as pd
 
-    if not isinstance(frame, pd.DataFrame) or frame.empty:
-        what = "empty" if isinstance(frame, pd.DataFrame) else f"a {type(frame).__name__}"
-        raise MLAccelInputError(f"frame is {what}; pass a non-empty pandas DataFrame")
+    if not isinstance(frame, pd.DataFrame):
+        raise MLAccelInputError(
+            f"frame is a {type(frame).__name__}; pass a pandas DataFrame with at least one row"
+        )
+    if frame.empty:
+        lacks = "no columns" if len(frame.index) else "no rows"
+        raise MLAccelInputError(
+            f"frame has {lacks}, so nothing would land at {uri}: pass a DataFrame with at least "
+            "one row (a workflow run on it would have nothing to train on or score)"
+        )
     bucket, key = parse_path(uri, name="uri")
     if not key.endswith(".parquet"):
         raise MLAccelInputError(

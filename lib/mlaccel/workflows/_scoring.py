@@ -1,6 +1,7 @@
 """The batch scoring workflow, wired from named stages.
 
-preprocess the batch with the fitted transform → latest approved (else latest registered)
+preprocess the batch with the fitted transform (a batch without rows fails here, by its S3 URI,
+before any model or transform job) → latest approved (else latest registered)
 model (Lambda) → batch transform with input filter, join with the input and output filter, so
 every score comes back next to its record id → notify.
 """
@@ -102,13 +103,14 @@ def _prepare_batch_stage(settings: WorkflowSettings, failed: Any) -> Any:
         destination=settings.uri("scoring", "prepared"),
         output_name="scoring",
     )
+    arguments = ["--mode", "transform"]
     prep = script_step(
         "Preprocess batch",
         settings,
         "processing/preprocess.py",
         inputs,
         [prepared],
-        ["--mode", "transform"],
+        arguments,
         "$.preprocessing",
     )
     bind(
@@ -116,9 +118,23 @@ def _prepare_batch_stage(settings: WorkflowSettings, failed: Any) -> Any:
         ProcessingJobName="$.names.preprocessing",
         ProcessingInputs__0__S3Input__S3Uri="$.args.batch_uri",
         ProcessingOutputConfig__Outputs__0__S3Output__S3Uri="$.names.prepared",
+        AppSpecification__ContainerArguments=with_batch_uri(arguments),
     )
     catch(failed, prep)
     return prep
+
+
+def with_batch_uri(arguments: list[str]) -> str:
+    """The script's ``arguments`` and ``--input-uri <the run's batch>``, as an intrinsic
+    function: an empty batch then fails the job, first of all, with a message naming it.
+
+    Examples
+    --------
+    >>> with_batch_uri(["--mode", "transform"])
+    "States.Array('--mode', 'transform', '--input-uri', $.args.batch_uri)"
+    """
+    fixed = ", ".join(f"'{argument}'" for argument in [*arguments, "--input-uri"])
+    return f"States.Array({fixed}, $.args.batch_uri)"
 
 
 def _latest_model_stage(settings: WorkflowSettings, failed: Any) -> Any:
