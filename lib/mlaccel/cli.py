@@ -1,5 +1,5 @@
-"""The ``mlaccel`` command: ``mlaccel twin start|status|stop``, ``mlaccel notebooks run`` and
-``mlaccel snippets install|list``."""
+"""The ``mlaccel`` command: ``mlaccel twin start|status|stop``, ``mlaccel notebooks run``,
+``mlaccel snippets install|list`` and ``mlaccel cleanup``."""
 
 from __future__ import annotations
 
@@ -79,6 +79,30 @@ def _snippets(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cleanup(args: argparse.Namespace) -> int:
+    """List the kit's resources (of one run), then remove them unless ``--dry-run``."""
+    import mlaccel
+    from mlaccel import cleanup
+
+    run_id = None if args.run_id is None else cleanup.check_run_id(args.run_id, "--run-id")
+    connection = mlaccel.connect(args.backend)
+    found = cleanup.find_resources(connection=connection, run_id=run_id)
+    scope = f"run {run_id}" if run_id else "any run"
+    if not found:
+        _say(f"nothing the kit created in {scope} is left on {connection.backend}")
+        return 0
+    _say(f"{len(found)} resources the kit created in {scope} on {connection.backend}:")
+    for resource in found:
+        _say(f"  {resource.label}  (run {resource.run_id or 'unknown'})")
+    if args.dry_run:
+        _say("dry run: nothing removed; run again without --dry-run to remove them")
+        return 0
+    removed = cleanup.remove_resources(found, connection=connection)
+    gone = [r.label for r in found if r.label not in removed]
+    _say(f"removed {len(removed)}" + (f"; already gone: {', '.join(gone)}" if gone else ""))
+    return 0
+
+
 def _say(text: str) -> None:
     sys.stdout.write(text + "\n")
 
@@ -114,6 +138,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--source", type=Path, help="snippets folder (default: MLACCEL_SNIPPETS, else the kit's)"
     )
     snip.set_defaults(func=_snippets)
+
+    clean = sub.add_parser(
+        "cleanup",
+        help="remove what the kit created (tagged mlaccel:created-by), e.g. after a failed run",
+    )
+    clean.add_argument("--run-id", help="only this run's resources (its mlaccel:run-id tag)")
+    clean.add_argument("--dry-run", action="store_true", help="list them, remove nothing")
+    clean.add_argument("--backend", choices=["local", "aws"], help="default: MLACCEL_BACKEND/local")
+    clean.set_defaults(func=_cleanup)
     return parser
 
 

@@ -23,6 +23,7 @@ from mlaccel.errors import MLAccelInputError
 log = logging.getLogger(__name__)
 
 RECORD_MIME = "application/vnd.mlaccel.record+json"
+RUN_ID_VARIABLE = "MLACCEL_RUN_ID"  # the kernels' run id (mlaccel.cleanup.current_run_id)
 
 
 def record(name: str, value: Any, *, varies: str | None = None) -> None:
@@ -76,6 +77,9 @@ class NotebookResult:
     error: str | None = None
     key_outputs: dict[str, Any] = field(default_factory=dict)
     varying_outputs: dict[str, str] = field(default_factory=dict)  # name: why it varies
+    run_id: str = ""  # MLACCEL_RUN_ID of the kernels: the tag of what the notebook created
+    cleaned_up: list[str] | None = None  # removed after a failure, as kind:name (None: not tried)
+    cleanup_error: str | None = None  # why the clean-up after a failure did not finish
 
 
 def load_suite(suite_file: Path, overrides: Mapping[str, Any] | None = None) -> list[SuiteEntry]:
@@ -150,6 +154,7 @@ def run_suite(
     kernel_name: str = "python3",
     env: Mapping[str, str] | None = None,
     progress: bool = True,
+    clean_up_on_failure: bool = True,
 ) -> list[NotebookResult]:
     """Execute ``entries`` in order with papermill; write notebooks, HTML and a summary.
 
@@ -163,6 +168,12 @@ def run_suite(
         Skip the remaining notebooks after the first failure (default: continue).
     env
         Extra environment for the kernels (e.g. ``MLACCEL_TWIN_URL``).
+    clean_up_on_failure
+        When a notebook fails or its kernel dies, remove what the run created (the resources
+        tagged with its run id, :mod:`mlaccel.cleanup`) before going on.
+
+    The kernels share one run id, ``MLACCEL_RUN_ID``: the one ``env`` or the environment sets,
+    else a new one (:func:`suite_run_id`). It is recorded in the results and the summary.
     """
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
@@ -174,25 +185,71 @@ def run_suite(
                 f"the suite passes {missing} to {entry.path.name}, whose parameters cell "
                 f"declares only {sorted(declared)}"
             )
-    os.environ.update(env or {})
+    run_id = suite_run_id(env)
+    previous_run_id = os.environ.get(RUN_ID_VARIABLE)
+    os.environ.update({**(env or {}), RUN_ID_VARIABLE: run_id})
     results: list[NotebookResult] = []
     bar = _progress(len(entries), progress)
     failed = False
-    for entry in entries:
-        name = entry.path.stem
-        if failed and stop_on_failure:
-            results.append(NotebookResult(name, "skipped"))
+    try:
+        for entry in entries:
+            name = entry.path.stem
+            if failed and stop_on_failure:
+                results.append(NotebookResult(name, "skipped", run_id=run_id))
+                bar.update(1)
+                continue
+            bar.set_description(name)
+            result = _run_one(entry, output_dir, kernel_name)
+            result.run_id = run_id
+            if result.status == "failed" and clean_up_on_failure:
+                _clean_up_after(result)
+            failed = failed or result.status == "failed"
+            results.append(result)
             bar.update(1)
-            continue
-        bar.set_description(name)
-        result = _run_one(entry, output_dir, kernel_name)
-        failed = failed or result.status == "failed"
-        results.append(result)
-        bar.update(1)
-        bar.set_postfix_str(f"{name}: {result.status} in {result.duration_s:.1f}s")
+            bar.set_postfix_str(f"{name}: {result.status} in {result.duration_s:.1f}s")
+    finally:
+        # the next suite run in this process gets its own id
+        _restore_variable(RUN_ID_VARIABLE, previous_run_id)
     bar.close()
     write_summary(results, output_dir)
     return results
+
+
+def suite_run_id(env: Mapping[str, str] | None = None) -> str:
+    """The run id of a suite run: ``MLACCEL_RUN_ID`` of ``env``, else of the environment,
+    else a new one; an error naming ``MLACCEL_RUN_ID`` when it cannot be a run id.
+
+    Examples
+    --------
+    >>> suite_run_id({"MLACCEL_RUN_ID": "ci-1234"})
+    'ci-1234'
+    """
+    from mlaccel.cleanup import check_run_id, new_run_id
+
+    given = (env or {}).get(RUN_ID_VARIABLE) or os.environ.get(RUN_ID_VARIABLE)
+    return check_run_id(given, RUN_ID_VARIABLE) if given else new_run_id()
+
+
+def _clean_up_after(result: NotebookResult) -> None:
+    """Remove what the failed run created (tagged with its run id) from the kernels' backend;
+    record what was removed, or why it could not be."""
+    import mlaccel
+    from mlaccel import cleanup
+
+    try:
+        connection = mlaccel.connect()  # the kernels' backend: MLACCEL_BACKEND, MLACCEL_TWIN_URL
+        found = cleanup.find_resources(connection=connection, run_id=result.run_id)
+        result.cleaned_up = cleanup.remove_resources(found, connection=connection)
+    except Exception as exc:  # a failed clean-up is reported, and the suite goes on
+        result.cleanup_error = f"{type(exc).__name__}: {exc}"
+        log.warning("could not clean up run %s after %s: %s", result.run_id, result.notebook, exc)
+
+
+def _restore_variable(name: str, value: str | None) -> None:
+    if value is None:
+        os.environ.pop(name, None)
+    else:
+        os.environ[name] = value
 
 
 def _progress(total: int, enabled: bool) -> Any:
@@ -322,4 +379,34 @@ def write_summary(results: list[NotebookResult], output_dir: Path) -> None:
     lines.append(
         f"{sum(r.status == 'succeeded' for r in results)}/{len(results)} succeeded in {total:.1f} s"
     )
+    lines += cleanup_lines(results)
     (output_dir / "summary.md").write_text("\n".join(lines) + "\n")
+
+
+def cleanup_lines(results: list[NotebookResult]) -> list[str]:
+    """The summary's lines on the run id and on what was removed after each failure.
+
+    Examples
+    --------
+    >>> failed = NotebookResult("04_author_pipelines", "failed", run_id="ci-1",
+    ...                         cleaned_up=["endpoint:used-cars", "model:used-cars-1"])
+    >>> print("\\n".join(cleanup_lines([failed])))
+    <BLANKLINE>
+    run id: ci-1 (the mlaccel:run-id tag of what the run created)
+    clean-up after 04_author_pipelines failed: removed endpoint:used-cars, model:used-cars-1
+    """
+    run_ids = sorted({r.run_id for r in results if r.run_id})
+    lines = [""] + [f"run id: {run_id} (the mlaccel:run-id tag of what the run created)"
+                    for run_id in run_ids]  # fmt: skip
+    for r in results:
+        if r.status != "failed" or (r.cleaned_up is None and r.cleanup_error is None):
+            continue
+        if r.cleanup_error:
+            lines.append(
+                f"clean-up after {r.notebook} failed did not finish ({r.cleanup_error}); "
+                f"run `mlaccel cleanup --run-id {r.run_id}`"
+            )
+        else:
+            removed = ", ".join(r.cleaned_up or []) or "nothing was left"
+            lines.append(f"clean-up after {r.notebook} failed: removed {removed}")
+    return lines
