@@ -85,6 +85,15 @@ def test_suite_runs_then_reruns_with_the_same_outputs(twin: Twin, tmp_path: Path
     assert [s["notebook"] for s in summary] == names
     for name in names:
         assert (tmp_path / f"{name}.html").exists()
+    # What readers of the shared outputs see (cells, HTML) names no path of this machine; the
+    # export folder is the test's own parameter of notebook 04.
+    home = str(Path.home())
+    machine_paths = [str(REPO), str(tmp_path), *([home] if len(home) > 1 else [])]
+    for shared in sorted([*tmp_path.glob("*.ipynb"), *tmp_path.glob("*.html")]):
+        text = shared.read_text()
+        shown = text if shared.suffix == ".html" else json.dumps(json.loads(text)["cells"])
+        shown = shown.replace(str(tmp_path / "exports"), "<export_dir>")
+        assert not [p for p in machine_paths if p in shown], f"{shared.name} shows a local path"
     _assert_exports_match_golden(tmp_path / "exports")
     passed = _nbval(sorted(tmp_path.glob("*.ipynb")), twin)
     assert passed > 0, "nbval ran no cell"
