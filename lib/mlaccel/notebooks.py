@@ -235,7 +235,12 @@ def _clean_up_after(result: NotebookResult) -> None:
     record what was removed, or why it could not be."""
     import mlaccel
     from mlaccel import cleanup
+    from mlaccel.config import resolve_backend
 
+    if resolve_backend() == "local" and not os.environ.get("MLACCEL_TWIN_URL"):
+        # connect() would start a new twin, not find the kernels' one
+        result.cleanup_error = "the kernels' twin is not known (MLACCEL_TWIN_URL is not set)"
+        return
     try:
         connection = mlaccel.connect()  # the kernels' backend: MLACCEL_BACKEND, MLACCEL_TWIN_URL
         found = cleanup.find_resources(connection=connection, run_id=result.run_id)

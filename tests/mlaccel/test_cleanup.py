@@ -12,9 +12,9 @@ import pytest
 import xgboost as xgb
 
 import mlaccel
-from mlaccel import cleanup, cli, events, inference, lambdas, workflows
+from mlaccel import cleanup, cli, events, inference, lambdas, notebooks, workflows
 from mlaccel.errors import MLAccelInputError
-from mlaccel.notebooks import SuiteEntry, run_suite, suite_run_id
+from mlaccel.notebooks import NotebookResult, SuiteEntry, cleanup_lines, run_suite, suite_run_id
 from mlaccel_twin import Twin
 from tests.support import REPO, unique_name
 
@@ -317,6 +317,20 @@ def test_cleanup_command_lists_then_removes_one_line_per_resource(
 
 
 # --------------------------------------------------------------------------- the suite runner
+
+
+def test_the_runner_never_starts_a_twin_to_clean_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without the kernels' twin URL, connect() would start an empty twin: the runner says so."""
+    monkeypatch.delenv("MLACCEL_TWIN_URL", raising=False)
+    monkeypatch.setenv("MLACCEL_BACKEND", "local")
+    result = NotebookResult("04_author_pipelines", "failed", run_id="ci-9")
+    notebooks._clean_up_after(result)
+    assert result.cleaned_up is None
+    assert result.cleanup_error == "the kernels' twin is not known (MLACCEL_TWIN_URL is not set)"
+    assert cleanup_lines([result])[-1] == (
+        "clean-up after 04_author_pipelines failed did not finish (the kernels' twin is not "
+        "known (MLACCEL_TWIN_URL is not set)); run `mlaccel cleanup --run-id ci-9`"
+    )
 
 
 def _failing_notebook(folder: Path, model_data: str) -> Path:
