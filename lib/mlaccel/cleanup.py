@@ -268,7 +268,7 @@ def find_resources(*, connection: Connection, run_id: str | None = None) -> list
     conn = check_connection(connection)
     found = tagged_resources(connection=conn, run_id=run_id)
     found += _endpoints_updated_by(conn, found)
-    endpoints = {r.name for r in found if r.kind == "endpoint"}
+    endpoints = {r.name: r.run_id for r in found if r.kind == "endpoint"}
     found += _scalable_targets(conn, run_id, endpoints)
     return in_removal_order(found)
 
@@ -314,9 +314,10 @@ def _endpoints_updated_by(conn: Connection, found: list[KitResource]) -> list[Ki
 
 
 def _scalable_targets(
-    conn: Connection, run_id: str | None, endpoints: set[str]
+    conn: Connection, run_id: str | None, endpoints: Mapping[str, str]
 ) -> list[KitResource]:
-    """Scalable targets of ``endpoints``, and those tagged by the kit (in run ``run_id``)."""
+    """Scalable targets of ``endpoints`` (run ids by endpoint name), and those tagged by the kit
+    (in run ``run_id``)."""
     scaling = conn.client("application-autoscaling")
     pages = scaling.get_paginator("describe_scalable_targets").paginate(
         ServiceNamespace="sagemaker"
@@ -328,7 +329,8 @@ def _scalable_targets(
             arn = target.get("ScalableTargetARN", "")
             endpoint = endpoint_of_target(resource_id)
             if endpoint in endpoints:
-                found.append(KitResource("scalable-target", resource_id, arn, run_id or ""))
+                run = endpoints[endpoint]
+                found.append(KitResource("scalable-target", resource_id, arn, run, endpoint))
             elif arn:
                 tags = scaling.list_tags_for_resource(ResourceARN=arn).get("Tags", {})
                 if made_by_kit(tags, run_id):
