@@ -16,7 +16,16 @@ from typing import Any
 import nbformat
 import pytest
 
-from mlaccel.notebooks import load_suite, notebook_parameters, read_records, run_suite
+from mlaccel import config, products
+from mlaccel.notebooks import (
+    SPEC_TAG,
+    load_suite,
+    notebook_parameters,
+    parameter_spec,
+    read_records,
+    run_suite,
+)
+from mlaccel.parameters import parameter_problems
 from mlaccel_twin import Twin
 from tests.support import REPO
 
@@ -52,6 +61,26 @@ def test_suite_passes_only_declared_parameters() -> None:
     for entry in load_suite(SUITE):
         declared = notebook_parameters(entry.path)
         assert set(entry.parameters) <= set(declared), entry.path.name
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_every_parameter_has_a_spec_its_default_passes(path: Path) -> None:
+    """Cell 3 checks the parameters in the kernel; the runner reads the same spec before any
+    kernel starts."""
+    nb = nbformat.read(path, as_version=4)
+    assert SPEC_TAG in nb.cells[2].metadata.get("tags", []), "cell 3 checks the parameters"
+    spec, defaults = parameter_spec(path), notebook_parameters(path)
+    assert spec is not None and set(spec) == set(defaults)
+    assert parameter_problems(defaults, spec) == {}
+    assert spec["backend"]["choices"] == list(config.BACKENDS)
+    assert spec["data_product"]["choices"] == products.list_data_products()
+    if "n_rows" in spec:
+        assert spec["n_rows"]["max"] == products.MAX_ROWS
+
+
+def test_suite_defaults_reach_every_notebook_that_declares_them() -> None:
+    for entry in load_suite(SUITE):
+        assert entry.parameters["seed"] == 0, entry.path.name
 
 
 def _run(

@@ -7,7 +7,6 @@ import argparse
 import logging
 import sys
 from pathlib import Path
-from typing import Any
 
 from mlaccel.errors import MLAccelError
 
@@ -23,18 +22,22 @@ def _twin(args: argparse.Namespace) -> int:
 def _notebooks(args: argparse.Namespace) -> int:
     import os
 
-    import yaml
-
     from mlaccel.config import resolve_backend
-    from mlaccel.notebooks import load_suite, run_suite
+    from mlaccel.notebooks import (
+        describe_failure,
+        load_overrides,
+        load_suite,
+        run_suite,
+        select_entries,
+    )
 
-    overrides: dict[str, Any] = {}
-    if args.params:
-        overrides = yaml.safe_load(Path(args.params).read_text()) or {}
-    entries = load_suite(args.suite, overrides)
+    # every mistake in the files and names given is found here, before a twin or kernel starts
+    overrides = load_overrides(args.params) if args.params else {}
+    entries = load_suite(args.suite, overrides, overrides_source=f"parameters file {args.params}")
     if args.only:
-        entries = [e for e in entries if e.path.stem in args.only or e.path.name in args.only]
+        entries = select_entries(entries, args.only)
     backend = resolve_backend(args.backend)
+    Path(args.output).mkdir(parents=True, exist_ok=True)
     env = {"MLACCEL_BACKEND": backend}
     twin = None
     started_twin = False
@@ -59,7 +62,9 @@ def _notebooks(args: argparse.Namespace) -> int:
     _say((Path(args.output) / "summary.md").read_text())
     for r in results:
         if r.status == "failed":
-            _say(f"FAILED {r.notebook} at cell {r.failed_cell}: {r.error}")
+            _say(f"FAILED {r.notebook} {describe_failure(r)}")
+            if r.html or r.output:
+                _say(f"  see {Path(args.output) / (r.html or r.output or '')}")
     return 1 if any(r.status == "failed" for r in results) else 0
 
 
@@ -109,11 +114,12 @@ def _say(text: str) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mlaccel", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"mlaccel {_version()}")
     sub = parser.add_subparsers(dest="group", required=True)
 
     twin = sub.add_parser("twin", help="the local AWS twin as a background service")
     twin.add_argument("action", choices=["start", "status", "stop"])
-    twin.add_argument("--port", type=int, default=0, help="loopback port (default: a free one)")
+    twin.add_argument("--port", type=_port, default=0, help="loopback port (default: a free one)")
     twin.set_defaults(func=_twin)
 
     nbs = sub.add_parser("notebooks", help="run the notebook suite headless")
@@ -122,7 +128,9 @@ def build_parser() -> argparse.ArgumentParser:
     nbs.add_argument("--params", type=Path, help="YAML of parameter overrides")
     nbs.add_argument("--backend", choices=["local", "aws"], help="default: MLACCEL_BACKEND/local")
     nbs.add_argument("--output", default="output/notebooks", help="folder for the results")
-    nbs.add_argument("--only", nargs="*", help="run only these notebooks (by name)")
+    nbs.add_argument(
+        "--only", nargs="+", action="extend", help="run only these notebooks (by name)"
+    )
     nbs.add_argument("--stop-on-failure", action="store_true", help="skip the rest after one fails")
     nbs.add_argument("--keep-twin", action="store_true", help="leave a twin this run started")
     nbs.set_defaults(func=_notebooks)
@@ -150,6 +158,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _port(text: str) -> int:
+    """A TCP port for ``--port``; argparse turns the error into one line of usage."""
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port: give 1 to 65535, or 0 for any")
+    return port
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("mlaccel")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "(not installed)"
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
@@ -158,6 +186,16 @@ def main(argv: list[str] | None = None) -> int:
     except MLAccelError as exc:
         sys.stderr.write(f"mlaccel: {exc}\n")
         return 2
+    except OSError as exc:
+        if exc.filename is None:  # not a path the user gave: a real fault, with its traceback
+            raise
+        sys.stderr.write(
+            f"mlaccel: {exc.filename}: {exc.strerror}; check the path and its rights\n"
+        )
+        return 2
+    except KeyboardInterrupt:
+        sys.stderr.write("mlaccel: interrupted\n")
+        return 130
 
 
 if __name__ == "__main__":
