@@ -5,6 +5,9 @@
 #   make test-fast   lint, type-check and the tests not marked slow, notebook or matrix
 #   make test-matrix the notebooks again for the other data product (CI runs it after `make test`)
 # Each pytest run also runs the library's doctests (pyproject's [tool.pytest.ini_options]).
+# Tests refuse connections outside 127.0.0.1 in every Python process they start. Tests that need
+# chromium, shellcheck or git skip without them, listed at the end of the run; with CI set
+# (CI=true, as CI services set it) any such skip fails the run.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin

@@ -1,5 +1,6 @@
 """What the tests share besides fixtures: the checkout's paths, importing scripts by path, free
-ports, the pinned JupyterLab and headless Chromium, and the loopback check of the network guard.
+ports, the pinned JupyterLab and headless Chromium, what the network guard recorded and the
+sockets a process listens on, and the skips of tests whose tool is missing.
 
 Fixtures live in ``conftest.py``; test modules import these names from here.
 """
@@ -8,7 +9,6 @@ from __future__ import annotations
 
 import importlib.util
 import io
-import ipaddress
 import json
 import os
 import secrets
@@ -21,9 +21,14 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import Any
+
+import pytest
+
+from tests.network_guard.mlaccel_network_guard import read_attempts
 
 REPO = Path(__file__).resolve().parents[1]
 SCREENSHOTS = REPO / "output" / "screenshots"
@@ -40,8 +45,8 @@ CHROMIUM_FLAGS = [
     "--disable-sync",
 ]
 
-# Addresses outside loopback that something in this process tried to reach (conftest's guard).
-OUTSIDE_CONNECTIONS: list[Any] = []
+# The folder whose sitecustomize installs the network guard in every process a test starts.
+NETWORK_GUARD = REPO / "tests" / "network_guard"
 
 
 def import_script(path: Path, name: str) -> ModuleType:
@@ -121,17 +126,154 @@ def jupyterlab(
         log.close()
 
 
-def is_loopback(address: Any) -> bool:
-    """True for an AF_INET/AF_INET6 address on loopback, or a local (AF_UNIX) path."""
-    if not isinstance(address, tuple):
-        return True  # AF_UNIX socket path
-    host = address[0]
-    if host == "localhost":
-        return True
+# ------------------------------------------------------------------------------ network guard
+
+
+@dataclass
+class OutsideLog:
+    """What the network guard recorded (``tests/network_guard``), read in order.
+
+    The root conftest fails each test with the attempts made since its last look; attempts a
+    test makes on purpose are taken inside :func:`expected_outside_attempts` instead.
+    """
+
+    path: Path | None = None
+    offset: int = 0
+    held: list[dict[str, Any]] = field(default_factory=list)  # seen early, still unexpected
+
+    def start(self, path: Path) -> None:
+        """Read ``path`` from its current end on."""
+        self.path, self.held = path, []
+        _, self.offset = read_attempts(path)
+
+    def new(self) -> list[dict[str, Any]]:
+        """The attempts recorded since the last read."""
+        if self.path is None:
+            raise RuntimeError(
+                "the network guard is not running: the root conftest.py's no_outside_network "
+                "fixture starts it (run the tests from the repository's root)"
+            )
+        attempts, self.offset = read_attempts(self.path, self.offset)
+        return attempts
+
+    def unexpected(self) -> list[dict[str, Any]]:
+        """The attempts nobody expected since the last look: those held back, then new ones."""
+        taken, self.held = [*self.held, *self.new()], []
+        return taken
+
+
+OUTSIDE_LOG = OutsideLog()
+
+
+@contextmanager
+def expected_outside_attempts() -> Iterator[list[dict[str, Any]]]:
+    """Attempts made inside the block are the test's point: they fill the yielded list instead
+    of failing the test. Attempts made before the block still fail it."""
+    OUTSIDE_LOG.held.extend(OUTSIDE_LOG.new())
+    expected: list[dict[str, Any]] = []
     try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+        yield expected
+    finally:
+        expected.extend(OUTSIDE_LOG.new())
+
+
+def describe_attempts(attempts: list[dict[str, Any]]) -> str:
+    """One line per attempt: the address, and the process that tried it."""
+    return "\n".join(
+        f"  {a['address']} by pid {a['pid']} ({a['program'] or 'python'})" for a in attempts
+    )
+
+
+def listening_addresses(pid: int | None = None) -> set[tuple[str, int]]:
+    """The (address, port) of every socket process ``pid`` (default: this one) listens on:
+    TCP sockets in LISTEN and UDP sockets bound without a peer, as the kernel reports them."""
+    import psutil  # installed with the SageMaker SDK; only these checks need it
+
+    process = psutil.Process(pid)
+    sockets = process.connections(kind="inet")
+    return {
+        (s.laddr.ip, s.laddr.port)
+        for s in sockets
+        if s.status == psutil.CONN_LISTEN or (s.type == socket.SOCK_DGRAM and not s.raddr)
+    }
+
+
+# ---------------------------------------------------------------- tests that need a tool
+
+# The start of the skip reason of a test whose tool is missing; ToolSkipReport finds them by it.
+MISSING_TOOL = "missing tool"
+
+
+def needs_tool(tool: str, install: str) -> pytest.MarkDecorator:
+    """Skip the test unless ``tool`` is on PATH, saying how to ``install`` it.
+
+    Never silent: the session lists these skips at its end and fails when ``CI`` is set.
+    """
+    return pytest.mark.skipif(
+        shutil.which(tool) is None, reason=f"{MISSING_TOOL} {tool}: {install}"
+    )
+
+
+needs_chromium = needs_tool("chromium", "apt-get install chromium (Debian's, run headless)")
+needs_shellcheck = needs_tool("shellcheck", "apt-get install shellcheck")
+needs_git = needs_tool("git", "apt-get install git")
+
+
+def running_in_ci() -> bool:
+    """True when ``CI`` is set to something other than empty, 0, false or no."""
+    return os.environ.get("CI", "").strip().lower() not in {"", "0", "false", "no"}
+
+
+def skip_reason(report: pytest.TestReport) -> str:
+    """The reason of a skipped test's report (pytest keeps it as (file, line, "Skipped: …"))."""
+    longrepr = report.longrepr
+    if isinstance(longrepr, tuple | list) and len(longrepr) == 3:
+        return str(longrepr[2]).removeprefix("Skipped: ")
+    return str(longrepr)
+
+
+class ToolSkipReport:
+    """A pytest plugin: the tests skipped because a tool is missing, listed at the end of the
+    session; when ``CI`` is set they fail it, since CI must run every test.
+
+    Registered by the root conftest (:func:`report_tool_skips`) on the process that reports: the
+    pytest-xdist controller receives every worker's reports.
+    """
+
+    def __init__(self) -> None:
+        self.skipped: list[tuple[str, str]] = []
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.skipped and skip_reason(report).startswith(MISSING_TOOL):
+            self.skipped.append((report.nodeid, skip_reason(report)))
+
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        if self.skipped and running_in_ci() and exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if not self.skipped:
+            return
+        ci = running_in_ci()
+        terminalreporter.section("tests skipped for a missing tool", red=ci, yellow=not ci)
+        for nodeid, reason in self.skipped:
+            terminalreporter.line(f"{nodeid}: {reason}")
+        if ci:
+            terminalreporter.line(
+                f"CI is set, so {len(self.skipped)} skipped for a missing tool fail the run: "
+                "install the tools (.ci/run does)",
+                red=True,
+            )
+        else:
+            terminalreporter.line(
+                "with CI set (CI=true, as CI services set it) these skips fail the run"
+            )
+
+
+def report_tool_skips(config: pytest.Config) -> None:
+    """Register :class:`ToolSkipReport` for this session (not on pytest-xdist workers)."""
+    if not hasattr(config, "workerinput"):
+        config.pluginmanager.register(ToolSkipReport(), "mlaccel-tool-skips")
 
 
 # ---------------------------------------------------------- Model Monitor data capture

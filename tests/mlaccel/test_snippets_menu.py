@@ -20,7 +20,7 @@ import pytest
 
 from mlaccel import _paths, cli, snippets
 from mlaccel.errors import MLAccelError
-from tests.support import CHROMIUM, CHROMIUM_FLAGS, REPO, SCREENSHOTS, jupyterlab
+from tests.support import CHROMIUM, CHROMIUM_FLAGS, REPO, SCREENSHOTS, jupyterlab, needs_chromium
 
 SNIPPET_FILES = sorted((REPO / "snippets").glob("*/*.py"))
 AREAS = sorted(p.name for p in (REPO / "snippets").iterdir() if p.is_dir())
@@ -295,7 +295,7 @@ def test_the_wheel_carries_the_snippets(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium (`apt-get install chromium`)")
+@needs_chromium
 @needs_elyra
 def test_snippets_show_in_the_sidebar_and_insert_into_a_cell(tmp_path: Path) -> None:
     from playwright.sync_api import sync_playwright

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from mlaccel import monitor, products
-from tests.support import CHROMIUM, CHROMIUM_FLAGS, SCREENSHOTS
+from tests.support import CHROMIUM, CHROMIUM_FLAGS, SCREENSHOTS, needs_chromium
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +39,7 @@ def test_report_is_self_contained_with_charts_and_violations(report: Path) -> No
     assert "http://" not in page and "https://" not in page
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium (`apt-get install chromium`)")
+@needs_chromium
 def test_report_renders_in_headless_chromium(report: Path, tmp_path: Path) -> None:
     shot = tmp_path / "report.png"
     subprocess.run(
