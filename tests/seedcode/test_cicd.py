@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import re
-import shutil
+import shlex
 import subprocess
 import sys
 import time
@@ -22,7 +24,7 @@ import yaml
 
 import mlaccel
 from mlaccel import cli, registry
-from tests.support import REPO, import_script
+from tests.support import REPO, import_script, needs_git, needs_shellcheck
 
 SEEDCODE = REPO / "seedcode"
 CICD = SEEDCODE / "cicd"
@@ -265,10 +267,163 @@ def test_deploy_buildspec_selects_the_model_then_deploys_the_stage() -> None:
     assert f'"{boto3_pin}"' in text, "the deploy installs the boto3 pyproject.toml pins"
 
 
+# Shell operators: ones that redirect (their next word is a file), the others end a command.
+_REDIRECTIONS = {">", ">>", "<", ">&", "<&", "&>", "&>>", ">|", "<>"}
+_OPERATOR_CHARS = "();<>|&\n"
+# Words after which the next word is still the program a command runs.
+_COMMAND_PREFIXES = {"then", "do", "else", "elif", "if", "while", "until", "!", "{", "time"}
+_COMMAND_PREFIXES |= {"exec", "command", "sudo", "nohup", "env"}
+_ASSIGNMENT = re.compile(r"^[A-Za-z_]\w*=")
+
+
+def _strip_comment(line: str, quote: str) -> tuple[str, str]:
+    """``line`` up to an unquoted ``#`` comment, and the quote still open at its end."""
+    kept, i = [], 0
+    while i < len(line):
+        char = line[i]
+        if char == "\\" and quote != "'":  # an escaped character is never a quote or comment
+            kept.append(line[i : i + 2])
+            i += 2
+            continue
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "'\"":
+            quote = char
+        elif char == "#" and (i == 0 or line[i - 1] in " \t;(|&"):
+            break
+        kept.append(char)
+        i += 1
+    return "".join(kept), quote
+
+
+def _shell_text(script: str) -> str:
+    """``script`` as shell commands only: comments, here-document bodies and line
+    continuations removed (a quoted string may still span lines)."""
+    kept, quote, heredoc_end = [], "", ""
+    for line in script.splitlines():
+        if heredoc_end:
+            heredoc_end = "" if line.strip() == heredoc_end else heredoc_end
+            continue
+        text, quote = _strip_comment(line, quote)
+        if not quote and (heredoc := re.search(r"<<-?\s*['\"]?(\w+)['\"]?", text)):
+            heredoc_end = heredoc[1]
+        kept.append(text)
+    return "\n".join(kept).replace("\\\n", " ")
+
+
+def _simple_commands(script: str) -> list[list[str]]:
+    """The words of each simple command of a shell script, quotes removed, redirections left
+    out; commands end at newlines, ``;``, ``&&``, ``||``, ``|``, ``&`` and parentheses."""
+    lexer = shlex.shlex(_shell_text(script), posix=True, punctuation_chars=_OPERATOR_CHARS)
+    lexer.whitespace, lexer.whitespace_split, lexer.commenters = " \t\r", True, ""
+    commands: list[list[str]] = [[]]
+    redirected = False
+    for token in lexer:
+        if token and set(token) <= set(_OPERATOR_CHARS):
+            if token in _REDIRECTIONS:
+                if commands[-1] and commands[-1][-1].isdigit():
+                    commands[-1].pop()  # the 2 of 2>&1
+                redirected = True
+            else:
+                commands.append([])
+        elif redirected:
+            redirected = False  # the redirection's file, not an argument
+        else:
+            commands[-1].append(token)
+    return [words for words in commands if words]
+
+
+def _mlaccel_calls(script: str) -> list[list[str]]:
+    """The arguments of every command of ``script`` whose program is ``mlaccel`` (any path to
+    it, after variable assignments such as ``MLACCEL_BACKEND=aws``)."""
+    calls = []
+    for words in _simple_commands(script):
+        while words and (words[0] in _COMMAND_PREFIXES or _ASSIGNMENT.match(words[0])):
+            words = words[1:]
+        if words and words[0].rsplit("/", 1)[-1] == "mlaccel":
+            calls.append(words[1:])
+    return calls
+
+
+def _makefile_recipes() -> str:
+    """The Makefile's recipe lines, its own variables expanded (``$(BIN)/mlaccel``)."""
+    text = (REPO / "Makefile").read_text()
+    variables = {m[1]: m[2].strip() for m in re.finditer(r"^(\w+)\s*[:?]?=(.*)$", text, re.M)}
+    recipes = "\n".join(line[1:].lstrip("@-") for line in text.splitlines() if line[:1] == "\t")
+    for _ in range(5):  # variables defined through others
+        recipes = re.sub(r"\$\((\w+)\)", lambda m: variables.get(m[1], m[0]), recipes)
+    return recipes
+
+
+def _scripts_that_run_mlaccel() -> dict[str, str]:
+    """The shell text of CI (buildspecs, GitHub workflow, .ci/run), the Makefile and the
+    Studio start-up script, by file."""
+    workflow = yaml.safe_load(WORKFLOW.read_text())
+    steps = [c for job in workflow["jobs"] for c in _workflow_commands(workflow, job)]
+    buildspecs = {
+        path: "\n".join(_buildspec_commands(yaml.safe_load(path.read_text())))
+        for path in (BUILDSPEC, DEPLOY_BUILDSPEC)
+    }
+    return {
+        "Makefile": _makefile_recipes(),
+        ".ci/run": (REPO / ".ci" / "run").read_text(),
+        **{str(path.relative_to(REPO)): text for path, text in buildspecs.items()},
+        str(WORKFLOW.relative_to(REPO)): "\n".join(steps),
+        str(ON_START.relative_to(REPO)): ON_START.read_text(),
+    }
+
+
+def _cli_error(arguments: list[str]) -> str | None:
+    """What ``mlaccel`` says about ``arguments`` when its parser refuses them, else None."""
+    said = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(said):
+            cli.build_parser().parse_args(arguments)
+    except SystemExit:
+        return said.getvalue().strip().splitlines()[-1]
+    return None
+
+
 def test_the_ci_files_call_mlaccel_commands_that_exist() -> None:
-    parser = cli.build_parser()
-    parser.parse_args(["notebooks", "run", "--output", "output/notebooks-aws"])
-    parser.parse_args(["snippets", "install"])  # what seedcode/studio/on-start.sh runs
+    """Every ``mlaccel ...`` these files run parses with the CLI's own parser, so a renamed or
+    removed subcommand or option fails here rather than in CI on an account."""
+    calls = [
+        (source, arguments)
+        for source, script in _scripts_that_run_mlaccel().items()
+        for arguments in _mlaccel_calls(script)
+    ]
+    found_in = {source for source, _ in calls}
+    expected = {"Makefile", str(BUILDSPEC.relative_to(REPO)), str(WORKFLOW.relative_to(REPO))}
+    assert found_in >= {*expected, str(ON_START.relative_to(REPO))}, calls
+    problems = [
+        f"{source}: mlaccel {shlex.join(arguments)}: {error}"
+        for source, arguments in calls
+        if (error := _cli_error(arguments))
+    ]
+    assert not problems, "\n".join(problems)
+
+
+def test_reading_mlaccel_calls_from_shell_finds_each_and_its_mistakes() -> None:
+    script = """set -e
+# mlaccel twin stop  (a comment)
+MLACCEL_BACKEND=aws .venv/bin/mlaccel notebook run --output "out dir"  # a typo
+echo "mlaccel is not run here" >&2
+make test && mlaccel twin start --port 0 2>&1 | tee twin.log
+cat <<'TEXT'
+mlaccel snippets list
+TEXT
+(cd kit && PATH="$(dirname "$PY"):$PATH" mlaccel snippets install \\
+  --target /tmp/jupyter)
+"""
+    calls = _mlaccel_calls(script)
+    assert calls == [
+        ["notebook", "run", "--output", "out dir"],
+        ["twin", "start", "--port", "0"],
+        ["snippets", "install", "--target", "/tmp/jupyter"],
+    ]
+    assert "invalid choice: 'notebook'" in str(_cli_error(calls[0]))
+    assert _cli_error(calls[1]) is None and _cli_error(calls[2]) is None
+    assert "unrecognized arguments: --colour" in str(_cli_error(["twin", "stop", "--colour"]))
 
 
 # --------------------------------------------------------------------------- (e) select_model
@@ -488,7 +643,7 @@ def test_on_start_script_is_valid_bash() -> None:
     assert 'pip install --quiet -e "${KIT_DIR}[lab]"' in text
 
 
-@pytest.mark.skipif(shutil.which("shellcheck") is None, reason="shellcheck is not installed")
+@needs_shellcheck
 def test_on_start_script_passes_shellcheck() -> None:
     done = subprocess.run(["shellcheck", str(ON_START)], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
@@ -603,7 +758,7 @@ def test_on_start_writes_the_settings_shells_and_kernels_read(tmp_path: Path) ->
     _wait_for(home / ".mlaccel" / "on-start.log", "KIT_REPO_URL is still the placeholder")
 
 
-@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+@needs_git
 def test_on_start_clones_installs_and_adds_the_snippets(tmp_path: Path) -> None:
     origin = tmp_path / "origin"
     origin.mkdir()
