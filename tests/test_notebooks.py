@@ -41,7 +41,7 @@ def test_suite_lists_every_notebook_in_order() -> None:
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_parameters_cell_is_one_cell_of_literals(path: Path) -> None:
     params = notebook_parameters(path)
-    assert params["backend"] == "local", "safe offline default"
+    assert params["backend"] == "", "follows MLACCEL_BACKEND, else the local twin"
     nb = nbformat.read(path, as_version=4)
     assert nb.cells[0].cell_type == "markdown" and "papermill" in nb.cells[0].source
     assert "parameters" in nb.cells[1].metadata.get("tags", []), "cell 2 is the parameters cell"
@@ -174,3 +174,40 @@ def test_notebooks_adapt_to_the_other_data_product(twin: Twin, tmp_path: Path) -
     for path in exported:
         assert "credit-risk" in path.name
         assert path.read_text() == (REPO / "seedcode" / "workflows" / path.name).read_text()
+
+
+@pytest.mark.notebook
+def test_a_notebook_run_alone_follows_mlaccel_backend(tmp_path: Path) -> None:
+    """Its parameters cell leaves the backend to the environment: with MLACCEL_BACKEND=aws
+    and no credentials, notebook 01 stops at connect() instead of running on the twin."""
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    empty = tmp_path / "empty-aws-file"
+    empty.write_text("")
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    clean.pop("MLACCEL_TWIN_URL", None)
+    env = {
+        **clean,
+        "MLACCEL_BACKEND": "aws",
+        "MLACCEL_HOME": str(tmp_path / "home"),
+        "AWS_CONFIG_FILE": str(empty),
+        "AWS_SHARED_CREDENTIALS_FILE": str(empty),
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "AWS_DEFAULT_REGION": "eu-west-1",
+    }
+    saved = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(env)  # the kernel inherits this process's environment
+    try:
+        with pytest.raises(PapermillExecutionError, match="found no AWS credentials"):
+            papermill.execute_notebook(
+                str(REPO / "notebooks" / "01_explore_data.ipynb"),
+                str(tmp_path / "01.ipynb"),
+                cwd=str(REPO / "notebooks"),
+                progress_bar=False,
+            )
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    assert not (tmp_path / "home").exists(), "no twin was started"

@@ -138,6 +138,23 @@ class Connection:
         """``s3://<bucket>/<parts...>``."""
         return join_uri(self.bucket, *parts)
 
+    @cached_property
+    def account(self) -> str:
+        """The account the credentials belong to (STS ``GetCallerIdentity``; the twin's own)."""
+        return str(self.client("sts").get_caller_identity()["Account"])
+
+    def describe(self) -> str:
+        """One line naming where work goes: backend, region, account and bucket.
+
+        Every notebook prints it after connecting, and the suite summary starts with it, so
+        nobody mistakes a run on the twin for one on their account.
+        """
+        where = "the local AWS twin" if self.is_local else "AWS"
+        return (
+            f"backend={self.backend} ({where}) region={self.region} "
+            f"account={self.account} bucket={self.bucket}"
+        )
+
 
 def connect(
     backend: str | None = None,
@@ -258,6 +275,12 @@ def _connect_aws(
         # Left over from a local connection in this process: real AWS must not go to the twin.
         del os.environ["AWS_ENDPOINT_URL"]
     session = boto3_session or boto3.session.Session(region_name=region or config.setting("region"))
+    if session.get_credentials() is None:
+        raise MLAccelError(
+            "backend='aws' found no AWS credentials: run `aws configure` or `aws sso login`, set "
+            "AWS_PROFILE, or run in SageMaker Studio (its execution role); or use backend='local' "
+            "for the embedded twin"
+        )
     region = region or session.region_name
     if not region:
         raise MLAccelInputError(

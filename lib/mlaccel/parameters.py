@@ -139,7 +139,8 @@ def describe(spec: Spec, values: Mapping[str, Any] | None = None) -> str:
     """
     values = values or {}
     if "choices" in spec:
-        return "one of " + ", ".join(repr(choice) for choice in spec["choices"])
+        empty = " or '' for the notebook's default" if spec.get("allow_empty") else ""
+        return "one of " + ", ".join(repr(choice) for choice in spec["choices"]) + empty
     kind = spec["type"]
     if kind == "bool":
         return "True or False"
@@ -219,6 +220,8 @@ def spec_from_source(source: str) -> dict[str, dict[str, Any]] | None:
 def _is_allowed(value: Any, spec: Spec, values: Mapping[str, Any]) -> bool:
     if not _has_type(value, spec["type"]):
         return False
+    if value == "" and spec.get("allow_empty"):  # "" stands for the notebook's default
+        return True
     if "choices" in spec:
         return value in spec["choices"]
     if spec["type"] == "str":

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 
 import mlaccel
-from mlaccel.errors import MLAccelInputError
+from mlaccel.errors import MLAccelError, MLAccelInputError
+from tests.support import REPO
 
 
 def test_local_connection_reaches_the_twin(conn: mlaccel.Connection) -> None:
@@ -87,3 +93,64 @@ def test_aws_backend_does_not_touch_the_twin(
     assert aws.client("s3").meta.endpoint_url.startswith("https://s3.")
     # put the local default back for the other tests of this process
     mlaccel.connect("local", twin_url=conn.endpoint_url)
+
+
+@pytest.fixture
+def no_credentials(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """An environment with no AWS credentials anywhere (and no metadata service to ask): what
+    a laptop without `aws configure` has. Returned for child processes too."""
+    for name in list(os.environ):
+        if name.startswith("AWS_") or name in {"MLACCEL_TWIN_URL", "MLACCEL_BACKEND"}:
+            monkeypatch.delenv(name)
+    empty = tmp_path / "empty-aws-file"
+    empty.write_text("")
+    settings = {
+        "AWS_CONFIG_FILE": str(empty),
+        "AWS_SHARED_CREDENTIALS_FILE": str(empty),
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "AWS_DEFAULT_REGION": "eu-west-1",
+    }
+    for name, value in settings.items():
+        monkeypatch.setenv(name, value)
+    return dict(os.environ)
+
+
+def test_aws_without_credentials_fails_at_once_saying_how_to_fix_it(
+    conn: mlaccel.Connection, no_credentials: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with pytest.raises(MLAccelError, match="backend='aws' found no AWS credentials: run `aws"):
+        mlaccel.connect("aws")
+    monkeypatch.setenv("MLACCEL_BACKEND", "aws")
+    with pytest.raises(MLAccelError, match="no AWS credentials"):
+        mlaccel.connect()  # MLACCEL_BACKEND=aws is honoured, never replaced by the twin
+
+
+def test_the_cli_honours_mlaccel_backend_and_fails_before_any_kernel(
+    no_credentials: dict[str, str], tmp_path: Path
+) -> None:
+    """The user's MLACCEL_BACKEND=aws is never overridden by the suite or the notebooks: with
+    no credentials the run stops at once, before a twin or a kernel starts."""
+    env = {**no_credentials, "MLACCEL_BACKEND": "aws", "MLACCEL_HOME": str(tmp_path / "home")}
+    started = time.perf_counter()
+    result = subprocess.run(
+        [sys.executable, "-m", "mlaccel.cli", "notebooks", "run", "--output", str(tmp_path / "o")],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "backend='aws' found no AWS credentials" in result.stderr
+    assert "running" not in result.stdout and not (tmp_path / "o").exists()
+    assert not (tmp_path / "home").exists(), "no twin was started"
+    assert time.perf_counter() - started < 60
+
+
+def test_describe_names_backend_region_account_and_bucket(conn: mlaccel.Connection) -> None:
+    line = conn.describe()
+    assert line == (
+        f"backend=local (the local AWS twin) region={conn.region} "
+        f"account={conn.account} bucket={conn.bucket}"
+    )
+    assert conn.account.isdigit() and len(conn.account) == 12
