@@ -133,8 +133,8 @@ def jupyterlab(
 class OutsideLog:
     """What the network guard recorded (``tests/network_guard``), read in order.
 
-    The root conftest fails each test with the attempts made since its last look; attempts a
-    test makes on purpose are taken inside :func:`expected_outside_attempts` instead.
+    The guard's pytest plugin fails each test with the attempts made since its last look;
+    attempts a test makes on purpose are taken inside :func:`expected_outside_attempts` instead.
     """
 
     path: Path | None = None
@@ -150,8 +150,8 @@ class OutsideLog:
         """The attempts recorded since the last read."""
         if self.path is None:
             raise RuntimeError(
-                "the network guard is not running: the root conftest.py's no_outside_network "
-                "fixture starts it (run the tests from the repository's root)"
+                "the network guard is not running: the no_outside_network fixture of "
+                "tests/network_guard/pytest_plugin.py starts it (the root conftest.py loads it)"
             )
         attempts, self.offset = read_attempts(self.path, self.offset)
         return attempts
@@ -190,7 +190,9 @@ def listening_addresses(pid: int | None = None) -> set[tuple[str, int]]:
     import psutil  # installed with the SageMaker SDK; only these checks need it
 
     process = psutil.Process(pid)
-    sockets = process.connections(kind="inet")
+    # psutil 6 renamed connections() to net_connections(); the SDK's pin decides which we get.
+    read = process.net_connections if hasattr(process, "net_connections") else process.connections
+    sockets = read(kind="inet")
     return {
         (s.laddr.ip, s.laddr.port)
         for s in sockets

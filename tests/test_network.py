@@ -298,6 +298,7 @@ def test_sagemaker_sdk_work_stays_on_loopback(conn: mlaccel.Connection, tmp_path
 # ------------------------------------------------------------ what a test that tries sees
 
 
+@pytest.mark.slow
 def test_a_test_whose_child_tries_to_leave_loopback_fails(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -98,6 +98,7 @@ def test_under_ci_with_only_other_skips_the_run_passes(
     result.stdout.no_fnmatch_line("*tests skipped for a missing tool*")
 
 
+@pytest.mark.slow
 def test_under_ci_with_xdist_workers_a_missing_tool_fails_the_run(
     inner: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
