@@ -4,6 +4,7 @@
 # Other lanes:
 #   make test-fast   lint, type-check and the tests not marked slow, notebook or matrix
 #   make test-matrix the notebooks again for the other data product (CI runs it after `make test`)
+#   make golden      re-export the reviewed workflow definitions into seedcode/workflows/
 # Each pytest run also runs the library's doctests (pyproject's [tool.pytest.ini_options]).
 # Tests refuse connections outside 127.0.0.1 in every Python process they start. Tests that need
 # chromium, shellcheck or git skip without them, listed at the end of the run; with CI set
@@ -19,7 +20,7 @@ PYTEST := $(BIN)/python -m pytest -q
 JOBS ?= 2
 XDIST := -n $(JOBS) --dist loadfile
 
-.PHONY: setup notebooks test test-fast test-matrix unit lint format typecheck clean
+.PHONY: setup notebooks test test-fast test-matrix golden unit lint format typecheck clean
 
 setup: $(STAMP)
 
@@ -57,6 +58,18 @@ test: lint typecheck unit
 
 test-matrix: setup
 	$(PYTEST) -m matrix
+
+# The reviewed workflow definitions in seedcode/workflows/ change only here: notebook 04 exports
+# them for each demo data product into the folder (tests compare a fresh export with them).
+golden: setup
+	for product in used_cars credit_risk; do \
+	  mkdir -p $(OUTPUT)/golden-$$product && \
+	  printf 'defaults: {data_product: %s}\n04_author_pipelines: {export_dir: "%s"}\n' \
+	    $$product "$(CURDIR)/seedcode/workflows" > $(OUTPUT)/golden-$$product/params.yaml && \
+	  $(BIN)/mlaccel notebooks run --only 04_author_pipelines \
+	    --params $(OUTPUT)/golden-$$product/params.yaml --output $(OUTPUT)/golden-$$product \
+	    || exit 1; \
+	done
 
 clean:
 	rm -rf $(VENV) output .pytest_cache .mypy_cache .ruff_cache

@@ -86,8 +86,7 @@ def test_suite_defaults_reach_every_notebook_that_declares_them() -> None:
 def _run(
     names: list[str], twin: Twin, out: Path, overrides: dict[str, Any] | None = None
 ) -> list[Any]:
-    # Notebook 04 exports its definitions; tests keep them out of the checkout.
-    overrides = {"04_author_pipelines": {"export_dir": str(out / "exports")}, **(overrides or {})}
+    # Notebooks write only under the run's output folder (notebook 04's exports: out/workflows).
     entries = [e for e in load_suite(SUITE, overrides) if e.path.stem in names]
     env = {"MLACCEL_TWIN_URL": twin.url, "MLACCEL_BACKEND": "local"}
     return run_suite(entries, out, env=env, progress=False)
@@ -107,26 +106,52 @@ def test_suite_runs_then_reruns_with_the_same_outputs(twin: Twin, tmp_path: Path
     """The suite once with default parameters; nbval then re-runs the executed notebooks in the
     same twin, which is the rerun check (reruns must not fail) and the output comparison."""
     names = [p.stem for p in NOTEBOOKS]
+    checkout_before = _checkout_files()
     results = _run(names, twin, tmp_path)
     failed = [(r.notebook, r.failed_cell, r.error) for r in results if r.status != "succeeded"]
     assert not failed, f"papermill run: {failed}"
+    assert _checkout_files() == checkout_before, "the notebooks wrote into the checkout"
+    assert (tmp_path / "reports" / "drift_report.html").exists(), "06 reports in the output"
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert [s["notebook"] for s in summary] == names
     for name in names:
         assert (tmp_path / f"{name}.html").exists()
     # What readers of the shared outputs see (cells, HTML) names no path of this machine; the
-    # export folder is the test's own parameter of notebook 04.
+    # export folder is under the run's output folder.
     home = str(Path.home())
     machine_paths = [str(REPO), str(tmp_path), *([home] if len(home) > 1 else [])]
     for shared in sorted([*tmp_path.glob("*.ipynb"), *tmp_path.glob("*.html")]):
         text = shared.read_text()
         shown = text if shared.suffix == ".html" else json.dumps(json.loads(text)["cells"])
-        shown = shown.replace(str(tmp_path / "exports"), "<export_dir>")
+        shown = shown.replace(str(tmp_path / "workflows"), "<export_dir>")
         assert not [p for p in machine_paths if p in shown], f"{shared.name} shows a local path"
-    _assert_exports_match_golden(tmp_path / "exports")
+    _assert_exports_match_golden(tmp_path / "workflows")
     passed = _nbval(sorted(tmp_path.glob("*.ipynb")), twin)
     assert passed > 0, "nbval ran no cell"
-    _assert_exports_match_golden(tmp_path / "exports")  # what the rerun exported
+    _assert_exports_match_golden(tmp_path / "workflows")  # what the rerun exported
+    assert _checkout_files() == checkout_before, "the rerun wrote into the checkout"
+
+
+def _checkout_files() -> set[tuple[str, int]]:
+    """The kit's folders as git sees them, ignored files included (caches aside), with each
+    listed file's modification time: a notebook that writes outside its output folder, even
+    over an ignored file such as an old report, changes this."""
+    folders = ["notebooks", "seedcode", "snippets", "docs", "output"]
+    listed = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=all", "--ignored", "--", *folders],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
+    # caches, and the browser tests' screenshots (written by tests beside this one)
+    skipped = ("__pycache__", "checkpoints", "output/screenshots/")
+    kept = [line for line in listed if not any(part in line for part in skipped)]
+    return {(line, _mtime(REPO / line[3:])) for line in kept}
+
+
+def _mtime(path: Path) -> int:
+    return path.stat().st_mtime_ns if path.is_file() else 0
 
 
 def _nbval(executed: list[Path], twin: Twin) -> int:
@@ -169,7 +194,7 @@ def test_notebooks_adapt_to_the_other_data_product(twin: Twin, tmp_path: Path) -
     assert not failed
     records = read_records(tmp_path / f"{names[-1]}.ipynb")
     assert records, "the notebook records its key outputs"
-    exported = sorted((tmp_path / "exports").iterdir())
+    exported = sorted((tmp_path / "workflows").iterdir())
     assert exported, "notebook 04 exports the credit_risk definitions"
     for path in exported:
         assert "credit-risk" in path.name

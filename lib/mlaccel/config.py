@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 from mlaccel.errors import MLAccelInputError
 
@@ -98,6 +99,23 @@ def resolve_backend(backend: str | None = None) -> str:
             "('local' runs on the embedded AWS twin, 'aws' on your account)."
         )
     return str(chosen)
+
+
+def output_dir(*parts: str) -> Path:
+    """Where a notebook writes its files (reports, exported definitions), made if missing.
+
+    ``MLACCEL_OUTPUT_DIR`` (the suite runner sets it to its ``--output`` folder), else
+    ``output/`` of the working folder, which is what a Studio notebook job uploads. Notebooks
+    write nowhere else, so a staged copy works and experimenting never touches the checkout.
+
+    Examples
+    --------
+    >>> output_dir("reports")  # doctest: +SKIP
+    PosixPath('output/reports')
+    """
+    folder = Path(os.environ.get("MLACCEL_OUTPUT_DIR") or "output").joinpath(*parts)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 def setting(name: str, default: str | None = None) -> str | None:

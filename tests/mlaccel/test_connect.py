@@ -154,3 +154,16 @@ def test_describe_names_backend_region_account_and_bucket(conn: mlaccel.Connecti
         f"account={conn.account} bucket={conn.bucket}"
     )
     assert conn.account.isdigit() and len(conn.account) == 12
+
+
+def test_notebook_files_go_under_the_runs_output_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mlaccel import config
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MLACCEL_OUTPUT_DIR", raising=False)
+    assert config.output_dir("reports") == Path("output/reports")  # a notebook job's folder
+    assert (tmp_path / "output" / "reports").is_dir()
+    monkeypatch.setenv("MLACCEL_OUTPUT_DIR", str(tmp_path / "run"))  # set by the suite runner
+    assert config.output_dir("workflows") == tmp_path / "run" / "workflows"
