@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import time
+import warnings
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -19,17 +20,24 @@ QUIET_LOGGERS = {
 
 
 def quiet_sdk_logs() -> None:
-    """Quiet the SDK's notices and its chatty loggers (``QUIET_LOGGERS``), without importing it.
+    """Quiet the SDKs' notices and chatty loggers (``QUIET_LOGGERS``), without importing them.
 
-    On import the SDK warns that a v3 exists, naming its own file, and logs at INFO each config
-    file it looks for by its absolute path (the checkout's, the home directory's). It also logs
-    a telemetry notice on every call even when telemetry is opted out (as the kit's config
-    does), and warns about each job name a pipeline definition leaves to execution time.
-    It keeps a logger level set before its import, so :func:`mlaccel.connect` calls this
-    before any accelerator imports the SDK: notebooks, shared as they are, then show no path
-    of the machine that ran them.
+    On import the SageMaker SDK warns that a v3 exists, naming its own file, and logs at INFO
+    each config file it looks for by its absolute path (the checkout's, the home directory's);
+    the Step Functions SDK imports ``pkg_resources``, whose deprecation warning names the
+    importing file. The SageMaker SDK also logs a telemetry notice on every call even when
+    telemetry is opted out (as the kit's config does), and warns about each job name a
+    pipeline definition leaves to execution time. It keeps a logger level set before its
+    import, so :func:`mlaccel.connect` calls this before any accelerator imports an SDK:
+    notebooks, shared as they are, then show no path of the machine that ran them.
     """
     os.environ.setdefault("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
+    warnings.filterwarnings(
+        "ignore",
+        message="pkg_resources is deprecated",
+        category=UserWarning,
+        module="stepfunctions",
+    )
     for name, level in QUIET_LOGGERS.items():
         logging.getLogger(name).setLevel(level)
 
