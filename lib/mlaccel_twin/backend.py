@@ -52,16 +52,23 @@ class TwinBackend:
     def execution_role(self, iam: Any) -> str:
         """The SageMaker execution role of the twin's account, created on first use.
 
+        As a Studio execution role set up for the kit, SageMaker, Step Functions and EventBridge
+        may assume it (the notebooks run jobs, workflows and rules as it), and its policy says
+        what the twin enforces: nothing, so a policy simulation answers what the twin allows.
         The ARN comes from the twin, so no account id is written anywhere in the kit.
         """
         try:
             return str(iam.get_role(RoleName=config.TWIN_ROLE_NAME)["Role"]["Arn"])
         except iam.exceptions.NoSuchEntityException:
-            trust = (
-                '{"Version":"2012-10-17","Statement":[{"Effect":"Allow",'
-                '"Principal":{"Service":"sagemaker.amazonaws.com"},"Action":"sts:AssumeRole"}]}'
+            role = iam.create_role(
+                RoleName=config.TWIN_ROLE_NAME,
+                AssumeRolePolicyDocument=json.dumps(config.TWIN_ROLE_TRUST),
             )
-            role = iam.create_role(RoleName=config.TWIN_ROLE_NAME, AssumeRolePolicyDocument=trust)
+            iam.put_role_policy(
+                RoleName=config.TWIN_ROLE_NAME,
+                PolicyName=config.TWIN_ROLE_POLICY_NAME,
+                PolicyDocument=json.dumps(config.TWIN_ROLE_POLICY),
+            )
             return str(role["Role"]["Arn"])
 
     def pipeline_session(self, connection: Any) -> Any:

@@ -19,6 +19,9 @@ server. Each seam defines ``install(runtime)`` and ``check_seams()``:
   (``events.delivery``).
 - ``sns.seam``: e-mail subscriptions deliver to an outbox (``sns.outbox``).
 - ``tagging.seam``: scalable targets keep their tags, and EventBridge rules are found by tag.
+- ``iam.seam``: ``SimulatePrincipalPolicy`` evaluates a principal's policies
+  (``iam.simulation``), and the twin's caller answers as its execution role.
+- ``servicequotas.seam``: SageMaker's instance quotas (``servicequotas.quotas``).
 
 The kernel-side seam, SageMaker Pipelines on the SDK's local executor, is
 ``sdk_patches.local_pipelines`` (with ``sdk_patches.local_session``).
@@ -87,7 +90,9 @@ def install(runtime: TwinRuntime) -> None:
     from mlaccel_twin.awslambda import seam as awslambda
     from mlaccel_twin.endpoints import seam as endpoints
     from mlaccel_twin.events import seam as events
+    from mlaccel_twin.iam import seam as iam
     from mlaccel_twin.sagemaker_jobs import seam as sagemaker_jobs
+    from mlaccel_twin.servicequotas import seam as servicequotas
     from mlaccel_twin.sns import seam as sns
     from mlaccel_twin.stepfunctions import seam as stepfunctions
     from mlaccel_twin.tagging import seam as tagging
@@ -98,7 +103,9 @@ def install(runtime: TwinRuntime) -> None:
         awslambda,
         endpoints,
         events,
+        iam,
         sagemaker_jobs,
+        servicequotas,
         sns,
         stepfunctions,
         tagging,
