@@ -46,6 +46,14 @@ def is_listening(url: str, timeout: float = 0.5) -> bool:
 
 
 def _pid_alive(pid: int) -> bool:
+    # A service this process started stays a zombie until reaped, and a zombie still answers
+    # kill(pid, 0): reap it first, or stopping it would wait for the whole timeout.
+    try:
+        reaped, _ = os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:  # not our child: its own parent reaps it
+        reaped = 0
+    if reaped == pid:
+        return False
     try:
         os.kill(pid, 0)
     except OSError:
@@ -137,6 +145,10 @@ def serve(home: Path, port: int = 0) -> None:
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
     signal.signal(signal.SIGINT, lambda *_: stopped.set())
-    stopped.wait()
+    # A bounded wait, again and again: a signal that lands while the main thread is entering
+    # the wait sets the event without waking it, and a wait without a timeout would then
+    # sleep on past the stop request.
+    while not stopped.wait(timeout=0.5):
+        pass
     twin.stop()
     _state_path(home).unlink(missing_ok=True)

@@ -53,3 +53,15 @@ def test_second_process_sees_what_the_first_wrote(home: Path) -> None:
     assert out.stdout.strip() == b"b'hi'"
     info = service_status(home)
     assert info is not None  # started on demand by the first connect, still running
+
+
+@pytest.mark.slow
+def test_stopping_a_service_this_process_started_reaps_it(home: Path) -> None:
+    """`mlaccel notebooks run` starts and stops its own twin: stopping must not wait out its
+    timeout on the exited (zombie) child, and must leave no zombie behind."""
+    from mlaccel_twin._service import start_service
+
+    info = start_service(home)
+    assert stop_service(home, timeout=60)
+    with pytest.raises(ChildProcessError):
+        os.waitpid(info.pid, os.WNOHANG)  # already reaped
