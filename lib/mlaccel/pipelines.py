@@ -104,6 +104,7 @@ class _Build:
     product: products.DataProduct
     connection: Connection
     session: Any  # a pipeline session: steps, not jobs
+    seed: int = 0
 
     @property
     def name(self) -> str:
@@ -146,6 +147,7 @@ def build_pipeline(
     input_uri: str | None = None,
     metric_threshold: float | None = None,
     hyperparameters: dict[str, Any] | None = None,
+    seed: int = 0,
 ) -> Any:
     """The SageMaker Pipeline for ``product_name`` (see the module docstring).
 
@@ -164,6 +166,9 @@ def build_pipeline(
         The default of the ``MetricThreshold`` parameter (a default suits each product).
     hyperparameters
         XGBoost hyperparameters over the product's defaults.
+    seed
+        The seed of the split and of XGBoost, written into the definition: every execution of
+        the pipeline on the same data trains the same model.
 
     Returns
     -------
@@ -182,7 +187,12 @@ def build_pipeline(
     product = products.get_data_product(product_name)
     rule = metric_rule(product.name)
     threshold = metric_threshold_for(rule.direction, metric_threshold)
-    build = _Build(product, connection, session or pipeline_session(connection=connection))
+    build = _Build(
+        product,
+        connection,
+        session or pipeline_session(connection=connection),
+        training.check_seed(seed),
+    )
     parameters = _parameters(build, input_uri, threshold)
     prep = _processing_step(build, parameters)
     train = _training_step(build, parameters, prep, hyperparameters or {})
@@ -251,7 +261,7 @@ def _processing_step(build: _Build, parameters: _Parameters) -> Any:
     ]
     code = stage_script("processing/preprocess.py", build.name, connection=build.connection)
     data = ProcessingInput(source=parameters.input_data, destination=features.CONTAINER_INPUT)
-    arguments = features.preprocess_arguments(build.product, 0.7, 0.15, 0)
+    arguments = features.preprocess_arguments(build.product, 0.7, 0.15, build.seed)
     return ProcessingStep(
         "Preprocess",
         step_args=processor.run(code=code, inputs=[data], outputs=outputs, arguments=arguments),
@@ -281,7 +291,11 @@ def _training_step(
         sagemaker_session=build.session,
     )
     estimator.set_hyperparameters(
-        **{**training.default_hyperparameters(build.product.name), **hyperparameters}
+        **{
+            **training.default_hyperparameters(build.product.name),
+            "seed": build.seed,
+            **hyperparameters,
+        }
     )
     channels = {
         part: TrainingInput(_split(prep, part), content_type="text/csv")

@@ -57,6 +57,7 @@ class WorkflowSettings:
     capture_percentage: int = 100
     endpoint_wait_seconds: int = AWS_ENDPOINT_WAIT_SECONDS
     parameter_path: str = ""
+    seed: int = 0  # the training split's and XGBoost's seed: the same data trains the same model
 
     @property
     def objective(self) -> training.Objective:
@@ -202,6 +203,8 @@ def workflow_settings(
             f"topic_arn={topic_arn!r} is not an SNS topic ARN; pass the ARN "
             "mlaccel.notify.ensure_topic returns"
         )
+    if "seed" in overrides:
+        training.check_seed(overrides["seed"])
     unknown = set(overrides) - set(WorkflowSettings.__dataclass_fields__)
     if unknown:
         raise MLAccelInputError(
@@ -222,7 +225,9 @@ def workflow_settings(
         endpoint_wait_seconds=connection.wait.workflow_endpoint_wait_seconds,
         parameter_path=f"/mlaccel/{dashed(product.name)}",
     )
-    return replace(settings, **overrides)
+    settings = replace(settings, **overrides)
+    # XGBoost's seed follows the settings' unless the hyperparameters set their own
+    return replace(settings, hyperparameters={"seed": settings.seed, **settings.hyperparameters})
 
 
 def code_uri(settings: WorkflowSettings, script: str) -> str:

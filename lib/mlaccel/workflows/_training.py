@@ -122,7 +122,7 @@ def _preprocess_stage(
         )
         for part in SPLITS
     ]
-    arguments = features.preprocess_arguments(product, 0.7, 0.15, 0)
+    arguments = features.preprocess_arguments(product, 0.7, 0.15, settings.seed)
     prep = script_step(
         "Preprocess",
         settings,
