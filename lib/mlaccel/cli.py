@@ -1,5 +1,5 @@
 """The ``mlaccel`` command: ``mlaccel twin start|status|stop``, ``mlaccel notebooks run``,
-``mlaccel snippets install|list`` and ``mlaccel cleanup``."""
+``mlaccel snippets install|list``, ``mlaccel cleanup`` and ``mlaccel doctor``."""
 
 from __future__ import annotations
 
@@ -108,6 +108,34 @@ def _cleanup(args: argparse.Namespace) -> int:
     return 0
 
 
+def _doctor(args: argparse.Namespace) -> int:
+    """Check the account (or the twin) for the kit; exit 1 when a check fails."""
+    import os
+
+    from mlaccel import doctor
+    from mlaccel.config import resolve_backend
+
+    backend = resolve_backend(args.backend)
+    twin = None
+    started_twin = False
+    url = os.environ.get("MLACCEL_TWIN_URL")
+    if backend == "local" and not url:
+        from mlaccel._connect import load_local_backend
+
+        twin = load_local_backend()
+        url, started_twin = twin.start_service()
+    try:
+        checks = doctor.check_backend(backend, twin_url=url if backend == "local" else None)
+    finally:
+        if twin is not None and started_twin:
+            twin.stop_service()
+    if args.json:
+        _say(doctor.to_json(checks, backend=backend))
+    else:
+        _say(doctor.render_table(checks, title=f"mlaccel doctor: is {backend} ready for the kit?"))
+    return doctor.exit_code(checks)
+
+
 def _say(text: str) -> None:
     sys.stdout.write(text + "\n")
 
@@ -155,6 +183,14 @@ def build_parser() -> argparse.ArgumentParser:
     clean.add_argument("--dry-run", action="store_true", help="list them, remove nothing")
     clean.add_argument("--backend", choices=["local", "aws"], help="default: MLACCEL_BACKEND/local")
     clean.set_defaults(func=_cleanup)
+
+    doc = sub.add_parser(
+        "doctor",
+        help="check credentials, region, roles, bucket, permissions, quotas and images",
+    )
+    doc.add_argument("--backend", choices=["local", "aws"], help="default: MLACCEL_BACKEND/local")
+    doc.add_argument("--json", action="store_true", help="print the checks as JSON")
+    doc.set_defaults(func=_doctor)
     return parser
 
 
