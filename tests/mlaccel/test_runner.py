@@ -20,6 +20,7 @@ from papermill.exceptions import PapermillExecutionError
 from mlaccel import cli
 from mlaccel.errors import MLAccelInputError
 from mlaccel.notebooks import SuiteEntry, load_suite, run_suite
+from mlaccel_twin import Twin
 from tests.support import REPO
 
 SPEC = {
@@ -73,9 +74,9 @@ def two_notebooks(tmp_path: Path) -> Path:
     return write_suite(tmp_path, "notebooks:\n  - path: 01_a.ipynb\n  - path: 02_b.ipynb\n")
 
 
-def run_argv(suite: Path, *extra: str) -> list[str]:
-    """``mlaccel notebooks run`` confined to the test's folder: its suite, its output, no twin
-    (so that a regression cannot run the kit's own suite)."""
+def run_argv(suite: Path, *extra: str, backend: str = "aws") -> list[str]:
+    """``mlaccel notebooks run`` confined to the test's folder: its suite, its output, and by
+    default no twin (a mistake must stop the run before it connects anywhere)."""
     out = suite.parent / "out"
     return [
         "notebooks",
@@ -83,7 +84,7 @@ def run_argv(suite: Path, *extra: str) -> list[str]:
         "--suite",
         str(suite),
         "--backend",
-        "aws",
+        backend,
         "--output",
         str(out),
         *extra,
@@ -130,14 +131,17 @@ def test_a_failing_cell_is_reported_by_its_label_and_message(hooks: str, tmp_pat
 
 @pytest.mark.notebook
 def test_the_cli_prints_the_failure_and_exits_non_zero(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    twin: Twin,
 ) -> None:
-    monkeypatch.setenv("MLACCEL_BACKEND", "aws")  # restored after the run sets it
+    monkeypatch.setenv("MLACCEL_TWIN_URL", twin.url)  # the session's twin: none is started
     write_notebook(tmp_path / "01_fails.ipynb", RICH_TRACEBACKS, FAILING_CELL)
     suite = write_suite(tmp_path, "notebooks: [01_fails.ipynb]\n")
     out = tmp_path / "out"
 
-    code, stdout, _ = run_cli(run_argv(suite), capsys)
+    code, stdout, _ = run_cli(run_argv(suite, backend="local"), capsys)
 
     label = executed_count_of(out / "01_fails.ipynb", "boom 42")
     assert code == 1
