@@ -69,7 +69,11 @@ def test_import_contracts_hold() -> None:
         cwd=REPO,
         capture_output=True,
         text=True,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
+        # prepended: the test run's network guard stays on the path of every child
+        env={
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
+        },
         check=False,
     )
     assert done.returncode == 0, done.stdout[-3000:]

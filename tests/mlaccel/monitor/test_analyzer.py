@@ -22,7 +22,8 @@ REPO = Path(__file__).resolve().parents[3]
 def run_analyzer(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     """The analyzer as the twin runs it: a subprocess with the contract's environment."""
     base = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    base["PYTHONPATH"] = str(REPO / "lib")
+    # prepended: the test run's network guard stays on the path of the analyzer's process
+    base["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO / "lib"), base.get("PYTHONPATH")]))
     return subprocess.run(
         [sys.executable, "-m", "mlaccel.monitor.analyzer"],
         env={**base, **env},
