@@ -19,7 +19,9 @@ import pytest
 
 import mlaccel
 from mlaccel import cli, doctor
-from mlaccel.doctor import JOBS, NEEDS, NOTEBOOKS, RULES, WORKFLOWS, YOU, Check
+from mlaccel.doctor import JOBS, NEEDS, NOTEBOOKS, RULES, WORKFLOWS, YOU, Check, Need
+from mlaccel.doctor._identity import Identity
+from mlaccel.doctor._permissions import Principal, caller_principal, notebook_check
 from mlaccel.doctor._roles import trusts
 from mlaccel_twin import Twin
 from tests.support import REPO, import_script, unique_name
@@ -222,6 +224,41 @@ def test_without_credentials_one_check_fails_and_says_how_to_get_them(
     assert len(not_run) == 13
     assert all(line.endswith("needs working credentials (see credentials)") for line in not_run)
     assert [line.split()[1] for line in lines if line.startswith("✓")] == ["region", "images"]
+
+
+@pytest.mark.usefixtures("no_aws_credentials")
+def test_a_profile_that_does_not_exist_is_the_one_failure(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("AWS_PROFILE", "mlaccel-no-such-profile")
+    checks = doctor.check_backend("aws")
+    assert [c.name for c in checks] == CHECK_NAMES
+    assert [c.status for c in checks] == [doctor.FAIL] + [doctor.NOT_RUN] * (len(CHECK_NAMES) - 1)
+    assert "mlaccel-no-such-profile" in checks[0].detail
+    assert checks[0].fix == "name a profile of ~/.aws/config in AWS_PROFILE, or unset it"
+
+
+def test_what_cannot_be_simulated_is_shown_as_not_run_with_why() -> None:
+    root = Identity("arn:aws:iam::000000000000:root", "000000000000")
+    principal = caller_principal(iam=None, identity=root)
+    assert principal.arn is None
+    needs = [n for n in NEEDS if n.notebook == "06_analyze_drift"]
+    found = notebook_check("06_analyze_drift", needs, {YOU: principal}, {}, {})
+    assert found.mark == "–"
+    assert found.detail == (
+        "not simulated for you (the account's root user): the account's root user cannot be "
+        "simulated; run the kit as an IAM role or user"
+    )
+    role = Principal(
+        "the execution role, as SageMaker jobs run", "arn:aws:iam::000000000000:role/r"
+    )
+    values = {"partition": "aws", "bucket": "kit"}
+    key = (role.arn, "arn:aws:s3:::kit/mlaccel-doctor/probe", ())
+    denied = "cannot simulate: access denied (needs iam:SimulatePrincipalPolicy)"
+    jobs = [Need("06_analyze_drift", JOBS, ("s3:PutObject",), needs[0].resource)]
+    found = notebook_check("06_analyze_drift", jobs, {JOBS: role}, values, {key: denied})
+    assert found.status == doctor.NOT_RUN
+    assert found.detail.endswith(f"as SageMaker jobs run: {denied}")
 
 
 # --------------------------------------------------------------------------- the command
