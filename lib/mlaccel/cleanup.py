@@ -188,11 +188,11 @@ def kind_and_name(arn: str) -> tuple[str, str] | None:
 
     Examples
     --------
-    >>> kind_and_name("arn:aws:sagemaker:us-east-1:111122223333:endpoint-config/used-cars-1")
+    >>> kind_and_name("arn:aws:sagemaker:us-east-1:123456789012:endpoint-config/used-cars-1")
     ('endpoint-config', 'used-cars-1')
-    >>> kind_and_name("arn:aws:lambda:us-east-1:111122223333:function:router")
+    >>> kind_and_name("arn:aws:lambda:us-east-1:123456789012:function:router")
     ('function', 'router')
-    >>> kind_and_name("arn:aws:events:us-east-1:111122223333:rule/train-on-data")
+    >>> kind_and_name("arn:aws:events:us-east-1:123456789012:rule/train-on-data")
     ('rule', 'train-on-data')
     """
     parts = arn.split(":", 5)
