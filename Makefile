@@ -14,21 +14,38 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 OUTPUT ?= output/notebooks
 STAMP := $(VENV)/.installed
+# The exact sets pyproject.toml's ranges resolve to (`make lock` writes them): the lock for every
+# lane, the lowest versions for `make test-lowest`; both leave out what lab-excludes.txt lists.
+LOCK := requirements/lock.txt
+LOWEST := requirements/lowest.txt
+EXCLUDES := requirements/lab-excludes.txt
 PYTEST := $(BIN)/python -m pytest -q
 # pytest-xdist workers for the test lanes (JOBS=0: one process). Each worker starts its own
 # in-process twin; a test file stays on one worker, so the notebook suite runs beside the others.
 JOBS ?= 2
 XDIST := -n $(JOBS) --dist loadfile
 
-.PHONY: setup notebooks test test-fast test-matrix golden unit lint format typecheck clean
+.PHONY: setup lock notebooks test test-fast test-matrix test-lowest golden unit lint format \
+	typecheck clean
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml
+# The lock, exactly (`--no-deps`: it is complete, and elyra-server's unused extensions stay
+# out), then the project itself; Python 3.11 to 3.13 ($(PYTHON), e.g. PYTHON=python3.12).
+$(STAMP): pyproject.toml $(LOCK)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --no-deps -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
+
+# Regenerate both lock files from pyproject.toml, keeping every version that still fits
+# (UPGRADE=1: the newest versions pyproject allows). The commands are in each file's header.
+lock: setup
+	$(BIN)/uv pip compile pyproject.toml --extra dev --universal --python-version 3.11 \
+	  --excludes $(EXCLUDES) -o $(LOCK) --quiet $(if $(UPGRADE),--upgrade)
+	$(BIN)/uv pip compile pyproject.toml --extra dev --universal --python-version 3.12 \
+	  --resolution lowest-direct --excludes $(EXCLUDES) -o $(LOWEST) --quiet
 
 notebooks: setup
 	$(BIN)/mlaccel notebooks run --output $(OUTPUT)
@@ -71,5 +88,30 @@ golden: setup
 	    || exit 1; \
 	done
 
+# The lowest lane: the built wheel in a fresh Python 3.12 environment with the oldest versions
+# pyproject allows (pandas 2.2, numpy 1.26, the SageMaker SDK 2.253; $(LOWEST)) runs the fast
+# tests that apply to an installed wheel, then the notebook suite from an empty folder on the twin
+# (tests/test_installed_wheel.py). The wheel is installed with the dependencies it declares, held
+# to the lowest versions, then the rest of that set (test tools, JupyterLab, the snippets
+# sidebar). PY312 is pyenv's 3.12 when there is one, else python3.12 on the PATH.
+LOWEST_DIR := build/lowest
+PY312 ?= $(firstword $(wildcard $(shell pyenv root 2>/dev/null)/versions/3.12*/bin/python3.12) \
+	$(shell command -v python3.12 2>/dev/null))
+LOWEST_PYTHON := $(LOWEST_DIR)/venv/bin/python
+
+test-lowest: setup
+	@"$(or $(PY312),python3.12)" -c 'import sys; assert sys.version_info[:2] == (3, 12)' \
+	  2>/dev/null || { echo "make test-lowest needs Python 3.12: pyenv install 3.12" \
+	  "(or name one with PY312=/path/to/python3.12)" >&2; exit 1; }
+	rm -rf $(LOWEST_DIR) build/lib build/bdist.*
+	$(PY312) -m venv $(LOWEST_DIR)/venv
+	$(BIN)/python -m pip wheel --quiet --no-deps --no-build-isolation -w $(LOWEST_DIR)/dist .
+	$(LOWEST_PYTHON) -m pip install --quiet -c $(LOWEST) "$$(ls $(LOWEST_DIR)/dist/mlaccel-*.whl)[twin]"
+	$(LOWEST_PYTHON) -m pip install --quiet --no-deps -r $(LOWEST)
+	MLACCEL_LOCK=$(LOWEST) $(LOWEST_PYTHON) -m pytest -q -p no:cacheprovider $(XDIST) \
+	  -m "not slow and not notebook and not matrix" tests
+	MLACCEL_LOCK=$(LOWEST) $(LOWEST_PYTHON) -m pytest -q -p no:cacheprovider \
+	  tests/test_installed_wheel.py
+
 clean:
-	rm -rf $(VENV) output .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) output build .pytest_cache .mypy_cache .ruff_cache

@@ -8,9 +8,8 @@ import logging
 import sys
 from pathlib import Path
 
+from mlaccel import _paths
 from mlaccel.errors import MLAccelError
-
-DEFAULT_SUITE = Path("notebooks/suite.yaml")
 
 
 def _twin(args: argparse.Namespace) -> int:
@@ -33,7 +32,8 @@ def _notebooks(args: argparse.Namespace) -> int:
 
     # every mistake in the files and names given is found here, before a twin or kernel starts
     overrides = load_overrides(args.params) if args.params else {}
-    entries = load_suite(args.suite, overrides, overrides_source=f"parameters file {args.params}")
+    suite = args.suite or _paths.notebooks_dir() / "suite.yaml"  # the clone's, else the wheel's
+    entries = load_suite(suite, overrides, overrides_source=f"parameters file {args.params}")
     if args.only:
         entries = select_entries(entries, args.only)
     backend = resolve_backend(args.backend)
@@ -54,7 +54,11 @@ def _notebooks(args: argparse.Namespace) -> int:
         _say(f"running {len(entries)} notebooks on AWS")
     try:
         results = run_suite(
-            entries, Path(args.output), stop_on_failure=args.stop_on_failure, env=env
+            entries,
+            Path(args.output),
+            stop_on_failure=args.stop_on_failure,
+            env=env,
+            workdir=_kernel_workdir(suite),
         )
     finally:
         if twin is not None and started_twin and not args.keep_twin:
@@ -66,6 +70,14 @@ def _notebooks(args: argparse.Namespace) -> int:
             if r.html or r.output:
                 _say(f"  see {Path(args.output) / (r.html or r.output or '')}")
     return 1 if any(r.status == "failed" for r in results) else 0
+
+
+def _kernel_workdir(suite: Path) -> Path | None:
+    """Where the kernels start: a suite in a clone (or the user's own) in its notebooks' folder,
+    as papermill does; the installed wheel's notebooks in the current folder, so that nothing a
+    kernel writes lands inside the installed package (the notebooks themselves write under the
+    run's output folder, ``config.output_dir``)."""
+    return Path.cwd() if _paths.is_installed_copy(suite) else None
 
 
 def _snippets(args: argparse.Namespace) -> int:
@@ -152,7 +164,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     nbs = sub.add_parser("notebooks", help="run the notebook suite headless")
     nbs.add_argument("action", choices=["run"])
-    nbs.add_argument("--suite", type=Path, default=DEFAULT_SUITE, help="suite YAML file")
+    nbs.add_argument(
+        "--suite", type=Path, help="suite YAML file (default: the kit's notebooks/suite.yaml)"
+    )
     nbs.add_argument("--params", type=Path, help="YAML of parameter overrides")
     nbs.add_argument("--backend", choices=["local", "aws"], help="default: MLACCEL_BACKEND/local")
     nbs.add_argument("--output", default="output/notebooks", help="folder for the results")

@@ -458,6 +458,7 @@ def run_suite(
     env: Mapping[str, str] | None = None,
     progress: bool = True,
     clean_up_on_failure: bool = True,
+    workdir: Path | None = None,
 ) -> list[NotebookResult]:
     """Execute ``entries`` in order with papermill; write notebooks, HTML and a summary.
 
@@ -474,6 +475,9 @@ def run_suite(
     clean_up_on_failure
         When a notebook fails or its kernel dies, remove what the run created (the resources
         tagged with its run id, :mod:`mlaccel.cleanup`) before going on.
+    workdir
+        The kernels' working folder, where the notebooks' relative paths start (default: each
+        notebook's own folder).
 
     The kernels share one run id, ``MLACCEL_RUN_ID``: the one ``env`` or the environment sets,
     else a new one (:func:`suite_run_id`). It is recorded in the results and the summary.
@@ -495,7 +499,7 @@ def run_suite(
                 bar.update(1)
                 continue
             bar.set_description(name)
-            result = _run_one(entry, output_dir, kernel_name)
+            result = _run_one(entry, output_dir, kernel_name, workdir)
             result.run_id = run_id
             if result.status == "failed" and clean_up_on_failure:
                 _clean_up_after(result)
@@ -629,7 +633,9 @@ def _unfinished_cell(executed: Path) -> dict[str, Any] | None:
     return None
 
 
-def _run_one(entry: SuiteEntry, output_dir: Path, kernel_name: str) -> NotebookResult:
+def _run_one(
+    entry: SuiteEntry, output_dir: Path, kernel_name: str, workdir: Path | None = None
+) -> NotebookResult:
     import papermill
 
     name = entry.path.stem
@@ -643,7 +649,7 @@ def _run_one(entry: SuiteEntry, output_dir: Path, kernel_name: str) -> NotebookR
             str(out_path),
             parameters=entry.parameters,
             kernel_name=kernel_name,
-            cwd=str(entry.path.parent),
+            cwd=str(workdir or entry.path.parent),
             progress_bar=False,
             # nbclient's hook sees the kernel's own error reply, which display hooks (rich's
             # tracebacks, installed by importing the SageMaker SDK) cannot empty

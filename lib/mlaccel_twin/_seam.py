@@ -15,6 +15,42 @@ from typing import Any
 from mlaccel.errors import SeamBroken
 
 PINNED_VERSIONS = {"moto": "5.2.5", "sagemaker": "2.257.7", "stepfunctions": "2.3.0"}
+# The oldest version a seam also fits, where the twin accepts a range: the lowest lane
+# (`make test-lowest`) runs the twin on these, the lock on PINNED_VERSIONS. sagemaker 2.253.1 is
+# the newest SDK that still allows pandas 2.2. pyproject's `twin` extra states the same ranges.
+OLDEST_VERSIONS = {"sagemaker": "2.253.1"}
+
+
+def supported_versions(library: str) -> str:
+    """The versions of ``library`` the seams were written for, as people read them.
+
+    Examples
+    --------
+    >>> supported_versions("moto")
+    '5.2.5'
+    >>> supported_versions("sagemaker")
+    '2.253.1 to 2.257.7'
+    """
+    pinned = PINNED_VERSIONS.get(library, "?")
+    oldest = OLDEST_VERSIONS.get(library, pinned)
+    return pinned if oldest == pinned else f"{oldest} to {pinned}"
+
+
+def is_supported(library: str, version: str) -> bool:
+    """Whether the seams fit ``version`` of ``library``: from its oldest to its pinned version.
+
+    Examples
+    --------
+    >>> is_supported("sagemaker", "2.255.0"), is_supported("sagemaker", "2.258.0")
+    (True, False)
+    >>> is_supported("moto", "5.2.5"), is_supported("moto", "5.2.4")
+    (True, False)
+    """
+    from packaging.version import Version
+
+    pinned = PINNED_VERSIONS[library]
+    oldest = OLDEST_VERSIONS.get(library, pinned)
+    return Version(oldest) <= Version(version) <= Version(pinned)
 
 
 def fail_if_broken(seam: str, problems: Iterable[str], *, library: str = "moto") -> None:
@@ -31,11 +67,10 @@ def fail_if_broken(seam: str, problems: Iterable[str], *, library: str = "moto")
     found = list(problems)
     if not found:
         return
-    pinned = PINNED_VERSIONS.get(library, "?")
     raise SeamBroken(
         f"the twin's {seam} seam no longer fits {library} {_installed_version(library)} "
-        f"(written for {pinned}): {'; '.join(found)}. Reinstall the pinned versions "
-        f"(pip install -e '.[twin]') or update mlaccel_twin's {seam} seam"
+        f"(written for {supported_versions(library)}): {'; '.join(found)}. Reinstall the "
+        f"pinned versions (pip install -e '.[twin]') or update mlaccel_twin's {seam} seam"
     )
 
 

@@ -26,9 +26,10 @@ server. Each seam defines ``install(runtime)`` and ``check_seams()``:
 The kernel-side seam, SageMaker Pipelines on the SDK's local executor, is
 ``sdk_patches.local_pipelines`` (with ``sdk_patches.local_session``).
 
-Every seam was written against the versions in :data:`PINNED_VERSIONS`: :func:`check_versions`
-refuses other versions, and each ``check_seams()`` collects what it needs and no longer finds
-(:func:`missing_attributes`, :func:`signature_problems`, :func:`import_problems`) and reports it
+Every seam was written against the versions in :data:`PINNED_VERSIONS` (the SageMaker SDK's
+from :data:`OLDEST_VERSIONS` on): :func:`check_versions` refuses other versions, and each
+``check_seams()`` collects what it needs and no longer finds (:func:`missing_attributes`,
+:func:`signature_problems`, :func:`import_problems`) and reports it
 through :func:`fail_if_broken`, which raises :class:`~mlaccel.errors.SeamBroken` naming the
 library, the missing pieces and the version the seam was written for. Seams install their hooks
 with :func:`replace` and :func:`add`, so installing twice changes nothing.
@@ -42,26 +43,32 @@ from importlib import metadata
 from mlaccel.errors import SeamBroken
 from mlaccel_twin._runtime import TwinRuntime
 from mlaccel_twin._seam import (
+    OLDEST_VERSIONS,
     PINNED_VERSIONS,
     add,
     fail_if_broken,
     import_problems,
+    is_supported,
     missing_attributes,
     replace,
     signature_problems,
+    supported_versions,
     unwrapped,
 )
 
 __all__ = [
+    "OLDEST_VERSIONS",
     "PINNED_VERSIONS",
     "add",
     "check_versions",
     "fail_if_broken",
     "import_problems",
     "install",
+    "is_supported",
     "missing_attributes",
     "replace",
     "signature_problems",
+    "supported_versions",
     "unwrapped",
 ]
 
@@ -70,14 +77,17 @@ _installed: set[str] = set()
 
 
 def check_versions() -> None:
-    """Raise :class:`SeamBroken` when a library the seams extend is not at its pinned version."""
+    """Raise :class:`SeamBroken` when a library the seams extend is not at a version they were
+    written for: its pinned version, or from its oldest to its pinned one (``OLDEST_VERSIONS``)."""
     wrong = {
         name: metadata.version(name)
-        for name, pinned in PINNED_VERSIONS.items()
-        if metadata.version(name) != pinned
+        for name in PINNED_VERSIONS
+        if not is_supported(name, metadata.version(name))
     }
     if wrong:
-        found = ", ".join(f"{n}=={v} (patched for {PINNED_VERSIONS[n]})" for n, v in wrong.items())
+        found = ", ".join(
+            f"{n}=={v} (patched for {supported_versions(n)})" for n, v in wrong.items()
+        )
         raise SeamBroken(
             f"the local twin patches internals of {found}; reinstall the pinned versions "
             "with `pip install -e '.[twin]'` or update the twin's seams and their tests"

@@ -135,6 +135,23 @@ def test_a_new_version_is_refused_with_what_to_do(monkeypatch: pytest.MonkeyPatc
         seams.check_versions()
 
 
+def test_the_sdk_is_accepted_from_its_oldest_to_its_pinned_version(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The lowest lane runs the twin on the oldest SDK, the lock on the pinned one; a version
+    outside that range is refused with the range in the message."""
+    found = {"moto": "5.2.5", "sagemaker": "2.253.1", "stepfunctions": "2.3.0"}
+    monkeypatch.setattr(seams.metadata, "version", lambda name: found[name])
+    seams.check_versions()
+    found["sagemaker"] = "2.257.7"
+    seams.check_versions()
+    found["sagemaker"] = "2.252.0"
+    with pytest.raises(
+        SeamBroken, match=r"sagemaker==2\.252\.0 \(patched for 2\.253\.1 to 2\.257\.7\)"
+    ):
+        seams.check_versions()
+
+
 def test_a_missing_piece_names_the_seam_library_and_version(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -189,7 +206,7 @@ def test_the_helper_names_the_library_the_pieces_and_the_version() -> None:
     message = str(caught.value)
     assert "the twin's local_pipelines seam no longer fits sagemaker" in message
     assert "Executor._build is gone; Executor._run is gone" in message
-    assert f"(written for {seams.PINNED_VERSIONS['sagemaker']})" in message
+    assert "(written for 2.253.1 to 2.257.7)" in message  # the SDK's range, oldest to pinned
     assert "pip install -e '.[twin]'" in message
 
 

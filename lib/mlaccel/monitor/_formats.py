@@ -325,13 +325,30 @@ def validate_constraints(body: Any, source: str) -> None:
 
 
 def feature_overrides(feature: Mapping[str, Any]) -> Mapping[str, Any]:
-    """A feature's monitoring_config overrides (both spellings seen in the wild)."""
-    for key in ("monitoringConfigOverrides", "monitoring_config_overrides"):
-        value = feature.get(key)
-        if value:
-            if not isinstance(value, Mapping):
-                raise MLAccelInputError(f"feature {feature.get('name')!r}: {key} must be an object")
-            return value
+    """A feature's monitoring_config overrides (both spellings seen in the wild).
+
+    SageMaker SDKs before 2.254 (``Constraints.set_monitoring``) write them inside the feature's
+    ``string_constraints``; later ones, and Model Monitor itself, on the feature.
+
+    Examples
+    --------
+    >>> feature_overrides({"name": "a", "monitoring_config_overrides": {"evaluate_constraints": "Disabled"}})
+    {'evaluate_constraints': 'Disabled'}
+    >>> feature_overrides({"name": "b", "string_constraints": {
+    ...     "domains": ["x"], "monitoring_config_overrides": {"evaluate_constraints": "Disabled"}}})
+    {'evaluate_constraints': 'Disabled'}
+    """  # noqa: E501
+    strings = feature.get("string_constraints")
+    places = [feature, strings if isinstance(strings, Mapping) else {}]
+    for place in places:
+        for key in ("monitoringConfigOverrides", "monitoring_config_overrides"):
+            value = place.get(key)
+            if value:
+                if not isinstance(value, Mapping):
+                    raise MLAccelInputError(
+                        f"feature {feature.get('name')!r}: {key} must be an object"
+                    )
+                return value
     return {}
 
 

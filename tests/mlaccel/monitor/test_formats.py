@@ -94,14 +94,16 @@ def test_files_load_with_the_sagemaker_sdk(tmp_path: Path, conn: mlaccel.Connect
     )
     assert statistics.body_dict["dataset"]["item_count"] == 2_000
     assert len(statistics.body_dict["features"]) == 25
-    constraints.set_monitoring(False, feature_name="num_02")
+    # a string feature: SDKs before 2.254 can switch off only those (see feature_overrides)
+    constraints.set_monitoring(False, feature_name="cat_01")
     distribution = constraints.body_dict["monitoring_config"]["distribution_constraints"]
     assert distribution["comparison_method"] == "Robust"
     flagged = {v["feature_name"] for v in violations.body_dict["violations"]}
     assert flagged == set(example.shifted)
+    assert "cat_01" in flagged
     # The SDK's own per-feature switch is honoured by the check.
     edited = monitor.Baseline(statistics.body_dict, constraints.body_dict)
-    assert "num_02" not in monitor.check_against_baseline(example.current, edited).flagged_features
+    assert "cat_01" not in monitor.check_against_baseline(example.current, edited).flagged_features
 
 
 def test_baseline_and_data_on_s3(conn: mlaccel.Connection, tmp_path: Path) -> None:
