@@ -1,8 +1,9 @@
 #!/bin/bash
-# SageMaker Studio lifecycle configuration (JupyterLab space, runs at each space start):
-# installs the mlaccel kit into the space's Python, adds its snippets to JupyterLab, and
-# points the notebooks at this AWS account (MLACCEL_BACKEND=aws, MLACCEL_ROLE_ARN,
-# MLACCEL_BUCKET), looked up at start from the space's metadata and the domain.
+# SageMaker Studio lifecycle configuration (JupyterLab space, at each space start): builds the
+# mlaccel kit's own environment on the home volume as the Jupyter kernel "mlaccel", adds the
+# kit's snippets, and points the notebooks at this account (MLACCEL_BACKEND=aws,
+# MLACCEL_ROLE_ARN, MLACCEL_BUCKET, from the space's metadata and the domain). Nothing is
+# installed into the image's own Python environment.
 #
 # Register it (once per domain), then pick it in the space's settings:
 #   aws sagemaker create-studio-lifecycle-config \
@@ -12,20 +13,36 @@
 #   aws sagemaker update-domain --domain-id <domain-id> --default-user-settings \
 #     '{"JupyterLabAppSettings": {"LifecycleConfigArns": ["<lifecycle-config-arn>"]}}'
 #
-# Edit KIT_REPO_URL below (or set it in the image) to your team's clone of the kit. Studio
-# stops a start-up script after 5 minutes and keeps the space from starting when the script
-# fails: the quick settings are written first, the pip install runs in the background
-# (log: ~/.mlaccel/on-start.log), and a failed lookup only leaves a value for the kit to find.
+# Set KIT_REPO_URL below to your team's clone of the kit. Studio stops a start-up script after
+# 5 minutes: the settings come first, then ~/.mlaccel/env is built in the background (log:
+# ~/.mlaccel/on-start.log) with micromamba or conda from the kit's environment.yml, else
+# python3 -m venv and pip install -e <clone>[KIT_EXTRAS]; it is rebuilt only when the files it
+# is built from change. The kernel "mlaccel" appears once the environment is ready.
+#
+# Notebook jobs: kernel "mlaccel", parameters named as in the notebook's parameters cell, and
+# this lifecycle configuration as the job's start-up script (a job has no home volume: the
+# script then builds the environment before the notebook runs). docs/workshop.md has the steps.
+
+# A notebook job runs its start-up script with sh: carry on in bash.
+if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
 set -euo pipefail
 
 KIT_REPO_URL="${KIT_REPO_URL:-https://github.com/<your-org>/mlaccel.git}"
 KIT_REF="${KIT_REF:-main}"
 KIT_DIR="${KIT_DIR:-$HOME/mlaccel}"
-KIT_PYTHON="${KIT_PYTHON:-$(command -v python3 || command -v python)}"
+KIT_ENV="${KIT_ENV:-$HOME/.mlaccel/env}"
+# micromamba, mamba, conda or venv; empty: the first of the three on PATH, else venv
+KIT_ENV_TOOL="${KIT_ENV_TOOL:-}"
+# venv only: the Python that makes the venv, and the kit's extras (twin: run on the twin too)
+KIT_VENV_PYTHON="${KIT_VENV_PYTHON:-python3}"
+KIT_EXTRAS="${KIT_EXTRAS:-}"
 METADATA="${STUDIO_METADATA_FILE:-/opt/ml/metadata/resource-metadata.json}"
 STATE_DIR="$HOME/.mlaccel"
 ENV_FILE="$STATE_DIR/studio.env"
 LOG="$STATE_DIR/on-start.log"
+# building, ready or failed (then kernels warn: the IPython startup file below)
+STATUS="$STATE_DIR/kit-env.status"
+KERNELS="${JUPYTER_DATA_DIR:-$HOME/.local/share/jupyter}/kernels"
 
 mkdir -p "$STATE_DIR"
 log() { printf '%s mlaccel on-start: %s\n' "$(date -u +%H:%M:%S)" "$*" | tee -a "$LOG" >&2; }
@@ -123,7 +140,7 @@ fi
 startup_dir="$HOME/.ipython/profile_default/startup"
 mkdir -p "$startup_dir"
 cat >"$startup_dir/00-mlaccel-studio-env.py" <<'PYTHON'
-"""mlaccel: this Studio space's settings (MLACCEL_*), written by the space's start-up script."""
+"""mlaccel: this Studio space's settings (MLACCEL_*), from the space's start-up script."""
 import os as _os
 from pathlib import Path as _Path
 
@@ -133,14 +150,15 @@ if _env_file.is_file():
         _name, _sep, _value = _line.partition("=")
         if _sep and not _name.startswith("#"):
             _os.environ.setdefault(_name.strip(), _value.strip())
+_status = _Path.home() / ".mlaccel" / "kit-env.status"
+if _status.is_file() and _status.read_text().startswith("failed"):
+    import sys as _sys
+
+    print("mlaccel: no kernel mlaccel, ~/.mlaccel/on-start.log says why", file=_sys.stderr)
 PYTHON
 
-# --- the kit itself: clone or update, install, snippets (in the background) ---------------
-install_kit() {
-  if [[ "$KIT_REPO_URL" == *"<"* ]]; then
-    log "KIT_REPO_URL is still the placeholder; edit it in this script to install the kit"
-    return 0
-  fi
+# --- the kit: clone or update, its own environment, kernel and snippets -----------------
+fetch_kit() {
   if [ -d "$KIT_DIR/.git" ]; then
     log "updating $KIT_DIR"
     if ! { git -C "$KIT_DIR" fetch --quiet origin "$KIT_REF" &&
@@ -151,18 +169,99 @@ install_kit() {
     log "cloning $KIT_REPO_URL ($KIT_REF) into $KIT_DIR"
     git clone --quiet --branch "$KIT_REF" "$KIT_REPO_URL" "$KIT_DIR"
   fi
-  log "installing the kit into $KIT_PYTHON"
-  "$KIT_PYTHON" -m pip install --quiet -e "${KIT_DIR}[lab]"
-  log "adding the snippets to JupyterLab"
-  (cd "$KIT_DIR" && PATH="$(dirname "$KIT_PYTHON"):$PATH" mlaccel snippets install)
-  log "done: open $KIT_DIR/notebooks in JupyterLab"
 }
 
+env_tool() {
+  local tool
+  if [ -n "$KIT_ENV_TOOL" ]; then echo "$KIT_ENV_TOOL" && return; fi
+  for tool in micromamba mamba conda; do
+    if command -v "$tool" >/dev/null; then echo "$tool" && return; fi
+  done
+  echo venv
+}
+
+# What the environment is built from, hashed: the environment is rebuilt when it changes.
+env_hash() {
+  local file
+  {
+    echo "$1 [$KIT_EXTRAS]"
+    for file in environment.yml pyproject.toml requirements/lock.txt; do
+      if [ -f "$KIT_DIR/$file" ]; then cat "$KIT_DIR/$file"; fi
+    done
+  } | sha256sum | cut -d' ' -f1
+}
+
+build_env() {
+  local tool hash stamp="$KIT_ENV/.mlaccel-env-hash"
+  tool="$(env_tool)"
+  hash="$(env_hash "$tool")"
+  if [ -x "$KIT_ENV/bin/python" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$hash" ]; then
+    log "$KIT_ENV is up to date"
+    return 0
+  fi
+  log "building $KIT_ENV with $tool: a few minutes"
+  # No kernel that points at an environment being rebuilt.
+  rm -rf "$KERNELS/mlaccel" "$KIT_ENV"
+  case "$tool" in
+    micromamba) (cd "$KIT_DIR" && micromamba create --yes --quiet --prefix "$KIT_ENV" \
+      --file environment.yml) ;;
+    mamba | conda) (cd "$KIT_DIR" && "$tool" env create --quiet --prefix "$KIT_ENV" \
+      --file environment.yml) ;;
+    venv) "$KIT_VENV_PYTHON" -m venv "$KIT_ENV" &&
+      "$KIT_ENV/bin/python" -m pip install --quiet -e "$KIT_DIR${KIT_EXTRAS:+[$KIT_EXTRAS]}" ;;
+    *) log "KIT_ENV_TOOL=$tool is none of micromamba, mamba, conda, venv" && false ;;
+  esac || { log "$tool could not build $KIT_ENV (its error is above)" && return 1; }
+  echo "$hash" >"$stamp"
+}
+
+register_kernel() {
+  local version
+  version="$("$KIT_ENV/bin/python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')" &&
+    "$KIT_ENV/bin/python" -m ipykernel install --user --name mlaccel \
+      --display-name "mlaccel (Python $version)" &&
+    log "kernel mlaccel (Python $version) is ready: pick it in the launcher or Kernel > Change Kernel"
+}
+
+add_snippets() {
+  log "adding the snippets to JupyterLab"
+  (cd "$KIT_DIR" && "$KIT_ENV/bin/mlaccel" snippets install) || return 1
+  # The sidebar is an extension of the image's JupyterLab, which this script leaves as it is.
+  if ! jupyter labextension list 2>&1 | grep -q code-snippet; then
+    log "this image's JupyterLab has no Code Snippets sidebar (elyra-code-snippet-extension):" \
+      "%load $KIT_DIR/snippets/<area>/<name>.py in a cell pastes a snippet"
+  fi
+}
+
+# Each step is checked here: errexit does not apply inside a function called by `if`.
+install_kit() {
+  echo building >"$STATUS"
+  if [[ "$KIT_REPO_URL" == *"<"* ]]; then
+    log "FAILED: KIT_REPO_URL is still the placeholder; edit it in this script to install the kit"
+  elif fetch_kit && build_env && register_kernel && add_snippets; then
+    echo ready >"$STATUS"
+    log "done: open $KIT_DIR/notebooks in JupyterLab with the kernel mlaccel"
+    return 0
+  else
+    log "FAILED: the kit's environment is not ready; the lines above say why"
+  fi
+  echo failed >"$STATUS"
+  return 1
+}
+
+functions="$(declare -f fetch_kit env_tool env_hash build_env register_kernel add_snippets install_kit)"
+variables="$(declare -p KIT_REPO_URL KIT_REF KIT_DIR KIT_ENV KIT_ENV_TOOL KIT_VENV_PYTHON KIT_EXTRAS \
+  STATUS KERNELS)"
+# A notebook job's driver sets SM_INPUT_NOTEBOOK_NAME: its kernel must exist before it starts.
+if [ -n "${SM_INPUT_NOTEBOOK_NAME:-}${KIT_FOREGROUND:-}" ]; then
+  log "building the kit's environment before the notebook runs"
+  install_kit
+  exit
+fi
 # The background shell writes straight to the log, so its log() only prints.
 # shellcheck disable=SC2016  # expanded by the background shell
 background_log='log() { printf "%s mlaccel on-start: %s\n" "$(date -u +%H:%M:%S)" "$*"; }'
 nohup bash -c "set -euo pipefail; $background_log
-$(declare -p KIT_REPO_URL KIT_REF KIT_DIR KIT_PYTHON)
-$(declare -f install_kit)
+$variables
+$functions
 install_kit" >>"$LOG" 2>&1 &
-log "kit install running in the background (pid $!)"
+log "kit environment: building in the background (pid $!), done when the log says so"

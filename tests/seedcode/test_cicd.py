@@ -1,16 +1,13 @@
-"""CI/CD seedcode, the Studio start-up script and the workshop guide (IAM: test_iam.py)."""
+"""CI/CD seedcode and the workshop guide (IAM: test_iam.py; the Studio script: test_studio.py)."""
 
 from __future__ import annotations
 
 import contextlib
 import io
 import json
-import os
 import re
 import shlex
 import subprocess
-import sys
-import time
 import tomllib
 import uuid
 from collections.abc import Iterator
@@ -24,7 +21,7 @@ import yaml
 
 import mlaccel
 from mlaccel import cli, registry
-from tests.support import REPO, import_script, needs_git, needs_shellcheck
+from tests.support import REPO, import_script
 
 SEEDCODE = REPO / "seedcode"
 CICD = SEEDCODE / "cicd"
@@ -629,163 +626,6 @@ def test_select_model_on_the_twin_fails_when_nothing_is_approved(
     error = capsys.readouterr().err
     assert group in error and "no Approved model package" in error
     assert not output.exists()
-
-
-# --------------------------------------------------------------------------- Studio script
-
-
-def test_on_start_script_is_valid_bash() -> None:
-    done = subprocess.run(["bash", "-n", str(ON_START)], capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
-    text = ON_START.read_text()
-    assert text.startswith("#!/bin/bash") and "set -euo pipefail" in text
-    assert "mlaccel snippets install" in text
-    assert 'pip install --quiet -e "${KIT_DIR}[lab]"' in text
-
-
-@needs_shellcheck
-def test_on_start_script_passes_shellcheck() -> None:
-    done = subprocess.run(["shellcheck", str(ON_START)], capture_output=True, text=True)
-    assert done.returncode == 0, done.stdout + done.stderr
-
-
-def test_on_start_script_uses_only_the_settings_config_defines() -> None:
-    defined = set(re.findall(r"MLACCEL_[A-Z_]+", (REPO / "lib/mlaccel/config.py").read_text()))
-    used = set(re.findall(r"MLACCEL_[A-Z_]+", ON_START.read_text()))
-    assert {"MLACCEL_BACKEND", "MLACCEL_ROLE_ARN", "MLACCEL_BUCKET"} <= used
-    assert used <= defined, f"not settings of mlaccel.config: {used - defined}"
-
-
-def _fake_tools(folder: Path) -> Path:
-    """An `aws` CLI that answers from a table and logs its calls; a Python and an `mlaccel`
-    that only log theirs (the real install is too slow for a test)."""
-    bin_dir = folder / "bin"
-    bin_dir.mkdir()
-    scripts = {
-        "aws": """#!/bin/bash
-echo "aws $*" >> "$HOME/calls.log"
-case "$*" in
-  *describe-space*) echo alice ;;
-  *describe-user-profile*) echo "arn:aws:iam::123456789012:role/service-role/TeamRole" ;;
-  *get-caller-identity*) echo 123456789012 ;;
-  *) echo None ;;
-esac
-""",
-        "kit-python": '#!/bin/bash\necho "python $*" >> "$HOME/calls.log"\n',
-        "mlaccel": '#!/bin/bash\necho "mlaccel $* in $PWD" >> "$HOME/calls.log"\n',
-    }
-    for name, body in scripts.items():
-        (bin_dir / name).write_text(body)
-        (bin_dir / name).chmod(0o755)
-    return bin_dir
-
-
-def _run_on_start(tmp_path: Path, home: Path, **extra: str) -> subprocess.CompletedProcess[str]:
-    bin_dir = tmp_path / "bin" if (tmp_path / "bin").exists() else _fake_tools(tmp_path)
-    metadata = tmp_path / "resource-metadata.json"
-    metadata.write_text(
-        json.dumps(
-            {
-                "AppType": "JupyterLab",
-                "DomainId": "d-abc123",
-                "SpaceName": "team-space",
-                "ResourceArn": "arn:aws:sagemaker:eu-west-1:123456789012:app/d-abc123/"
-                "team-space/jupyterlab/default",
-            }
-        )
-    )
-    env = {
-        "PATH": f"{bin_dir}:{os.environ['PATH']}",
-        "HOME": str(home),
-        "STUDIO_METADATA_FILE": str(metadata),
-        "KIT_PYTHON": str(bin_dir / "kit-python"),
-        **extra,
-    }
-    return subprocess.run(
-        ["bash", str(ON_START)], env=env, capture_output=True, text=True, timeout=60
-    )
-
-
-def _wait_for(path: Path, text: str, seconds: float = 30) -> str:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        content = path.read_text() if path.exists() else ""
-        if text in content:
-            return content
-        time.sleep(0.2)
-    raise AssertionError(f"{text!r} never appeared in {path}:\n{content}")
-
-
-def test_on_start_writes_the_settings_shells_and_kernels_read(tmp_path: Path) -> None:
-    home = tmp_path / "home"
-    home.mkdir()
-    done = _run_on_start(tmp_path, home)
-    assert done.returncode == 0, done.stderr
-    settings = (home / ".mlaccel" / "studio.env").read_text()
-    assert "MLACCEL_BACKEND=aws" in settings
-    assert "MLACCEL_REGION=eu-west-1" in settings
-    assert "MLACCEL_ROLE_ARN=arn:aws:iam::123456789012:role/service-role/TeamRole" in settings
-    assert "MLACCEL_BUCKET=sagemaker-eu-west-1-123456789012" in settings  # pragma: allowlist secret
-    calls = (home / "calls.log").read_text()
-    assert "describe-space" in calls and "--user-profile-name alice" in calls
-
-    shell = subprocess.run(
-        ["bash", "-c", f"source {home}/.bashrc; echo $MLACCEL_BACKEND $MLACCEL_BUCKET"],
-        env={"HOME": str(home), "PATH": os.environ["PATH"]},
-        capture_output=True,
-        text=True,
-    )
-    assert shell.stdout.split() == ["aws", "sagemaker-eu-west-1-123456789012"]
-    startup = home / ".ipython" / "profile_default" / "startup" / "00-mlaccel-studio-env.py"
-    kernel = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            f"exec(open({str(startup)!r}).read()); import os; "
-            "print(os.environ['MLACCEL_ROLE_ARN'], os.environ['MLACCEL_BACKEND'])",
-        ],
-        env={"HOME": str(home), "PATH": os.environ["PATH"], "MLACCEL_BACKEND": "local"},
-        capture_output=True,
-        text=True,
-    )
-    role, backend = kernel.stdout.split()
-    assert role.endswith("role/service-role/TeamRole")
-    assert backend == "local", "a value already in the kernel's environment wins"
-
-    # At the next start the .bashrc line is not added twice; the placeholder URL installs nothing.
-    assert _run_on_start(tmp_path, home).returncode == 0
-    assert (home / ".bashrc").read_text().count("mlaccel studio settings") == 1
-    _wait_for(home / ".mlaccel" / "on-start.log", "KIT_REPO_URL is still the placeholder")
-
-
-@needs_git
-def test_on_start_clones_installs_and_adds_the_snippets(tmp_path: Path) -> None:
-    origin = tmp_path / "origin"
-    origin.mkdir()
-    git = ["git", "-c", "user.name=ci", "-c", "user.email=ci@example.com", "-C", str(origin)]
-    subprocess.run([*git, "init", "--quiet", "-b", "main"], check=True)
-    (origin / "README.md").write_text("kit\n")
-    subprocess.run([*git, "add", "README.md"], check=True)
-    subprocess.run([*git, "commit", "--quiet", "-m", "kit"], check=True)
-    home = tmp_path / "home"
-    home.mkdir()
-    log = home / ".mlaccel" / "on-start.log"
-    kit = home / "mlaccel"
-
-    assert _run_on_start(tmp_path, home, KIT_REPO_URL=str(origin)).returncode == 0
-    _wait_for(log, "done: open")
-    assert (kit / "README.md").exists()
-    calls = (home / "calls.log").read_text()
-    assert f"python -m pip install --quiet -e {kit}[lab]" in calls
-    assert f"mlaccel snippets install in {kit}" in calls
-
-    (origin / "README.md").write_text("kit v2\n")
-    subprocess.run([*git, "commit", "--quiet", "-am", "v2"], check=True)
-    log.write_text("")
-    assert _run_on_start(tmp_path, home, KIT_REPO_URL=str(origin)).returncode == 0
-    content = _wait_for(log, "done: open")
-    assert f"updating {kit}" in content
-    assert (kit / "README.md").read_text() == "kit v2\n"
 
 
 # --------------------------------------------------------------------------- workshop guide
