@@ -221,6 +221,25 @@ needs_shellcheck = needs_tool("shellcheck", "apt-get install shellcheck")
 needs_git = needs_tool("git", "apt-get install git")
 
 
+# ------------------------------------------------------------------ the library under test
+
+
+def _library_folder() -> Path:
+    spec = importlib.util.find_spec("mlaccel")
+    assert spec is not None and spec.origin is not None, "mlaccel is not installed"
+    return Path(spec.origin).resolve().parent
+
+
+# Every lane tests the clone's own lib/ (an editable install) but the lowest, which tests the
+# built wheel installed in a fresh environment (`make test-lowest`, tests/test_installed_wheel.py).
+FROM_CHECKOUT = _library_folder().parent == REPO / "lib"
+needs_checkout = pytest.mark.skipif(
+    not FROM_CHECKOUT,
+    reason="checks the clone's own lib/ or its files through the library; the lowest lane "
+    "tests the installed wheel",
+)
+
+
 def running_in_ci() -> bool:
     """True when ``CI`` is set to something other than empty, 0, false or no."""
     return os.environ.get("CI", "").strip().lower() not in {"", "0", "false", "no"}

@@ -230,7 +230,11 @@ def test_installed_set_matches_the_lock() -> None:
     python = f"{sys.version_info.major}.{sys.version_info.minor}"
     env = {**_environment(python), **default_environment()}
     locked = _locked_for(lock, env)
-    installed = {canonicalize_name(d.metadata["Name"]): d.version for d in metadata.distributions()}
+    # setuptools puts its vendored packages on sys.path once imported: not installed ones
+    paths = [entry for entry in sys.path if "_vendor" not in Path(entry).parts]
+    installed = {
+        canonicalize_name(d.metadata["Name"]): d.version for d in metadata.distributions(path=paths)
+    }
     differ = {
         name: f"{installed.get(name, 'missing')} (locked {version})"
         for name, version in locked.items()

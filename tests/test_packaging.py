@@ -16,7 +16,7 @@ import pytest
 
 from mlaccel import _paths, cli
 from mlaccel.errors import MLAccelError
-from tests.support import REPO
+from tests.support import REPO, needs_checkout
 
 SHIPPED = ("seedcode", "notebooks", "snippets")
 CACHES = shutil.ignore_patterns("__pycache__", "*.egg-info", ".ipynb_checkpoints")
@@ -144,6 +144,7 @@ def test_an_installed_wheels_folders_are_found(
     assert not _paths.is_installed_copy(REPO / "notebooks" / "suite.yaml")
 
 
+@needs_checkout
 def test_a_clone_comes_first_and_the_override_wins(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

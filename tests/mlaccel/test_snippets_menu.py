@@ -20,7 +20,15 @@ import pytest
 
 from mlaccel import _paths, cli, snippets
 from mlaccel.errors import MLAccelError
-from tests.support import CHROMIUM, CHROMIUM_FLAGS, REPO, SCREENSHOTS, jupyterlab, needs_chromium
+from tests.support import (
+    CHROMIUM,
+    CHROMIUM_FLAGS,
+    REPO,
+    SCREENSHOTS,
+    jupyterlab,
+    needs_checkout,
+    needs_chromium,
+)
 
 SNIPPET_FILES = sorted((REPO / "snippets").glob("*/*.py"))
 AREAS = sorted(p.name for p in (REPO / "snippets").iterdir() if p.is_dir())
@@ -221,6 +229,7 @@ def test_cli_error_names_the_folder(tmp_path: Path, capsys: pytest.CaptureFixtur
 # -- where the snippets are ---------------------------------------------------------------
 
 
+@needs_checkout
 def test_snippets_dir_in_a_clone_and_by_override(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
