@@ -21,6 +21,7 @@ def _twin(args: argparse.Namespace) -> int:
 def _notebooks(args: argparse.Namespace) -> int:
     import os
 
+    import mlaccel
     from mlaccel.config import resolve_backend
     from mlaccel.notebooks import (
         describe_failure,
@@ -36,9 +37,10 @@ def _notebooks(args: argparse.Namespace) -> int:
     entries = load_suite(suite, overrides, overrides_source=f"parameters file {args.params}")
     if args.only:
         entries = select_entries(entries, args.only)
+    # The kernels resolve the backend as this process does (--backend, else MLACCEL_BACKEND,
+    # else local): it is passed on only when given here, never imposed.
     backend = resolve_backend(args.backend)
-    Path(args.output).mkdir(parents=True, exist_ok=True)
-    env = {"MLACCEL_BACKEND": backend}
+    env = {"MLACCEL_BACKEND": args.backend} if args.backend else {}
     twin = None
     started_twin = False
     if backend == "local":
@@ -49,15 +51,18 @@ def _notebooks(args: argparse.Namespace) -> int:
         if not url:
             url, started_twin = twin.start_service()
         env["MLACCEL_TWIN_URL"] = url
-        _say(f"running {len(entries)} notebooks on the local twin at {url}")
-    else:
-        _say(f"running {len(entries)} notebooks on AWS")
     try:
+        # Connecting first fails at once without credentials, before any kernel starts.
+        target = mlaccel.connect(backend, **({"twin_url": env["MLACCEL_TWIN_URL"]} if twin else {}))
+        where = target.describe()
+        _say(f"running {len(entries)} notebooks on {where}")
+        Path(args.output).mkdir(parents=True, exist_ok=True)
         results = run_suite(
             entries,
             Path(args.output),
             stop_on_failure=args.stop_on_failure,
             env=env,
+            target=where,
             workdir=_kernel_workdir(suite),
         )
     finally:

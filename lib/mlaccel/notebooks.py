@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 
 RECORD_MIME = "application/vnd.mlaccel.record+json"
 RUN_ID_VARIABLE = "MLACCEL_RUN_ID"  # the kernels' run id (mlaccel.cleanup.current_run_id)
+OUTPUT_VARIABLE = "MLACCEL_OUTPUT_DIR"  # where the kernels write files (config.output_dir)
 SPEC_TAG = "validate-parameters"  # the cell after the parameters cell that checks them
 SUITE_KEYS = ("defaults", "notebooks")
 SUITE_ITEM_KEYS = ("path", "parameters")
@@ -95,6 +96,7 @@ class NotebookResult:
     key_outputs: dict[str, Any] = field(default_factory=dict)
     varying_outputs: dict[str, str] = field(default_factory=dict)  # name: why it varies
     run_id: str = ""  # MLACCEL_RUN_ID of the kernels: the tag of what the notebook created
+    target: str = ""  # where the kernels worked: Connection.describe() (backend, account, ...)
     cleaned_up: list[str] | None = None  # removed after a failure, as kind:name (None: not tried)
     cleanup_error: str | None = None  # why the clean-up after a failure did not finish
 
@@ -458,6 +460,7 @@ def run_suite(
     env: Mapping[str, str] | None = None,
     progress: bool = True,
     clean_up_on_failure: bool = True,
+    target: str = "",
     workdir: Path | None = None,
 ) -> list[NotebookResult]:
     """Execute ``entries`` in order with papermill; write notebooks, HTML and a summary.
@@ -475,19 +478,26 @@ def run_suite(
     clean_up_on_failure
         When a notebook fails or its kernel dies, remove what the run created (the resources
         tagged with its run id, :mod:`mlaccel.cleanup`) before going on.
+    target
+        Where the kernels work (:meth:`mlaccel.Connection.describe`): recorded in every
+        result and at the top of the summary.
     workdir
         The kernels' working folder, where the notebooks' relative paths start (default: each
         notebook's own folder).
 
-    The kernels share one run id, ``MLACCEL_RUN_ID``: the one ``env`` or the environment sets,
-    else a new one (:func:`suite_run_id`). It is recorded in the results and the summary.
+    The kernels write their files under ``output_dir`` (``MLACCEL_OUTPUT_DIR``, read by
+    :func:`mlaccel.config.output_dir`). They share one run id, ``MLACCEL_RUN_ID``: the one
+    ``env`` or the environment sets, else a new one (:func:`suite_run_id`). It is recorded in
+    the results and the summary.
     """
     _raise_problems(suite_problems(entries))  # every notebook's values, before any kernel
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     run_id = suite_run_id(env)
-    previous_run_id = os.environ.get(RUN_ID_VARIABLE)
-    os.environ.update({**(env or {}), RUN_ID_VARIABLE: run_id})
+    previous = {name: os.environ.get(name) for name in (RUN_ID_VARIABLE, OUTPUT_VARIABLE)}
+    # the kernels write their files (reports, exports) under the run's output folder only
+    kernel_env = {RUN_ID_VARIABLE: run_id, OUTPUT_VARIABLE: str(output_dir.resolve())}
+    os.environ.update({**(env or {}), **kernel_env})
     results: list[NotebookResult] = []
     bar = _progress(len(entries), progress)
     failed = False
@@ -495,12 +505,12 @@ def run_suite(
         for entry in entries:
             name = entry.path.stem
             if failed and stop_on_failure:
-                results.append(NotebookResult(name, "skipped", run_id=run_id))
+                results.append(NotebookResult(name, "skipped", run_id=run_id, target=target))
                 bar.update(1)
                 continue
             bar.set_description(name)
             result = _run_one(entry, output_dir, kernel_name, workdir)
-            result.run_id = run_id
+            result.run_id, result.target = run_id, target
             if result.status == "failed" and clean_up_on_failure:
                 _clean_up_after(result)
             failed = failed or result.status == "failed"
@@ -508,8 +518,9 @@ def run_suite(
             bar.update(1)
             bar.set_postfix_str(f"{name}: {result.status} in {result.duration_s:.1f}s")
     finally:
-        # the next suite run in this process gets its own id
-        _restore_variable(RUN_ID_VARIABLE, previous_run_id)
+        # the next suite run in this process gets its own id and folder
+        for name, value in previous.items():
+            _restore_variable(name, value)
     bar.close()
     write_summary(results, output_dir)
     return results
@@ -664,10 +675,29 @@ def _run_one(
         result.error = failure.error
     result.duration_s = round(time.perf_counter() - started, 2)
     if out_path.exists():
+        forget_machine_paths(out_path, source_name=entry.path.name)
         result.key_outputs = read_records(out_path)
         result.varying_outputs = read_varying_records(out_path)
         result.html = _write_html(out_path)
     return result
+
+
+def forget_machine_paths(executed: Path, *, source_name: str) -> None:
+    """Name the source and executed notebooks in papermill's metadata by file name only:
+    executed notebooks are shared (CI artifacts, reviews) and must not show this machine's
+    folders.
+
+    Examples
+    --------
+    >>> forget_machine_paths(Path("out/01_explore_data.ipynb"),  # doctest: +SKIP
+    ...                      source_name="01_explore_data.ipynb")
+    """
+    nb = json.loads(executed.read_text())
+    recorded = nb.get("metadata", {}).get("papermill")
+    if not isinstance(recorded, dict):
+        return
+    recorded.update(input_path=source_name, output_path=executed.name)
+    executed.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
 
 
 def read_records(executed: Path) -> dict[str, Any]:
@@ -749,7 +779,9 @@ def write_summary(results: list[NotebookResult], output_dir: Path) -> None:
     (output_dir / "summary.json").write_text(
         json.dumps([asdict(r) for r in results], indent=2, default=str)
     )
-    lines = ["| notebook | status | duration (s) | key outputs | error |", "|---|---|---|---|---|"]
+    targets = sorted({r.target for r in results if r.target})
+    lines = [f"ran on: {target}" for target in targets] + [""] * bool(targets)
+    lines += ["| notebook | status | duration (s) | key outputs | error |", "|---|---|---|---|---|"]
     for r in results:
         outputs = ", ".join(f"{k}={v}" for k, v in r.key_outputs.items())
         error = _table_cell(describe_failure(r)) if r.status == "failed" else ""
