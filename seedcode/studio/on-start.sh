@@ -33,14 +33,14 @@ KIT_DIR="${KIT_DIR:-$HOME/mlaccel}"
 KIT_ENV="${KIT_ENV:-$HOME/.mlaccel/env}"
 # micromamba, mamba, conda or venv; empty: the first of the three on PATH, else venv
 KIT_ENV_TOOL="${KIT_ENV_TOOL:-}"
-# venv only: the Python that makes the venv, and the kit's extras (twin: run on the twin too)
+# venv only: the Python that makes it, and the kit's extras (twin: the twin too)
 KIT_VENV_PYTHON="${KIT_VENV_PYTHON:-python3}"
 KIT_EXTRAS="${KIT_EXTRAS:-}"
 METADATA="${STUDIO_METADATA_FILE:-/opt/ml/metadata/resource-metadata.json}"
 STATE_DIR="$HOME/.mlaccel"
 ENV_FILE="$STATE_DIR/studio.env"
 LOG="$STATE_DIR/on-start.log"
-# building, ready or failed (then kernels warn: the IPython startup file below)
+# building, ready or failed (then kernels warn)
 STATUS="$STATE_DIR/kit-env.status"
 KERNELS="${JUPYTER_DATA_DIR:-$HOME/.local/share/jupyter}/kernels"
 
@@ -150,11 +150,15 @@ if _env_file.is_file():
         _name, _sep, _value = _line.partition("=")
         if _sep and not _name.startswith("#"):
             _os.environ.setdefault(_name.strip(), _value.strip())
+# A failed build is said in the first cell's output: a notebook shows nothing printed before.
 _status = _Path.home() / ".mlaccel" / "kit-env.status"
 if _status.is_file() and _status.read_text().startswith("failed"):
-    import sys as _sys
 
-    print("mlaccel: no kernel mlaccel, ~/.mlaccel/on-start.log says why", file=_sys.stderr)
+    def _warn(*_):
+        print("mlaccel: no kernel mlaccel, ~/.mlaccel/on-start.log says why")
+        get_ipython().events.unregister("pre_run_cell", _warn)
+
+    get_ipython().events.register("pre_run_cell", _warn)
 PYTHON
 
 # --- the kit: clone or update, its own environment, kernel and snippets -----------------
@@ -225,14 +229,14 @@ register_kernel() {
 add_snippets() {
   log "adding the snippets to JupyterLab"
   (cd "$KIT_DIR" && "$KIT_ENV/bin/mlaccel" snippets install) || return 1
-  # The sidebar is an extension of the image's JupyterLab, which this script leaves as it is.
+  # The sidebar is an extension of the image's JupyterLab, left as it is.
   if ! jupyter labextension list 2>&1 | grep -q code-snippet; then
     log "this image's JupyterLab has no Code Snippets sidebar (elyra-code-snippet-extension):" \
       "%load $KIT_DIR/snippets/<area>/<name>.py in a cell pastes a snippet"
   fi
 }
 
-# Each step is checked here: errexit does not apply inside a function called by `if`.
+# errexit is off in functions called by `if`: each step is checked here.
 install_kit() {
   echo building >"$STATUS"
   if [[ "$KIT_REPO_URL" == *"<"* ]]; then

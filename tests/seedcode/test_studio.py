@@ -208,20 +208,19 @@ def _kit_origin(folder: Path, files: dict[str, str] | None = None) -> Path:
     return origin
 
 
-def _startup_file_says(home: Path) -> subprocess.CompletedProcess[str]:
-    """What a kernel started in this space sees: the IPython startup file, run as IPython does."""
-    startup = home / ".ipython" / "profile_default" / "startup" / "00-mlaccel-studio-env.py"
-    return subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            f"exec(open({str(startup)!r}).read()); import os; "
-            "print(os.environ['MLACCEL_ROLE_ARN'], os.environ['MLACCEL_BACKEND'])",
-        ],
+def _kernel_says(home: Path) -> list[str]:
+    """What a first cell run in this space prints of its settings: IPython runs the space's
+    startup files, then the cell (with MLACCEL_BACKEND already set to local)."""
+    cell = "import os; print(os.environ['MLACCEL_ROLE_ARN'], os.environ['MLACCEL_BACKEND'])"
+    ipython = [sys.executable, "-m", "IPython", "--no-banner", "--HistoryManager.enabled=False"]
+    done = subprocess.run(
+        [*ipython, "-c", cell],
         env={"HOME": str(home), "PATH": os.environ["PATH"], "MLACCEL_BACKEND": "local"},
         capture_output=True,
         text=True,
     )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.splitlines()
 
 
 def test_on_start_writes_the_settings_shells_and_kernels_read(tmp_path: Path) -> None:
@@ -249,11 +248,11 @@ def test_on_start_writes_the_settings_shells_and_kernels_read(tmp_path: Path) ->
     log = _wait_for_outcome(home / ".mlaccel" / "on-start.log")
     assert "FAILED: KIT_REPO_URL is still the placeholder" in log
     assert (home / ".mlaccel" / "kit-env.status").read_text().strip() == "failed"
-    kernel = _startup_file_says(home)
-    role, backend = kernel.stdout.split()
+    *before, settings_line = _kernel_says(home)
+    role, backend = settings_line.split()
     assert role.endswith("role/service-role/TeamRole")
     assert backend == "local", "a value already in the kernel's environment wins"
-    assert "no kernel mlaccel, ~/.mlaccel/on-start.log says why" in kernel.stderr
+    assert before == ["mlaccel: no kernel mlaccel, ~/.mlaccel/on-start.log says why"]
 
     # At the next start the .bashrc line is not added twice.
     assert _run_on_start(tmp_path, home).returncode == 0
@@ -356,13 +355,13 @@ def test_on_start_reports_an_environment_that_could_not_be_built(tmp_path: Path)
     assert "FAILED: the kit's environment is not ready" in content
     assert "ipykernel" not in (home / "calls.log").read_text(), "no kernel without environment"
     assert not (home / ".mlaccel" / "env" / ".mlaccel-env-hash").exists()
-    assert "no kernel mlaccel" in _startup_file_says(home).stderr
+    assert "mlaccel: no kernel mlaccel" in _kernel_says(home)[0]
 
     # The next start tries again, and a success clears the warning.
     log.write_text("")
     assert _run_on_start(tmp_path, home, KIT_REPO_URL=str(origin)).returncode == 0
     assert "done: open" in _wait_for_outcome(log)
-    assert _startup_file_says(home).stderr == ""
+    assert len(_kernel_says(home)) == 1, "only the cell's own output"
 
 
 @needs_git
