@@ -8,7 +8,6 @@ import json
 import re
 import shlex
 import subprocess
-import tomllib
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -259,9 +258,9 @@ def test_deploy_buildspec_selects_the_model_then_deploys_the_stage() -> None:
     for stage in STAGES:  # every path the commands name exists, whatever the stage
         for path in re.findall(r"seedcode/[\w/.$-]+", text):
             assert (REPO / path.replace("$STAGE", stage)).exists(), path
-    pins = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
-    boto3_pin = next(p for p in pins if p.startswith("boto3=="))
-    assert f'"{boto3_pin}"' in text, "the deploy installs the boto3 pyproject.toml pins"
+    locked = (REPO / "requirements" / "lock.txt").read_text().splitlines()
+    boto3_pin = next(line for line in locked if line.startswith("boto3=="))
+    assert f'"{boto3_pin}"' in text, "the deploy installs the locked boto3"
 
 
 # Shell operators: ones that redirect (their next word is a file), the others end a command.

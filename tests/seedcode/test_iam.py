@@ -65,7 +65,7 @@ def test_the_checker_pins_the_linters_of_the_dev_extra(check_policies: ModuleTyp
 
 def test_ci_runs_the_checker_after_installing_the_dev_extra() -> None:
     buildspec = yaml.safe_load((CICD / "buildspec.yml").read_text())
-    assert buildspec["phases"]["install"]["commands"] == ["make setup"]  # the dev extra
+    assert "make setup" in buildspec["phases"]["install"]["commands"]  # the dev extra
     assert f".venv/bin/python {CHECKER}" in buildspec["phases"]["pre_build"]["commands"]
     workflow = yaml.safe_load((CICD / "github-actions" / "mlaccel-ci.yml").read_text())
     runs = [step.get("run") for step in workflow["jobs"]["local"]["steps"]]
