@@ -25,8 +25,8 @@ PYTEST := $(BIN)/python -m pytest -q
 JOBS ?= 2
 XDIST := -n $(JOBS) --dist loadfile
 
-.PHONY: setup lock notebooks test test-fast test-matrix test-lowest golden unit lint format \
-	typecheck clean
+.PHONY: setup lock notebooks test test-fast test-matrix test-lowest test-py313 golden unit lint \
+	format typecheck clean
 
 setup: $(STAMP)
 
@@ -112,6 +112,24 @@ test-lowest: setup
 	  -m "not slow and not notebook and not matrix" tests
 	MLACCEL_LOCK=$(LOWEST) $(LOWEST_PYTHON) -m pytest -q -p no:cacheprovider \
 	  tests/test_installed_wheel.py
+
+# A smoke check on Python 3.13: the built wheel with the locked set installs, and the packaging,
+# drift-engine and twin-seam tests pass on it. PY313 as PY312 above.
+PY313 ?= $(firstword $(wildcard $(shell pyenv root 2>/dev/null)/versions/3.13*/bin/python3.13) \
+	$(shell command -v python3.13 2>/dev/null))
+PY313_DIR := build/py313
+
+test-py313: setup
+	@"$(or $(PY313),python3.13)" -c 'import sys; assert sys.version_info[:2] == (3, 13)' \
+	  2>/dev/null || { echo "make test-py313 needs Python 3.13: pyenv install 3.13" \
+	  "(or name one with PY313=/path/to/python3.13)" >&2; exit 1; }
+	rm -rf $(PY313_DIR) build/lib build/bdist.*
+	$(PY313) -m venv $(PY313_DIR)/venv
+	$(BIN)/python -m pip wheel --quiet --no-deps --no-build-isolation -w $(PY313_DIR)/dist .
+	$(PY313_DIR)/venv/bin/python -m pip install --quiet --no-deps -r $(LOCK)
+	$(PY313_DIR)/venv/bin/python -m pip install --quiet --no-deps $(PY313_DIR)/dist/mlaccel-*.whl
+	$(PY313_DIR)/venv/bin/python -m pytest -q -p no:cacheprovider $(XDIST) \
+	  tests/test_packaging.py tests/mlaccel/monitor tests/mlaccel_twin/test_seams.py
 
 clean:
 	rm -rf $(VENV) output build .pytest_cache .mypy_cache .ruff_cache
