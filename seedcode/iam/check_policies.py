@@ -84,7 +84,7 @@ OPTIONAL_RESOURCE_ACTIONS = {
 }
 # The roles the kit creates (seedcode/iam/README.md, mlaccel.lambdas, the twin): the only roles
 # its policies may pass, besides ${ExecutionRoleArn} and a role its own template creates.
-KIT_ROLE_NAMES = ("MLAccelSageMakerExecutionRole", "MLAccelLambdaRole", "mlaccel-lambda-role")
+KIT_ROLE_NAMES = ("MLAccelSageMakerExecutionRole", "mlaccel-lambda-role")
 PASSABLE_PLACEHOLDERS = frozenset({"${ExecutionRoleArn}"})
 # Template properties that hold a policy document.
 POLICY_PROPERTIES = ("PolicyDocument", "AssumeRolePolicyDocument", "KeyPolicy")

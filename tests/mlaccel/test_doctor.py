@@ -307,6 +307,7 @@ def test_what_the_execution_role_is_asked_the_kits_policies_grant() -> None:
     for principal, policy in (
         (JOBS, "sagemaker-execution-role.json"),
         (WORKFLOWS, "stepfunctions-role.json"),
+        (RULES, "eventbridge-role.json"),
     ):
         beyond = _actions(principal) - _policy_actions(policy)
         assert not beyond, f"the doctor asks {principal} for {sorted(beyond)}, not in {policy}"
@@ -327,31 +328,76 @@ def test_every_action_of_the_table_exists_and_every_notebook_has_needs(
     assert {need.notebook for need in NEEDS if need.principal == YOU} == set(NOTEBOOKS)
 
 
-def test_a_role_made_from_the_kits_policies_passes_but_for_the_rules(
-    conn: mlaccel.Connection, check_policies: ModuleType
-) -> None:
-    """The doctor, run with a role made from seedcode/iam, finds the one gap those policies
-    leave: EventBridge starts notebook 04's workflows as the execution role, which they do
-    not allow to start executions."""
+# The execution role as seedcode/iam/README.md creates it: its trust and its three policies.
+EXECUTION_ROLE_TRUST = "sagemaker-trust.json"
+EXECUTION_ROLE_POLICIES = (
+    "sagemaker-execution-role.json",
+    "stepfunctions-role.json",
+    "eventbridge-role.json",
+)
+
+
+def _seedcode_role(
+    conn: mlaccel.Connection, check_policies: ModuleType, policies: tuple[str, ...]
+) -> str:
+    """A role made from the rendered seedcode/iam documents: the execution role's trust and
+    ``policies``, each filled in with this account, region, bucket and the role's own ARN."""
     iam = conn.client("iam")
     name = unique_name("mlaccel-test-seedcode")
-    arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=_trust(*SERVICES_OF_THE_KIT))
+    arn = f"arn:aws:iam::{_account(conn)}:role/{name}"
     values = {
         "AWS::Partition": "aws",
         "AWS::Region": conn.region,
         "AWS::AccountId": _account(conn),
         "Bucket": conn.bucket,
-        "ExecutionRoleArn": arn["Role"]["Arn"],
+        "ExecutionRoleArn": arn,
         "GlueDatabase": "mlaccel_lake",
     }
-    for policy in ("sagemaker-execution-role.json", "stepfunctions-role.json"):
-        text = check_policies.render((IAM_FOLDER / policy).read_text(), values)
-        iam.put_role_policy(RoleName=name, PolicyName=policy, PolicyDocument=text)
-    checks = _by_name(doctor.run_checks(replace(conn, role_arn=arn["Role"]["Arn"])))
+
+    def rendered(document: str) -> str:
+        return str(check_policies.render((IAM_FOLDER / document).read_text(), values))
+
+    created = iam.create_role(
+        RoleName=name, AssumeRolePolicyDocument=rendered(EXECUTION_ROLE_TRUST)
+    )["Role"]["Arn"]
+    assert created == arn
+    for policy in policies:
+        iam.put_role_policy(RoleName=name, PolicyName=policy, PolicyDocument=rendered(policy))
+    return arn
+
+
+def test_a_role_made_from_the_kits_policies_passes_every_check(
+    conn: mlaccel.Connection, check_policies: ModuleType
+) -> None:
+    """The doctor, run with the execution role made from seedcode/iam as its README says,
+    finds nothing missing: SageMaker, Step Functions and EventBridge may assume it, and every
+    notebook's jobs, workflows and rules may do what they do as it."""
+    arn = _seedcode_role(conn, check_policies, EXECUTION_ROLE_POLICIES)
+    checks = doctor.run_checks(replace(conn, role_arn=arn))
+    assert [c.name for c in checks] == CHECK_NAMES
+    assert [(c.name, c.detail) for c in checks if c.status != doctor.PASS] == []
+    found = _by_name(checks)
+    for label in ("SageMaker", "Step Functions", "EventBridge"):
+        assert found[f"role trust: {label}"].detail.endswith("may assume it")
+    assert found["permissions: 04_author_pipelines"].detail.endswith(
+        "allowed to you and the execution role"
+    )
+
+
+def test_a_role_made_from_the_kits_policies_without_the_rules_policy_misses_the_start(
+    conn: mlaccel.Connection, check_policies: ModuleType
+) -> None:
+    """Leave eventbridge-role.json off the role, and the doctor names what notebook 04's rules
+    cannot do as it: start the workflows."""
+    policies = tuple(p for p in EXECUTION_ROLE_POLICIES if p != "eventbridge-role.json")
+    arn = _seedcode_role(conn, check_policies, policies)
+    checks = _by_name(doctor.run_checks(replace(conn, role_arn=arn)))
     permissions = {n: checks[f"permissions: {n}"] for n in NOTEBOOKS}
     assert [n for n, c in permissions.items() if c.status != doctor.PASS] == ["04_author_pipelines"]
-    assert permissions["04_author_pipelines"].detail.endswith(
-        "the execution role, as EventBridge starts the workflows may not: states:StartExecution"
+    assert permissions["04_author_pipelines"].mark == "✗"
+    assert permissions["04_author_pipelines"].detail == (
+        "04_author_pipelines needs what IAM does not allow: the execution role, as EventBridge "
+        "starts the workflows may not: states:StartExecution"
     )
 
 

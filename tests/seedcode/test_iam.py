@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 import tomllib
 from pathlib import Path
@@ -44,7 +45,14 @@ def test_every_shipped_policy_and_template_passes_the_checker(
 ) -> None:
     shipped = check_policies.policy_files(IAM)
     names = {p.name for p in shipped}
-    assert {"sagemaker-execution-role.json", "stepfunctions-role.json", "lambda-role.json"} <= names
+    assert {
+        "sagemaker-execution-role.json",
+        "sagemaker-trust.json",
+        "stepfunctions-role.json",
+        "eventbridge-role.json",
+        "lambda-role.json",
+        "lambda-trust.json",
+    } <= names
     templates = check_policies.template_files()
     assert CICD / "templates" / "endpoint.yaml" in templates
     assert any(path.parent.name == "workflows" for path in templates)
@@ -331,7 +339,7 @@ def test_a_scoped_policy_passes(
                 "Sid": "PassTheKitsRoleByName",
                 "Effect": "Allow",
                 "Action": "iam:PassRole",
-                "Resource": "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/MLAccelLambdaRole",
+                "Resource": "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/mlaccel-lambda-role",
                 "Condition": {"StringEquals": {"iam:PassedToService": "lambda.amazonaws.com"}},
             },
             {
@@ -585,3 +593,58 @@ def test_step_functions_role_allows_what_its_sync_integrations_need() -> None:
     assert "parameter/mlaccel/*" in json.dumps(by_action["ssm:PutParameter"])
     assert ":function:mlaccel-*" in json.dumps(by_action["lambda:InvokeFunction"])
     assert ":mlaccel-*" in json.dumps(by_action["sns:Publish"])
+
+
+def test_the_readme_creates_the_roles_the_kit_looks_for(check_policies: ModuleType) -> None:
+    """The roles seedcode/iam/README.md creates are the names the kit uses (the Lambda role
+    mlaccel.lambdas finds, the execution role the twin and the templates name), the only
+    role names the checker lets a policy pass; and every document it renders is a file here."""
+    import inspect
+
+    from mlaccel import lambdas
+    from mlaccel_twin import config as twin_config
+
+    readme = (IAM / "README.md").read_text()
+    commands = readme.split("## Create the roles", 1)[1].split("```bash\n", 1)[1].split("```")[0]
+    created = set(re.findall(r"create-role --role-name (\S+)", commands))
+    lambda_role = inspect.signature(lambdas.lambda_role).parameters["name"].default
+    assert created == {lambda_role, twin_config.TWIN_ROLE_NAME}
+    assert set(check_policies.KIT_ROLE_NAMES) == created
+    loops = re.findall(r"for doc in ([^;]+); do", commands.replace("\\\n", " "))
+    rendered = {doc for loop in loops for doc in loop.split()}
+    assert {f"{doc}.json" for doc in rendered} <= {p.name for p in IAM.glob("*.json")}
+
+
+def test_the_execution_role_trusts_the_kits_services_only_for_the_kits_names() -> None:
+    """SageMaker, Step Functions and EventBridge may assume the execution role (notebook 04 runs
+    its workflows and rules as it); the latter two only for this account's mlaccel-* state
+    machines and rules."""
+    document = json.loads((IAM / "sagemaker-trust.json").read_text())
+    by_service = {s["Principal"]["Service"]: s for s in document["Statement"]}
+    assert set(by_service) == {
+        "sagemaker.amazonaws.com",
+        "states.amazonaws.com",
+        "events.amazonaws.com",
+    }
+    assert all(
+        s["Effect"] == "Allow" and s["Action"] == "sts:AssumeRole" for s in by_service.values()
+    )
+    for service, resource in (
+        ("states", "stateMachine:mlaccel-*"),
+        ("events", "rule/mlaccel-*"),
+    ):
+        arn = f"arn:${{AWS::Partition}}:{service}:${{AWS::Region}}:${{AWS::AccountId}}:{resource}"
+        assert by_service[f"{service}.amazonaws.com"]["Condition"] == {
+            "StringEquals": {"aws:SourceAccount": "${AWS::AccountId}"},
+            "ArnLike": {"aws:SourceArn": arn},
+        }
+
+
+def test_the_rules_may_only_start_the_kits_state_machines() -> None:
+    document = json.loads((IAM / "eventbridge-role.json").read_text())
+    assert [(s["Action"], s["Resource"]) for s in document["Statement"]] == [
+        (
+            "states:StartExecution",
+            "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:mlaccel-*",
+        )
+    ]

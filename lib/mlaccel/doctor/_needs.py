@@ -12,6 +12,7 @@ notebook and one principal:
 - :data:`WORKFLOWS`: the execution role as Step Functions assumes it: notebook 04 runs its
   workflows as the connection's role. ``seedcode/iam/stepfunctions-role.json`` grants them.
 - :data:`RULES`: the execution role as EventBridge assumes it to start notebook 04's workflows.
+  ``seedcode/iam/eventbridge-role.json`` grants it.
 
 Resources are ARN templates with ``{partition}``, ``{region}``, ``{account}``, ``{bucket}``,
 ``{role_arn}`` (the execution role) and ``{lambda_role_arn}`` (the kit's Lambda role); names
