@@ -24,8 +24,9 @@ PRINCIPAL_ROLES = {
 
 ROLE_POLICY_FIX = (
     "add them to the execution role's policy: seedcode/iam/sagemaker-execution-role.json has "
-    "what SageMaker jobs need and seedcode/iam/stepfunctions-role.json what the workflows need "
-    "(fill in their placeholders with seedcode/iam/check_policies.py render)"
+    "what SageMaker jobs need, seedcode/iam/stepfunctions-role.json what the workflows need "
+    "and seedcode/iam/eventbridge-role.json what the rules that start them need (fill in their "
+    "placeholders with seedcode/iam/check_policies.py render)"
 )
 
 
