@@ -266,15 +266,21 @@ def _ensure_bucket(s3: Any, bucket: str, region: str) -> None:
         pass
 
 
-def _connect_aws(
-    region: str | None, bucket: str | None, role_arn: str | None, boto3_session: Any | None
-) -> Connection:
+def aws_session(region: str | None, boto3_session: Any | None) -> Any:
+    """The boto3 session of an ``aws`` connection: the one given, else a new one in ``region``
+    (or ``MLACCEL_REGION``, or the AWS configuration's)."""
     import boto3
 
     if os.environ.get("AWS_ENDPOINT_URL", "").startswith("http://127."):
         # Left over from a local connection in this process: real AWS must not go to the twin.
         del os.environ["AWS_ENDPOINT_URL"]
-    session = boto3_session or boto3.session.Session(region_name=region or config.setting("region"))
+    return boto3_session or boto3.session.Session(region_name=region or config.setting("region"))
+
+
+def _connect_aws(
+    region: str | None, bucket: str | None, role_arn: str | None, boto3_session: Any | None
+) -> Connection:
+    session = aws_session(region, boto3_session)
     if session.get_credentials() is None:
         raise MLAccelError(
             "backend='aws' found no AWS credentials: run `aws configure` or `aws sso login`, set "

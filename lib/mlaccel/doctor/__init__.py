@@ -49,7 +49,6 @@ Examples
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING, Any
 
 from mlaccel import config
@@ -133,14 +132,9 @@ def _aws_connection(
     region: str | None, bucket: str | None, role_arn: str | None, boto3_session: Any | None
 ) -> Connection:
     """A connection to AWS whose role and bucket the checks resolve (empty when not named)."""
-    import boto3
+    from mlaccel._connect import Connection, aws_session
 
-    from mlaccel._connect import Connection
-
-    if os.environ.get("AWS_ENDPOINT_URL", "").startswith("http://127."):
-        # Left over from a local connection in this process: real AWS must not go to the twin.
-        del os.environ["AWS_ENDPOINT_URL"]
-    session = boto3_session or boto3.session.Session(region_name=region or config.setting("region"))
+    session = aws_session(region, boto3_session)
     return Connection(
         "aws",
         session,
