@@ -3,7 +3,8 @@
 #   make test        lint, type-check and the test suite (all but the `matrix` marker); CI runs it
 # Other lanes:
 #   make test-fast   lint, type-check and the tests not marked slow, notebook or matrix
-#   make test-matrix the notebooks again for the other data product (CI runs it after `make test`)
+#   make test-matrix the heavy lane: the notebooks for the other data product, and twice on fresh
+#                    twins for identical key outputs (CI runs it after `make test`)
 #   make golden      re-export the reviewed workflow definitions into seedcode/workflows/
 # Each pytest run also runs the library's doctests (pyproject's [tool.pytest.ini_options]).
 # Tests refuse connections outside 127.0.0.1 in every Python process they start. Tests that need

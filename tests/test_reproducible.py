@@ -64,6 +64,7 @@ def run_on_a_fresh_twin(folder: Path) -> list[dict[str, Any]]:
 
 @pytest.mark.notebook
 @pytest.mark.slow
+@pytest.mark.matrix  # two fresh suite runs: the heavy lane, `make test-matrix` (CI runs it)
 def test_two_fresh_twins_give_the_same_key_outputs(tmp_path: Path) -> None:
     first = run_on_a_fresh_twin(tmp_path / "first")
     second = run_on_a_fresh_twin(tmp_path / "second")
