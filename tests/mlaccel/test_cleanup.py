@@ -324,7 +324,7 @@ def test_the_runner_never_starts_a_twin_to_clean_up(monkeypatch: pytest.MonkeyPa
     monkeypatch.delenv("MLACCEL_TWIN_URL", raising=False)
     monkeypatch.setenv("MLACCEL_BACKEND", "local")
     result = NotebookResult("04_author_pipelines", "failed", run_id="ci-9")
-    notebooks._clean_up_after(result)
+    notebooks._run._clean_up_after(result)
     assert result.cleaned_up is None
     assert result.cleanup_error == "the kernels' twin is not known (MLACCEL_TWIN_URL is not set)"
     assert cleanup_lines([result])[-1] == (
