@@ -1,12 +1,12 @@
-"""The kit's two data products, generated deterministically from a seed (no download).
+"""The kit's two demo data products, generated deterministically from a seed (no download).
 
 - ``used_cars``: used-car prices (regression).
 - ``credit_risk``: loan defaults (binary classification).
 
-Both are realistic enough to teach with: skewed numbers, missing values, correlated features and
-a learnable but noisy target. :func:`generate_drifted_batch` makes "future" batches whose drift
-is declared (shifted numeric columns, a new category, more missing values), so scoring and
-monitoring have known answers.
+They are realistic enough to teach with: skewed numbers, missing values, correlated features and
+a learnable but noisy target. Each is registered like any user's table
+(:func:`mlaccel.data.register_demo` calls :func:`mlaccel.data.register`), so nothing else in the
+kit knows their columns: the contract is inferred from the generated rows.
 """
 
 from __future__ import annotations
@@ -25,41 +25,40 @@ MAX_ROWS = 50_000_000
 
 
 @dataclass(frozen=True)
-class DataProduct:
-    """What a data product is: its columns, target and catalog metadata."""
+class Demo:
+    """What registering a demo product tells the kit, as a user would: target, problem type,
+    id column, documentation."""
 
     name: str
     description: str
     target: str
-    problem_type: str  # "regression" | "binary_classification"
+    problem_type: str  # "regression" | "binary"
     id_column: str
-    numeric_features: tuple[str, ...]
-    categorical_features: tuple[str, ...]
+    columns: tuple[str, ...]
     column_descriptions: dict[str, str] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
-    # How generate_drifted_batch drifts it: shifted numeric columns, the column that gets a
-    # new category (and its value), the column that gets extra missing values.
-    drift_numeric: tuple[str, ...] = ()
-    drift_category: tuple[str, str] = ("", "")
-    drift_missing: str = ""
-
-    @property
-    def features(self) -> tuple[str, ...]:
-        return self.numeric_features + self.categorical_features
-
-    @property
-    def columns(self) -> tuple[str, ...]:
-        return (self.id_column, *self.features, self.target)
 
 
-USED_CARS = DataProduct(
+USED_CARS = Demo(
     name="used_cars",
     description="Used cars sold through the marketplace, with their sale price (regression).",
     target="price",
     problem_type="regression",
     id_column="record_id",
-    numeric_features=("year", "mileage", "engine_size", "owners"),
-    categorical_features=("make", "model", "fuel_type", "transmission", "region", "condition"),
+    columns=(
+        "record_id",
+        "make",
+        "model",
+        "year",
+        "mileage",
+        "engine_size",
+        "owners",
+        "fuel_type",
+        "transmission",
+        "region",
+        "condition",
+        "price",
+    ),
     column_descriptions={
         "record_id": "Unique listing identifier",
         "make": "Manufacturer",
@@ -80,19 +79,16 @@ USED_CARS = DataProduct(
         "classification": "internal",
         "problem_type": "regression",
     },
-    # a newer fleet: registration years move, and with them mileage and previous owners
-    drift_numeric=("year", "mileage", "owners"),
-    drift_category=("fuel_type", "hydrogen"),
-    drift_missing="engine_size",
 )
 
-CREDIT_RISK = DataProduct(
+CREDIT_RISK = Demo(
     name="credit_risk",
     description="Consumer loans with applicant data and whether they defaulted (classification).",
     target="default",
-    problem_type="binary_classification",
+    problem_type="binary",
     id_column="record_id",
-    numeric_features=(
+    columns=(
+        "record_id",
         "age",
         "income",
         "employment_years",
@@ -102,8 +98,12 @@ CREDIT_RISK = DataProduct(
         "credit_history_years",
         "num_credit_lines",
         "debt_to_income",
+        "home_ownership",
+        "purpose",
+        "employment_type",
+        "region",
+        "default",
     ),
-    categorical_features=("home_ownership", "purpose", "employment_type", "region"),
     column_descriptions={
         "record_id": "Unique loan identifier",
         "age": "Applicant age in years",
@@ -125,36 +125,32 @@ CREDIT_RISK = DataProduct(
         "domain": "lending",
         "owner": "risk-team",
         "classification": "confidential",
-        "problem_type": "binary_classification",
+        "problem_type": "binary",
     },
-    # a downturn: lower incomes, higher debt ratios and the rates priced on them
-    drift_numeric=("income", "debt_to_income", "interest_rate"),
-    drift_category=("purpose", "crypto_assets"),
-    drift_missing="employment_years",
 )
 
-_PRODUCTS = {p.name: p for p in (USED_CARS, CREDIT_RISK)}
+_DEMOS = {d.name: d for d in (USED_CARS, CREDIT_RISK)}
 
 
-def list_data_products() -> list[str]:
-    """Names of the data products the kit ships."""
-    return sorted(_PRODUCTS)
+def list_demos() -> list[str]:
+    """Names of the demo data products the kit can generate."""
+    return sorted(_DEMOS)
 
 
-def get_data_product(name: str) -> DataProduct:
-    """The description of data product ``name``.
+def get_demo(name: str) -> Demo:
+    """The demo product ``name``.
 
     Examples
     --------
-    >>> get_data_product("used_cars").target
+    >>> get_demo("used_cars").target
     'price'
     """
-    if name not in _PRODUCTS:
+    if name not in _DEMOS:
         raise MLAccelInputError(
-            f"data_product={name!r} is not a data product of the kit; "
-            f"use one of {', '.join(list_data_products())}"
+            f"{name!r} is not one of the kit's demo data products ({', '.join(list_demos())}); "
+            "register your own data with a source and a target"
         )
-    return _PRODUCTS[name]
+    return _DEMOS[name]
 
 
 def _check_rows_and_seed(n_rows: Any, seed: Any) -> None:
@@ -165,7 +161,7 @@ def _check_rows_and_seed(n_rows: Any, seed: Any) -> None:
 
 
 def generate(name: str, n_rows: int, *, seed: int = 0) -> pd.DataFrame:
-    """Generate ``n_rows`` rows of data product ``name``, the same rows for the same seed.
+    """Generate ``n_rows`` rows of demo product ``name``, the same rows for the same seed.
 
     Examples
     --------
@@ -175,79 +171,11 @@ def generate(name: str, n_rows: int, *, seed: int = 0) -> pd.DataFrame:
     """
     import numpy as np
 
-    product = get_data_product(name)
+    demo = get_demo(name)
     _check_rows_and_seed(n_rows, seed)
     rng = np.random.default_rng([seed, 0 if name == "used_cars" else 1])
     make = _used_cars if name == "used_cars" else _credit_risk
-    return make(rng, n_rows, product, drift=None)
-
-
-@dataclass(frozen=True)
-class Drift:
-    """The drift put into a future batch: how much and where."""
-
-    numeric_shift: float = 0.5
-    new_category: bool = True
-    new_category_share: float = 0.15
-    extra_missing: float = 0.2
-
-
-def generate_drifted_batch(
-    name: str,
-    n_rows: int,
-    *,
-    seed: int = 1,
-    numeric_shift: float = 0.5,
-    new_category: bool = True,
-    new_category_share: float = 0.15,
-    extra_missing: float = 0.2,
-) -> pd.DataFrame:
-    """A "future" batch of ``name`` with declared drift; the target is generated too (ground
-    truth arrives later in real life).
-
-    Parameters
-    ----------
-    numeric_shift
-        Shift of the drifted numeric columns, in standard deviations (0 to 5).
-    new_category, new_category_share
-        Whether one categorical column gets a value never seen in training, and in what share
-        of rows (0 to 1).
-    extra_missing
-        Share of rows (0 to 1) whose value goes missing in the drifted-missing column.
-
-    The frame's ``attrs["drift"]`` names the columns that drifted and how; see
-    :func:`drifted_columns`.
-    """
-    import numpy as np
-
-    product = get_data_product(name)
-    _check_rows_and_seed(n_rows, seed)
-    for param, value, high in (
-        ("numeric_shift", numeric_shift, 5.0),
-        ("new_category_share", new_category_share, 1.0),
-        ("extra_missing", extra_missing, 1.0),
-    ):
-        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= high:
-            raise MLAccelInputError(f"{param}={value!r} must be a number from 0 to {high}")
-    drift = Drift(
-        float(numeric_shift), bool(new_category), float(new_category_share), float(extra_missing)
-    )
-    rng = np.random.default_rng([seed, 100 if name == "used_cars" else 101])
-    make = _used_cars if name == "used_cars" else _credit_risk
-    df = make(rng, n_rows, product, drift=drift)
-    df.attrs["drift"] = drifted_columns(name, drift)
-    return df
-
-
-def drifted_columns(name: str, drift: Drift | None = None) -> dict[str, list[str]]:
-    """Which columns a drifted batch of ``name`` shifts, gives a new category, or blanks."""
-    product = get_data_product(name)
-    drift = drift or Drift()
-    return {
-        "shifted": list(product.drift_numeric) if drift.numeric_shift > 0 else [],
-        "new_category": [product.drift_category[0]] if drift.new_category else [],
-        "extra_missing": [product.drift_missing] if drift.extra_missing > 0 else [],
-    }
+    return make(rng, n_rows)[list(demo.columns)]
 
 
 def _ids(n: int, prefix: str) -> np.ndarray:
@@ -262,24 +190,6 @@ def _blank(rng: np.random.Generator, values: np.ndarray, share: float) -> np.nda
     out = values.astype("float64", copy=True)
     out[rng.random(len(out)) < share] = np.nan
     return out
-
-
-def _shift(values: np.ndarray, drift: Drift | None, sign: float = 1.0) -> np.ndarray:
-    import numpy as np
-
-    if drift is None or drift.numeric_shift == 0:
-        return values
-    return values + sign * drift.numeric_shift * float(np.nanstd(values))
-
-
-def _add_category(
-    rng: np.random.Generator, values: np.ndarray, drift: Drift | None, category: str
-) -> np.ndarray:
-    if drift is None or not drift.new_category:
-        return values
-    values = values.astype(object)
-    values[rng.random(len(values)) < drift.new_category_share] = category
-    return values
 
 
 _MAKES = {  # make: (base price EUR, engine size, models)
@@ -301,9 +211,7 @@ _CONDITION_FACTOR = {"excellent": 1.12, "good": 1.0, "fair": 0.85, "poor": 0.68}
 _REGIONS = ("north", "south", "east", "west", "central")
 
 
-def _used_cars(
-    rng: np.random.Generator, n: int, product: DataProduct, drift: Drift | None
-) -> pd.DataFrame:
+def _used_cars(rng: np.random.Generator, n: int) -> pd.DataFrame:
     import numpy as np
     import pandas as pd
 
@@ -312,7 +220,6 @@ def _used_cars(
     model_idx = rng.choice(3, n, p=(0.5, 0.3, 0.2))
     model = np.array([_MAKES[m][2][i] for m, i in zip(make, model_idx, strict=True)])
     age = np.clip(rng.gamma(2.2, 2.6, n), 0, 19)
-    age = _shift(age, drift, sign=-0.6)  # a newer fleet arrives
     age = np.clip(age, 0, 25)
     year = (REFERENCE_YEAR - np.round(age)).astype("int64")
     age = REFERENCE_YEAR - year
@@ -327,7 +234,6 @@ def _used_cars(
             rng.choice(["petrol", "diesel"], n, p=(0.62, 0.38)),
         ),
     ).astype(object)
-    fuel = _add_category(rng, fuel, drift, product.drift_category[1])
     transmission = np.where(
         (fuel == "electric") | (rng.random(n) < 0.35 + 0.03 * (year - 2005)), "automatic", "manual"
     )
@@ -335,7 +241,6 @@ def _used_cars(
     engine = np.where(fuel == "electric", 0.0, np.round(base_engine * rng.lognormal(0, 0.15, n), 1))
     km_per_year = rng.lognormal(np.log(13000), 0.45, n)
     mileage = np.round(np.maximum(age, 0.3) * km_per_year, -2)
-    mileage = _shift(mileage, drift, sign=1.0)
     mileage = np.maximum(mileage, 0)
     owners = np.minimum(1 + rng.poisson(age / 5.0), 6)
     region = rng.choice(_REGIONS, n, p=(0.22, 0.2, 0.18, 0.22, 0.18))
@@ -360,7 +265,6 @@ def _used_cars(
         * (1 + 0.04 * (transmission == "automatic"))
         * rng.lognormal(0, 0.09, n)
     )
-    missing = 0.03 + (drift.extra_missing if drift else 0.0)
     return pd.DataFrame(
         {
             "record_id": _ids(n, "car-"),
@@ -368,7 +272,7 @@ def _used_cars(
             "model": model,
             "year": year,
             "mileage": _blank(rng, mileage, 0.03),
-            "engine_size": _blank(rng, engine, missing if drift else 0.02),
+            "engine_size": _blank(rng, engine, 0.02),
             "owners": owners.astype("int64"),
             "fuel_type": fuel.astype(str),
             "transmission": transmission,
@@ -376,7 +280,7 @@ def _used_cars(
             "condition": pd.Series(condition).mask(rng.random(n) < 0.04).to_numpy(),
             "price": np.round(price, 0),
         }
-    )[list(product.columns)]
+    )
 
 
 _PURPOSES = ("car", "education", "home_improvement", "debt_consolidation", "business", "medical")
@@ -392,9 +296,7 @@ _EMPLOYMENT_RISK = {"salaried": 0.0, "self_employed": 0.35, "unemployed": 1.2, "
 _HOME_RISK = {"own": -0.35, "mortgage": -0.15, "rent": 0.2, "other": 0.3}
 
 
-def _credit_risk(
-    rng: np.random.Generator, n: int, product: DataProduct, drift: Drift | None
-) -> pd.DataFrame:
+def _credit_risk(rng: np.random.Generator, n: int) -> pd.DataFrame:
     import numpy as np
     import pandas as pd
 
@@ -406,7 +308,6 @@ def _credit_risk(
     )
     income = rng.lognormal(np.log(38000), 0.5, n) * (1 + 0.012 * np.minimum(age - 18, 30))
     income = np.where(employment_type == "unemployed", income * 0.3, income)
-    income = _shift(income, drift, sign=-0.8)  # a downturn lowers incomes
     income = np.maximum(income, 3000)
     employment_years = np.where(
         employment_type == "unemployed", 0, np.minimum(rng.exponential(6, n), age - 17)
@@ -422,7 +323,7 @@ def _credit_risk(
     interest = np.round(
         4 + 9 * debt_to_income + rng.normal(0, 1.5, n) - 0.1 * credit_history.clip(0, 20), 2
     ).clip(1.5, 29.9)
-    debt_to_income = np.clip(_shift(debt_to_income, drift), 0, 2.0)
+    debt_to_income = np.clip(debt_to_income, 0, 2.0)
     # Thresholds and interactions, as lenders see them: a linear score cannot capture it all.
     logit = (
         -2.3
@@ -442,14 +343,12 @@ def _credit_risk(
         + rng.normal(0, 0.5, n)
     )
     default = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype("int64")
-    purpose = _add_category(rng, purpose, drift, product.drift_category[1])
-    missing = 0.05 + (drift.extra_missing if drift else 0.0)
     return pd.DataFrame(
         {
             "record_id": _ids(n, "loan-"),
             "age": age.astype("int64"),
             "income": _blank(rng, np.round(income, -1), 0.03),
-            "employment_years": _blank(rng, np.round(employment_years, 1), missing),
+            "employment_years": _blank(rng, np.round(employment_years, 1), 0.05),
             "loan_amount": loan_amount,
             "loan_term_months": term.astype("int64"),
             "interest_rate": interest,
@@ -462,4 +361,4 @@ def _credit_risk(
             "region": region,
             "default": default,
         }
-    )[list(product.columns)]
+    )

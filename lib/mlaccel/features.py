@@ -25,8 +25,12 @@ CONTAINER_OUTPUT = "/opt/ml/processing/output"
 FEATURES_PREFIX = "features"
 SOURCES = ("s3", "athena")
 SPLITS = ("train", "validation", "test")
-# What the processing job writes: the three CSV splits, Parquet copies and the preprocessor.
-OUTPUTS = (*SPLITS, "parquet", "preprocessor")
+# What the processing job writes: the three CSV splits, Parquet copies, the preprocessor, the
+# data-quality baseline and the counts of invalid values it found.
+OUTPUTS = (*SPLITS, "parquet", "preprocessor", "baseline", "quality")
+# Share of a column's values that may be unusable (text in a number column, say) before the
+# job fails; below it they are imputed, counted and reported.
+MAX_INVALID_FRACTION = 0.01
 
 
 @dataclass(frozen=True)
@@ -35,12 +39,13 @@ class FeatureSet:
 
     Examples
     --------
-    >>> features = FeatureSet("used_cars", "s3://bucket/features/used_cars", "job-1")
+    >>> houses = products.DataProduct("houses", "price", "regression", "id", ("rooms",))
+    >>> features = FeatureSet(houses, "s3://bucket/features/houses", "job-1")
     >>> features.train, features.preprocessor
-    ('s3://bucket/features/used_cars/train', 's3://bucket/features/used_cars/preprocessor')
+    ('s3://bucket/features/houses/train', 's3://bucket/features/houses/preprocessor')
     """
 
-    product: str
+    product: products.DataProduct
     prefix: str
     job_name: str
 
@@ -91,16 +96,27 @@ def check_split(train_ratio: float, validation_ratio: float) -> None:
 
 
 def preprocess_arguments(
-    product: products.DataProduct, train_ratio: float, validation_ratio: float, seed: int
+    product: products.DataProduct,
+    train_ratio: float,
+    validation_ratio: float,
+    seed: int,
+    *,
+    max_invalid_fraction: float = MAX_INVALID_FRACTION,
 ) -> list[str]:
-    """The processing script's arguments for ``product``.
+    """The processing script's arguments for ``product``: its contract, spelled as flags.
 
     Examples
     --------
-    >>> args = preprocess_arguments(products.get_data_product("used_cars"), 0.7, 0.15, seed=3)
-    >>> args[:2], args[args.index("--seed") + 1], args[-2:]
-    (['--target', 'price'], '3', ['--reference-year', '2025'])
+    >>> product = products.DataProduct(
+    ...     "houses", "price", "regression", "house_id", numeric_features=("rooms",)
+    ... )
+    >>> args = preprocess_arguments(product, 0.7, 0.15, seed=3)
+    >>> args[:4], args[args.index("--seed") + 1]
+    (['--target', 'price', '--id-column', 'house_id'], '3')
     """
+    import json
+
+    check_fraction(max_invalid_fraction)
     args = [
         "--target",
         product.target,
@@ -112,16 +128,35 @@ def preprocess_arguments(
         ",".join(product.numeric_features),
         "--categorical-columns",
         ",".join(product.categorical_features),
+        "--datetime-columns",
+        ",".join(product.datetime_features),
         "--train-ratio",
         str(train_ratio),
         "--validation-ratio",
         str(validation_ratio),
         "--seed",
         str(seed),
+        "--max-invalid-fraction",
+        str(max_invalid_fraction),
     ]
-    if "year" in product.numeric_features:
-        args += ["--reference-year", str(products.REFERENCE_YEAR)]
+    if product.classes:
+        args += ["--classes", json.dumps(list(product.classes))]
+    if product.time_column:
+        args += ["--time-column", product.time_column]
     return args
+
+
+def check_fraction(value: Any, name: str = "max_invalid_fraction") -> float:
+    """``value`` when it is a share from 0 to 1.
+
+    Examples
+    --------
+    >>> check_fraction(0.05)
+    0.05
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+        raise MLAccelInputError(f"{name}={value!r} must be a share from 0 to 1 (0.01 is 1 %)")
+    return float(value)
 
 
 def sklearn_processor(
@@ -180,16 +215,18 @@ def missing_columns(product: products.DataProduct, columns: Iterable[str]) -> li
 
     Examples
     --------
-    >>> product = products.get_data_product("used_cars")
-    >>> missing_columns(product, [c for c in product.columns if c not in ("price", "owners")])
-    ['owners', 'price']
+    >>> product = products.DataProduct(
+    ...     "houses", "price", "regression", "house_id", numeric_features=("rooms", "area")
+    ... )
+    >>> missing_columns(product, ["house_id", "rooms"])
+    ['area', 'price']
     """
     present = set(columns)
     return [c for c in (*product.features, product.target) if c not in present]
 
 
 def run_feature_job(
-    product_name: str,
+    product: products.DataProduct,
     *,
     connection: Connection,
     database: str = data.DEFAULT_DATABASE,
@@ -198,6 +235,7 @@ def run_feature_job(
     train_ratio: float = 0.7,
     validation_ratio: float = 0.15,
     seed: int = 0,
+    max_invalid_fraction: float = MAX_INVALID_FRACTION,
     instance_type: str | None = None,
     logs: bool = False,
 ) -> FeatureSet:
@@ -205,8 +243,9 @@ def run_feature_job(
 
     Parameters
     ----------
-    product_name
-        ``used_cars`` or ``credit_risk``: decides target, columns and derived features.
+    product
+        The data product's contract (:func:`mlaccel.data.load_product`): target, problem
+        type, features by kind.
     connection
         From :func:`mlaccel.connect`.
     database, table
@@ -218,6 +257,9 @@ def run_feature_job(
         Shares of the rows for training and validation; the rest is the test split.
     seed
         Seed of the split.
+    max_invalid_fraction
+        Share of a column's values that may be unusable before the job fails (the counts are
+        in the job's ``quality`` output either way).
     instance_type
         Defaults to :func:`mlaccel.config.default_instance_type`.
     logs
@@ -231,13 +273,13 @@ def run_feature_job(
 
     Examples
     --------
-    >>> features = run_feature_job("used_cars", connection=conn)  # doctest: +SKIP
+    >>> features = run_feature_job(data.load_product("used_cars", connection=conn),
+    ...                            connection=conn)  # doctest: +SKIP
     >>> features.train  # doctest: +SKIP
     's3://mlaccel-local/features/used_cars/train'
     """
     from sagemaker.processing import ProcessingInput, ProcessingOutput
 
-    product = products.get_data_product(product_name)
     check_split(train_ratio, validation_ratio)
     check_source(source)
     check_seed(seed)
@@ -248,8 +290,8 @@ def run_feature_job(
     if missing:
         raise MLAccelInputError(
             f"table={database}.{table} lacks the columns {missing} that data_product="
-            f"{product.name!r} needs (target {product.target!r}); publish it with "
-            "mlaccel.data.publish or pick the matching data product"
+            f"{product.name!r} needs (target {product.target!r}); register the table again "
+            "(mlaccel.data.register) or pick the matching data product"
         )
     if source == "s3":
         location = data.table_location(database, table, connection=connection)
@@ -268,11 +310,13 @@ def run_feature_job(
         code=str(seedcode_dir() / "processing" / "preprocess.py"),
         inputs=inputs,
         outputs=outputs,
-        arguments=preprocess_arguments(product, train_ratio, validation_ratio, seed),
+        arguments=preprocess_arguments(
+            product, train_ratio, validation_ratio, seed, max_invalid_fraction=max_invalid_fraction
+        ),
         wait=True,
         logs=logs,
     )
-    return FeatureSet(product.name, prefix, processor.latest_job.job_name)
+    return FeatureSet(product, prefix, processor.latest_job.job_name)
 
 
 def _athena_input(database: str, table: str, connection: Connection) -> Any:
@@ -296,10 +340,11 @@ def _athena_input(database: str, table: str, connection: Connection) -> Any:
     )
 
 
-def existing_feature_set(product_name: str, *, connection: Connection) -> FeatureSet | None:
-    """The features an earlier run wrote for ``product_name``, or None when there are none."""
-    product = products.get_data_product(product_name)
-    features = FeatureSet(product.name, connection.s3_uri(FEATURES_PREFIX, product.name), "")
+def existing_feature_set(
+    product: products.DataProduct, *, connection: Connection
+) -> FeatureSet | None:
+    """The features an earlier run wrote for ``product``, or None when there are none."""
+    features = FeatureSet(product, connection.s3_uri(FEATURES_PREFIX, product.name), "")
     bucket, key = parse_path(features.preprocessor, name="features.preprocessor")
     listed = connection.client("s3").list_objects_v2(Bucket=bucket, Prefix=key, MaxKeys=1)
     return features if listed.get("KeyCount", 0) else None

@@ -33,6 +33,9 @@ SCRIPT_METRICS = [
     {"Name": "validation:mae", "Regex": r"final validation:mae=([-+0-9.eE]+)"},
     {"Name": "validation:auc", "Regex": r"final validation:auc=([-+0-9.eE]+)"},
     {"Name": "validation:logloss", "Regex": r"final validation:logloss=([-+0-9.eE]+)"},
+    {"Name": "validation:mlogloss", "Regex": r"final validation:mlogloss=([-+0-9.eE]+)"},
+    {"Name": "validation:accuracy", "Regex": r"final validation:accuracy=([-+0-9.eE]+)"},
+    {"Name": "validation:macro_f1", "Regex": r"final validation:macro_f1=([-+0-9.eE]+)"},
 ]
 
 
@@ -42,7 +45,7 @@ class Objective:
 
     Examples
     --------
-    >>> objective_for("used_cars").better(810.0, 900.0)
+    >>> objective_for(products.DataProduct("p", "y", "regression", "id", ("x",))).better(8, 9)
     True
     """
 
@@ -50,24 +53,27 @@ class Objective:
     direction: str  # "Minimize" | "Maximize"
     xgboost_objective: str
     test_metric: str  # key in evaluation.json, e.g. "rmse"
+    eval_metric: str  # XGBoost's name of the validation metric, e.g. "rmse"
 
     def better(self, a: float, b: float) -> bool:
         """True when score ``a`` beats score ``b``."""
         return a < b if self.direction == "Minimize" else a > b
 
 
-def objective_for(product_name: str) -> Objective:
-    """RMSE for regression, AUC for binary classification.
+def objective_for(product: products.DataProduct) -> Objective:
+    """RMSE for regression, AUC for binary classification, log loss for multiclass.
 
     Examples
     --------
-    >>> objective_for("credit_risk").metric
-    'validation:auc'
+    >>> product = products.DataProduct("p", "y", "binary", "id", ("x",), classes=("0", "1"))
+    >>> objective_for(product).metric, objective_for(product).direction
+    ('validation:auc', 'Maximize')
     """
-    product = products.get_data_product(product_name)
     if product.problem_type == "regression":
-        return Objective("validation:rmse", "Minimize", "reg:squarederror", "rmse")
-    return Objective("validation:auc", "Maximize", "binary:logistic", "auc")
+        return Objective("validation:rmse", "Minimize", "reg:squarederror", "rmse", "rmse")
+    if product.problem_type == "binary":
+        return Objective("validation:auc", "Maximize", "binary:logistic", "auc", "auc")
+    return Objective("validation:mlogloss", "Minimize", "multi:softprob", "log_loss", "mlogloss")
 
 
 @dataclass
@@ -131,16 +137,21 @@ def check_seed(seed: Any) -> int:
     return seed
 
 
-def default_hyperparameters(product_name: str) -> dict[str, Any]:
-    """The built-in XGBoost's hyperparameters for ``product_name``: its objective and metric.
+def default_hyperparameters(product: products.DataProduct) -> dict[str, Any]:
+    """The built-in XGBoost's hyperparameters for ``product``: its objective and metric (and
+    the number of classes of a multiclass product).
 
     Examples
     --------
-    >>> params = default_hyperparameters("credit_risk")
-    >>> params["objective"], params["eval_metric"], params["num_round"]
-    ('binary:logistic', 'auc', 200)
+    >>> wine = products.DataProduct(
+    ...     "wine", "kind", "multiclass", "id", ("alcohol",), classes=("a", "b", "c")
+    ... )
+    >>> params = default_hyperparameters(wine)
+    >>> params["objective"], params["eval_metric"], params["num_class"]
+    ('multi:softprob', 'mlogloss', 3)
     """
-    objective = objective_for(product_name)
+    objective = objective_for(product)
+    extra = {"num_class": len(product.classes)} if product.problem_type == "multiclass" else {}
     return {
         "objective": objective.xgboost_objective,
         "num_round": 200,
@@ -149,7 +160,8 @@ def default_hyperparameters(product_name: str) -> dict[str, Any]:
         "subsample": 0.9,
         "min_child_weight": 2,
         "early_stopping_rounds": 20,
-        "eval_metric": objective.test_metric,
+        "eval_metric": objective.eval_metric,
+        **extra,
     }
 
 
@@ -174,7 +186,7 @@ def check_hyperparameters(hyperparameters: Any) -> dict[str, Any]:
 
 
 def builtin_xgboost_estimator(
-    product_name: str,
+    product: products.DataProduct,
     *,
     connection: Connection,
     hyperparameters: dict[str, Any] | None = None,
@@ -194,12 +206,12 @@ def builtin_xgboost_estimator(
         role=connection.role_arn,
         instance_count=1,
         instance_type=instance_type or config.default_instance_type(),
-        output_path=connection.s3_uri("models", product_name, "xgboost-builtin"),
-        base_job_name=f"mlaccel-{product_name.replace('_', '-')}-xgb",
+        output_path=connection.s3_uri("models", product.name, "xgboost-builtin"),
+        base_job_name=f"mlaccel-{product.name.replace('_', '-')[:16]}-xgb",
         sagemaker_session=connection.sagemaker_session,
     )
     estimator.set_hyperparameters(
-        **{**default_hyperparameters(product_name), "seed": check_seed(seed), **overrides}
+        **{**default_hyperparameters(product), "seed": check_seed(seed), **overrides}
     )
     return estimator
 
@@ -261,7 +273,7 @@ def _script_estimator(
         "hyperparameters": hyperparameters,
         "metric_definitions": SCRIPT_METRICS,
         "output_path": connection.s3_uri("models", product_name, kind),
-        "base_job_name": f"mlaccel-{product_name.replace('_', '-')}-{kind}",
+        "base_job_name": f"mlaccel-{product_name.replace('_', '-')[:16]}-{kind}",
         "sagemaker_session": connection.sagemaker_session,
     }
     if kind == "xgboost-script":
@@ -290,7 +302,7 @@ def train_script_xgboost(
     params["seed"] = check_seed(seed)
     estimator = _script_estimator(
         "xgboost-script",
-        features.product,
+        features.product.name,
         "train_xgboost.py",
         connection,
         {**params, **check_hyperparameters(hyperparameters)},
@@ -315,10 +327,10 @@ def train_linear(
     """
     if isinstance(alpha, bool) or not isinstance(alpha, int | float) or not alpha >= 0:
         raise MLAccelInputError(f"alpha={alpha!r} must be a number of 0 or more, such as 1.0")
-    product = products.get_data_product(features.product)
+    product = features.product
     estimator = _script_estimator(
         "linear",
-        features.product,
+        product.name,
         "train_linear.py",
         connection,
         {"problem_type": product.problem_type, "alpha": alpha},
@@ -374,7 +386,7 @@ def tune_xgboost(
         max_parallel_jobs=max_parallel_jobs,
         strategy="Random",
         random_seed=seed,
-        base_tuning_job_name=f"mlaccel-{features.product.replace('_', '-')[:8]}-tune",
+        base_tuning_job_name=f"mlaccel-{features.product.name.replace('_', '-')[:8]}-tune",
     )
     tuner.fit(_inputs(features), include_cls_metadata=False)
     tuner.wait()
@@ -408,8 +420,8 @@ def evaluate(
 
     from mlaccel.features import sklearn_processor
 
-    product = products.get_data_product(features.product)
-    output = connection.s3_uri("evaluation", features.product, model.job_name)
+    product = features.product
+    output = connection.s3_uri("evaluation", product.name, model.job_name)
     processor = sklearn_processor(
         connection=connection, instance_type=instance_type, base_job_name="mlaccel-evaluate"
     )
@@ -420,7 +432,12 @@ def evaluate(
             ProcessingInput(source=features.test, destination="/opt/ml/processing/test"),
         ],
         outputs=[ProcessingOutput(source="/opt/ml/processing/evaluation", destination=output)],
-        arguments=["--problem-type", product.problem_type],
+        arguments=[
+            "--problem-type",
+            product.problem_type,
+            "--num-classes",
+            str(len(product.classes)),
+        ],
         wait=True,
         logs=False,
     )
@@ -455,14 +472,14 @@ def test_metrics(model: TrainedModel) -> dict[str, float]:
 test_metrics.__test__ = False  # type: ignore[attr-defined]
 
 
-def compare_models(models: list[TrainedModel], product_name: str) -> pd.DataFrame:
+def compare_models(models: list[TrainedModel], product: products.DataProduct) -> pd.DataFrame:
     """One row per model: its test metrics, best first by the product's objective.
 
     Every model must have been evaluated (:func:`evaluate`) and carry its own label.
     """
     import pandas as pd
 
-    objective = objective_for(product_name)
+    objective = objective_for(product)
     labels = [m.label for m in models] if isinstance(models, list | tuple) else []
     if not labels:
         raise MLAccelInputError(
@@ -478,23 +495,23 @@ def compare_models(models: list[TrainedModel], product_name: str) -> pd.DataFram
     if lacking:
         raise MLAccelInputError(
             f"the evaluations of {lacking} have no test {objective.test_metric!r}, the objective "
-            f"of {product_name!r}; evaluate them on the features of {product_name!r}"
+            f"of {product.name!r}; evaluate them on the features of {product.name!r}"
         )
     table = pd.DataFrame(rows).set_index("model")
     return table.sort_values(objective.test_metric, ascending=objective.direction == "Minimize")
 
 
-def best_model(models: list[TrainedModel], product_name: str) -> TrainedModel:
+def best_model(models: list[TrainedModel], product: products.DataProduct) -> TrainedModel:
     """The model that wins on the product's test objective."""
-    table = compare_models(models, product_name)
+    table = compare_models(models, product)
     return next(m for m in models if m.label == table.index[0])
 
 
-def plot_comparison(table: pd.DataFrame, product_name: str) -> Figure:
+def plot_comparison(table: pd.DataFrame, product: products.DataProduct) -> Figure:
     """A bar chart of the objective metric per model, the winner highlighted."""
     import matplotlib.pyplot as plt
 
-    objective = objective_for(product_name)
+    objective = objective_for(product)
     values = table[objective.test_metric]
     fig, ax = plt.subplots(figsize=(7, 0.6 + 0.5 * len(values)))
     colors = ["#2a9d8f" if i == 0 else "#b0bec5" for i in range(len(values))]
@@ -507,37 +524,90 @@ def plot_comparison(table: pd.DataFrame, product_name: str) -> Figure:
     return fig
 
 
-def fit_reference_model(train: pd.DataFrame, product_name: str, *, seed: int = 0) -> Any:
-    """A small in-process XGBoost on one-hot raw features, returning ``predict(frame)``; the
-    same rows and ``seed`` give the same model.
+def fit_reference_model(
+    train: pd.DataFrame, product: products.DataProduct, *, seed: int = 0
+) -> Any:
+    """A small in-process XGBoost on one-hot raw features, returning ``predict(frame)``: the
+    score (regression), the positive class's probability (binary) or the class probabilities
+    (multiclass); the same rows and ``seed`` give the same model.
 
     For notebooks that need predictions without a deployed model (the drift notebook run on
     its own); production scoring goes through the registered model and its preprocessor.
     """
-    import pandas as pd
     import xgboost as xgb
 
-    product = products.get_data_product(product_name)
     check_seed(seed)
-    missing = [c for c in (*product.features, product.target) if c not in train.columns]
+    columns = list(product.features)
+    missing = [c for c in (*columns, product.target) if c not in train.columns]
     if missing:
         raise MLAccelInputError(
-            f"train lacks the columns {missing} of {product_name!r}; pass rows with its "
-            f"features and target, e.g. mlaccel.products.generate({product_name!r}, 5000)"
+            f"train lacks the columns {missing} of {product.name!r}; pass rows of its table "
+            f"(mlaccel.data.read_table(database, {product.name!r}, connection=conn))"
         )
-    columns = list(product.features)
-    encoded = pd.get_dummies(train[columns], dtype=float)
-    objective = objective_for(product_name).xgboost_objective
+    rows = train[train[product.target].notna()]
+    encoded = _reference_features(rows[columns])
+    params: dict[str, Any] = {
+        "objective": objective_for(product).xgboost_objective,
+        "max_depth": 5,
+        "eta": 0.2,
+        "nthread": 2,
+        "seed": seed,
+    }
+    if product.problem_type == "multiclass":
+        params["num_class"] = len(product.classes)
     booster = xgb.train(
-        {"objective": objective, "max_depth": 5, "eta": 0.2, "nthread": 2, "seed": seed},
-        xgb.DMatrix(encoded, train[product.target]),
-        num_boost_round=80,
+        params, xgb.DMatrix(encoded, encode_labels(rows[product.target], product)), 80
     )
 
     def predict(frame: pd.DataFrame) -> Any:
-        rows = pd.get_dummies(frame[columns], dtype=float).reindex(
+        features = _reference_features(frame[columns]).reindex(
             columns=encoded.columns, fill_value=0.0
         )
-        return booster.predict(xgb.DMatrix(rows))
+        return booster.predict(xgb.DMatrix(features))
 
     return predict
+
+
+def _reference_features(frame: pd.DataFrame) -> pd.DataFrame:
+    """Numbers as numbers (text that is no number as missing), the rest one-hot."""
+    import pandas as pd
+
+    out = {}
+    for column in frame.columns:
+        values = frame[column]
+        if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+            out[column] = values.astype("float64")
+        elif pd.api.types.is_datetime64_any_dtype(values):
+            out[column] = values.astype("int64").astype("float64")
+        else:
+            numbers = pd.to_numeric(values, errors="coerce")
+            if numbers.notna().mean() >= products.PARSE_SHARE:
+                out[column] = numbers
+            else:
+                dummies = pd.get_dummies(values.astype("string"), prefix=column, dtype=float)
+                out.update({str(c): dummies[c] for c in dummies.columns})
+    return pd.DataFrame(out, index=frame.index)
+
+
+def encode_labels(values: pd.Series, product: products.DataProduct) -> pd.Series:
+    """Target values as a model learns them: numbers (regression), 1 for the positive class
+    (binary), the class's index (multiclass). Values outside the classes are refused.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> p = products.DataProduct("p", "y", "binary", "id", ("x",), classes=("no", "yes"))
+    >>> encode_labels(pd.Series(["yes", "no"]), p).tolist()
+    [1.0, 0.0]
+    """
+    if product.problem_type == "regression":
+        return values.astype("float64")
+    texts = values.map(products.label_text)
+    unknown = sorted(set(texts) - set(product.classes))
+    if unknown:
+        raise MLAccelInputError(
+            f"{product.target} has values {unknown[:5]} outside the classes "
+            f"{list(product.classes)} of {product.name!r}: register the product again"
+        )
+    index = {label: float(i) for i, label in enumerate(product.classes)}
+    return texts.map(index).astype("float64")

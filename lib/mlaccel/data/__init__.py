@@ -16,7 +16,7 @@ as resource tags.
 module                 concern
 =====================  ===========================================================
 ``_publish``           :func:`publish_data_product`: Parquet on S3 and a Glue table
-``_kit_products``      :func:`publish`: the kit's generated data products
+``_register``          :func:`register` any source as a data product, :func:`load_product`
 ``_validate``          what a data product must be before it is published
 ``_table_metadata``    description, comments, parameters and tags in the catalog
 ``_catalog``           Glue lookups that list what exists when they miss
@@ -28,7 +28,6 @@ module                 concern
 
 from mlaccel.data._catalog import DEFAULT_DATABASE, LAKE_PREFIX, TAG_PARAMETER_PREFIX
 from mlaccel.data._discover import describe_table, list_databases, list_tables, search_tables
-from mlaccel.data._kit_products import publish
 from mlaccel.data._publish import (
     WRITE_MODES,
     PublishedTable,
@@ -37,6 +36,15 @@ from mlaccel.data._publish import (
     table_location,
 )
 from mlaccel.data._read import read_table
+from mlaccel.data._register import (
+    Registration,
+    load_product,
+    read_source,
+    register,
+    register_demo,
+    registered_products,
+    save_product,
+)
 from mlaccel.data._sql import ATHENA_RESULTS_PREFIX, format_sql, query
 
 __all__ = [
@@ -46,15 +54,21 @@ __all__ = [
     "TAG_PARAMETER_PREFIX",
     "WRITE_MODES",
     "PublishedTable",
+    "Registration",
     "WriteMode",
     "describe_table",
     "format_sql",
     "list_databases",
     "list_tables",
-    "publish",
+    "load_product",
     "publish_data_product",
     "query",
+    "read_source",
     "read_table",
+    "register",
+    "register_demo",
+    "registered_products",
+    "save_product",
     "search_tables",
     "table_location",
 ]

@@ -127,7 +127,8 @@ def check_documentation(
             f"columns are {list(df.columns)}"
         )
     tag_values = check_text_mapping("tags", tags, max_key=128, max_value=256)
-    extra = check_text_mapping("parameters", parameters or {}, max_key=255, max_value=4000)
+    # Glue keeps up to 512,000 bytes per parameter: room for a data product's contract.
+    extra = check_text_mapping("parameters", parameters or {}, max_key=255, max_value=512_000)
     clashing = sorted(k for k in extra if k.startswith(TAG_PARAMETER_PREFIX))
     if clashing:
         raise MLAccelInputError(
