@@ -72,18 +72,19 @@ def stage_script(script: str, pipeline: str, *, connection: Connection) -> str:
     return connection.s3_uri(key)
 
 
-def metric_rule(product_name: str) -> MetricRule:
-    """Test RMSE (at most the threshold) or test AUC (at least the threshold).
+def metric_rule(product: products.DataProduct) -> MetricRule:
+    """Test RMSE or test log loss (at most the threshold), or test AUC (at least it).
 
     Examples
     --------
-    >>> metric_rule("credit_risk").name
+    >>> metric_rule(products.DataProduct("p", "y", "binary", "id", ("x",), classes=("a", "b"))).name
     'auc'
     """
-    product = products.get_data_product(product_name)
     if product.problem_type == "regression":
         return MetricRule("rmse", "regression_metrics.rmse.value", "Minimize")
-    return MetricRule("auc", "binary_classification_metrics.auc.value", "Maximize")
+    if product.problem_type == "binary":
+        return MetricRule("auc", "binary_classification_metrics.auc.value", "Maximize")
+    return MetricRule("log_loss", "multiclass_classification_metrics.log_loss.value", "Minimize")
 
 
 def pipeline_name(product_name: str) -> str:
@@ -94,7 +95,7 @@ def pipeline_name(product_name: str) -> str:
     >>> pipeline_name("used_cars")
     'mlaccel-used-cars-build'
     """
-    return f"mlaccel-{products.get_data_product(product_name).name.replace('_', '-')}-build"
+    return f"mlaccel-{product_name.replace('_', '-')}-build"
 
 
 @dataclass(frozen=True)
@@ -140,7 +141,7 @@ class _Parameters:
 
 
 def build_pipeline(
-    product_name: str,
+    product: products.DataProduct,
     *,
     connection: Connection,
     session: Any = None,
@@ -149,12 +150,12 @@ def build_pipeline(
     hyperparameters: dict[str, Any] | None = None,
     seed: int = 0,
 ) -> Any:
-    """The SageMaker Pipeline for ``product_name`` (see the module docstring).
+    """The SageMaker Pipeline for ``product`` (see the module docstring).
 
     Parameters
     ----------
-    product_name
-        A data product of :mod:`mlaccel.products`.
+    product
+        The data product's contract (:func:`mlaccel.data.load_product`).
     connection
         Where the pipeline runs; its model package group is created when missing.
     session
@@ -177,16 +178,16 @@ def build_pipeline(
 
     Examples
     --------
-    >>> pipeline = build_pipeline("used_cars", connection=conn)  # doctest: +SKIP
+    >>> pipeline = build_pipeline(data.load_product("used_cars", connection=conn),
+    ...                           connection=conn)  # doctest: +SKIP
     >>> pipeline.upsert(role_arn=conn.role_arn); pipeline.start()  # doctest: +SKIP
     """
     _load_sdk()
     from sagemaker.workflow.functions import JsonGet
     from sagemaker.workflow.pipeline import Pipeline
 
-    product = products.get_data_product(product_name)
-    rule = metric_rule(product.name)
-    threshold = metric_threshold_for(rule.direction, metric_threshold)
+    rule = metric_rule(product)
+    threshold = metric_threshold_for(product, metric_threshold)
     build = _Build(
         product,
         connection,
@@ -292,7 +293,7 @@ def _training_step(
     )
     estimator.set_hyperparameters(
         **{
-            **training.default_hyperparameters(build.product.name),
+            **training.default_hyperparameters(build.product),
             "seed": build.seed,
             **hyperparameters,
         }
@@ -339,7 +340,7 @@ def _evaluation_step(
         code=stage_script("evaluation/evaluate.py", build.name, connection=build.connection),
         inputs=inputs,
         outputs=[evaluation],
-        arguments=["--problem-type", build.product.problem_type],
+        arguments=training.evaluation_arguments(build.product),
     )
     return ProcessingStep("Evaluate", step_args=step_args, property_files=[report]), report
 

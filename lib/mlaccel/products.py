@@ -104,6 +104,7 @@ class DataProduct:
     datetime_features: tuple[str, ...] = ()
     classes: tuple[str, ...] = ()  # binary: (negative, positive); multiclass: in label order
     time_column: str = ""
+    target_std: float = 0.0  # regression: the RMSE of always predicting the mean
     id_added: bool = False  # the kit added the id column when it registered the table
     excluded: Mapping[str, str] = field(default_factory=dict)  # column: why it is no feature
     renamed: Mapping[str, str] = field(default_factory=dict)  # source name: catalog name
@@ -250,6 +251,10 @@ def product_from_dict(values: Mapping[str, Any], *, where: str = "the contract")
         elif key == "id_added":
             if not isinstance(value, bool):
                 raise MLAccelInputError(f"{where}: id_added must be true or false")
+        elif key == "target_std":
+            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+                raise MLAccelInputError(f"{where}: target_std must be a number of 0 or more")
+            value = float(value)
         elif not isinstance(value, str):
             raise MLAccelInputError(f"{where}: {key} must be text, not {value!r}")
         kwargs[key] = value
@@ -426,6 +431,7 @@ def infer_product(
         datetime_features=tuple(c for c, (k, _) in kinds.items() if k == "datetime"),
         classes=classes,
         time_column=time_column,
+        target_std=_target_std(present) if problem == "regression" else 0.0,
         id_added=id_added,
         excluded=excluded,
         description=description or f"{name}: {problem} on {target}",
@@ -496,6 +502,13 @@ def _problem_type(values: pd.Series, given: str, target: str) -> tuple[str, str]
             f"{MAX_CLASSES} classes): give problem_type, or convert it to numbers for regression"
         )
     return "multiclass", f"problem type multiclass: {target} is text with {distinct} classes"
+
+
+def _target_std(values: pd.Series) -> float:
+    import pandas as pd
+
+    numbers = pd.to_numeric(values, errors="coerce").astype("float64")
+    return round(float(numbers.std(ddof=0)), 6) if numbers.notna().any() else 0.0
 
 
 def _first_non_numbers(values: pd.Series) -> list[str]:

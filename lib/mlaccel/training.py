@@ -432,12 +432,7 @@ def evaluate(
             ProcessingInput(source=features.test, destination="/opt/ml/processing/test"),
         ],
         outputs=[ProcessingOutput(source="/opt/ml/processing/evaluation", destination=output)],
-        arguments=[
-            "--problem-type",
-            product.problem_type,
-            "--num-classes",
-            str(len(product.classes)),
-        ],
+        arguments=evaluation_arguments(product),
         wait=True,
         logs=False,
     )
@@ -447,6 +442,17 @@ def evaluate(
     model.evaluation = json.loads(body["Body"].read())
     model.evaluation["s3_uri"] = report_uri
     return model.evaluation
+
+
+def evaluation_arguments(product: products.DataProduct) -> list[str]:
+    """The evaluation script's arguments for ``product`` (``seedcode/evaluation``).
+
+    Examples
+    --------
+    >>> evaluation_arguments(products.DataProduct("p", "y", "regression", "id", ("x",)))
+    ['--problem-type', 'regression', '--num-classes', '0']
+    """
+    return ["--problem-type", product.problem_type, "--num-classes", str(len(product.classes))]
 
 
 def test_metrics(model: TrainedModel) -> dict[str, float]:

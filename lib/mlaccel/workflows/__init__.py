@@ -33,7 +33,7 @@ notebook.
 
 Examples
 --------
->>> settings = workflow_settings("used_cars", connection=conn, topic_arn=topic)  # doctest: +SKIP
+>>> settings = workflow_settings(product, connection=conn, topic_arn=topic)  # doctest: +SKIP
 >>> training = training_workflow(settings)  # doctest: +SKIP
 >>> run = execute(training, connection=conn, name=run_name("train"))  # doctest: +SKIP
 """

@@ -200,7 +200,7 @@ def ensure_results_table(
         glue.create_database(
             DatabaseInput={"Name": database, "Description": "mlaccel monitoring results"}
         )
-    table = f"{settings.product}_violations"
+    table = f"{settings.product.name}_violations"
     table_input: TableInputTypeDef = {
         "Name": table,
         "Description": f"Model Monitor violations of {settings.endpoint_name}, one per row",

@@ -145,14 +145,17 @@ def model_quality_env(
 ) -> dict[str, str]:
     """The model-quality analyzer's settings for the product's model: its problem type, where
     the label is, and where the model's answer is (a value for regression, a probability cut at
-    0.5 for binary classification)."""
-    regression = product.problem_type == "regression"
+    0.5 for binary classification, the predicted class for multiclass)."""
     env = {
         "analysis_type": "MODEL_QUALITY",
         "dataset_format": dataset_format,
-        "problem_type": "Regression" if regression else "BinaryClassification",
+        "problem_type": product.monitor_problem_type,
         "ground_truth_attribute": ground_truth,
     }
-    if regression:
-        return {**env, "inference_attribute": prediction}
-    return {**env, "probability_attribute": prediction, "probability_threshold_attribute": "0.5"}
+    if product.problem_type == "binary":
+        return {
+            **env,
+            "probability_attribute": prediction,
+            "probability_threshold_attribute": "0.5",
+        }
+    return {**env, "inference_attribute": prediction}

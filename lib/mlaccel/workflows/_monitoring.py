@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from mlaccel import products
 from mlaccel.workflows._jobs import BOUND_BELOW_URI, analyzer_step, model_quality_env
 from mlaccel.workflows._settings import WorkflowSettings
 from mlaccel.workflows._states import (
@@ -164,7 +163,7 @@ def _model_drift_state(settings: WorkflowSettings) -> Any:
     """The captured answers, merged with their ground truth, against the model-quality
     baseline."""
     env = model_quality_env(
-        products.get_data_product(settings.product),
+        settings.product,
         dataset_format=_capture_format(["endpointOutput"]),
         ground_truth="groundTruth",
         prediction="_c0",

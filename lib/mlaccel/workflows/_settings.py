@@ -40,7 +40,7 @@ class WorkflowSettings:
     are made, so ``MLACCEL_INSTANCE_TYPE`` changes them.
     """
 
-    product: str
+    product: products.DataProduct
     region: str
     bucket: str
     role_arn: str  # the SageMaker execution role jobs run as
@@ -81,17 +81,17 @@ class WorkflowSettings:
     @property
     def training_name(self) -> str:
         """The training state machine's name."""
-        return f"mlaccel-{dashed(self.product)}-training"
+        return f"mlaccel-{dashed(self.product.name)}-training"
 
     @property
     def scoring_name(self) -> str:
         """The batch scoring state machine's name."""
-        return f"mlaccel-{dashed(self.product)}-batch-scoring"
+        return f"mlaccel-{dashed(self.product.name)}-batch-scoring"
 
     @property
     def monitoring_name(self) -> str:
         """The monitoring state machine's name."""
-        return f"mlaccel-{dashed(self.product)}-monitoring"
+        return f"mlaccel-{dashed(self.product.name)}-monitoring"
 
     @property
     def capture_uri(self) -> str:
@@ -113,7 +113,7 @@ class WorkflowSettings:
         """The model package group the product's models are registered in."""
         from mlaccel import registry
 
-        return registry.group_name(self.product)
+        return registry.group_name(self.product.name)
 
     def images(self) -> dict[str, str]:
         """Container images by role, for this region."""
@@ -140,18 +140,20 @@ def _image_pairs(region: str) -> tuple[tuple[str, str], ...]:
     )
 
 
-def metric_threshold_for(direction: str, value: float | None) -> float:
-    """``value`` checked to be a number, or the default bar of an objective's ``direction``.
-
-    The defaults suit the kit's data products: RMSE at most 3000, or AUC at least 0.7.
+def metric_threshold_for(product: products.DataProduct, value: float | None) -> float:
+    """``value`` checked to be a number, or the product's default bar: a model must beat
+    guessing. For regression, RMSE below the target's standard deviation (what always predicting
+    the mean scores); for binary, AUC of at least 0.6; for multiclass, log loss below that of
+    guessing every class alike.
 
     Examples
     --------
-    >>> metric_threshold_for("Minimize", None), metric_threshold_for("Maximize", 0.8)
-    (3000.0, 0.8)
+    >>> houses = products.DataProduct("h", "price", "regression", "id", ("x",), target_std=900.0)
+    >>> metric_threshold_for(houses, None), metric_threshold_for(houses, 800)
+    (900.0, 800.0)
     """
     if value is None:
-        return 3000.0 if direction == "Minimize" else 0.7
+        return default_metric_threshold(product)
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise MLAccelInputError(
             f"metric_threshold={value!r} must be a number (the metric's bar), e.g. 0.75"
@@ -159,26 +161,43 @@ def metric_threshold_for(direction: str, value: float | None) -> float:
     return float(value)
 
 
+def default_metric_threshold(product: products.DataProduct) -> float:
+    """The bar a model of ``product`` must pass to be deployed (:func:`metric_threshold_for`)."""
+    import math
+
+    if product.problem_type == "regression":
+        if not product.target_std > 0:
+            raise MLAccelInputError(
+                f"data product {product.name!r} has no target spread in its contract; register "
+                "it again, or give metric_threshold (the RMSE a model must stay under)"
+            )
+        return round(product.target_std, 6)
+    if product.problem_type == "binary":
+        return 0.6
+    return round(math.log(len(product.classes)), 6)
+
+
 def workflow_settings(
-    product_name: str,
+    product: products.DataProduct,
     *,
     connection: Connection,
     topic_arn: str,
     metric_threshold: float | None = None,
     **overrides: Any,
 ) -> WorkflowSettings:
-    """Settings for ``product_name`` on ``connection``, with defaults that suit the product.
+    """Settings for ``product`` on ``connection``, with defaults that suit the product.
 
     Parameters
     ----------
-    product_name
-        A data product of :mod:`mlaccel.products` (``used_cars``, ``credit_risk``).
+    product
+        The data product's contract (:func:`mlaccel.data.load_product`).
     connection
         Where the workflows run: its region, bucket, execution role and wait policy.
     topic_arn
         The SNS topic the workflows notify.
     metric_threshold
-        The objective's bar (RMSE at most, or AUC at least); a default suits each product.
+        The objective's bar (RMSE or log loss at most, or AUC at least); by default a model
+        must beat guessing (:func:`default_metric_threshold`).
     **overrides
         Any other :class:`WorkflowSettings` field.
 
@@ -191,13 +210,11 @@ def workflow_settings(
     --------
     >>> topic = mlaccel.notify.ensure_topic("mlaccel-pipelines", connection=conn)  # doctest: +SKIP
     >>> settings = workflow_settings(  # doctest: +SKIP
-    ...     "used_cars", connection=conn, topic_arn=topic
+    ...     data.load_product("used_cars", connection=conn), connection=conn, topic_arn=topic
     ... )
     >>> settings.training_name  # doctest: +SKIP
     'mlaccel-used-cars-training'
     """
-    product = products.get_data_product(product_name)
-    objective = training.objective_for(product.name)
     if not str(topic_arn).startswith("arn:"):
         raise MLAccelInputError(
             f"topic_arn={topic_arn!r} is not an SNS topic ARN; pass the ARN "
@@ -212,7 +229,7 @@ def workflow_settings(
             f"{sorted(WorkflowSettings.__dataclass_fields__)}"
         )
     settings = WorkflowSettings(
-        product=product.name,
+        product=product,
         region=connection.region,
         bucket=connection.bucket,
         role_arn=connection.role_arn,
@@ -220,8 +237,8 @@ def workflow_settings(
         topic_arn=topic_arn,
         prefix=f"pipelines/{product.name}",
         endpoint_name=f"mlaccel-{dashed(product.name)}-pipeline",
-        metric_threshold=metric_threshold_for(objective.direction, metric_threshold),
-        hyperparameters={**training.default_hyperparameters(product.name), "num_round": 100},
+        metric_threshold=metric_threshold_for(product, metric_threshold),
+        hyperparameters={**training.default_hyperparameters(product), "num_round": 100},
         endpoint_wait_seconds=connection.wait.workflow_endpoint_wait_seconds,
         parameter_path=f"/mlaccel/{dashed(product.name)}",
     )

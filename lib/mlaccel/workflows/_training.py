@@ -77,7 +77,7 @@ def training_workflow(settings: WorkflowSettings, *, client: Any = None) -> Any:
     from stepfunctions.steps import Chain
     from stepfunctions.workflow import Workflow
 
-    product = products.get_data_product(settings.product)
+    product = settings.product
     failed = failure_path(settings, "training pipeline")
     endpoint = _endpoint_stage(settings, failed, in_service=_export_stage(settings, failed))
     baselines = _baselines_stage(settings, product, failed)
