@@ -176,7 +176,8 @@ def plot_target_relationships(
     df: pd.DataFrame, target: str, columns: list[str] | None = None, *, max_categories: int = 10
 ) -> Figure:
     """How the target moves with each feature: binned means for numeric features, group means
-    for categorical ones (for a 0/1 target, the mean is the positive rate)."""
+    for categorical ones (for a 0/1 target, the mean is the positive rate; for a target of
+    text, the share of its most common class)."""
     import matplotlib.pyplot as plt
     import numpy as np
     import pandas as pd
@@ -185,6 +186,11 @@ def plot_target_relationships(
     _require_columns(df, [target], "target")
     columns = [c for c in (columns or list(df.columns)) if c != target]
     _require_columns(df, columns, "columns")
+    label = f"mean {target}"
+    if not pd.api.types.is_numeric_dtype(df[target]) or pd.api.types.is_bool_dtype(df[target]):
+        common = df[target].astype(str).mode().iloc[0]
+        df = df.assign(**{target: (df[target].astype(str) == common).astype(float)})
+        label = f"share of {target}={common}"
     n_cols = 3
     n_rows = int(np.ceil(len(columns) / n_cols))
     fig, axes = plt.subplots(n_rows, n_cols, figsize=(4.2 * n_cols, 2.8 * n_rows), squeeze=False)
@@ -199,7 +205,7 @@ def plot_target_relationships(
             means = df.groupby(values.astype(str), observed=True)[target].mean()
             means = means.sort_values().tail(max_categories)
             ax.barh(means.index, means.values, color="#e1812c")
-        ax.set_title(f"mean {target} by {column}", fontsize=10)
+        ax.set_title(f"{label} by {column}", fontsize=10)
         ax.tick_params(labelsize=8)
     for ax in list(axes.flat)[len(columns) :]:
         ax.set_visible(False)

@@ -533,9 +533,10 @@ def plot_comparison(table: pd.DataFrame, product: products.DataProduct) -> Figur
 def fit_reference_model(
     train: pd.DataFrame, product: products.DataProduct, *, seed: int = 0
 ) -> Any:
-    """A small in-process XGBoost on one-hot raw features, returning ``predict(frame)``: the
-    score (regression), the positive class's probability (binary) or the class probabilities
-    (multiclass); the same rows and ``seed`` give the same model.
+    """A small in-process XGBoost on one-hot raw features, returning ``predict(frame)``: what
+    model quality compares with the encoded labels (:func:`encode_labels`): the score
+    (regression), the positive class's probability (binary) or the class index (multiclass);
+    the same rows and ``seed`` give the same model.
 
     For notebooks that need predictions without a deployed model (the drift notebook run on
     its own); production scoring goes through the registered model and its preprocessor.
@@ -569,7 +570,8 @@ def fit_reference_model(
         features = _reference_features(frame[columns]).reindex(
             columns=encoded.columns, fill_value=0.0
         )
-        return booster.predict(xgb.DMatrix(features))
+        answers = booster.predict(xgb.DMatrix(features))
+        return answers.argmax(axis=1) if product.problem_type == "multiclass" else answers
 
     return predict
 

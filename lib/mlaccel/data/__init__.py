@@ -42,6 +42,7 @@ from mlaccel.data._register import (
     read_source,
     register,
     register_demo,
+    register_product,
     registered_products,
     save_product,
 )
@@ -67,6 +68,7 @@ __all__ = [
     "read_table",
     "register",
     "register_demo",
+    "register_product",
     "registered_products",
     "save_product",
     "search_tables",

@@ -157,6 +157,58 @@ def register_demo(
     )
 
 
+def register_product(
+    name: str,
+    source: Any = "",
+    *,
+    target: str = "",
+    problem_type: str = "",
+    id_column: str = "",
+    time_column: str = "",
+    positive_class: str = "",
+    demo_rows: int = 20_000,
+    seed: int = 0,
+    connection: Connection,
+    database: str = DEFAULT_DATABASE,
+) -> Registration:
+    """What notebook 01's parameters ask for: register ``source`` as ``name`` with the given
+    contract settings, or, with no ``source``, the kit's demo product ``name`` (``demo_rows``
+    rows from ``seed``). Settings that the demo would ignore are refused, not dropped."""
+    if source:
+        return register(
+            source,
+            name=name,
+            target=target,
+            problem_type=problem_type,
+            id_column=id_column,
+            time_column=time_column,
+            positive_class=positive_class,
+            connection=connection,
+            database=database,
+        )
+    from mlaccel import demo
+
+    given = {
+        k: v
+        for k, v in {
+            "target": target,
+            "problem_type": problem_type,
+            "id_column": id_column,
+            "time_column": time_column,
+            "positive_class": positive_class,
+        }.items()
+        if v
+    }
+    if name not in demo.list_demos() or given:
+        settings = f" ({', '.join(f'{k}={v!r}' for k, v in given.items())})" if given else ""
+        raise MLAccelInputError(
+            f"source is empty, so data_product={name!r} must be a demo product "
+            f"({', '.join(demo.list_demos())}) without contract settings{settings}: to register "
+            "your own data, set source to a database.table, an s3:// URI or a file, and target"
+        )
+    return register_demo(name, demo_rows, seed=seed, connection=connection, database=database)
+
+
 def load_product(
     name: str,
     *,

@@ -94,12 +94,17 @@ def read_scores(uri: str, *, connection: Connection, id_name: str = "record_id")
     Returns
     -------
     pandas.DataFrame
-        Columns ``id_name`` and ``score``.
+        Columns ``id_name`` and ``score`` (a value, or a probability for binary models), or
+        ``probability_0``... (one per class, for multiclass models).
     """
-    frames = _read_csv_objects(uri, ".out", connection, header=None, names=[id_name, "score"])
+    frames = _read_csv_objects(uri, ".out", connection, header=None)
     if not frames:
         raise MLAccelError(f"no scores (*.out) under {uri}: did the scoring run succeed?")
-    return _concat(frames)
+    scores = _concat(frames)
+    answers = scores.shape[1] - 1
+    names = ["score"] if answers == 1 else [f"probability_{i}" for i in range(answers)]
+    scores.columns = [id_name, *names]
+    return scores
 
 
 def read_prepared(uri: str, *, connection: Connection) -> Any:
