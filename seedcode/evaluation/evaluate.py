@@ -34,8 +34,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--test", type=Path, default=base / "test")
     p.add_argument("--output-dir", type=Path, default=base / "evaluation")
     p.add_argument(
-        "--problem-type", choices=["regression", "binary_classification"], default="regression"
+        "--problem-type", choices=["regression", "binary", "multiclass"], default="regression"
     )
+    p.add_argument("--num-classes", type=int, default=0, help="classes of a multiclass model")
     p.add_argument("--threshold", type=float, default=0.5, help="classification cut-off")
     return p.parse_args(argv)
 
@@ -64,7 +65,10 @@ def load_predict(folder: Path):
 
         def predict(x: np.ndarray) -> np.ndarray:
             z = (x - np.array(model["mean"])) / np.array(model["scale"])
-            z = z @ np.array(model["coefficients"]) + model["intercept"]
+            z = z @ np.array(model["coefficients"]) + np.array(model["intercept"])
+            if model["link"] == "softmax":
+                e = np.exp(z - z.max(axis=1, keepdims=True))
+                return e / e.sum(axis=1, keepdims=True)
             return 1 / (1 + np.exp(-z)) if model["link"] == "logistic" else z
 
         return predict
@@ -124,6 +128,33 @@ def classification_report(y: np.ndarray, prob: np.ndarray, threshold: float) -> 
     return {"binary_classification_metrics": report}
 
 
+def multiclass_report(y: np.ndarray, prob: np.ndarray, n_classes: int) -> dict:
+    """Accuracy, macro and weighted F1 and log loss of class probabilities (one column per
+    class), with the confusion matrix, in the model registry's multiclass shape."""
+    from sklearn import metrics
+
+    prob = prob.reshape(len(y), -1)
+    if prob.shape[1] != n_classes:
+        raise ValueError(f"the model answers {prob.shape[1]} classes; --num-classes={n_classes}")
+    labels = y.astype(int)
+    predicted = prob.argmax(axis=1)
+    classes = list(range(n_classes))
+    values = {
+        "accuracy": float(metrics.accuracy_score(labels, predicted)),
+        "macro_f1": float(metrics.f1_score(labels, predicted, average="macro", labels=classes)),
+        "weighted_f1": float(
+            metrics.f1_score(labels, predicted, average="weighted", labels=classes)
+        ),
+        "log_loss": float(metrics.log_loss(labels, np.clip(prob, 1e-12, 1), labels=classes)),
+    }
+    report = {k: {"value": v, "standard_deviation": 0.0} for k, v in values.items()}
+    matrix = metrics.confusion_matrix(labels, predicted, labels=classes)
+    report["confusion_matrix"] = {
+        str(i): {str(j): int(matrix[i, j]) for j in classes} for i in classes
+    }
+    return {"multiclass_classification_metrics": report}
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
@@ -134,10 +165,16 @@ def main(argv: list[str] | None = None) -> int:
     except (FileNotFoundError, ValueError, tarfile.TarError) as exc:
         print(f"evaluate: {exc}", file=sys.stderr)
         return 2
-    if args.problem_type == "regression":
-        report = regression_report(y, pred)
-    else:
-        report = classification_report(y, pred, args.threshold)
+    try:
+        if args.problem_type == "regression":
+            report = regression_report(y, pred)
+        elif args.problem_type == "multiclass":
+            report = multiclass_report(y, pred, args.num_classes)
+        else:
+            report = classification_report(y, pred, args.threshold)
+    except ValueError as exc:
+        print(f"evaluate: {exc}", file=sys.stderr)
+        return 2
     args.output_dir.mkdir(parents=True, exist_ok=True)
     (args.output_dir / "evaluation.json").write_text(json.dumps(report, indent=1))
     print(f"evaluation: {json.dumps(report)}")

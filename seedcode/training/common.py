@@ -18,6 +18,9 @@ METRIC_REGEX = {
     "validation:mae": r"final validation:mae=([-+0-9.eE]+)",
     "validation:auc": r"final validation:auc=([-+0-9.eE]+)",
     "validation:logloss": r"final validation:logloss=([-+0-9.eE]+)",
+    "validation:mlogloss": r"final validation:mlogloss=([-+0-9.eE]+)",
+    "validation:accuracy": r"final validation:accuracy=([-+0-9.eE]+)",
+    "validation:macro_f1": r"final validation:macro_f1=([-+0-9.eE]+)",
 }
 
 
@@ -82,6 +85,24 @@ def classification_metrics(y: np.ndarray, prob: np.ndarray) -> dict[str, float]:
         "auc": auc(y, prob),
         "logloss": float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p))),
         "accuracy": float(np.mean((prob >= 0.5) == (y == 1))),
+    }
+
+
+def multiclass_metrics(y: np.ndarray, prob: np.ndarray) -> dict[str, float]:
+    """Accuracy, macro F1 and log loss of class probabilities ``prob`` (one column per class)."""
+    labels = y.astype(int)
+    predicted = prob.argmax(axis=1)
+    f1s = []
+    for k in range(prob.shape[1]):
+        tp = float(((predicted == k) & (labels == k)).sum())
+        fp = float(((predicted == k) & (labels != k)).sum())
+        fn = float(((predicted != k) & (labels == k)).sum())
+        f1s.append(2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 0.0)
+    picked = np.clip(prob[np.arange(len(labels)), labels], 1e-12, 1.0)
+    return {
+        "accuracy": float(np.mean(predicted == labels)),
+        "macro_f1": float(np.mean(f1s)),
+        "mlogloss": float(-np.mean(np.log(picked))),
     }
 
 

@@ -18,6 +18,7 @@ from common import (
     classification_metrics,
     load_xy,
     model_dir,
+    multiclass_metrics,
     print_final_metrics,
     regression_metrics,
 )
@@ -26,7 +27,7 @@ from common import (
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument(
-        "--problem_type", choices=["regression", "binary_classification"], default="regression"
+        "--problem_type", choices=["regression", "binary", "multiclass"], default="regression"
     )
     p.add_argument("--alpha", type=float, default=1.0, help="L2 penalty")
     p.add_argument("--target", default="")
@@ -54,13 +55,18 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, alpha: float) -> tuple[np.ndarray
 
     model = LogisticRegression(C=1.0 / max(alpha, 1e-9), max_iter=500)
     model.fit(x, y)
+    if len(model.classes_) > 2:  # multinomial: one row of coefficients per class
+        return model.coef_.T, model.intercept_.tolist()
     return model.coef_[0], float(model.intercept_[0])
 
 
 def predict(model: dict, x: np.ndarray) -> np.ndarray:
     z = ((x - np.array(model["mean"])) / np.array(model["scale"])) @ np.array(
         model["coefficients"]
-    ) + model["intercept"]
+    ) + np.array(model["intercept"])
+    if model["link"] == "softmax":
+        e = np.exp(z - z.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)
     return 1 / (1 + np.exp(-z)) if model["link"] == "logistic" else z
 
 
@@ -73,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"train_linear: {exc}", file=sys.stderr)
         return 2
     mean, scale = standardize(x)
-    classification = args.problem_type == "binary_classification"
+    classification = args.problem_type != "regression"
     fit = fit_logistic if classification else fit_ridge
     coef, intercept = fit((x - mean) / scale, y, args.alpha)
     model = {
@@ -82,12 +88,15 @@ def main(argv: list[str] | None = None) -> int:
         "mean": mean.tolist(),
         "scale": scale.tolist(),
         "feature_names": names,
-        "link": "logistic" if classification else "identity",
+        "link": {"binary": "logistic", "multiclass": "softmax"}.get(args.problem_type, "identity"),
     }
     pred = predict(model, x_val)
-    metrics = (
-        classification_metrics(y_val, pred) if classification else regression_metrics(y_val, pred)
-    )
+    if args.problem_type == "multiclass":
+        metrics = multiclass_metrics(y_val, pred)
+    elif classification:
+        metrics = classification_metrics(y_val, pred)
+    else:
+        metrics = regression_metrics(y_val, pred)
     print_final_metrics(metrics)
     out = args.model_dir or model_dir()
     out.mkdir(parents=True, exist_ok=True)

@@ -18,6 +18,7 @@ from common import (
     classification_metrics,
     load_xy,
     model_dir,
+    multiclass_metrics,
     print_final_metrics,
     regression_metrics,
 )
@@ -33,6 +34,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--colsample_bytree", type=float, default=0.9)
     p.add_argument("--min_child_weight", type=float, default=1.0)
     p.add_argument("--gamma", type=float, default=0.0)
+    p.add_argument("--num_class", type=int, default=0, help="classes of a multi: objective")
     p.add_argument("--early_stopping_rounds", type=int, default=20)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--target", default="", help="label column for Parquet input")
@@ -49,6 +51,10 @@ def train(args: argparse.Namespace) -> tuple[xgb.Booster, dict[str, float]]:
     dtrain = xgb.DMatrix(x_train, y_train)
     dval = xgb.DMatrix(x_val, y_val)
     classification = args.objective.startswith("binary:")
+    multiclass = args.objective.startswith("multi:")
+    if multiclass and args.num_class < 3:
+        raise ValueError(f"objective {args.objective} needs --num_class of 3 or more")
+    metrics_for = ["mlogloss", "merror"] if multiclass else None
     params = {
         "objective": args.objective,
         "max_depth": args.max_depth,
@@ -57,9 +63,10 @@ def train(args: argparse.Namespace) -> tuple[xgb.Booster, dict[str, float]]:
         "colsample_bytree": args.colsample_bytree,
         "min_child_weight": args.min_child_weight,
         "gamma": args.gamma,
-        "eval_metric": ["logloss", "auc"] if classification else ["mae", "rmse"],
+        "eval_metric": metrics_for or (["logloss", "auc"] if classification else ["mae", "rmse"]),
         "seed": args.seed,
         "nthread": 2,
+        **({"num_class": args.num_class} if multiclass else {}),
     }
     booster = xgb.train(
         params,
@@ -70,9 +77,12 @@ def train(args: argparse.Namespace) -> tuple[xgb.Booster, dict[str, float]]:
         verbose_eval=10,
     )
     pred = booster.predict(dval, iteration_range=(0, booster.best_iteration + 1))
-    metrics = (
-        classification_metrics(y_val, pred) if classification else regression_metrics(y_val, pred)
-    )
+    if multiclass:
+        metrics = multiclass_metrics(y_val, pred.reshape(len(y_val), -1))
+    elif classification:
+        metrics = classification_metrics(y_val, pred)
+    else:
+        metrics = regression_metrics(y_val, pred)
     return booster, metrics
 
 
