@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlaccel import products
+from mlaccel import demo, drift_batch, features, products
 from tests.support import REPO, import_script
 
 SEEDCODE = REPO / "seedcode"
@@ -30,23 +30,24 @@ train_linear = load("training/train_linear.py")
 evaluate = load("evaluation/evaluate.py")
 
 
+def contract(name: str, rows: pd.DataFrame | None = None) -> products.DataProduct:
+    """A demo product's contract, inferred from its rows as registering it would."""
+    spec = demo.get_demo(name)
+    rows = demo.generate(name, 2000, seed=2) if rows is None else rows
+    return products.infer_product(
+        rows,
+        name=name,
+        target=spec.target,
+        problem_type=spec.problem_type,
+        id_column=spec.id_column,
+    ).product
+
+
 def prepared(tmp_path: Path, name: str, n_rows: int = 6000) -> Path:
-    product = products.get_data_product(name)
     raw = tmp_path / "processing" / "input" / "data"
     raw.mkdir(parents=True)
-    products.generate(name, n_rows, seed=2).to_parquet(raw / "part-0.parquet")
-    args = [
-        "--target",
-        product.target,
-        "--problem-type",
-        product.problem_type,
-        "--numeric-columns",
-        ",".join(product.numeric_features),
-        "--categorical-columns",
-        ",".join(product.categorical_features),
-    ]
-    if name == "used_cars":
-        args += ["--reference-year", str(products.REFERENCE_YEAR)]
+    demo.generate(name, n_rows, seed=2).to_parquet(raw / "part-0.parquet")
+    args = features.preprocess_arguments(contract(name), 0.7, 0.15, seed=0)
     assert preprocess.main(args) == 0
     return tmp_path / "processing" / "output"
 
@@ -61,7 +62,7 @@ def container(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 def test_preprocess_writes_every_output(tmp_path: Path) -> None:
     out = prepared(tmp_path, "used_cars")
     prep = json.loads((out / "preprocessor" / "preprocessor.json").read_text())
-    assert "vehicle_age" in prep["features"] and "fuel_type=__unknown__" in prep["features"]
+    assert "year" in prep["features"] and "fuel_type=__unknown__" in prep["features"]
     sizes = {}
     for split in ("train", "validation", "test"):
         csv = np.loadtxt(out / split / f"{split}.csv", delimiter=",", ndmin=2)
@@ -80,7 +81,9 @@ def test_transform_mode_applies_the_saved_preprocessor(tmp_path: Path) -> None:
     out = prepared(tmp_path, "used_cars")
     batch_dir = tmp_path / "batch"
     batch_dir.mkdir()
-    batch = products.generate_drifted_batch("used_cars", 200, seed=9)
+    batch = drift_batch.drifted_batch(
+        demo.generate("used_cars", 200, seed=9), contract("used_cars"), seed=9
+    )
     batch.drop(columns="price").to_parquet(batch_dir / "batch.parquet")
     code = preprocess.main(
         [
@@ -99,8 +102,9 @@ def test_transform_mode_applies_the_saved_preprocessor(tmp_path: Path) -> None:
     prep = json.loads((out / "preprocessor" / "preprocessor.json").read_text())
     assert len(rows) == 200 and rows.shape[1] == 1 + len(prep["features"])
     assert list(rows[0]) == list(batch["record_id"])
-    hydrogen = rows[1 + prep["features"].index("fuel_type=__unknown__")]
-    assert hydrogen.sum() == (batch["fuel_type"] == "hydrogen").sum() > 0
+    (changed,) = batch.attrs["drift"]["new_category"]
+    unseen = rows[1 + prep["features"].index(f"{changed}=__unknown__")]
+    assert unseen.sum() == (batch[changed] == drift_batch.NEW_CATEGORY).sum() > 0
 
 
 @pytest.mark.parametrize(
@@ -133,15 +137,15 @@ def test_fit_mode_refuses_training_data_without_rows(
 ) -> None:
     raw = tmp_path / "processing" / "input" / "data"
     raw.mkdir(parents=True)
-    products.generate("used_cars", 5).head(0).to_parquet(raw / "part-0.parquet")
+    demo.generate("used_cars", 5).head(0).to_parquet(raw / "part-0.parquet")
     assert preprocess.main(["--target", "price"]) == 2
     assert f"the training data {raw} has no rows" in capsys.readouterr().err
 
 
 def _train_both(tmp_path: Path, name: str) -> tuple[dict, dict]:
-    product = products.get_data_product(name)
+    product = contract(name)
     out = prepared(tmp_path, name)
-    classification = product.problem_type == "binary_classification"
+    classification = product.problem_type == "binary"
     channels = ["--train", str(out / "train"), "--validation", str(out / "validation")]
     objective = "binary:logistic" if classification else "reg:squarederror"
     assert (
@@ -235,7 +239,7 @@ def test_bad_input_exits_non_zero_with_a_message(
 ) -> None:
     raw = tmp_path / "processing" / "input" / "data"
     raw.mkdir(parents=True)
-    products.generate("used_cars", 100).drop(columns="mileage").to_parquet(raw / "a.parquet")
+    demo.generate("used_cars", 100).drop(columns="mileage").to_parquet(raw / "a.parquet")
     assert preprocess.main(["--target", "price", "--numeric-columns", "mileage,year"]) == 2
     assert "columns ['mileage'] are missing" in capsys.readouterr().err
     assert preprocess.main(["--target", "price", "--train-ratio", "1.2"]) == 2
