@@ -357,3 +357,17 @@ def tarball(files: dict[str, bytes]) -> bytes:
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
     return buffer.getvalue()
+
+
+def demo_contract(name: str, n_rows: int = 2000, seed: int = 2) -> Any:
+    """A demo product's contract, inferred from its generated rows as registering it would."""
+    from mlaccel import demo, products
+
+    spec = demo.get_demo(name)
+    return products.infer_product(
+        demo.generate(name, n_rows, seed=seed),
+        name=name,
+        target=spec.target,
+        problem_type=spec.problem_type,
+        id_column=spec.id_column,
+    ).product

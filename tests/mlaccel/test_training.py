@@ -10,8 +10,12 @@ import numpy as np
 import pytest
 
 import mlaccel
-from mlaccel import config, data, features, products, training
+from mlaccel import config, data, demo, features, products, training
 from mlaccel.errors import MLAccelInputError
+from tests.support import demo_contract
+
+CARS = demo_contract("used_cars")
+CREDIT = demo_contract("credit_risk")
 
 matplotlib.use("Agg")
 
@@ -32,8 +36,8 @@ def model(label: str, **metrics: float) -> training.TrainedModel:
 
 
 def test_objective_follows_the_problem_type() -> None:
-    regression = training.objective_for("used_cars")
-    classification = training.objective_for("credit_risk")
+    regression = training.objective_for(CARS)
+    classification = training.objective_for(CREDIT)
     assert (regression.metric, regression.direction, regression.test_metric) == (
         "validation:rmse",
         "Minimize",
@@ -48,15 +52,22 @@ def test_objective_follows_the_problem_type() -> None:
     assert classification.better(0.9, 0.8) and not classification.better(0.8, 0.9)
 
 
-def test_objective_names_an_unknown_data_product() -> None:
-    with pytest.raises(MLAccelInputError, match=r"^data_product='houses' is not a data product"):
-        training.objective_for("houses")
+def test_multiclass_minimizes_log_loss_with_the_number_of_classes() -> None:
+    wine = products.DataProduct("wine", "kind", "multiclass", "id", ("x",), classes=("a", "b", "c"))
+    objective = training.objective_for(wine)
+    assert (objective.metric, objective.direction, objective.test_metric) == (
+        "validation:mlogloss",
+        "Minimize",
+        "log_loss",
+    )
+    params = training.default_hyperparameters(wine)
+    assert (params["objective"], params["num_class"]) == ("multi:softprob", 3)
 
 
 def test_default_hyperparameters_carry_the_objective() -> None:
-    regression = training.default_hyperparameters("used_cars")
+    regression = training.default_hyperparameters(CARS)
     assert (regression["objective"], regression["eval_metric"]) == ("reg:squarederror", "rmse")
-    classification = training.default_hyperparameters("credit_risk")
+    classification = training.default_hyperparameters(CREDIT)
     assert (classification["objective"], classification["eval_metric"]) == (
         "binary:logistic",
         "auc",
@@ -88,15 +99,15 @@ def test_test_metrics_need_an_evaluation() -> None:
 
 def test_compare_models_sorts_best_first_by_the_objective() -> None:
     models = [model("linear", rmse=950.0), model("xgb", rmse=800.0), model("tuned", rmse=820.0)]
-    table = training.compare_models(models, "used_cars")
+    table = training.compare_models(models, CARS)
     assert list(table.index) == ["xgb", "tuned", "linear"]
     assert table.loc["xgb", "job"] == "job-xgb"
-    assert training.best_model(models, "used_cars") is models[1]
+    assert training.best_model(models, CARS) is models[1]
 
 
 def test_compare_models_maximizes_auc_for_classification() -> None:
     low, high = model("low", auc=0.7), model("high", auc=0.9)
-    assert training.best_model([low, high], "credit_risk") is high
+    assert training.best_model([low, high], CREDIT) is high
 
 
 @pytest.mark.parametrize(
@@ -109,21 +120,21 @@ def test_compare_models_maximizes_auc_for_classification() -> None:
 )
 def test_compare_models_rejects_what_it_cannot_rank(models: Any, message: str) -> None:
     with pytest.raises(MLAccelInputError, match=message):
-        training.compare_models(models, "used_cars")
+        training.compare_models(models, CARS)
 
 
 def test_plot_comparison_draws_one_bar_per_model() -> None:
-    table = training.compare_models([model("a", rmse=2.0), model("b", rmse=1.0)], "used_cars")
-    figure = training.plot_comparison(table, "used_cars")
+    table = training.compare_models([model("a", rmse=2.0), model("b", rmse=1.0)], CARS)
+    figure = training.plot_comparison(table, CARS)
     axes = figure.axes[0]
     assert len(axes.patches) == 2
     assert axes.get_title() == "test rmse (lower is better)"
 
 
 def test_reference_model_learns_the_target() -> None:
-    rows = products.generate("used_cars", 1500, seed=4)
+    rows = demo.generate("used_cars", 1500, seed=4)
     train, held_out = rows.iloc[:1200], rows.iloc[1200:]
-    predict = training.fit_reference_model(train, "used_cars")
+    predict = training.fit_reference_model(train, CARS)
     predicted = predict(held_out)
     assert predicted.shape == (len(held_out),)
     error = float(np.sqrt(np.mean((predicted - held_out["price"]) ** 2)))
@@ -131,9 +142,9 @@ def test_reference_model_learns_the_target() -> None:
 
 
 def test_reference_model_names_the_columns_it_lacks() -> None:
-    rows = products.generate("credit_risk", 50).drop(columns=["income"])
+    rows = demo.generate("credit_risk", 50).drop(columns=["income"])
     with pytest.raises(MLAccelInputError, match=r"train lacks the columns \['income'\]"):
-        training.fit_reference_model(rows, "credit_risk")
+        training.fit_reference_model(rows, CREDIT)
 
 
 # ----------------------------------------------------------------------------- argument checks
@@ -142,7 +153,7 @@ def test_reference_model_names_the_columns_it_lacks() -> None:
 @pytest.fixture(scope="module")
 def placeholder_features(conn: mlaccel.Connection) -> features.FeatureSet:
     """A feature set no job ran for: enough for checks that fail before any job starts."""
-    return features.FeatureSet("used_cars", conn.s3_uri("features", "never_written"), "")
+    return features.FeatureSet(CARS, conn.s3_uri("features", "never_written"), "")
 
 
 @pytest.mark.parametrize(
@@ -185,11 +196,11 @@ def test_train_builtin_xgboost_checks_hyperparameters(
 def test_estimators_take_the_instance_type_from_config(
     conn: mlaccel.Connection, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    default = training.builtin_xgboost_estimator("used_cars", connection=conn)
+    default = training.builtin_xgboost_estimator(CARS, connection=conn)
     assert default.instance_type == config.default_instance_type()
     monkeypatch.setenv("MLACCEL_INSTANCE_TYPE", "ml.c5.2xlarge")
     estimator = training.builtin_xgboost_estimator(
-        "credit_risk", connection=conn, hyperparameters={"num_round": 7}
+        CREDIT, connection=conn, hyperparameters={"num_round": 7}
     )
     assert estimator.instance_type == "ml.c5.2xlarge"
     assert estimator.hyperparameters()["num_round"] == 7
@@ -203,8 +214,9 @@ def test_estimators_take_the_instance_type_from_config(
 def feature_set(conn: mlaccel.Connection) -> features.FeatureSet:
     """Features of a small used-cars table, built by the real processing job on the twin."""
     database = f"training_{uuid.uuid4().hex[:8]}"
-    data.publish("used_cars", 600, seed=9, connection=conn, database=database)
-    return features.run_feature_job("used_cars", connection=conn, database=database, seed=9)
+    data.register_demo("used_cars", 600, seed=9, connection=conn, database=database)
+    product = data.load_product("used_cars", connection=conn, database=database)
+    return features.run_feature_job(product, connection=conn, database=database, seed=9)
 
 
 def test_train_evaluate_and_compare_on_the_twin(
@@ -228,7 +240,8 @@ def test_train_evaluate_and_compare_on_the_twin(
             "evaluation", "used_cars", trained.job_name, "evaluation.json"
         )
         assert training.test_metrics(trained)["rmse"] > 0
-    table = training.compare_models([xgb, linear], "used_cars")
+    product = feature_set.product
+    table = training.compare_models([xgb, linear], product)
     assert set(table.index) == {"xgboost (built-in)", "linear baseline"}
     assert table["rmse"].is_monotonic_increasing
-    assert training.best_model([xgb, linear], "used_cars").label == table.index[0]
+    assert training.best_model([xgb, linear], product).label == table.index[0]
