@@ -84,7 +84,7 @@ def label_text(value: Any) -> str:
     >>> label_text(True), label_text(1.0), label_text(" yes ")
     ('true', '1', 'yes')
     """
-    if isinstance(value, bool) or type(value).__name__ == "bool_":
+    if isinstance(value, bool) or getattr(getattr(value, "dtype", None), "kind", "") == "b":
         return "true" if value else "false"
     if isinstance(value, float) and math.isfinite(value) and value == int(value):
         return str(int(value))
