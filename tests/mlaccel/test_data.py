@@ -153,30 +153,6 @@ def test_append_mode_adds_rows_and_keeps_metadata_exact(conn: mlaccel.Connection
     assert data.list_tables(database, connection=conn).iloc[0]["tags"] == {"domain": "automotive"}
 
 
-def test_publish_generates_a_data_product_with_its_catalog_metadata(
-    conn: mlaccel.Connection,
-) -> None:
-    products = pytest.importorskip("mlaccel.products")
-    database = unique_database("products")
-    published = data.publish("used_cars", 120, seed=3, connection=conn, database=database)
-    product = products.get_data_product("used_cars")
-
-    assert (published.database, published.table, published.n_rows) == (database, "used_cars", 120)
-    row = data.list_tables(database, connection=conn).iloc[0]
-    assert row["tags"] == dict(product.tags)
-    described = data.describe_table(database, "used_cars", connection=conn).set_index("column")
-    for column, text in product.column_descriptions.items():
-        assert described.loc[column, "comment"] == text[:255] or len(text) > 255
-    parameters = conn.client("glue").get_table(DatabaseName=database, Name="used_cars")["Table"][
-        "Parameters"
-    ]
-    assert parameters["target"] == product.target
-    assert parameters["problem_type"] == product.problem_type
-    generated = products.generate("used_cars", 120, seed=3)
-    counted = data.query("SELECT count(*) AS n FROM used_cars", database=database, connection=conn)
-    assert int(counted["n"].iloc[0]) == len(generated)
-
-
 # ----------------------------------------------------------------------------- discover
 
 
