@@ -128,8 +128,6 @@ def preprocess_arguments(
         ",".join(product.numeric_features),
         "--categorical-columns",
         ",".join(product.categorical_features),
-        "--datetime-columns",
-        ",".join(product.datetime_features),
         "--train-ratio",
         str(train_ratio),
         "--validation-ratio",
@@ -139,6 +137,8 @@ def preprocess_arguments(
         "--max-invalid-fraction",
         str(max_invalid_fraction),
     ]
+    if product.datetime_features:
+        args += ["--datetime-columns", ",".join(product.datetime_features)]
     if product.classes:
         args += ["--classes", json.dumps(list(product.classes))]
     if product.time_column:

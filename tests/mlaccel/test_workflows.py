@@ -23,16 +23,19 @@ import mlaccel
 from mlaccel import (
     config,
     data,
+    demo,
     events,
     inference,
     notify,
     pipelines,
-    products,
     registry,
     workflows,
 )
 from mlaccel.errors import MLAccelInputError
-from tests.support import REPO, import_script
+from tests.support import REPO, demo_contract, import_script
+
+CARS = demo_contract("used_cars")
+CREDIT = demo_contract("credit_risk")
 
 GOLDEN = REPO / "seedcode" / "workflows"
 PRODUCTS = ("used_cars", "credit_risk")
@@ -54,7 +57,7 @@ def regenerate(conn: mlaccel.Connection, topic: str, folder: Path) -> list[Path]
     """Export every definition as the notebook does (``python -m pytest ... --regenerate`` is
     not needed: copy the files this writes over seedcode/workflows after review)."""
     written = []
-    for product in PRODUCTS:
+    for product in (CARS, CREDIT):
         settings = workflows.workflow_settings(product, connection=conn, topic_arn=topic)
         for build in BUILDERS:
             written += workflows.export(build, settings, folder)
@@ -92,7 +95,7 @@ def test_exports_carry_no_account_bucket_or_region(conn: mlaccel.Connection) -> 
 def test_every_task_request_passes_botocore_validation(
     conn: mlaccel.Connection, topic: str, product: str
 ) -> None:
-    settings = workflows.workflow_settings(product, connection=conn, topic_arn=topic)
+    settings = workflows.workflow_settings(demo_contract(product), connection=conn, topic_arn=topic)
     for build in BUILDERS:
         definition = build(settings).definition.to_dict()
         assert workflows.validate_definition(definition) == []
@@ -119,7 +122,7 @@ def test_validation_names_the_state_and_the_bad_member() -> None:
 
 
 def test_training_definition_has_the_required_shape(conn: mlaccel.Connection, topic: str) -> None:
-    settings = workflows.workflow_settings("credit_risk", connection=conn, topic_arn=topic)
+    settings = workflows.workflow_settings(CREDIT, connection=conn, topic_arn=topic)
     states = workflows.training_workflow(settings).definition.to_dict()["States"]
     order = [layer[-1] for layer in workflows.graph_layers({"StartAt": "Read defaults",
                                                            "States": states})]  # fmt: skip
@@ -146,22 +149,18 @@ def test_training_definition_has_the_required_shape(conn: mlaccel.Connection, to
 
 def test_settings_reject_bad_parameters(conn: mlaccel.Connection, topic: str) -> None:
     with pytest.raises(MLAccelInputError, match="metric_threshold"):
-        workflows.workflow_settings("used_cars", connection=conn, topic_arn=topic,
+        workflows.workflow_settings(CARS, connection=conn, topic_arn=topic,
                                     metric_threshold="low")  # fmt: skip
     with pytest.raises(MLAccelInputError, match="topic_arn"):
-        workflows.workflow_settings("used_cars", connection=conn, topic_arn="alerts")
+        workflows.workflow_settings(CARS, connection=conn, topic_arn="alerts")
     with pytest.raises(MLAccelInputError, match="unknown workflow settings"):
-        workflows.workflow_settings("used_cars", connection=conn, topic_arn=topic, instance="x")
-    with pytest.raises(MLAccelInputError, match="data product"):
-        workflows.workflow_settings("houses", connection=conn, topic_arn=topic)
+        workflows.workflow_settings(CARS, connection=conn, topic_arn=topic, instance="x")
     with pytest.raises(MLAccelInputError, match="uri_prefix"):
         events.start_on_upload("r", "bucket/prefix", "arn:aws:states:x", connection=conn)
     with pytest.raises(MLAccelInputError, match="state_machine_arn"):
         events.start_on_upload("r", "s3://bucket/prefix/", "arn:aws:lambda:x", connection=conn)
     with pytest.raises(MLAccelInputError, match=r"name\.parquet"):
-        workflows.land_data(
-            products.generate("used_cars", 5), conn.s3_uri("x.csv"), connection=conn
-        )
+        workflows.land_data(demo.generate("used_cars", 5), conn.s3_uri("x.csv"), connection=conn)
     with pytest.raises(MLAccelInputError, match="rate"):
         workflows.schedule("r", "arn:aws:states:x", "hourly", connection=conn)
 
@@ -170,7 +169,7 @@ def test_land_data_refuses_a_frame_without_rows_naming_where_it_would_land(
     conn: mlaccel.Connection,
 ) -> None:
     uri = conn.s3_uri("test-batches", f"empty-{time.time_ns()}.parquet")
-    header_only = products.generate("used_cars", 5).drop(columns=["price"]).head(0)
+    header_only = demo.generate("used_cars", 5).drop(columns=["price"]).head(0)
     with pytest.raises(
         MLAccelInputError,
         match=rf"^frame has no rows, so nothing would land at {re.escape(uri)}: pass a "
@@ -187,7 +186,7 @@ def test_land_data_refuses_a_frame_without_rows_naming_where_it_would_land(
 def test_settings_follow_the_connection_and_the_configured_instance_type(
     conn: mlaccel.Connection, topic: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    settings = workflows.workflow_settings("used_cars", connection=conn, topic_arn=topic)
+    settings = workflows.workflow_settings(CARS, connection=conn, topic_arn=topic)
     assert settings.endpoint_wait_seconds == conn.wait.workflow_endpoint_wait_seconds
     states = workflows.training_workflow(settings).definition.to_dict()["States"]
     assert states["Wait for endpoint"]["Seconds"] == conn.wait.workflow_endpoint_wait_seconds
@@ -197,16 +196,16 @@ def test_settings_follow_the_connection_and_the_configured_instance_type(
     assert exported == config.wait_policy("aws").workflow_endpoint_wait_seconds
 
     monkeypatch.setenv("MLACCEL_INSTANCE_TYPE", "ml.c5.xlarge")
-    settings = workflows.workflow_settings("used_cars", connection=conn, topic_arn=topic)
+    settings = workflows.workflow_settings(CARS, connection=conn, topic_arn=topic)
     assert settings.training_instance_type == settings.endpoint_instance_type == "ml.c5.xlarge"
-    definition = json.loads(pipelines.build_pipeline("used_cars", connection=conn).definition())
+    definition = json.loads(pipelines.build_pipeline(CARS, connection=conn).definition())
     defaults = {p["Name"]: p.get("DefaultValue") for p in definition["Parameters"]}
     assert defaults["ProcessingInstanceType"] == defaults["TrainingInstanceType"] == "ml.c5.xlarge"
 
 
 def test_every_public_name_is_exported() -> None:
     assert set(workflows.__all__) <= set(dir(workflows))
-    assert workflows.training.objective_for("used_cars").direction == "Minimize"
+    assert workflows.training.objective_for(CARS).direction == "Minimize"
 
 
 # --------------------------------------------------------------------------------- handlers
@@ -243,13 +242,13 @@ def test_handler_pure_functions() -> None:
 @pytest.fixture(scope="module")
 def deployed(conn: mlaccel.Connection, topic: str) -> workflows.WorkflowSettings:
     settings = workflows.workflow_settings(
-        "used_cars", connection=conn, topic_arn=topic, prefix="test-pipelines/used_cars",
+        CARS, connection=conn, topic_arn=topic, prefix="test-pipelines/used_cars",
         endpoint_name="test-pipeline-endpoint", parameter_path="/mlaccel/test-pipelines",
     )  # fmt: skip
     workflows.deploy_functions(connection=conn)
     workflows.stage_code(settings, connection=conn)
     workflows.land_data(
-        products.generate("used_cars", 4000, seed=2),
+        demo.generate("used_cars", 4000, seed=2),
         f"{settings.training_data_uri}/extract.parquet",
         connection=conn,
     )
@@ -301,7 +300,7 @@ def test_scoring_pipeline_joins_a_score_to_every_row_and_starts_on_upload(
         "ModelPackageSummaryList"
     ]:
         pipeline = pipelines.build_pipeline(
-            "used_cars", connection=conn, input_uri=deployed.training_data_uri
+            CARS, connection=conn, input_uri=deployed.training_data_uri
         )
         pipeline.upsert(role_arn=conn.role_arn)
         assert pipeline.start().describe()["PipelineExecutionStatus"] == "Succeeded"
@@ -314,7 +313,7 @@ def test_scoring_pipeline_joins_a_score_to_every_row_and_starts_on_upload(
         workflows.execute(training, connection=conn, inputs={"metric_threshold": 1})
     scoring = workflows.scoring_workflow(deployed)
     scoring_arn = workflows.create_or_update(scoring, connection=conn)
-    batch = products.generate("used_cars", 300, seed=9).drop(columns=["price"])
+    batch = demo.generate("used_cars", 300, seed=9).drop(columns=["price"])
     uri = workflows.land_data(batch, conn.s3_uri("test-batches", "b.parquet"), connection=conn)
     run = workflows.execute(scoring, connection=conn, inputs={"batch_uri": uri})
     assert run.status == "SUCCEEDED", run.failure()
@@ -344,7 +343,7 @@ def test_scoring_a_batch_without_rows_fails_before_any_transform_and_says_why(
     conn: mlaccel.Connection, topic: str, body: bytes
 ) -> None:
     settings = workflows.workflow_settings(
-        "used_cars", connection=conn, topic_arn=topic, prefix="test-pipelines/empty-batch"
+        CARS, connection=conn, topic_arn=topic, prefix="test-pipelines/empty-batch"
     )
     workflows.stage_code(settings, connection=conn)
     # A stand-in for the fitted transform: the run must stop before it is applied.
@@ -377,11 +376,11 @@ def test_scoring_a_batch_without_rows_fails_before_any_transform_and_says_why(
 def test_sagemaker_pipeline_registers_or_fails_on_the_twin(conn: mlaccel.Connection) -> None:
     settings_prefix = conn.s3_uri("pipelines", "credit_risk", "training-data")
     workflows.land_data(
-        products.generate("credit_risk", 3000, seed=3),
+        demo.generate("credit_risk", 3000, seed=3),
         f"{settings_prefix}/extract.parquet",
         connection=conn,
     )
-    pipeline = pipelines.build_pipeline("credit_risk", connection=conn)
+    pipeline = pipelines.build_pipeline(CREDIT, connection=conn)
     pipeline.upsert(role_arn=conn.role_arn)
     pipeline.upsert(role_arn=conn.role_arn)  # a rerun updates
     group = registry.group_name("credit_risk")
