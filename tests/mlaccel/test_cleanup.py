@@ -16,7 +16,7 @@ from mlaccel import cleanup, cli, events, inference, lambdas, notebooks, workflo
 from mlaccel.errors import MLAccelInputError
 from mlaccel.notebooks import NotebookResult, SuiteEntry, cleanup_lines, run_suite, suite_run_id
 from mlaccel_twin import Twin
-from tests.support import REPO, unique_name
+from tests.support import REPO, demo_contract, unique_name
 
 ROUTER = REPO / "seedcode" / "lambdas" / "router"
 
@@ -159,7 +159,9 @@ def test_redeploying_moves_a_function_or_rule_to_the_current_run_but_never_claim
 def test_the_training_workflow_tags_its_resources_with_the_run_of_its_input(
     conn: mlaccel.Connection,
 ) -> None:
-    settings = workflows.workflow_settings("used_cars", connection=conn, topic_arn="arn:t")
+    settings = workflows.workflow_settings(
+        demo_contract("used_cars"), connection=conn, topic_arn="arn:t"
+    )
     states = workflows.training_workflow(settings).definition.to_dict()["States"]
     assert states["Read defaults"]["Parameters"]["run_id.$"] == "$$.Execution.Name"
     expected = [

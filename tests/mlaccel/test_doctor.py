@@ -255,7 +255,8 @@ def test_what_cannot_be_simulated_is_shown_as_not_run_with_why() -> None:
     values = {"partition": "aws", "bucket": "kit"}
     key = (role.arn, "arn:aws:s3:::kit/mlaccel-doctor/probe", ())
     denied = "cannot simulate: access denied (needs iam:SimulatePrincipalPolicy)"
-    jobs = [Need("06_analyze_drift", JOBS, ("s3:PutObject",), needs[0].resource)]
+    objects = next(n.resource for n in needs if n.actions == ("s3:PutObject",))
+    jobs = [Need("06_analyze_drift", JOBS, ("s3:PutObject",), objects)]
     found = notebook_check("06_analyze_drift", jobs, {JOBS: role}, values, {key: denied})
     assert found.status == doctor.NOT_RUN
     assert found.detail.endswith(f"as SageMaker jobs run: {denied}")
@@ -424,14 +425,14 @@ def _record_calls(session: Any, calls: set[str]) -> None:
 def test_the_table_holds_what_notebooks_01_and_06_really_call(conn: mlaccel.Connection) -> None:
     """Record every AWS call of notebook 01's and 06's accelerators on the twin: each is an
     action the table lists for that notebook (STS's GetCallerIdentity needs no permission)."""
-    from mlaccel import data, monitor, products
+    from mlaccel import data, monitor
 
     calls: dict[str, set[str]] = {"01_explore_data": set(), "06_analyze_drift": set()}
     database = f"doctor_{uuid.uuid4().hex[:8]}"
     session = boto3.session.Session(region_name=conn.region)
     _record_calls(session, calls["01_explore_data"])
     explore = replace(conn, boto3_session=session, _clients={})
-    data.publish("credit_risk", 200, connection=explore, database=database)
+    data.register_product("credit_risk", "", demo_rows=200, connection=explore, database=database)
     data.list_tables(database, connection=explore)
     data.describe_table(database, "credit_risk", connection=explore)
     data.search_tables("risk", connection=explore)
@@ -439,10 +440,10 @@ def test_the_table_holds_what_notebooks_01_and_06_really_call(conn: mlaccel.Conn
 
     session = boto3.session.Session(region_name=conn.region)
     _record_calls(session, calls["06_analyze_drift"])
-    frame = products.generate("credit_risk", 200, seed=0)
-    baseline = monitor.compute_baseline(
-        frame[list(products.get_data_product("credit_risk").features)]
-    )
+    later = replace(conn, boto3_session=session, _clients={})
+    product = data.load_product("credit_risk", connection=later, database=database)
+    frame = data.read_table(database, "credit_risk", connection=later)
+    baseline = monitor.compute_baseline(frame[list(product.features)])
     monitor.write_baseline(baseline, conn.s3_uri("doctor-test", database), boto3_session=session)
 
     for notebook, made in calls.items():

@@ -126,6 +126,16 @@ def _publish(notebook: str) -> list[Need]:
     ]
 
 
+def _read_product(notebook: str) -> list[Need]:
+    """``data.load_product`` and ``data.read_table``: the contract in the catalog, the rows on
+    S3 (registering a missing demo product needs :func:`_publish`'s actions too)."""
+    return [
+        *_bucket_access(notebook, YOU, "s3:GetObject"),
+        Need(notebook, YOU, ("glue:GetDatabase", "glue:GetDatabases"), LAKE),
+        Need(notebook, YOU, ("glue:GetTable", "glue:GetTables", "glue:GetPartitions"), LAKE_TABLE),
+    ]
+
+
 def _query(notebook: str) -> list[Need]:
     """``data.query``: Athena SQL (awswrangler), results in the kit's bucket."""
     actions = (
@@ -265,6 +275,7 @@ def _engineer_features() -> list[Need]:
 def _train_model() -> list[Need]:
     notebook = "03_train_model"
     return [
+        *_read_product(notebook),
         *_bucket_access(notebook, YOU, "s3:GetObject", "s3:PutObject"),
         _start_jobs(
             notebook, "training-job", "sagemaker:CreateTrainingJob", "sagemaker:DescribeTrainingJob"
@@ -312,6 +323,7 @@ def _author_pipelines() -> list[Need]:
     notebook = "04_author_pipelines"
     pipeline = _sagemaker(f"pipeline/{SAMPLE}")
     return [
+        *_read_product(notebook),
         *_bucket_access(notebook, YOU, "s3:GetObject", "s3:PutObject"),
         Need(
             notebook,
@@ -504,6 +516,7 @@ def _score_model() -> list[Need]:
         "application-autoscaling:ListTagsForResource",
     )
     return [
+        *_read_product(notebook),
         *_bucket_access(notebook, YOU, "s3:GetObject", "s3:PutObject"),
         *_registry_reads(notebook),
         *_endpoints(notebook),
@@ -522,7 +535,7 @@ def _score_model() -> list[Need]:
 
 def _analyze_drift() -> list[Need]:
     notebook = "06_analyze_drift"
-    return [Need(notebook, YOU, ("s3:PutObject",), OBJECTS)]
+    return [*_read_product(notebook), Need(notebook, YOU, ("s3:PutObject",), OBJECTS)]
 
 
 NEEDS: tuple[Need, ...] = (

@@ -8,15 +8,18 @@ from pathlib import Path
 
 import pytest
 
-from mlaccel import monitor, products
-from tests.support import CHROMIUM, CHROMIUM_FLAGS, SCREENSHOTS, needs_chromium
+from mlaccel import demo, drift_batch, monitor
+from tests.support import CHROMIUM, CHROMIUM_FLAGS, SCREENSHOTS, demo_contract, needs_chromium
 
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    train = products.generate("credit_risk", 5000, seed=0)
-    current = products.generate_drifted_batch("credit_risk", 3000, seed=1, numeric_shift=1.0)
-    features = list(products.get_data_product("credit_risk").features)
+    product = demo_contract("credit_risk")
+    train = demo.generate("credit_risk", 5000, seed=0)
+    current = drift_batch.drifted_batch(
+        demo.generate("credit_risk", 3000, seed=1), product, seed=1, numeric_shift=1.0
+    )
+    features = list(product.features)
     result = monitor.check_against_baseline(
         current[features], monitor.compute_baseline(train[features])
     )
