@@ -73,6 +73,16 @@ class FeatureSet:
     def preprocessor(self) -> str:
         return self.uri("preprocessor")
 
+    @property
+    def baseline(self) -> str:
+        """The training features as an endpoint receives them (the data-quality baseline)."""
+        return self.uri("baseline")
+
+    @property
+    def quality(self) -> str:
+        """The counts of unusable values the job found (``quality.json``)."""
+        return self.uri("quality")
+
 
 def check_split(train_ratio: float, validation_ratio: float) -> None:
     """Both ratios in (0, 1), leaving rows for the test split.

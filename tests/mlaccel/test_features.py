@@ -9,10 +9,11 @@ import pytest
 
 import mlaccel
 from mlaccel import config, data, features, products
+from tests.support import demo_contract
 from mlaccel.errors import MLAccelInputError
 
-USED_CARS = products.get_data_product("used_cars")
-CREDIT_RISK = products.get_data_product("credit_risk")
+USED_CARS = demo_contract("used_cars")
+CREDIT_RISK = demo_contract("credit_risk")
 
 
 def unique_database(prefix: str) -> str:
@@ -24,13 +25,15 @@ def unique_database(prefix: str) -> str:
 
 
 def test_feature_set_names_one_prefix_per_output() -> None:
-    feature_set = features.FeatureSet("credit_risk", "s3://b/features/credit_risk", "job-1")
+    feature_set = features.FeatureSet(CREDIT_RISK, "s3://b/features/credit_risk", "job-1")
     assert [feature_set.uri(part) for part in features.OUTPUTS] == [
         feature_set.train,
         feature_set.validation,
         feature_set.test,
         feature_set.parquet,
         feature_set.preprocessor,
+        feature_set.baseline,
+        feature_set.quality,
     ]
     assert feature_set.validation == "s3://b/features/credit_risk/validation"
 
@@ -72,13 +75,22 @@ def test_preprocess_arguments_describe_the_product() -> None:
         "0.2",
         "4",
     )
-    assert values["--reference-year"] == str(products.REFERENCE_YEAR)
+    assert values["--max-invalid-fraction"] == str(features.MAX_INVALID_FRACTION)
+    assert "--classes" not in values and "--datetime-columns" not in values
 
 
-def test_preprocess_arguments_add_no_reference_year_without_a_year_column() -> None:
-    args = features.preprocess_arguments(CREDIT_RISK, 0.7, 0.15, 0)
-    assert "--reference-year" not in args
-    assert args[args.index("--problem-type") + 1] == "binary_classification"
+def test_preprocess_arguments_carry_classes_dates_and_the_time_column() -> None:
+    args = features.preprocess_arguments(CREDIT_RISK, 0.7, 0.15, 0, max_invalid_fraction=0.2)
+    values = dict(zip(args[::2], args[1::2], strict=True))
+    assert (values["--problem-type"], values["--classes"]) == ("binary", '["0", "1"]')
+    assert values["--max-invalid-fraction"] == "0.2"
+    shop = products.DataProduct(
+        "shop", "y", "regression", "id", ("x",), datetime_features=("signup",), time_column="at"
+    )
+    values = dict(zip(*[iter(features.preprocess_arguments(shop, 0.7, 0.15, 0))] * 2, strict=True))
+    assert (values["--datetime-columns"], values["--time-column"]) == ("signup", "at")
+    with pytest.raises(MLAccelInputError, match=r"max_invalid_fraction=2 must be a share"):
+        features.preprocess_arguments(shop, 0.7, 0.15, 0, max_invalid_fraction=2)
 
 
 def test_missing_columns_lists_features_and_target_the_table_lacks() -> None:
@@ -127,36 +139,31 @@ def test_run_feature_job_rejects_bad_arguments_before_any_job(
     conn: mlaccel.Connection, kwargs: dict[str, object], message: str
 ) -> None:
     with pytest.raises(MLAccelInputError, match=message):
-        features.run_feature_job("used_cars", connection=conn, **kwargs)  # type: ignore[arg-type]
-
-
-def test_run_feature_job_names_an_unknown_data_product(conn: mlaccel.Connection) -> None:
-    with pytest.raises(MLAccelInputError, match=r"data_product='cars' .* credit_risk, used_cars"):
-        features.run_feature_job("cars", connection=conn)
+        features.run_feature_job(USED_CARS, connection=conn, **kwargs)  # type: ignore[arg-type]
 
 
 def test_run_feature_job_names_the_columns_a_table_lacks(conn: mlaccel.Connection) -> None:
     database = unique_database("features_wrong")
-    data.publish("used_cars", 40, connection=conn, database=database)
+    data.register_demo("used_cars", 40, connection=conn, database=database)
     with pytest.raises(MLAccelInputError, match=r"lacks the columns \[.*'income'.*data_product"):
         features.run_feature_job(
-            "credit_risk", connection=conn, database=database, table="used_cars"
+            CREDIT_RISK, connection=conn, database=database, table="used_cars"
         )
 
 
 def test_run_feature_job_names_a_missing_table(conn: mlaccel.Connection) -> None:
     with pytest.raises(MLAccelInputError, match=r"database='nowhere_\w+' is not in the Glue"):
-        features.run_feature_job("used_cars", connection=conn, database=unique_database("nowhere"))
+        features.run_feature_job(USED_CARS, connection=conn, database=unique_database("nowhere"))
 
 
 def test_read_split_names_the_bad_split(conn: mlaccel.Connection) -> None:
-    feature_set = features.FeatureSet("used_cars", conn.s3_uri("features", "used_cars"), "")
+    feature_set = features.FeatureSet(USED_CARS, conn.s3_uri("features", "used_cars"), "")
     with pytest.raises(MLAccelInputError, match=r"^split='holdout' must be 'train'"):
         features.read_split(feature_set, "holdout", connection=conn)
 
 
 def test_apply_preprocessor_job_needs_an_s3_output(conn: mlaccel.Connection) -> None:
-    feature_set = features.FeatureSet("used_cars", conn.s3_uri("features", "used_cars"), "")
+    feature_set = features.FeatureSet(USED_CARS, conn.s3_uri("features", "used_cars"), "")
     with pytest.raises(MLAccelInputError, match=r"^output_uri='scored/' is not an s3:// URI"):
         features.apply_preprocessor_job(
             feature_set, conn.s3_uri("batch"), "scored/", connection=conn
@@ -169,10 +176,11 @@ def test_apply_preprocessor_job_needs_an_s3_output(conn: mlaccel.Connection) -> 
 def test_feature_job_splits_a_published_table_on_the_twin(conn: mlaccel.Connection) -> None:
     database = unique_database("features")
     n_rows = 400
-    data.publish("credit_risk", n_rows, seed=5, connection=conn, database=database)
+    data.register_demo("credit_risk", n_rows, seed=5, connection=conn, database=database)
+    product = data.load_product("credit_risk", connection=conn, database=database)
 
     feature_set = features.run_feature_job(
-        "credit_risk",
+        product,
         connection=conn,
         database=database,
         train_ratio=0.6,
@@ -180,7 +188,7 @@ def test_feature_job_splits_a_published_table_on_the_twin(conn: mlaccel.Connecti
         seed=5,
     )
 
-    assert feature_set.product == "credit_risk" and feature_set.job_name
+    assert feature_set.product == product and feature_set.job_name
     assert feature_set.prefix == conn.s3_uri("features", "credit_risk")
     described = conn.client("sagemaker").describe_processing_job(
         ProcessingJobName=feature_set.job_name
@@ -206,17 +214,18 @@ def test_feature_job_splits_a_published_table_on_the_twin(conn: mlaccel.Connecti
     train = splits["train"]
     assert set(preprocessor["features"]) <= set(train.columns)
     assert set(train["default"].unique()) <= {0, 1}
-    assert features.existing_feature_set("credit_risk", connection=conn) == features.FeatureSet(
-        "credit_risk", feature_set.prefix, ""
+    assert features.existing_feature_set(product, connection=conn) == features.FeatureSet(
+        product, feature_set.prefix, ""
     )
 
 
 def test_feature_job_reads_an_athena_query_as_its_dataset(conn: mlaccel.Connection) -> None:
     database = unique_database("features_athena")
-    data.publish("used_cars", 200, seed=2, connection=conn, database=database)
+    data.register_demo("used_cars", 200, seed=2, connection=conn, database=database)
+    product = data.load_product("used_cars", connection=conn, database=database)
 
     feature_set = features.run_feature_job(
-        "used_cars", connection=conn, database=database, source="athena", seed=2
+        product, connection=conn, database=database, source="athena", seed=2
     )
 
     rows = sum(
@@ -224,4 +233,6 @@ def test_feature_job_reads_an_athena_query_as_its_dataset(conn: mlaccel.Connecti
     )
     assert rows == 200
     preprocessor = features.read_preprocessor(feature_set, connection=conn)
-    assert "vehicle_age" in preprocessor["features"], "the reference year derives the age"
+    assert preprocessor["features"][: len(product.numeric_features)] == list(
+        product.numeric_features
+    )
