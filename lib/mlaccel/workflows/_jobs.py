@@ -140,6 +140,14 @@ def keyed_transform_step(
     )
 
 
+def model_quality_monitored(product: products.DataProduct) -> bool:
+    """Whether the workflows baseline and monitor the model's quality: for regression and
+    binary models. A multiclass model answers one probability per class, and Model Monitor's
+    multiclass analysis needs the predicted class as a column, which a transform or a capture
+    of those answers does not hold; its data quality is monitored all the same."""
+    return product.problem_type != "multiclass"
+
+
 def model_quality_env(
     product: products.DataProduct, *, dataset_format: str, ground_truth: str, prediction: str
 ) -> dict[str, str]:

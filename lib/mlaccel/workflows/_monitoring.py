@@ -12,7 +12,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from mlaccel.workflows._jobs import BOUND_BELOW_URI, analyzer_step, model_quality_env
+from mlaccel.workflows._jobs import (
+    BOUND_BELOW_URI,
+    analyzer_step,
+    model_quality_env,
+    model_quality_monitored,
+)
 from mlaccel.workflows._settings import WorkflowSettings
 from mlaccel.workflows._states import (
     bind,
@@ -126,7 +131,9 @@ def _drift_checks_stage(settings: WorkflowSettings, failed: Any) -> Any:
     with_truth = Choice("Ground truth?")
     with_truth.add_choice(
         ChoiceRule.BooleanEquals("$.capture.Payload.has_ground_truth", True),
-        _model_drift_state(settings),
+        _model_drift_state(settings)
+        if model_quality_monitored(settings.product)
+        else Pass("Model quality not monitored (multiclass)"),
     )
     with_truth.default_choice(Pass("No ground truth yet"))
     checks = Parallel("Drift checks", result_path=None)

@@ -22,6 +22,7 @@ from mlaccel.workflows._jobs import (
     analyzer_step,
     keyed_transform_step,
     model_quality_env,
+    model_quality_monitored,
     script_step,
 )
 from mlaccel.workflows._settings import WorkflowSettings
@@ -241,7 +242,8 @@ def _baselines_stage(settings: WorkflowSettings, product: products.DataProduct, 
 
     baselines = Parallel("Baselines", result_path=None)
     baselines.add_branch(_data_quality_baseline(settings))
-    baselines.add_branch(_model_quality_baseline(settings, product))
+    if model_quality_monitored(product):
+        baselines.add_branch(_model_quality_baseline(settings, product))
     catch(failed, baselines)
     return baselines
 
