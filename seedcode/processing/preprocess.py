@@ -14,10 +14,18 @@ validation / test and writes, under the output folder::
     baseline/baseline.csv
         the training features with a header and without label or id, as endpoints receive
         them: the data-quality baseline that captured requests are checked against
+    quality/quality.json
+        per column, the values that could not be used (text in a number or date column) and,
+        in transform mode, the categories never seen in training; rows without a target
+
+Labels are written encoded: a regression target as a float, a binary one as 1.0 for the
+positive class (the second of ``--classes``) else 0.0, a multiclass one as the index of its
+class in ``--classes``. Column names are normalized (lower case, ``_`` for other characters).
 
 ``--mode transform`` applies a saved ``preprocessor.json`` to a new batch and writes
-``scoring/<name>.csv``: record id first, then the features, no header and no label, so a batch
-transform with input filter ``$[1:]`` and ``JoinSource=Input`` keys every score by its id.
+``scoring/batch.csv`` (and ``quality/quality.json``): record id first, then the features, no
+header and no label, so a batch transform with input filter ``$[1:]`` and
+``JoinSource=Input`` keys every score by its id.
 
 An input without rows (empty files, a header alone, blank lines) fails the job in either mode,
 with a message naming the input (``--input-uri``, its S3 location, when given). The message is
@@ -149,7 +157,9 @@ def read_csv_file(path: Path) -> pd.DataFrame | None:
     """The rows of a CSV file with a header; None when it has no header either (an empty file,
     or blank lines only)."""
     try:
-        return pd.read_csv(path)
+        # Only empty fields are missing: "n/a" or "NULL" in a number column must be counted as
+        # unusable (quality.json), not silently read as missing.
+        return pd.read_csv(path, keep_default_na=False, na_values=[""])
     except pd.errors.EmptyDataError:
         return None
 
@@ -174,13 +184,75 @@ def check_ratios(train: float, validation: float) -> None:
         )
 
 
+def check_fraction(value: float) -> None:
+    if not 0 <= value <= 1:
+        raise InputProblem(
+            f"--max-invalid-fraction={value:g} must be a share from 0 to 1 (0.01 is 1 %)"
+        )
+
+
 def split_names(value: str) -> list[str]:
     return [c.strip() for c in value.split(",") if c.strip()]
 
 
+# A text column is read as numbers when at least this share of its present values are numbers;
+# the others are then counted as invalid (text such as "12k" or "n/a" in a number column).
+NUMERIC_SHARE = 0.9
+
+
+def looks_numeric(values: pd.Series) -> bool:
+    """Whether a column holds numbers: a numeric or boolean type, or text that is mostly
+    numbers."""
+    if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+        return True
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return False
+    present = values.dropna()
+    if present.empty or not all(isinstance(v, str | int | float) for v in present.head(1000)):
+        return False
+    numbers, invalid = numbers_of(present)
+    return bool(numbers.notna().any()) and invalid <= (1 - NUMERIC_SHARE) * len(present)
+
+
+def looks_like_dates(values: pd.Series) -> bool:
+    """Whether a text column holds dates: most of its present values parse as times."""
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return True
+    present = values.dropna().head(1000)
+    if present.empty or not all(isinstance(v, str) for v in present):
+        return False
+    times, invalid = times_of(present)
+    return bool(times.notna().any()) and invalid <= (1 - NUMERIC_SHARE) * len(present)
+
+
+def infer_features(
+    df: pd.DataFrame,
+    skip: set[str],
+    numeric: list[str],
+    categorical: list[str],
+    datetimes: list[str],
+) -> tuple[list[str], list[str], list[str]]:
+    """Numeric, categorical and date features: those named, else inferred from the columns
+    left (mostly-number columns are numbers, date types or mostly-date text dates, the rest
+    categories)."""
+    named = set(numeric) | set(categorical) | set(datetimes)
+    rest = [c for c in df.columns if c not in skip and c not in named]
+    found_dates = [c for c in rest if not looks_numeric(df[c]) and looks_like_dates(df[c])]
+    if found_dates and not datetimes:
+        print(f"preprocess: date columns {found_dates} become date features")
+        datetimes = found_dates
+    rest = [c for c in rest if c not in datetimes]
+    numeric = numeric or [c for c in rest if looks_numeric(df[c])]
+    categorical = categorical or [c for c in rest if c not in numeric]
+    return numeric, categorical, datetimes
+
+
 def numbers_of(values: pd.Series) -> tuple[pd.Series, int]:
     """``values`` as floats, and how many present values were not numbers (text, inf)."""
-    numbers = pd.to_numeric(values, errors="coerce").replace([np.inf, -np.inf], np.nan)
+    if pd.api.types.is_bool_dtype(values):
+        values = values.astype("float64")
+    numbers = pd.to_numeric(values, errors="coerce").astype("float64")
+    numbers = numbers.replace([np.inf, -np.inf], np.nan)
     return numbers, int((numbers.isna() & values.notna()).sum())
 
 
@@ -214,7 +286,10 @@ def fit_preprocessor(
             f"columns {missing} are missing from the input; it has {list(df.columns)}"
         )
     if not numeric + categorical + datetimes:
-        raise InputProblem("the table has no usable feature besides the target and the id")
+        raise InputProblem(
+            f"the table has no usable feature besides the target {target} and the id "
+            f"{id_column} (its columns: {list(df.columns)}): add feature columns"
+        )
     derived = add_dates(df, {c: None for c in datetimes})
     references = {c: str(derived.attrs["latest"][c]) for c in datetimes}
     all_numeric = list(numeric) + [f"{c}_{part}" for c in datetimes for part in DATE_PARTS]
@@ -222,7 +297,10 @@ def fit_preprocessor(
     for column in all_numeric:
         values, _ = numbers_of(derived[column])
         if values.notna().sum() == 0:
-            raise InputProblem(f"numeric column {column!r} has no usable values")
+            raise InputProblem(
+                f"numeric column {column!r} has no usable value in the training rows: fix it, "
+                "or leave it out of --numeric-columns / --datetime-columns"
+            )
         medians[column] = float(values.median())
         if values.isna().any():
             indicators.append(column)
@@ -264,7 +342,7 @@ def add_dates(df: pd.DataFrame, references: dict) -> pd.DataFrame:
         out.attrs["latest"][column] = ref
         out[f"{column}_year"] = times.dt.year
         out[f"{column}_month"] = times.dt.month
-        out[f"{column}_day_of_week"] = times.dt.dayofweek
+        out[f"{column}_day_of_week"] = times.dt.day_of_week
         out[f"{column}_days_before_ref"] = (ref - times).dt.total_seconds() / 86400.0
     return out
 
@@ -292,36 +370,60 @@ def transform(df: pd.DataFrame, prep: dict) -> pd.DataFrame:
     return pd.DataFrame(columns, index=df.index)[prep["features"]]
 
 
-def quality_report(df: pd.DataFrame, prep: dict, threshold: float, what: str) -> dict:
-    """Per column, the present values that cannot be used (text in a number or date column)
-    and the categories never seen in training; refuses a column past ``threshold``."""
+def quality_report(
+    df: pd.DataFrame, prep: dict, threshold: float, what: str, *, scoring: bool
+) -> dict:
+    """Per column, the present values that cannot be used (text in a number or date column,
+    the time column included when fitting) and, when ``scoring``, the categories never seen
+    in training. Prints one line per column with counts."""
     rows = len(df)
     invalid = {}
     for column in prep.get("raw_numeric", prep["numeric"]):
         invalid[column] = numbers_of(df[column])[1]
-    for column in prep.get("datetimes", {}):
+    dates = [*prep.get("datetimes", {})]
+    if not scoring and prep.get("time_column"):
+        dates.append(prep["time_column"])
+    for column in dates:
         invalid[column] = times_of(df[column])[1]
-    unknown = {
-        column: int((~df[column].fillna(MISSING).map(label_text).isin(known)).sum())
-        for column, known in prep["categories"].items()
-    }
+    unknown = {}
+    if scoring:
+        unknown = {
+            column: int((~df[column].fillna(MISSING).map(label_text).isin(known)).sum())
+            for column, known in prep["categories"].items()
+        }
     report = {
         "rows": rows,
         "invalid": {c: n for c, n in invalid.items() if n},
         "unknown_categories": {c: n for c, n in unknown.items() if n},
         "max_invalid_fraction": threshold,
+        "target_missing": 0,
     }
     for column, count in report["invalid"].items():
-        print(f"preprocess: {what}: column {column}: {count:,} of {rows:,} values unusable")
+        print(
+            f"preprocess: {what}: column {column}: {count:,} of {rows:,} values are not "
+            f"numbers or dates ({count / rows:.1%})"
+        )
+    for column, count in report["unknown_categories"].items():
+        print(
+            f"preprocess: {what}: column {column}: {count:,} of {rows:,} values are new categories"
+        )
+    if not report["invalid"] and not report["unknown_categories"]:
+        print(f"preprocess: {what}: no invalid values in {rows:,} rows")
+    return report
+
+
+def check_quality(report: dict, what: str) -> None:
+    """Refuse the data when a column's unusable values exceed the report's threshold."""
+    rows, threshold = report["rows"], report["max_invalid_fraction"]
     too_many = {c: n for c, n in report["invalid"].items() if n > threshold * rows}
     if too_many:
-        detail = ", ".join(f"{c}: {n:,} ({n / rows:.1%})" for c, n in too_many.items())
+        detail = ", ".join(f"{c}: {n:,} of {rows:,} ({n / rows:.1%})" for c, n in too_many.items())
         raise InputProblem(
             f"{what} has values that are not numbers or dates in {detail}, more than "
-            f"max_invalid_fraction={threshold:g} of the rows: fix the data, or raise the "
-            "threshold (--max-invalid-fraction; the workflows' max_invalid_fraction input)"
+            f"max_invalid_fraction={threshold:g} of the rows: fix the data, declare the column "
+            "categorical (--categorical-columns), or raise the threshold "
+            "(--max-invalid-fraction; the workflows' max_invalid_fraction input)"
         )
-    return report
 
 
 def write_quality(report: dict, out: Path) -> None:
@@ -333,46 +435,107 @@ def encode_labels(values: pd.Series, prep: dict) -> pd.Series:
     """The target as the model learns it: a number, 1/0 for the positive class, or the class's
     index; a value outside the classes is refused."""
     if prep["problem_type"] == "regression":
-        numbers, bad = numbers_of(values)
-        if bad:
-            raise InputProblem(
-                f"the target {prep['target']} holds {bad:,} values that are no numbers"
-            )
-        return numbers.astype("float64")
+        return check_numeric_target(values, prep["target"])
     texts = values.map(label_text)
-    index = {label: float(i) for i, label in enumerate(prep["classes"])}
+    classes = prep["classes"]
+    if prep["problem_type"] == "binary":
+        index = {classes[0]: 0.0, classes[1]: 1.0}
+    else:
+        index = {label: float(i) for i, label in enumerate(classes)}
     unknown = sorted(set(texts) - set(index))
     if unknown:
         raise InputProblem(
-            f"the target {prep['target']} has values {unknown[:5]} outside the classes "
-            f"{prep['classes']}: register the data product again"
+            f"the target {prep['target']} has {len(unknown)} values outside the classes "
+            f"{classes}, e.g. {unknown[:5]}: fix the data or pass every class in --classes "
+            "(the data product's classes)"
         )
     return texts.map(index).astype("float64")
 
 
+def check_numeric_target(values: pd.Series, target: str) -> pd.Series:
+    """A regression target as floats; text in it is refused with examples."""
+    numbers, bad = numbers_of(values)
+    if bad:
+        examples = [str(v) for v in values[numbers.isna() & values.notna()].unique()[:5]]
+        raise InputProblem(
+            f"the regression target {target} holds {bad:,} values that are not numbers, e.g. "
+            f"{examples}: fix them, or train a classification (--problem-type)"
+        )
+    if numbers.nunique() < 2:
+        raise InputProblem(
+            f"the regression target {target} is constant ({numbers.iloc[0]:g}): nothing to learn"
+        )
+    return numbers
+
+
+def parse_classes(given: str) -> list[str]:
+    """``--classes`` as label texts: a JSON list of at least two distinct labels."""
+    try:
+        classes = json.loads(given)
+    except ValueError as exc:
+        raise InputProblem(
+            f'--classes={given!r} is not JSON: pass a list such as \'["no", "yes"]\''
+        ) from exc
+    if not isinstance(classes, list) or len(classes) < 2:
+        raise InputProblem(f"--classes={given!r} must be a JSON list of at least two labels")
+    texts = [label_text(c) for c in classes]
+    if len(set(texts)) != len(texts):
+        raise InputProblem(f"--classes={given!r} names a class twice (as text: {texts})")
+    return texts
+
+
 def check_classes(labels: pd.Series, problem_type: str, given: str, target: str) -> list[str]:
     """The classes (from ``--classes``, else the data's sorted values), checked against the
-    target: a classification needs at least two."""
+    target: at least two present, two for a binary target, two rows each for a multiclass."""
     if problem_type == "regression":
         return []
-    present = sorted(labels.map(label_text).unique())
-    classes = json.loads(given) if given else present
-    if not given:
-        print(f"preprocess: classes of {target} from the data: {classes}")
+    texts = labels.map(label_text)
+    counts = texts.value_counts()
+    present = sorted(counts.index)
     if len(present) < 2:
-        raise InputProblem(f"the target {target} has a single class {present}: nothing to learn")
+        raise InputProblem(
+            f"the target {target} has a single class {present}: nothing to learn; "
+            "train on rows of at least two classes"
+        )
+    if given:
+        classes = parse_classes(given)
+    else:
+        classes = present
+        role = "negative, positive" if problem_type == "binary" else "in index order"
+        print(f"preprocess: classes of {target} from the data ({role}): {classes}")
     if problem_type == "binary" and len(classes) != 2:
-        raise InputProblem(f"a binary target needs 2 classes; {target} has {classes}")
-    return [str(c) for c in classes]
+        raise InputProblem(
+            f"a binary target needs exactly 2 classes; {target} has {len(classes)}: "
+            f"{classes[:10]} (use --problem-type multiclass)"
+        )
+    unknown = sorted(set(present) - set(classes))
+    if unknown:
+        raise InputProblem(
+            f"the target {target} has {len(unknown)} values outside --classes {classes}, e.g. "
+            f"{unknown[:5]}: fix the data or add them to the classes"
+        )
+    if problem_type == "multiclass":
+        rare = {c: int(counts.get(c, 0)) for c in classes if counts.get(c, 0) < 2}
+        if rare:
+            raise InputProblem(
+                f"the multiclass target {target} has classes with fewer than 2 rows: {rare}; "
+                "add rows of them or leave them out of --classes and the data"
+            )
+    return classes
 
 
 def check_ids(ids: pd.Series, what: str) -> None:
     duplicated = ids[ids.duplicated(keep=False)]
     if not duplicated.empty:
         raise InputProblem(
-            f"{what} repeats {duplicated.nunique():,} ids (e.g. "
+            f"{what} repeats {duplicated.nunique():,} ids in {len(duplicated):,} rows (e.g. "
             f"{[str(v) for v in duplicated.unique()[:3]]}): ids must be unique"
         )
+
+
+def target_missing(values: pd.Series) -> pd.Series:
+    """Rows without a target: missing, or blank text."""
+    return values.isna() | (values.map(label_text) == "")
 
 
 def split_rows(
@@ -382,8 +545,9 @@ def split_rows(
     time order (oldest first) when ``times`` are given."""
     if times is None:
         order = np.random.default_rng(seed).permutation(n)
-    else:
-        order = np.argsort(times.to_numpy(), kind="stable")
+    else:  # rows without a usable time go last (test), and are counted in quality.json
+        ranked = times.reset_index(drop=True).sort_values(kind="stable", na_position="last")
+        order = ranked.index.to_numpy()
     n_train, n_val = int(n * train), int(n * validation)
     return order[:n_train], order[n_train : n_train + n_val], order[n_train + n_val :]
 
@@ -407,35 +571,43 @@ def write_split(
 
 def run_fit(args: argparse.Namespace) -> dict:
     check_ratios(args.train_ratio, args.validation_ratio)
+    check_fraction(args.max_invalid_fraction)
     if not args.target:
         raise InputProblem("--target is required in fit mode: name the label column")
     df = read_table(args.input_dir)
     require_rows(df, f"the training data {args.input_uri or args.input_dir}")
     target, id_column = normalize_column(args.target), normalize_column(args.id_column)
+    time_column = normalize_column(args.time_column) if args.time_column else ""
     if target not in df.columns:
         raise InputProblem(
             f"--target={args.target!r} is not a column; the table has {list(df.columns)}"
         )
-    unlabelled = int(df[target].isna().sum())
-    if unlabelled == len(df):
-        raise InputProblem(f"the target {target} is empty in every row")
-    if unlabelled:
-        print(f"preprocess: {unlabelled:,} rows without a {target} value are left out")
-        df = df[df[target].notna()].reset_index(drop=True)
-    skip = {target, id_column, normalize_column(args.time_column) if args.time_column else ""}
-    datetimes = [normalize_column(c) for c in split_names(args.datetime_columns)]
-    numeric = [normalize_column(c) for c in split_names(args.numeric_columns)] or [
-        c for c in df.columns if c not in skip and pd.api.types.is_numeric_dtype(df[c])
-    ]
-    categorical = [normalize_column(c) for c in split_names(args.categorical_columns)] or [
-        c for c in df.columns if c not in skip and c not in numeric and c not in datetimes
-    ]
+    if time_column and time_column not in df.columns:
+        raise InputProblem(
+            f"--time-column={args.time_column!r} is not a column; the table has {list(df.columns)}"
+        )
+    unlabelled = target_missing(df[target])
+    if unlabelled.all():
+        raise InputProblem(f"the target {target} is empty in every one of the {len(df):,} rows")
+    if unlabelled.any():
+        print(f"preprocess: {int(unlabelled.sum()):,} rows without a {target} value are left out")
+        df = df[~unlabelled].reset_index(drop=True)
+    if id_column in df.columns:
+        check_ids(df[id_column], f"the id column {id_column}")
+    else:
+        print(f"preprocess: no id column {id_column}: rows are numbered 0..{len(df) - 1}")
+        df[id_column] = np.arange(len(df)).astype(str)
+    numeric, categorical, datetimes = infer_features(
+        df,
+        {target, id_column, time_column},
+        [normalize_column(c) for c in split_names(args.numeric_columns)],
+        [normalize_column(c) for c in split_names(args.categorical_columns)],
+        [normalize_column(c) for c in split_names(args.datetime_columns)],
+    )
     classes = check_classes(df[target], args.problem_type, args.classes, target)
-    if args.problem_type == "regression" and numbers_of(df[target])[0].nunique() < 2:
-        raise InputProblem(f"the target {target} is constant or not numeric: nothing to learn")
-    times = None
-    if args.time_column:
-        times, _ = times_of(df[normalize_column(args.time_column)])
+    if args.problem_type == "regression":
+        check_numeric_target(df[target], target)
+    times = times_of(df[time_column])[0] if time_column else None
     train_idx, val_idx, test_idx = split_rows(
         len(df), args.train_ratio, args.validation_ratio, args.seed, times
     )
@@ -451,15 +623,12 @@ def run_fit(args: argparse.Namespace) -> dict:
         problem_type=args.problem_type,
         classes=classes,
     )
-    prep["split"] = f"by time ({args.time_column})" if args.time_column else "random"
-    report = quality_report(df, prep, args.max_invalid_fraction, "the training data")
-    report["target_missing"] = unlabelled
+    prep["split"] = f"by time ({time_column})" if time_column else "random"
+    prep["time_column"] = time_column
+    report = quality_report(df, prep, args.max_invalid_fraction, "the training data", scoring=False)
+    report["target_missing"] = int(unlabelled.sum())
     write_quality(report, args.output_dir)
-    if id_column in df.columns:
-        check_ids(df[id_column], f"the id column {id_column}")
-    else:
-        print(f"preprocess: no id column {id_column}: rows are numbered")
-        df[id_column] = np.arange(len(df)).astype(str)
+    check_quality(report, "the training data")
     for name, idx in (("train", train_idx), ("validation", val_idx), ("test", test_idx)):
         rows = df.iloc[idx].reset_index(drop=True)
         write_split(name, rows, transform(rows, prep), prep, args.output_dir)
@@ -472,11 +641,14 @@ def run_fit(args: argparse.Namespace) -> dict:
         "test": len(test_idx),
         "features": len(prep["features"]),
         "split": prep["split"],
+        "classes": classes,
         "invalid": report["invalid"],
+        "target_missing": report["target_missing"],
     }
 
 
 def run_transform(args: argparse.Namespace) -> dict:
+    check_fraction(args.max_invalid_fraction)
     path = args.preprocessor
     path = path / "preprocessor.json" if path.is_dir() else path
     try:
@@ -488,15 +660,27 @@ def run_transform(args: argparse.Namespace) -> dict:
     if prep["id_column"] not in df.columns:
         raise InputProblem(f"the batch has no id column {prep['id_column']!r} to key scores by")
     check_ids(df[prep["id_column"]], f"the scoring batch's id column {prep['id_column']}")
-    report = quality_report(df, prep, args.max_invalid_fraction, "the scoring batch")
+    needed = [*prep.get("raw_numeric", prep["numeric"]), *prep["categories"]]
+    missing = [c for c in [*needed, *prep.get("datetimes", {})] if c not in df.columns]
+    if missing:
+        raise InputProblem(
+            f"columns {missing} are missing from the scoring batch; it has {list(df.columns)}"
+        )
+    report = quality_report(df, prep, args.max_invalid_fraction, "the scoring batch", scoring=True)
     write_quality(report, args.output_dir)
+    check_quality(report, "the scoring batch")
     features = transform(df, prep)
     out = args.output_dir / "scoring"
     out.mkdir(parents=True, exist_ok=True)
     pd.concat([df[[prep["id_column"]]], features], axis=1).to_csv(
         out / "batch.csv", header=False, index=False, float_format="%.6g"
     )
-    return {"rows": len(df), "features": len(prep["features"]), "invalid": report["invalid"]}
+    return {
+        "rows": len(df),
+        "features": len(prep["features"]),
+        "invalid": report["invalid"],
+        "unknown_categories": report["unknown_categories"],
+    }
 
 
 def write_exit_message(message: str) -> None:
