@@ -22,7 +22,6 @@ from mlaccel.notebooks import (
     load_suite,
     notebook_parameters,
     parameter_spec,
-    read_records,
     run_suite,
 )
 from mlaccel.parameters import parameter_problems
@@ -181,24 +180,6 @@ def _nbval(executed: list[Path], twin: Twin) -> int:
     counted = re.search(r"(\d+) passed", result.stdout)
     assert counted, result.stdout[-2000:]
     return int(counted.group(1))
-
-
-@pytest.mark.notebook
-@pytest.mark.slow
-@pytest.mark.matrix
-def test_notebooks_adapt_to_the_other_data_product(twin: Twin, tmp_path: Path) -> None:
-    """Notebooks 01-04 for credit_risk: `make test-matrix`, not `make test`."""
-    names = [p.stem for p in NOTEBOOKS if p.stem[:2] in {"01", "02", "03", "04"}]
-    results = _run(names, twin, tmp_path, {"defaults": {"data_product": "credit_risk"}})
-    failed = [(r.notebook, r.failed_cell, r.error) for r in results if r.status != "succeeded"]
-    assert not failed
-    records = read_records(tmp_path / f"{names[-1]}.ipynb")
-    assert records, "the notebook records its key outputs"
-    exported = sorted((tmp_path / "workflows").iterdir())
-    assert exported, "notebook 04 exports the credit_risk definitions"
-    for path in exported:
-        assert "credit-risk" in path.name
-        assert path.read_text() == (REPO / "seedcode" / "workflows" / path.name).read_text()
 
 
 @pytest.mark.notebook

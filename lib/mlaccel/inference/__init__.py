@@ -46,6 +46,7 @@ from mlaccel.inference._endpoints import (
 )
 from mlaccel.inference._invoke import (
     InvocationResponse,
+    answers_frame,
     csv_payloads,
     invoke_endpoint,
     predict,
@@ -76,6 +77,7 @@ __all__ = [
     "ModelPackageInfo",
     "ModelPackageNotFound",
     "TransformJobFailed",
+    "answers_frame",
     "create_model",
     "csv_payloads",
     "default_capture_uri",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -12,6 +12,9 @@ from mlaccel._aws import check_connection
 from mlaccel._codecs import CSV, parse_csv_predictions, records_as_rows, records_to_csv
 from mlaccel._connect import Connection
 from mlaccel.errors import MLAccelInputError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: InvokeEndpoint accepts 6 MB; stay under it with room for the request's own overhead.
 MAX_REQUEST_BYTES = 5 * 1024 * 1024
@@ -176,3 +179,28 @@ def predict_each(
             for row, i in zip(rows, inference_ids, strict=True)
         ]
     )
+
+
+def answers_frame(predictions: Any, classes: Sequence[str] = ()) -> pd.DataFrame:
+    """A model's answers as columns: ``prediction`` for one value per record; for one
+    probability per class (a multiclass model), ``p(<class>)`` per class and the ``class``
+    with the highest.
+
+    Examples
+    --------
+    >>> answers_frame(np.array([[0.1, 0.9], [0.7, 0.3]]), ["no", "yes"])["class"].tolist()
+    ['yes', 'no']
+    """
+    import pandas as pd
+
+    values = np.asarray(predictions, dtype="float64")
+    if values.ndim == 1:
+        return pd.DataFrame({"prediction": values})
+    names = list(classes) or [str(i) for i in range(values.shape[1])]
+    if len(names) != values.shape[1]:
+        raise MLAccelInputError(
+            f"the model answers {values.shape[1]} values per record for {len(names)} classes "
+            f"{names}: is it the product's model?"
+        )
+    frame = pd.DataFrame(values, columns=[f"p({name})" for name in names])
+    return frame.assign(**{"class": [names[i] for i in values.argmax(axis=1)]})
