@@ -7,6 +7,11 @@ Loads the model (``model.tar.gz`` or a folder holding ``xgboost-model`` or
 
     {"regression_metrics": {"rmse": {"value": 812.3, "standard_deviation": 0.0}, ...}}
     {"binary_classification_metrics": {"auc": {"value": 0.82, ...}, ...}}
+    {"multiclass_classification_metrics": {"accuracy": {"value": 0.93, ...},
+                                           "macro_f1": ..., "weighted_f1": ..., "log_loss": ...}}
+
+Labels are those ``preprocess.py`` writes: 1/0 for a binary target, the class index for a
+multiclass one. numpy only, so the script runs in any Python container.
 """
 
 from __future__ import annotations
@@ -36,7 +41,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--problem-type", choices=["regression", "binary", "multiclass"], default="regression"
     )
-    p.add_argument("--num-classes", type=int, default=0, help="classes of a multiclass model")
+    p.add_argument(
+        "--num-classes", type=int, default=0, help="classes of a multiclass model (default: its)"
+    )
     p.add_argument("--threshold", type=float, default=0.5, help="classification cut-off")
     return p.parse_args(argv)
 
@@ -106,21 +113,50 @@ def regression_report(y: np.ndarray, pred: np.ndarray) -> dict:
     }
 
 
-def classification_report(y: np.ndarray, prob: np.ndarray, threshold: float) -> dict:
-    from sklearn import metrics
+def auc(y: np.ndarray, score: np.ndarray) -> float:
+    """Area under the ROC curve by ranks (ties averaged); NaN with a single class."""
+    ranks = pd.Series(score).rank().to_numpy()
+    positive = y == 1
+    n_pos, n_neg = int(positive.sum()), int((~positive).sum())
+    if n_pos == 0 or n_neg == 0:
+        return float("nan")
+    return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
-    label = (prob >= threshold).astype(int)
+
+def confusion(labels: np.ndarray, predicted: np.ndarray, n_classes: int) -> np.ndarray:
+    """Counts of (true class, predicted class) pairs."""
+    matrix = np.zeros((n_classes, n_classes), dtype=int)
+    np.add.at(matrix, (labels, predicted), 1)
+    return matrix
+
+
+def f1_per_class(matrix: np.ndarray) -> np.ndarray:
+    """F1 of each class from a confusion matrix (0 for a class never true nor predicted)."""
+    tp = np.diag(matrix).astype(float)
+    wrong = matrix.sum(axis=0) + matrix.sum(axis=1) - 2 * tp  # false positives + negatives
+    denominator = 2 * tp + wrong
+    return np.divide(2 * tp, denominator, out=np.zeros_like(tp), where=denominator > 0)
+
+
+def classification_report(y: np.ndarray, prob: np.ndarray, threshold: float) -> dict:
+    prob = prob.reshape(-1)
+    odd = sorted(set(y.tolist()) - {0.0, 1.0})
+    if odd:
+        raise ValueError(f"binary test labels must be 0 or 1; found {odd[:5]}")
+    labels = y.astype(int)
+    predicted = (prob >= threshold).astype(int)
+    matrix = confusion(labels, predicted, 2)
+    (tn, fp), (fn, tp) = matrix.tolist()
     p = np.clip(prob, 1e-12, 1 - 1e-12)
     values = {
-        "auc": float(metrics.roc_auc_score(y, prob)) if len(set(y)) == 2 else float("nan"),
-        "accuracy": float(metrics.accuracy_score(y, label)),
-        "precision": float(metrics.precision_score(y, label, zero_division=0)),
-        "recall": float(metrics.recall_score(y, label, zero_division=0)),
-        "f1": float(metrics.f1_score(y, label, zero_division=0)),
+        "auc": auc(y, prob),
+        "accuracy": float(np.mean(predicted == labels)),
+        "precision": tp / (tp + fp) if tp + fp else 0.0,
+        "recall": tp / (tp + fn) if tp + fn else 0.0,
+        "f1": float(f1_per_class(matrix)[1]),
         "logloss": float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p))),
     }
-    tn, fp, fn, tp = metrics.confusion_matrix(y, label, labels=[0, 1]).ravel()
-    report = {k: {"value": v, "standard_deviation": 0.0} for k, v in values.items()}
+    report: dict = {k: {"value": float(v), "standard_deviation": 0.0} for k, v in values.items()}
     report["confusion_matrix"] = {
         "0": {"0": int(tn), "1": int(fp)},
         "1": {"0": int(fn), "1": int(tp)},
@@ -131,24 +167,30 @@ def classification_report(y: np.ndarray, prob: np.ndarray, threshold: float) -> 
 def multiclass_report(y: np.ndarray, prob: np.ndarray, n_classes: int) -> dict:
     """Accuracy, macro and weighted F1 and log loss of class probabilities (one column per
     class), with the confusion matrix, in the model registry's multiclass shape."""
-    from sklearn import metrics
-
     prob = prob.reshape(len(y), -1)
+    n_classes = n_classes or prob.shape[1]
     if prob.shape[1] != n_classes:
-        raise ValueError(f"the model answers {prob.shape[1]} classes; --num-classes={n_classes}")
+        raise ValueError(
+            f"the model answers {prob.shape[1]} probabilities per record; --num-classes="
+            f"{n_classes} (train with objective multi:softprob and num_class={n_classes})"
+        )
+    odd = sorted({v for v in y.tolist() if v != int(v) or not 0 <= v < n_classes})
+    if odd:
+        raise ValueError(f"test labels must be class indexes 0..{n_classes - 1}; found {odd[:5]}")
     labels = y.astype(int)
     predicted = prob.argmax(axis=1)
-    classes = list(range(n_classes))
+    matrix = confusion(labels, predicted, n_classes)
+    f1 = f1_per_class(matrix)
+    support = matrix.sum(axis=1)
+    picked = np.clip(prob[np.arange(len(labels)), labels] / prob.sum(axis=1), 1e-15, 1.0)
     values = {
-        "accuracy": float(metrics.accuracy_score(labels, predicted)),
-        "macro_f1": float(metrics.f1_score(labels, predicted, average="macro", labels=classes)),
-        "weighted_f1": float(
-            metrics.f1_score(labels, predicted, average="weighted", labels=classes)
-        ),
-        "log_loss": float(metrics.log_loss(labels, np.clip(prob, 1e-12, 1), labels=classes)),
+        "accuracy": float(np.mean(predicted == labels)),
+        "macro_f1": float(f1.mean()),
+        "weighted_f1": float((f1 * support).sum() / support.sum()),
+        "log_loss": float(-np.mean(np.log(picked))),
     }
-    report = {k: {"value": v, "standard_deviation": 0.0} for k, v in values.items()}
-    matrix = metrics.confusion_matrix(labels, predicted, labels=classes)
+    report: dict = {k: {"value": v, "standard_deviation": 0.0} for k, v in values.items()}
+    classes = range(n_classes)
     report["confusion_matrix"] = {
         str(i): {str(j): int(matrix[i, j]) for j in classes} for i in classes
     }

@@ -79,6 +79,34 @@ def auc(y: np.ndarray, score: np.ndarray) -> float:
     return float((ranks[pos].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 
+def softmax(z: np.ndarray) -> np.ndarray:
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return np.asarray(e / e.sum(axis=1, keepdims=True))
+
+
+def fit_softmax(
+    x: np.ndarray, y: np.ndarray, alpha: float, n_classes: int, iterations: int = 500
+) -> tuple[np.ndarray, np.ndarray]:
+    """Multinomial logistic regression, L2 penalty ``alpha`` on the summed log loss (as
+    ``C = 1/alpha``), by accelerated gradient descent on standardized features: weights
+    (features x classes) and intercepts (classes)."""
+    n, d = x.shape
+    onehot = np.eye(n_classes)[y.astype(int)]
+    design = np.hstack([x, np.ones((n, 1))])
+    # The log loss's curvature is at most half the design's largest eigenvalue: a safe step.
+    lipschitz = 0.5 * float(np.linalg.eigvalsh(design.T @ design / n).max()) + alpha / n
+    step = 1.0 / lipschitz
+    penalty = np.ones((d + 1, 1))
+    penalty[-1] = 0.0  # the intercept is not shrunk
+    weights = np.zeros((d + 1, n_classes))
+    previous = weights.copy()
+    for t in range(1, iterations + 1):
+        look = weights + (t - 1) / (t + 2) * (weights - previous)
+        gradient = design.T @ (softmax(design @ look) - onehot) / n + alpha / n * penalty * look
+        previous, weights = weights, look - step * gradient
+    return weights[:-1], weights[-1]
+
+
 def classification_metrics(y: np.ndarray, prob: np.ndarray) -> dict[str, float]:
     p = np.clip(prob, 1e-12, 1 - 1e-12)
     return {
@@ -104,6 +132,40 @@ def multiclass_metrics(y: np.ndarray, prob: np.ndarray) -> dict[str, float]:
         "macro_f1": float(np.mean(f1s)),
         "mlogloss": float(-np.mean(np.log(picked))),
     }
+
+
+def class_count(given: int, *labels: np.ndarray) -> int:
+    """The number of classes of a multiclass model: ``given`` (``--num_class``), else the
+    largest label + 1; labels must be class indexes below it."""
+    values = np.concatenate([np.asarray(y, dtype="float64") for y in labels])
+    if values.size == 0:
+        raise ValueError("there are no labels to count the classes of")
+    odd = values[(values != np.round(values)) | (values < 0)]
+    if odd.size:
+        raise ValueError(
+            "multiclass labels must be class indexes 0..K-1 (as preprocess.py writes them); "
+            f"found {sorted(set(odd.tolist()))[:5]}"
+        )
+    count = given or int(values.max()) + 1
+    if count < 2:
+        raise ValueError(f"a multiclass model needs at least 2 classes; num_class is {count}")
+    if values.max() >= count:
+        raise ValueError(
+            f"label {int(values.max())} is not below num_class={count}: pass the number of "
+            "classes of the data product in --num_class"
+        )
+    return count
+
+
+def check_binary_labels(*labels: np.ndarray) -> None:
+    """Binary labels must be 0 or 1 (preprocess.py writes 1.0 for the positive class)."""
+    values = np.unique(np.concatenate([np.asarray(y, dtype="float64") for y in labels]))
+    other = [v for v in values.tolist() if v not in (0.0, 1.0)]
+    if other:
+        raise ValueError(
+            f"binary labels must be 0 or 1; found {other[:5]}: encode the positive class as 1 "
+            "(preprocess.py --problem-type binary does)"
+        )
 
 
 def print_final_metrics(metrics: dict[str, float], prefix: str = "validation") -> None:

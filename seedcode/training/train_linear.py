@@ -1,4 +1,5 @@
-"""A linear baseline: ridge regression or logistic regression on standardized features.
+"""A linear baseline: ridge regression, or (multinomial) logistic regression, on standardized
+features; numpy only.
 
 Same channels and metric lines as ``train_xgboost.py``; the model is saved as JSON
 coefficients (``linear-model.json``: coefficients, intercept, mean, scale, link), readable by
@@ -15,7 +16,10 @@ from pathlib import Path
 import numpy as np
 from common import (
     channel_dir,
+    check_binary_labels,
+    class_count,
     classification_metrics,
+    fit_softmax,
     load_xy,
     model_dir,
     multiclass_metrics,
@@ -30,6 +34,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--problem_type", choices=["regression", "binary", "multiclass"], default="regression"
     )
     p.add_argument("--alpha", type=float, default=1.0, help="L2 penalty")
+    p.add_argument("--num_class", type=int, default=0, help="classes (default: from labels)")
     p.add_argument("--target", default="")
     p.add_argument("--train", type=Path, default=None)
     p.add_argument("--validation", type=Path, default=None)
@@ -51,13 +56,9 @@ def fit_ridge(x: np.ndarray, y: np.ndarray, alpha: float) -> tuple[np.ndarray, f
 
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, alpha: float) -> tuple[np.ndarray, float]:
-    from sklearn.linear_model import LogisticRegression
-
-    model = LogisticRegression(C=1.0 / max(alpha, 1e-9), max_iter=500)
-    model.fit(x, y)
-    if len(model.classes_) > 2:  # multinomial: one row of coefficients per class
-        return model.coef_.T, model.intercept_.tolist()
-    return model.coef_[0], float(model.intercept_[0])
+    """Binary logistic regression: the two-class softmax, as one weight per feature."""
+    weights, intercepts = fit_softmax(x, y, alpha, 2)
+    return weights[:, 1] - weights[:, 0], float(intercepts[1] - intercepts[0])
 
 
 def predict(model: dict, x: np.ndarray) -> np.ndarray:
@@ -80,8 +81,20 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     mean, scale = standardize(x)
     classification = args.problem_type != "regression"
-    fit = fit_logistic if classification else fit_ridge
-    coef, intercept = fit((x - mean) / scale, y, args.alpha)
+    standardized = (x - mean) / scale
+    try:
+        if args.problem_type == "multiclass":
+            n_classes = class_count(args.num_class, y, y_val)
+            weights, intercepts = fit_softmax(standardized, y, args.alpha, n_classes)
+            coef, intercept = weights, intercepts.tolist()
+        elif classification:
+            check_binary_labels(y, y_val)
+            coef, intercept = fit_logistic(standardized, y, args.alpha)
+        else:
+            coef, intercept = fit_ridge(standardized, y, args.alpha)
+    except ValueError as exc:
+        print(f"train_linear: {exc}", file=sys.stderr)
+        return 2
     model = {
         "coefficients": coef.tolist(),
         "intercept": intercept,

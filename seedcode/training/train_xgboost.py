@@ -15,6 +15,8 @@ from pathlib import Path
 import xgboost as xgb
 from common import (
     channel_dir,
+    check_binary_labels,
+    class_count,
     classification_metrics,
     load_xy,
     model_dir,
@@ -34,7 +36,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--colsample_bytree", type=float, default=0.9)
     p.add_argument("--min_child_weight", type=float, default=1.0)
     p.add_argument("--gamma", type=float, default=0.0)
-    p.add_argument("--num_class", type=int, default=0, help="classes of a multi: objective")
+    p.add_argument(
+        "--num_class", type=int, default=0, help="classes of a multi: objective (default: labels)"
+    )
     p.add_argument("--early_stopping_rounds", type=int, default=20)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--target", default="", help="label column for Parquet input")
@@ -52,8 +56,9 @@ def train(args: argparse.Namespace) -> tuple[xgb.Booster, dict[str, float]]:
     dval = xgb.DMatrix(x_val, y_val)
     classification = args.objective.startswith("binary:")
     multiclass = args.objective.startswith("multi:")
-    if multiclass and args.num_class < 3:
-        raise ValueError(f"objective {args.objective} needs --num_class of 3 or more")
+    num_class = class_count(args.num_class, y_train, y_val) if multiclass else 0
+    if classification:
+        check_binary_labels(y_train, y_val)
     metrics_for = ["mlogloss", "merror"] if multiclass else None
     params = {
         "objective": args.objective,
@@ -66,7 +71,7 @@ def train(args: argparse.Namespace) -> tuple[xgb.Booster, dict[str, float]]:
         "eval_metric": metrics_for or (["logloss", "auc"] if classification else ["mae", "rmse"]),
         "seed": args.seed,
         "nthread": 2,
-        **({"num_class": args.num_class} if multiclass else {}),
+        **({"num_class": num_class} if multiclass else {}),
     }
     booster = xgb.train(
         params,

@@ -248,3 +248,103 @@ def test_bad_input_exits_non_zero_with_a_message(
     assert "--target='cost' is not a column" in capsys.readouterr().err
     assert evaluate.main(["--model", str(tmp_path / "nothing"), "--test", str(raw)]) == 2
     assert "no xgboost-model or linear-model.json" in capsys.readouterr().err
+
+
+def wine_table() -> pd.DataFrame:
+    """scikit-learn's wine data with text classes and its own odd column names
+    (``od280/od315_of_diluted_wines``), and an id."""
+    from sklearn.datasets import load_wine
+
+    data = load_wine(as_frame=True)
+    table = data.frame.rename(columns={"target": "Cultivar"})
+    table["Cultivar"] = table["Cultivar"].map(lambda k: f"cultivar {k}")
+    table.insert(0, "Wine ID", [f"w{i:03d}" for i in range(len(table))])
+    return table
+
+
+def test_multiclass_end_to_end_on_wine(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    raw = tmp_path / "processing" / "input" / "data"
+    raw.mkdir(parents=True)
+    table = wine_table()
+    table.to_csv(raw / "wine.csv", index=False)
+    classes = ["cultivar 0", "cultivar 1", "cultivar 2"]
+    args = ["--target", "Cultivar", "--id-column", "Wine ID", "--problem-type", "multiclass"]
+    assert preprocess.main([*args, "--classes", json.dumps(classes), "--seed", "1"]) == 0
+    out = tmp_path / "processing" / "output"
+    prep = json.loads((out / "preprocessor" / "preprocessor.json").read_text())
+    assert prep["classes"] == classes and "od280_od315_of_diluted_wines" in prep["features"]
+    train = pd.read_parquet(out / "parquet" / "train.parquet")
+    expected = table.set_index("Wine ID")["Cultivar"].map(classes.index).astype(float)
+    np.testing.assert_array_equal(train["cultivar"], expected.loc[train["wine_id"]])
+
+    channels = ["--train", str(out / "train"), "--validation", str(out / "validation")]
+    capsys.readouterr()
+    assert train_xgboost.main(
+        [*channels, "--objective", "multi:softprob", "--num_round", "60",
+         "--model-dir", str(tmp_path / "xgb")]
+    ) == 0  # fmt: skip
+    logs = capsys.readouterr().out
+    common = load("training/common.py")
+    found = {
+        d["Name"]: float(re.findall(d["Regex"], logs)[-1])
+        for d in common.metric_definitions()
+        if re.findall(d["Regex"], logs)
+    }
+    assert set(found) == {"validation:accuracy", "validation:macro_f1", "validation:mlogloss"}
+    assert found["validation:accuracy"] > 0.85 and "validation-merror" in logs
+    assert train_linear.main(
+        [*channels, "--problem_type", "multiclass", "--model-dir", str(tmp_path / "linear")]
+    ) == 0  # fmt: skip
+    linear = json.loads((tmp_path / "linear" / "linear-model.json").read_text())
+    assert linear["link"] == "softmax" and len(linear["intercept"]) == 3
+
+    for model in ("xgb", "linear"):
+        assert evaluate.main(
+            ["--model", str(tmp_path / model), "--test", str(out / "test"),
+             "--problem-type", "multiclass", "--num-classes", "3",
+             "--output-dir", str(tmp_path / f"eval-{model}")]
+        ) == 0  # fmt: skip
+        report = json.loads((tmp_path / f"eval-{model}" / "evaluation.json").read_text())
+        metrics = report["multiclass_classification_metrics"]
+        assert {"accuracy", "macro_f1", "weighted_f1", "log_loss"} <= set(metrics)
+        assert metrics["accuracy"]["value"] > 0.85, (model, metrics)
+        matrix = metrics["confusion_matrix"]
+        assert sum(sum(row.values()) for row in matrix.values()) == len(
+            pd.read_parquet(out / "parquet" / "test.parquet")
+        )
+    wrong = ["--model", str(tmp_path / "xgb"), "--test", str(out / "test"),
+             "--problem-type", "multiclass", "--num-classes", "4"]  # fmt: skip
+    assert evaluate.main(wrong) == 2
+    assert "the model answers 3 probabilities per record; --num-classes=4" in (
+        capsys.readouterr().err
+    )
+
+    batch_dir = tmp_path / "batch"
+    batch_dir.mkdir()
+    table.drop(columns="Cultivar").head(20).to_csv(batch_dir / "batch.csv", index=False)
+    assert preprocess.main(
+        ["--mode", "transform", "--input-dir", str(batch_dir),
+         "--preprocessor", str(out / "preprocessor"), "--output-dir", str(tmp_path / "scored")]
+    ) == 0  # fmt: skip
+    scored = pd.read_csv(tmp_path / "scored" / "scoring" / "batch.csv", header=None)
+    assert scored.shape == (20, 1 + len(prep["features"])) and scored[0][0] == "w000"
+    quality = json.loads((tmp_path / "scored" / "quality" / "quality.json").read_text())
+    assert quality["invalid"] == {} and quality["rows"] == 20
+
+
+def test_training_refuses_labels_that_do_not_fit_the_objective(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "data"
+    folder.mkdir()
+    np.savetxt(
+        folder / "d.csv", np.array([[0, 1.0], [2, 2.0], [1.5, 3.0], [1, 4.0]]), delimiter=","
+    )
+    channels = ["--train", str(folder), "--validation", str(folder), "--model-dir", str(tmp_path)]
+    assert train_xgboost.main([*channels, "--objective", "multi:softprob"]) == 2
+    assert "multiclass labels must be class indexes 0..K-1" in capsys.readouterr().err
+    assert train_xgboost.main([*channels, "--objective", "binary:logistic"]) == 2
+    assert "binary labels must be 0 or 1; found [1.5, 2.0]" in capsys.readouterr().err
+    np.savetxt(folder / "d.csv", np.array([[0, 1.0], [2, 2.0], [1, 3.0]]), delimiter=",")
+    assert train_linear.main([*channels, "--problem_type", "multiclass", "--num_class", "2"]) == 2
+    assert "label 2 is not below num_class=2" in capsys.readouterr().err
