@@ -597,6 +597,40 @@ def _reference_features(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out, index=frame.index)
 
 
+def objective_score(product: products.DataProduct, labels: Any, predictions: Any) -> float:
+    """The product's test metric (:attr:`Objective.test_metric`) of ``predictions`` against
+    encoded labels (:func:`encode_labels`): RMSE, AUC of the positive class's probability, or
+    the log loss of the class probabilities.
+
+    Examples
+    --------
+    >>> p = products.DataProduct("p", "y", "binary", "id", ("x",), classes=("no", "yes"))
+    >>> objective_score(p, [0, 1, 1], [0.2, 0.9, 0.6])
+    1.0
+    """
+    import numpy as np
+    import pandas as pd
+
+    y = np.asarray(labels, dtype="float64")
+    answers = np.asarray(predictions, dtype="float64")
+    if product.problem_type == "regression":
+        return float(np.sqrt(np.mean((answers - y) ** 2)))
+    if product.problem_type == "binary":
+        ranks = pd.Series(answers).rank().to_numpy()
+        positive = y == 1
+        n_pos, n_neg = int(positive.sum()), int((~positive).sum())
+        if not n_pos or not n_neg:
+            raise MLAccelInputError("AUC needs labels of both classes among the rows scored")
+        return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+    if answers.ndim != 2 or answers.shape[1] != len(product.classes):
+        raise MLAccelInputError(
+            f"a multiclass model answers {len(product.classes)} probabilities per record; "
+            f"got an array of shape {answers.shape}"
+        )
+    picked = answers[np.arange(len(y)), y.astype(int)]
+    return float(-np.mean(np.log(np.clip(picked, 1e-15, 1.0))))
+
+
 def encode_labels(values: pd.Series, product: products.DataProduct) -> pd.Series:
     """Target values as a model learns them: numbers (regression), 1 for the positive class
     (binary), the class's index (multiclass). Values outside the classes are refused.

@@ -38,7 +38,8 @@ class BatchTransformResult:
     job_name, status, output_uri
         The job, its final status and where its ``.out`` files are.
     scores
-        Prediction by record id (the first field of each joined output line).
+        Prediction by record id (the first field of each joined output line): a number, or
+        the list of class probabilities of a multiclass model.
     output_files
         The S3 URIs of the ``.out`` files read.
     """
@@ -46,7 +47,7 @@ class BatchTransformResult:
     job_name: str
     status: str
     output_uri: str
-    scores: dict[str, float]
+    scores: dict[str, Any]
     output_files: list[str] = field(default_factory=list)
 
 
@@ -109,20 +110,40 @@ def write_transform_input(
     return destination_uri
 
 
-def parse_joined_output(text: str, *, id_field: int = 0, score_field: int = -1) -> dict[str, float]:
-    """Scores by record id from a joined transform output (CSV lines ``id, ..., score``).
+def answers_filter(answers: int) -> str:
+    """The output filter keeping a joined line's id and the model's last ``answers`` fields.
+
+    Examples
+    --------
+    >>> answers_filter(1), answers_filter(3)
+    ('$[0,-1]', '$[0,-3,-2,-1]')
+    """
+    if isinstance(answers, bool) or not isinstance(answers, int) or answers < 1:
+        raise MLAccelInputError(f"answers={answers!r} must be the number of values per record")
+    return "$[" + ",".join(["0", *(str(-k) for k in range(answers, 0, -1))]) + "]"
+
+
+def parse_joined_output(text: str, *, id_field: int = 0, answers: int = 1) -> dict[str, Any]:
+    """Scores by record id from a joined transform output (CSV lines ``id, ..., score``): the
+    last field, or the list of the last ``answers`` fields (a multiclass model's
+    probabilities).
 
     Examples
     --------
     >>> parse_joined_output("car-1,12873.5\\ncar-2,6120.25\\n")
     {'car-1': 12873.5, 'car-2': 6120.25}
+    >>> parse_joined_output("w-1,0.1,0.9\\n", answers=2)
+    {'w-1': [0.1, 0.9]}
     """
-    scores: dict[str, float] = {}
+    scores: dict[str, Any] = {}
     for number, row in enumerate(csv.reader(io.StringIO(text)), start=1):
         if not row:
             continue
         try:
-            scores[row[id_field]] = float(row[score_field])
+            values = [float(v) for v in row[len(row) - answers :]]
+            if len(values) != answers or len(row) <= answers:
+                raise IndexError(f"{len(row)} fields for an id and {answers} answers")
+            scores[row[id_field]] = values[0] if answers == 1 else values
         except (IndexError, ValueError) as exc:
             raise MLAccelError(
                 f"transform output line {number} {','.join(row)[:80]!r} is not 'id,...,score' "
@@ -141,7 +162,8 @@ def run_batch_transform(
     content_type: str = CSV,
     input_filter: str | None = "$[1:]",
     join_source: str = "Input",
-    output_filter: str | None = "$[0,-1]",
+    output_filter: str | None = "",
+    answers: int = 1,
     batch_strategy: str = "MultiRecord",
     max_payload_mb: int = 6,
     instance_type: str | None = None,
@@ -169,7 +191,10 @@ def run_batch_transform(
     job_name
         Transform job name; ``<model_name>-<timestamp>`` when omitted.
     content_type, input_filter, join_source, output_filter, batch_strategy, max_payload_mb
-        The job's data processing and batching.
+        The job's data processing and batching; ``output_filter`` defaults to the id and the
+        model's ``answers`` values per record (:func:`answers_filter`; None keeps every field).
+    answers
+        Values the model answers per record: 1, or a multiclass model's number of classes.
     instance_type, instance_count
         Transform resources; ``instance_type`` defaults to
         :func:`mlaccel.config.default_instance_type`.
@@ -207,6 +232,8 @@ def run_batch_transform(
     name = check_name(job_name or stamped(unstamped(model_name), new_stamp()), "job_name")
     data_processing = cast("DataProcessingTypeDef", {"JoinSource": join_source})
     data_processing.update({"InputFilter": input_filter} if input_filter else {})
+    if output_filter == "":
+        output_filter = answers_filter(answers)
     data_processing.update({"OutputFilter": output_filter} if output_filter else {})
     client.create_transform_job(
         TransformJobName=name,
@@ -233,7 +260,7 @@ def run_batch_transform(
         return BatchTransformResult(name, str(started), output_uri, {})
     status = _wait_for_transform(conn, name, timeout_seconds)
     files = _output_files(conn, output_uri)
-    scores = _read_scores(conn, files, joined=join_source == "Input")
+    scores = _read_scores(conn, files, joined=join_source == "Input", answers=answers)
     return BatchTransformResult(name, status, output_uri, scores, files)
 
 
@@ -293,17 +320,21 @@ def _output_files(conn: Connection, output_uri: str) -> list[str]:
     return [join_uri(bucket, key) for key in sorted(k for k in keys if k.endswith(".out"))]
 
 
-def _read_scores(conn: Connection, files: list[str], *, joined: bool) -> dict[str, float]:
+def _read_scores(
+    conn: Connection, files: list[str], *, joined: bool, answers: int
+) -> dict[str, Any]:
     """Scores by record id (joined output), else by position across the files."""
     s3 = conn.client("s3")
-    scores: dict[str, float] = {}
+    scores: dict[str, Any] = {}
     for uri in files:
         bucket, key = parse_path(uri)
         text = s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode("utf-8")
         if joined:
-            scores.update(parse_joined_output(text))
+            scores.update(parse_joined_output(text, answers=answers))
             continue
         start = len(scores)
-        for offset, value in enumerate(parse_csv_predictions(text).reshape(-1).tolist()):
-            scores[str(start + offset)] = float(value)
+        predictions = parse_csv_predictions(text)
+        rows = predictions.reshape(-1) if answers == 1 else predictions.reshape(-1, answers)
+        for offset, value in enumerate(rows.tolist()):
+            scores[str(start + offset)] = value
     return scores
