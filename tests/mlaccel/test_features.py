@@ -9,8 +9,8 @@ import pytest
 
 import mlaccel
 from mlaccel import config, data, features, products
-from tests.support import demo_contract
 from mlaccel.errors import MLAccelInputError
+from tests.support import demo_contract
 
 USED_CARS = demo_contract("used_cars")
 CREDIT_RISK = demo_contract("credit_risk")
@@ -146,9 +146,7 @@ def test_run_feature_job_names_the_columns_a_table_lacks(conn: mlaccel.Connectio
     database = unique_database("features_wrong")
     data.register_demo("used_cars", 40, connection=conn, database=database)
     with pytest.raises(MLAccelInputError, match=r"lacks the columns \[.*'income'.*data_product"):
-        features.run_feature_job(
-            CREDIT_RISK, connection=conn, database=database, table="used_cars"
-        )
+        features.run_feature_job(CREDIT_RISK, connection=conn, database=database, table="used_cars")
 
 
 def test_run_feature_job_names_a_missing_table(conn: mlaccel.Connection) -> None:
