@@ -460,3 +460,125 @@ def test_router_deployed_as_a_lambda_answers_api_gateway_events(
         assert status == 502 and body["endpoint"] == "router-gone"
     finally:
         client.delete_function(FunctionName=function)
+
+
+# --------------------------------------------------------------------------- multiclass
+
+
+class ClassEndpoints:
+    """Two multiclass endpoints answering 3 probabilities per record, as CSV lines or JSON."""
+
+    def __init__(
+        self, answers: dict[str, list[list[float]]], as_json: tuple[str, ...] = ()
+    ) -> None:
+        self.answers = answers
+        self.as_json = as_json
+
+    def __call__(self, endpoint: str, payload: str) -> str:
+        rows = self.answers[endpoint][: len(payload.splitlines())]
+        if endpoint in self.as_json:
+            return json.dumps({"predictions": [{"score": row} for row in rows]})
+        return "".join(",".join(str(p) for p in row) + "\n" for row in rows)
+
+
+PROBABILITIES = {
+    "xgb": [[0.7, 0.2, 0.1], [0.1, 0.3, 0.6]],
+    "linear": [[0.2, 0.5, 0.3], [0.2, 0.2, 0.6]],
+}
+
+
+@pytest.mark.parametrize("as_json", [(), ("linear",), ("xgb", "linear")])
+def test_multiclass_answers_combine_probabilities_class_by_class(
+    router: ModuleType, as_json: tuple[str, ...]
+) -> None:
+    event = _event({"instances": [[1, 2], [3, 4]]})
+    status, body = _answer(router.handle(event, ENVIRON, ClassEndpoints(PROBABILITIES, as_json)))
+    assert status == 200, body
+    assert body["endpoints"] == PROBABILITIES
+    assert body["predictions"] == [
+        {"class": 0, "probabilities": [0.7, 0.5, 0.3]},
+        {"class": 2, "probabilities": [0.2, 0.3, 0.6]},
+    ]
+    environ = {**ENVIRON, "COMBINE_RULE": "mean", "CLASSES": '["red", "white", "rose"]'}
+    status, body = _answer(router.handle(event, environ, ClassEndpoints(PROBABILITIES)))
+    assert [p["class"] for p in body["predictions"]] == ["red", "rose"]
+    np.testing.assert_allclose(body["predictions"][0]["probabilities"], [0.45, 0.35, 0.2])
+    environ = {**ENVIRON, "COMBINE_RULE": "primary", "CLASSES": '["red", "white", "rose"]'}
+    status, body = _answer(router.handle(event, environ, ClassEndpoints(PROBABILITIES)))
+    assert body["predictions"][0] == {"class": "red", "probabilities": [0.7, 0.2, 0.1]}
+
+
+def test_one_multiclass_record_is_not_read_as_three_records(router: ModuleType) -> None:
+    event = _event({"instances": [1, 2]})
+    status, body = _answer(router.handle(event, ENVIRON, ClassEndpoints(PROBABILITIES)))
+    assert status == 200 and body["predictions"] == [{"class": 0, "probabilities": [0.7, 0.5, 0.3]}]
+
+
+def test_multiclass_mismatches_are_named(router: ModuleType) -> None:
+    event = _event({"instances": [[1, 2], [3, 4]]})
+    mixed = {"xgb": PROBABILITIES["xgb"], "linear": [[0.4], [0.6]]}
+    status, body = _answer(router.handle(event, ENVIRON, ClassEndpoints(mixed)))
+    assert status == 502 and body["endpoint"] == "linear"
+    assert "answered one number per record but xgb answered 3 probabilities" in body["error"]
+    ragged = {"xgb": [[0.5, 0.5], [0.2, 0.2, 0.6]], "linear": PROBABILITIES["linear"]}
+    status, body = _answer(router.handle(event, ENVIRON, ClassEndpoints(ragged)))
+    assert status == 502 and "answered records of different widths [2, 3]" in body["error"]
+    environ = {**ENVIRON, "CLASSES": '["a", "b"]'}
+    status, body = _answer(router.handle(event, environ, ClassEndpoints(PROBABILITIES)))
+    assert status == 500
+    assert "CLASSES names 2 classes but the endpoints answer 3 probabilities" in body["error"]
+    environ = {**ENVIRON, "CLASSES": "a,b,c"}
+    status, body = _answer(router.handle(event, environ, ClassEndpoints(PROBABILITIES)))
+    assert status == 500 and "CLASSES='a,b,c' must be a JSON list of class labels" in body["error"]
+    bad = {"xgb": [[0.5, "nan", 0.5], [0.2, 0.2, 0.6]], "linear": PROBABILITIES["linear"]}
+    status, body = _answer(router.handle(event, ENVIRON, ClassEndpoints(bad)))
+    assert status == 502 and "'nan', which is not a finite number" in body["error"]
+
+
+@pytest.fixture(scope="module")
+def two_class_endpoints(conn: mlaccel.Connection) -> Iterator[dict[str, Any]]:
+    """Two multi:softprob XGBoost endpoints on the twin, trained on different halves."""
+    rng = np.random.default_rng(4)
+    features = rng.random((150, 3))
+    label = np.digitize(features[:, 0] + 0.3 * features[:, 1], [0.5, 0.9])
+    boosters, names = {}, {}
+    for key, rows in (("a", slice(0, 75)), ("b", slice(75, 150))):
+        boosters[key] = xgb.train(
+            {"objective": "multi:softprob", "num_class": 3, "max_depth": 2, "nthread": 1},
+            xgb.DMatrix(features[rows], label=label[rows]),
+            num_boost_round=8,
+        )
+        names[key] = f"router-classes-{key}-{uuid.uuid4().hex[:6]}"
+        raw = bytes(boosters[key].save_raw("ubj"))
+        inference.deploy_model(
+            names[key],
+            model_data=_model_data(conn, {"xgboost-model": raw}),
+            data_capture=False,
+            connection=conn,
+        )
+    yield {"names": names, "boosters": boosters}
+    for name in names.values():
+        inference.delete_endpoint(name, connection=conn)
+
+
+def test_router_on_multiclass_endpoints_answers_classes(
+    router: ModuleType, two_class_endpoints: dict[str, Any]
+) -> None:
+    names, boosters = two_class_endpoints["names"], two_class_endpoints["boosters"]
+    environ = {
+        "PRIMARY_ENDPOINT_NAME": names["a"],
+        "SECONDARY_ENDPOINT_NAME": names["b"],
+        "COMBINE_RULE": "mean",
+        "CLASSES": '["low", "mid", "high"]',
+    }
+    rows = np.round(np.random.default_rng(6).random((6, 3)), 4)
+    status, answer = _answer(router.handle(_event({"instances": rows.tolist()}), environ))
+    assert status == 200, answer
+    expected = {k: b.predict(xgb.DMatrix(rows)) for k, b in boosters.items()}
+    for key in ("a", "b"):
+        np.testing.assert_allclose(answer["endpoints"][names[key]], expected[key], rtol=1e-5)
+    mean = (expected["a"] + expected["b"]) / 2
+    got = np.array([p["probabilities"] for p in answer["predictions"]])
+    np.testing.assert_allclose(got, mean, rtol=1e-5)
+    labels = ["low", "mid", "high"]
+    assert [p["class"] for p in answer["predictions"]] == [labels[i] for i in mean.argmax(1)]

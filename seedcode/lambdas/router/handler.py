@@ -13,6 +13,11 @@ Response 200::
     {"predictions": [...], "rule": "max_prediction",
      "endpoints": {"<primary>": [...], "<secondary>": [...]}}
 
+A multiclass model's endpoint answers K class probabilities per record (a CSV line of K numbers,
+or a JSON list); the rule then applies to each class's probabilities across the endpoints
+(element-wise), and each prediction reads ``{"class": <label or index>, "probabilities":
+[...]}``, the class being the most probable one. Single-number answers keep the shape above.
+
 Errors are JSON ``{"error": "..."}`` with status 400 (the request is malformed; the message says
 what to fix), 405 (not a POST), 413 (too many records, a body over 6 MB, records that make an
 endpoint payload over 6 MB, or an answer too large for Lambda), 502 (an endpoint failed; the body
@@ -28,6 +33,8 @@ Environment
     ``COMBINE_RULE``: ``max`` (default), ``min``, ``mean`` or ``primary``.
     ``FEATURE_COUNT``: features per record, checked before any endpoint is called (optional).
     ``MAX_RECORDS``: largest batch accepted (default 1000).
+    ``CLASSES``: a multiclass model's class labels, a JSON list in index order (optional;
+    without it the class is answered as its index).
 
 The combining rule is a plain function of one record's predictions (in endpoint order):
 replace ``combine`` in this module, or add a rule to ``RULES``, for other logic.
@@ -69,6 +76,8 @@ MESSAGE_CHARS = 500
 
 Invoker = Callable[[str, str], str]
 CombineRule = Callable[[Sequence[float]], float]
+# One record's answer from one endpoint: a number, or a multiclass model's K probabilities.
+Prediction = float | list[float]
 
 
 class RequestError(Exception):
@@ -358,24 +367,69 @@ def to_csv(records: list[list[float | None]]) -> str:
 # --------------------------------------------------------------------------- endpoints
 
 
-def parse_predictions(body: str, n_records: int, endpoint: str) -> list[float]:
-    """One finite float per record from an endpoint's CSV answer (one per line, or one line)."""
-    values = [v for line in body.splitlines() for v in line.split(",") if v.strip()]
-    if len(values) != n_records:
-        raise EndpointError(endpoint, f"answered {len(values)} values for {n_records} records")
+def parse_predictions(body: str, n_records: int, endpoint: str) -> list[Prediction]:
+    """Each record's prediction from an endpoint's answer: a number per record (one per line,
+    or all on one line), or K probabilities per record (a CSV line of K numbers, or JSON
+    ``[[...], ...]`` / ``{"predictions": [{"score": [...]}, ...]}``); all must be finite."""
+    text = body.strip()
+    if text[:1] in ("[", "{"):
+        rows = _json_predictions(text, endpoint)
+    else:
+        rows = [[v for v in line.split(",") if v.strip()] for line in text.splitlines()]
+        rows = [row for row in rows if row]
+        if len(rows) == 1 and n_records > 1:
+            rows = [[v] for v in rows[0]]  # one line holding a number per record
+    if len(rows) != n_records:
+        values = sum(len(row) for row in rows)
+        lines = "" if values == len(rows) else f" on {len(rows)} lines"
+        raise EndpointError(endpoint, f"answered {values} values{lines} for {n_records} records")
+    widths = sorted({len(row) for row in rows})
+    if len(widths) > 1:
+        raise EndpointError(
+            endpoint, f"answered records of different widths {widths[:5]}: {excerpt(body, 200)}"
+        )
+    predictions: list[Prediction] = []
+    for row in rows:
+        numbers = [_finite(v, endpoint) for v in row]
+        predictions.append(numbers[0] if len(numbers) == 1 else numbers)
+    return predictions
+
+
+def _json_predictions(text: str, endpoint: str) -> list[list[Any]]:
     try:
-        predictions = [float(v) for v in values]
+        payload = json.loads(text)
     except ValueError:
         raise EndpointError(
-            endpoint, f"answered something that is not numbers: {excerpt(body, 200)}"
+            endpoint, f"answered JSON it cannot parse: {excerpt(text, 200)}"
         ) from None
-    for value, prediction in zip(values, predictions, strict=True):
-        if not math.isfinite(prediction):
-            # JSON has no NaN or Infinity: answered on, they would break the caller's parser.
-            raise EndpointError(
-                endpoint, f"answered {excerpt(value.strip())}, which is not a finite number"
-            )
-    return predictions
+    if isinstance(payload, dict):
+        payload = payload.get("predictions")
+    if not isinstance(payload, list):
+        raise EndpointError(
+            endpoint, f"answered JSON without a list of predictions: {excerpt(text, 200)}"
+        )
+    rows = []
+    for item in payload:
+        if isinstance(item, dict):
+            item = item.get("score", item.get("probabilities"))
+        rows.append(item if isinstance(item, list) else [item])
+    return rows
+
+
+def _finite(value: Any, endpoint: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise EndpointError(endpoint, f"answered {excerpt(value)}, which is not a number")
+    try:
+        number = float(value)
+    except ValueError:
+        raise EndpointError(
+            endpoint, f"answered something that is not numbers: {excerpt(str(value), 200)}"
+        ) from None
+    if not math.isfinite(number):
+        # JSON has no NaN or Infinity: answered on, they would break the caller's parser.
+        text = value.strip() if isinstance(value, str) else value
+        raise EndpointError(endpoint, f"answered {excerpt(text)}, which is not a finite number")
+    return number
 
 
 def check_payload_size(payload: str, n_records: int) -> None:
@@ -389,22 +443,60 @@ def check_payload_size(payload: str, n_records: int) -> None:
         )
 
 
-def combine_predictions(answers: Sequence[list[float]], rule: CombineRule) -> list[float]:
-    """``rule`` applied to each record's predictions; its results must be finite numbers."""
-    combined = []
-    for number, per_record in enumerate(zip(*answers, strict=True), start=1):
-        value = rule(list(per_record))
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, int | float)
-            or not math.isfinite(value)
-        ):
-            raise ConfigurationError(
-                f"the combining rule {getattr(rule, '__name__', 'custom')!r} gave "
-                f"{excerpt(value)} for record {number}; it must give a finite number"
+def combine_predictions(
+    answers: Sequence[list[Prediction]],
+    rule: CombineRule,
+    endpoints: Sequence[str] = (),
+    classes: Sequence[Any] | None = None,
+) -> list[Any]:
+    """``rule`` applied to each record's predictions; its results must be finite numbers.
+
+    Probability vectors are combined class by class, and answered with the most probable
+    class (its label from ``classes``, else its index)."""
+    names = list(endpoints) or [f"endpoint {i + 1}" for i in range(len(answers))]
+    shape = [_width(answer[0]) for answer in answers]
+    for name, width in zip(names[1:], shape[1:], strict=True):
+        if width != shape[0]:
+            raise EndpointError(
+                name,
+                f"answered {_describe_width(width)} per record but {names[0]} answered "
+                f"{_describe_width(shape[0])}; serve models of the same kind behind the router",
             )
-        combined.append(float(value))
+    if shape[0] > 1 and classes is not None and len(classes) != shape[0]:
+        raise ConfigurationError(
+            f"CLASSES names {len(classes)} classes but the endpoints answer {shape[0]} "
+            "probabilities per record"
+        )
+    combined: list[Any] = []
+    for number, per_record in enumerate(zip(*answers, strict=True), start=1):
+        if shape[0] == 1:
+            combined.append(_apply(rule, [float(p) for p in per_record], number))
+            continue
+        probabilities = [
+            _apply(rule, list(per_class), number) for per_class in zip(*per_record, strict=True)
+        ]
+        best = max(range(len(probabilities)), key=probabilities.__getitem__)
+        label = classes[best] if classes is not None else best
+        combined.append({"class": label, "probabilities": probabilities})
     return combined
+
+
+def _width(prediction: Prediction) -> int:
+    return len(prediction) if isinstance(prediction, list) else 1
+
+
+def _describe_width(width: int) -> str:
+    return "one number" if width == 1 else f"{width} probabilities"
+
+
+def _apply(rule: CombineRule, values: list[float], number: int) -> float:
+    value = rule(values)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ConfigurationError(
+            f"the combining rule {getattr(rule, '__name__', 'custom')!r} gave "
+            f"{excerpt(value)} for record {number}; it must give a finite number"
+        )
+    return float(value)
 
 
 def score(
@@ -412,12 +504,13 @@ def score(
     endpoints: Sequence[str],
     invoke: Invoker,
     rule: CombineRule,
+    classes: Sequence[Any] | None = None,
 ) -> dict[str, Any]:
     """Call every endpoint with the records (in parallel) and combine per record."""
     payload = to_csv(records)
     check_payload_size(payload, len(records))
 
-    def call(endpoint: str) -> list[float]:
+    def call(endpoint: str) -> list[Prediction]:
         try:
             answer = invoke(endpoint, payload)
         except EndpointError:
@@ -429,7 +522,7 @@ def score(
     with ThreadPoolExecutor(max_workers=len(endpoints)) as pool:
         answers = list(pool.map(call, endpoints))
     return {
-        "predictions": combine_predictions(answers, rule),
+        "predictions": combine_predictions(answers, rule, endpoints, classes),
         "rule": getattr(rule, "__name__", "custom"),
         "endpoints": dict(zip(endpoints, answers, strict=True)),
     }
@@ -490,7 +583,27 @@ def settings(environ: Mapping[str, str]) -> dict[str, Any]:
         "rule": select_rule(environ.get("COMBINE_RULE")),
         "feature_count": _positive_int(environ, "FEATURE_COUNT", None),
         "max_records": _positive_int(environ, "MAX_RECORDS", DEFAULT_MAX_RECORDS),
+        "classes": _classes(environ.get("CLASSES", "")),
     }
+
+
+def _classes(text: str) -> list[Any] | None:
+    """``CLASSES``: the class labels in index order, a JSON list of two or more."""
+    if not text.strip():
+        return None
+    try:
+        classes = json.loads(text)
+    except ValueError:
+        classes = None
+    if (
+        not isinstance(classes, list)
+        or len(classes) < 2
+        or not all(isinstance(c, str | int | float) for c in classes)
+    ):
+        raise ConfigurationError(
+            f'CLASSES={excerpt(text)} must be a JSON list of class labels, e.g. ["a", "b", "c"]'
+        )
+    return classes
 
 
 def _positive_int(environ: Mapping[str, str], name: str, default: int | None) -> int | None:
@@ -562,7 +675,13 @@ def handle(event: Any, environ: Mapping[str, str], invoke: Invoker | None = None
         body, content_type = request_body(event)
         records = parse_records(body, content_type, config["max_records"])
         check_records(records, config["feature_count"], config["max_records"])
-        result = score(records, config["endpoints"], invoke or sagemaker_invoker(), config["rule"])
+        result = score(
+            records,
+            config["endpoints"],
+            invoke or sagemaker_invoker(),
+            config["rule"],
+            config["classes"],
+        )
     except RequestError as exc:
         return api_response(exc.status, {"error": str(exc)})
     except EndpointError as exc:
