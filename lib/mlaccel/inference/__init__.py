@@ -33,6 +33,7 @@ from mlaccel.errors import EndpointFailed, ModelPackageNotFound, TransformJobFai
 from mlaccel.inference._autoscaling import AutoscalingPolicy, register_autoscaling
 from mlaccel.inference._batch_transform import (
     BatchTransformResult,
+    answers_filter,
     parse_joined_output,
     run_batch_transform,
     write_transform_input,
@@ -77,6 +78,7 @@ __all__ = [
     "ModelPackageInfo",
     "ModelPackageNotFound",
     "TransformJobFailed",
+    "answers_filter",
     "answers_frame",
     "create_model",
     "csv_payloads",

@@ -12,6 +12,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from mlaccel import products
+from mlaccel.inference import answers_filter
 from mlaccel.workflows._settings import WorkflowSettings, code_uri
 
 CONTAINER = "/opt/ml/processing"
@@ -116,6 +117,8 @@ def keyed_transform_step(
     from sagemaker.transformer import Transformer
     from stepfunctions.steps import TransformStep
 
+    product = settings.product
+    answers = len(product.classes) if product.problem_type == "multiclass" else 1
     transformer = Transformer(
         model_name=BOUND_BELOW,
         instance_count=1,
@@ -135,7 +138,8 @@ def keyed_transform_step(
         split_type="Line",
         input_filter="$[1:]",  # the model sees the features, not the key
         join_source="Input",  # each output line is the input line plus its prediction
-        output_filter="$[0,-1]",  # keep the key and the prediction
+        # keep the key and the prediction (each class's probability, for a multiclass model)
+        output_filter=answers_filter(answers),
         result_path=result_path,
     )
 

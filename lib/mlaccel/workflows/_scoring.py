@@ -57,6 +57,7 @@ def scoring_workflow(settings: WorkflowSettings, *, client: Any = None) -> Any:
     folders = {
         "prepared": f"{settings.uri('scoring', 'prepared')}/{{}}/",
         "output": f"{settings.uri('scoring', 'scores')}/{{}}",
+        "quality": f"{settings.uri('scoring', 'quality')}/{{}}/",
     }
     failed = failure_path(settings, "batch scoring")
     definition = Chain(
@@ -65,11 +66,13 @@ def scoring_workflow(settings: WorkflowSettings, *, client: Any = None) -> Any:
             _prepare_batch_stage(settings, failed),
             _latest_model_stage(settings, failed),
             _score_stage(settings, failed),
+            _quality_stage(failed),
             notify_success(
                 settings,
                 f"mlaccel: {settings.scoring_name} succeeded",
-                "States.Format('Scoring run {} scored {} with model {}; scores in {}', "
-                "$$.Execution.Name, $.args.batch_uri, $.model.Payload.ModelName, $.names.output)",
+                "States.Format('Scoring run {} scored {} with model {}; scores in {}. {}', "
+                "$$.Execution.Name, $.args.batch_uri, $.model.Payload.ModelName, $.names.output, "
+                "$.quality.Payload.summary)",
             ),
         ]
     )
@@ -103,13 +106,23 @@ def _prepare_batch_stage(settings: WorkflowSettings, failed: Any) -> Any:
         destination=settings.uri("scoring", "prepared"),
         output_name="scoring",
     )
-    arguments = ["--mode", "transform"]
+    quality = ProcessingOutput(
+        source=f"{features.CONTAINER_OUTPUT}/quality",
+        destination=settings.uri("scoring", "quality"),
+        output_name="quality",
+    )
+    arguments = [
+        "--mode",
+        "transform",
+        "--max-invalid-fraction",
+        str(settings.max_invalid_fraction),
+    ]
     prep = script_step(
         "Preprocess batch",
         settings,
         "processing/preprocess.py",
         inputs,
-        [prepared],
+        [prepared, quality],
         arguments,
         "$.preprocessing",
     )
@@ -118,6 +131,7 @@ def _prepare_batch_stage(settings: WorkflowSettings, failed: Any) -> Any:
         ProcessingJobName="$.names.preprocessing",
         ProcessingInputs__0__S3Input__S3Uri="$.args.batch_uri",
         ProcessingOutputConfig__Outputs__0__S3Output__S3Uri="$.names.prepared",
+        ProcessingOutputConfig__Outputs__1__S3Output__S3Uri="$.names.quality",
         AppSpecification__ContainerArguments=with_batch_uri(arguments),
     )
     catch(failed, prep)
@@ -135,6 +149,19 @@ def with_batch_uri(arguments: list[str]) -> str:
     """
     fixed = ", ".join(f"'{argument}'" for argument in [*arguments, "--input-uri"])
     return f"States.Array({fixed}, $.args.batch_uri)"
+
+
+def _quality_stage(failed: Any) -> Any:
+    """How many values of the batch were unusable or unseen, per column, for the notification
+    (Lambda reading the preprocessing job's quality.json)."""
+    report = lambda_task(
+        "Data quality",
+        "quality_report",
+        {"QualityUri.$": "States.Format('{}quality.json', $.names.quality)"},
+        "$.quality",
+    )
+    catch(failed, report)
+    return report
 
 
 def _latest_model_stage(settings: WorkflowSettings, failed: Any) -> Any:

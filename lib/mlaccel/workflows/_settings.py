@@ -20,6 +20,7 @@ FUNCTIONS = {
     "latest_model": "mlaccel-latest-model",
     "consolidate_capture": "mlaccel-consolidate-capture",
     "evaluate_violations": "mlaccel-evaluate-violations",
+    "quality_report": "mlaccel-quality-report",
 }
 #: The module of ``seedcode/lambdas/workflow`` that holds the handlers.
 HANDLERS = "handlers"
@@ -58,6 +59,9 @@ class WorkflowSettings:
     endpoint_wait_seconds: int = AWS_ENDPOINT_WAIT_SECONDS
     parameter_path: str = ""
     seed: int = 0  # the training split's and XGBoost's seed: the same data trains the same model
+    # share of a column's values that may be unusable (text in a number column) before a
+    # preprocessing job fails; below it they are counted and reported in the notifications
+    max_invalid_fraction: float = features.MAX_INVALID_FRACTION
 
     @property
     def objective(self) -> training.Objective:
@@ -222,6 +226,8 @@ def workflow_settings(
         )
     if "seed" in overrides:
         training.check_seed(overrides["seed"])
+    if "max_invalid_fraction" in overrides:
+        features.check_fraction(overrides["max_invalid_fraction"])
     unknown = set(overrides) - set(WorkflowSettings.__dataclass_fields__)
     if unknown:
         raise MLAccelInputError(

@@ -123,7 +123,9 @@ def _preprocess_stage(
         )
         for part in SPLITS
     ]
-    arguments = features.preprocess_arguments(product, 0.7, 0.15, settings.seed)
+    arguments = features.preprocess_arguments(
+        product, 0.7, 0.15, settings.seed, max_invalid_fraction=settings.max_invalid_fraction
+    )
     prep = script_step(
         "Preprocess",
         settings,
