@@ -10,6 +10,7 @@ import json
 import sys
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -287,3 +288,34 @@ def test_classes_are_derived_sorted_and_encoded(
             "raw_numeric"
         ]
     )
+
+
+def test_quality_report_handler_reads_quality_json_for_the_notification(
+    tmp_path: Path, conn: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    handlers = load("lambdas/workflow/handlers.py")
+    table = messy_table()
+    assert fit(tmp_path, table, "--target", "Sale Price", "--id-column", "House ID") == 0
+    batch = table.drop(columns="Sale Price").head(200).assign(Select="West")
+    raw = write_csv(batch, tmp_path / "batch")
+    argv = ["--mode", "transform", "--input-dir", str(raw), "--output-dir", str(tmp_path / "s"),
+            "--preprocessor", str(tmp_path / "out" / "preprocessor")]  # fmt: skip
+    assert preprocess.main(argv) == 0
+    s3 = conn.client("s3")
+    key = "scoring/run-1/quality/quality.json"
+    s3.put_object(
+        Bucket=conn.bucket, Key=key, Body=(tmp_path / "s/quality/quality.json").read_bytes()
+    )
+    monkeypatch.setattr(handlers, "_client", lambda service: conn.client(service))
+    answer = handlers.quality_report({"QualityUri": f"s3://{conn.bucket}/{key}"})
+    assert answer["invalid"] == {"rooms": 2} and answer["unknown_categories"] == {"select": 200}
+    assert answer["summary"] == (
+        "column rooms: 2 of 200 rows (1.0%) not numbers or dates\n"
+        "column select: 200 of 200 rows (100.0%) categories unseen in training"
+    )
+    clean = {"rows": 5, "invalid": {}, "unknown_categories": {}, "target_missing": 0}
+    assert handlers.quality_summary(clean) == "no invalid values in 5 rows"
+    with pytest.raises(handlers.BadEvent, match="holds no file; the processing job writes"):
+        handlers.quality_report({"QualityUri": f"s3://{conn.bucket}/scoring/none/quality.json"})
+    with pytest.raises(handlers.BadEvent, match="the event needs QualityUri"):
+        handlers.quality_report({})

@@ -7,6 +7,8 @@
 ``consolidate_capture`` the endpoint's captured data since the last monitoring run, merged with
                        the ground truth that arrived for it
 ``evaluate_violations`` the drift checks' violations as rows for SQL, and a readable e-mail
+``quality_report``     the processing job's ``quality.json`` as one line per column, for the
+                       scoring workflow's notification
 
 Each handler is a thin shell over pure functions, so the logic is tested without AWS. Only the
 standard library and boto3 are used: the folder deploys as is.
@@ -395,3 +397,58 @@ def evaluate_violations(event: Mapping[str, Any], context: Any = None) -> dict[s
     subject = f"mlaccel monitoring: {len(rows)} violation(s) on {endpoint}"[:100]
     _client("sns").publish(TopicArn=topic, Subject=subject, Message=message)
     return {"violations": len(rows), "by_check": by_check, "summary": message}
+
+
+# ------------------------------------------------------------------------------- data quality
+
+
+def quality_summary(report: Mapping[str, Any]) -> str:
+    """One line per column with values that could not be used or categories never seen in
+    training, from ``preprocess.py``'s ``quality.json``; ``no invalid values`` when clean."""
+    rows = int(report.get("rows") or 0)
+
+    def share(count: int) -> str:
+        return f"{count:,} of {rows:,} rows ({count / rows:.1%})" if rows else f"{count:,}"
+
+    lines = [
+        f"column {column}: {share(int(count))} not numbers or dates"
+        for column, count in sorted((report.get("invalid") or {}).items())
+    ]
+    lines += [
+        f"column {column}: {share(int(count))} categories unseen in training"
+        for column, count in sorted((report.get("unknown_categories") or {}).items())
+    ]
+    if report.get("target_missing"):
+        lines.append(f"{int(report['target_missing']):,} rows without a target left out")
+    return "\n".join(lines) if lines else f"no invalid values in {rows:,} rows"
+
+
+def quality_report(event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
+    """``{"QualityUri": "s3://.../quality/quality.json"}`` → ``{"summary", "invalid",
+    "unknown_categories", "rows", "target_missing", "max_invalid_fraction"}``."""
+    (uri,) = require(event, "QualityUri")
+    bucket, key = split_s3(str(uri))
+    s3 = _client("s3")
+    try:
+        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    except s3.exceptions.NoSuchKey:
+        raise BadEvent(
+            f"QualityUri={uri} holds no file; the processing job writes quality/quality.json "
+            "in its output folder: point at that folder's quality/quality.json"
+        ) from None
+    try:
+        report = json.loads(body)
+    except ValueError as exc:
+        raise BadEvent(f"QualityUri={uri} is not JSON ({exc}): it must be a quality.json") from exc
+    if not isinstance(report, dict) or "invalid" not in report:
+        raise BadEvent(f"QualityUri={uri} is not a quality.json (no 'invalid' counts)")
+    summary = quality_summary(report)
+    log.info("data quality of %s: %s", uri, summary.replace("\n", "; "))
+    return {
+        "summary": summary,
+        "invalid": report.get("invalid") or {},
+        "unknown_categories": report.get("unknown_categories") or {},
+        "rows": int(report.get("rows") or 0),
+        "target_missing": int(report.get("target_missing") or 0),
+        "max_invalid_fraction": report.get("max_invalid_fraction"),
+    }
