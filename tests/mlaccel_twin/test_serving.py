@@ -1321,3 +1321,147 @@ def test_capture_base64_for_other_content_types() -> None:
     assert "endpointInput" not in event["captureData"]
     output = event["captureData"]["endpointOutput"]
     assert output["encoding"] == "BASE64" and base64.b64decode(output["data"]) == b"\x02"
+
+
+# --------------------------------------------------------------------------- multiclass
+
+
+def _train_classes(objective: str = "multi:softprob", seed: int = 11) -> xgb.Booster:
+    rng = np.random.default_rng(seed)
+    features = rng.random((120, N_FEATURES))
+    label = np.digitize(features[:, 0] + 0.5 * features[:, 1], [0.5, 1.0])
+    params = {"objective": objective, "num_class": 3, "max_depth": 2, "nthread": 1}
+    return xgb.train(params, xgb.DMatrix(features, label=label), num_boost_round=8)
+
+
+def test_softprob_model_answers_the_probabilities_of_every_class(
+    tmp_path: Path, rows: np.ndarray
+) -> None:
+    booster = _train_classes()
+    expected = booster.predict(xgb.DMatrix(rows))
+    assert expected.shape == (len(rows), 3)
+    predictor = load_predictor(_model_dir(tmp_path, booster), image_uri="xgboost", environment={})
+    body, content_type = predictor.predict(_csv(rows).encode(), "text/csv", "text/csv")
+    lines = body.decode().splitlines()
+    assert content_type == "text/csv" and len(lines) == len(rows)  # one line per record
+    np.testing.assert_allclose(
+        [[float(v) for v in ln.split(",")] for ln in lines], expected, rtol=1e-6
+    )
+    body, _ = predictor.predict(_csv(rows).encode(), "text/csv", "application/json")
+    scores = [p["score"] for p in json.loads(body)["predictions"]]
+    np.testing.assert_allclose(scores, expected, rtol=1e-6)
+    body, _ = predictor.predict(_csv(rows[:2]).encode(), "text/csv", "application/jsonlines")
+    np.testing.assert_allclose(
+        [json.loads(line)["score"] for line in body.decode().splitlines()], expected[:2], rtol=1e-6
+    )
+    batch = load_predictor(
+        tmp_path / "model", image_uri="xgboost", environment={"SAGEMAKER_BATCH": "true"}
+    )
+    body, _ = batch.predict(_csv(rows).encode(), "text/csv", "application/json")
+    assert [len(line.split(",")) for line in body.decode().splitlines()] == [3] * len(rows)
+
+
+def test_softmax_model_answers_the_class_index(tmp_path: Path, rows: np.ndarray) -> None:
+    booster = _train_classes("multi:softmax")
+    predictor = load_predictor(_model_dir(tmp_path, booster), image_uri="xgboost", environment={})
+    body, _ = predictor.predict(_csv(rows).encode(), "text/csv", None)
+    answered = [float(v) for v in body.decode().splitlines()]
+    assert answered == booster.predict(xgb.DMatrix(rows)).tolist()
+    assert set(answered) <= {0.0, 1.0, 2.0}
+
+
+def _algorithm_layout(base: Path, hyperparameters: dict[str, str]) -> None:
+    rng = np.random.default_rng(12)
+    features = rng.random((90, N_FEATURES))
+    label = np.digitize(features[:, 0], [0.33, 0.66])
+    for channel, part in (("train", slice(0, 60)), ("validation", slice(60, 90))):
+        folder = base / "input" / "data" / channel
+        folder.mkdir(parents=True)
+        data = np.column_stack([label[part], features[part]])
+        np.savetxt(folder / "data.csv", data, delimiter=",", fmt="%.6g")
+    config = base / "input" / "config"
+    config.mkdir(parents=True)
+    (config / "hyperparameters.json").write_text(json.dumps(hyperparameters))
+    channels = {c: {"ContentType": "text/csv"} for c in ("train", "validation")}
+    (config / "inputdataconfig.json").write_text(json.dumps(channels))
+
+
+def test_builtin_algorithm_trains_softprob_with_num_class(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from mlaccel_twin.sagemaker_jobs import xgboost_algorithm
+
+    monkeypatch.setenv("SAGEMAKER_BASE_DIR", str(tmp_path))
+    hyper = {"objective": "multi:softprob", "num_class": "3", "num_round": "10",
+             "eval_metric": "mlogloss,merror"}  # fmt: skip
+    _algorithm_layout(tmp_path, hyper)
+    assert xgboost_algorithm.main() == 0
+    assert "#011validation-mlogloss:" in capsys.readouterr().out
+    booster = xgb.Booster()
+    booster.load_model(bytearray((tmp_path / "model" / "xgboost-model").read_bytes()))
+    probabilities = booster.predict(xgb.DMatrix(np.random.default_rng(1).random((4, N_FEATURES))))
+    assert probabilities.shape == (4, 3)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
+
+    without = tmp_path / "without"
+    monkeypatch.setenv("SAGEMAKER_BASE_DIR", str(without))
+    _algorithm_layout(without, {k: v for k, v in hyper.items() if k != "num_class"})
+    assert xgboost_algorithm.main() == 1
+    assert (without / "output" / "failure").read_text() == (
+        "AlgorithmError: Hyperparameter num_class (2 or more) is required for objective "
+        "multi:softprob"
+    )
+
+
+def test_multiclass_endpoint_and_transform_answer_probabilities_per_record(
+    conn: mlaccel.Connection, image_uri: str, rows: np.ndarray
+) -> None:
+    booster = _train_classes(seed=13)
+    expected = booster.predict(xgb.DMatrix(rows))
+    key = f"serving-tests/{unique_name('classes')}/model.tar.gz"
+    body = tarball({"xgboost-model": bytes(booster.save_raw("ubj"))})
+    conn.client("s3").put_object(Bucket=conn.bucket, Key=key, Body=body)
+    model = unique_name("serving-classes")
+    conn.client("sagemaker").create_model(
+        ModelName=model,
+        ExecutionRoleArn=conn.role_arn,
+        PrimaryContainer={"Image": image_uri, "ModelDataUrl": f"s3://{conn.bucket}/{key}"},
+    )
+    endpoint = _deploy(conn, [("AllTraffic", model, 1.0)])
+    answer = _invoke(conn, endpoint, _csv(rows), ContentType="text/csv")["Body"].read().decode()
+    answered = [[float(v) for v in line.split(",")] for line in answer.splitlines()]
+    np.testing.assert_allclose(answered, expected, rtol=1e-6)
+    conn.client("sagemaker").delete_endpoint(EndpointName=endpoint)
+
+    prefix = unique_name("serving-transform-classes")
+    lines = [f"r{i},{','.join(repr(float(v)) for v in row)}" for i, row in enumerate(rows)]
+    s3 = conn.client("s3")
+    s3.put_object(Bucket=conn.bucket, Key=f"{prefix}/in/part.csv", Body="\n".join(lines) + "\n")
+    job = unique_name("classes-transform")
+    conn.client("sagemaker").create_transform_job(
+        TransformJobName=job,
+        ModelName=model,
+        TransformInput={
+            "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix",
+                                            "S3Uri": f"s3://{conn.bucket}/{prefix}/in/"}},
+            "ContentType": "text/csv",
+            "SplitType": "Line",
+        },
+        TransformOutput={"S3OutputPath": f"s3://{conn.bucket}/{prefix}/out",
+                         "Accept": "text/csv", "AssembleWith": "Line"},
+        TransformResources={"InstanceType": "ml.m5.large", "InstanceCount": 1},
+        DataProcessing={"InputFilter": "$[1:]", "JoinSource": "Input"},
+    )  # fmt: skip
+    described = _wait_for(
+        lambda: conn.client("sagemaker").describe_transform_job(TransformJobName=job),
+        "TransformJobStatus",
+        lambda status: status not in {"InProgress", "Stopping"},
+    )
+    assert described["TransformJobStatus"] == "Completed", described.get("FailureReason")
+    out = s3.get_object(Bucket=conn.bucket, Key=f"{prefix}/out/part.csv.out")["Body"].read()
+    joined = [line.split(",") for line in out.decode().splitlines()]
+    assert [fields[0] for fields in joined] == [f"r{i}" for i in range(len(rows))]
+    assert {len(fields) for fields in joined} == {1 + N_FEATURES + 3}
+    np.testing.assert_allclose(
+        [[float(v) for v in fields[-3:]] for fields in joined], expected, rtol=1e-6
+    )

@@ -49,6 +49,12 @@ def parse_hyperparameters(raw: dict[str, str]) -> tuple[dict[str, Any], int, int
                 params[key] = text
     if "num_round" not in params:
         raise ValueError("Hyperparameter num_round is required by the XGBoost algorithm")
+    objective = str(params.get("objective", ""))
+    if objective.startswith("multi:") and int(params.get("num_class", 0)) < 2:
+        # The container refuses this before training; XGBoost's own error would be obscure.
+        raise ValueError(
+            f"Hyperparameter num_class (2 or more) is required for objective {objective}"
+        )
     rounds = params.pop("num_round")
     early = params.pop("early_stopping_rounds", None)
     params.setdefault("nthread", 2)
