@@ -43,6 +43,7 @@ import math
 import os
 import re
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
@@ -83,9 +84,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default="",
         help="JSON list of class labels: binary [negative, positive], multiclass in label order",
     )
+    # When any of the three lists is given, they are the features; else all are inferred.
     p.add_argument("--numeric-columns", default="", help="comma-separated; default: inferred")
     p.add_argument("--categorical-columns", default="", help="comma-separated; default: inferred")
-    p.add_argument("--datetime-columns", default="", help="comma-separated dates or times")
+    p.add_argument("--datetime-columns", default="", help="comma-separated; default: inferred")
     p.add_argument("--time-column", default="", help="split by this time instead of randomly")
     p.add_argument(
         "--max-invalid-fraction",
@@ -208,7 +210,8 @@ def looks_numeric(values: pd.Series) -> bool:
     if pd.api.types.is_datetime64_any_dtype(values):
         return False
     present = values.dropna()
-    if present.empty or not all(isinstance(v, str | int | float) for v in present.head(1000)):
+    kinds = str | int | float | Decimal  # Decimal: Athena's and Parquet's decimal columns
+    if present.empty or not all(isinstance(v, kinds) for v in present.head(1000)):
         return False
     numbers, invalid = numbers_of(present)
     return bool(numbers.notna().any()) and invalid <= (1 - NUMERIC_SHARE) * len(present)
@@ -232,18 +235,19 @@ def infer_features(
     categorical: list[str],
     datetimes: list[str],
 ) -> tuple[list[str], list[str], list[str]]:
-    """Numeric, categorical and date features: those named, else inferred from the columns
-    left (mostly-number columns are numbers, date types or mostly-date text dates, the rest
-    categories)."""
-    named = set(numeric) | set(categorical) | set(datetimes)
-    rest = [c for c in df.columns if c not in skip and c not in named]
-    found_dates = [c for c in rest if not looks_numeric(df[c]) and looks_like_dates(df[c])]
-    if found_dates and not datetimes:
-        print(f"preprocess: date columns {found_dates} become date features")
-        datetimes = found_dates
-    rest = [c for c in rest if c not in datetimes]
-    numeric = numeric or [c for c in rest if looks_numeric(df[c])]
-    categorical = categorical or [c for c in rest if c not in numeric]
+    """Numeric, categorical and date features: those named when any is, else inferred from
+    the columns (mostly-number columns are numbers, date types or mostly-date text dates, the
+    rest categories)."""
+    if numeric or categorical or datetimes:
+        return numeric, categorical, datetimes
+    rest = [c for c in df.columns if c not in skip]
+    numeric = [c for c in rest if looks_numeric(df[c])]
+    datetimes = [c for c in rest if c not in numeric and looks_like_dates(df[c])]
+    categorical = [c for c in rest if c not in numeric and c not in datetimes]
+    print(
+        f"preprocess: features inferred: numbers {numeric}, dates {datetimes}, "
+        f"categories {categorical}"
+    )
     return numeric, categorical, datetimes
 
 

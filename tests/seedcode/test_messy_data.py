@@ -104,6 +104,7 @@ def test_messy_table_is_fitted_with_its_flaws_counted(
         tmp_path,
         messy_table(),
         *("--target", "Sale Price", "--id-column", "House ID"),
+        *("--numeric-columns", "Size (m2),Rooms,from", "--categorical-columns", "Select"),
         *("--datetime-columns", "Listed On", "--time-column", "Listed On"),
     )
     log = capsys.readouterr()
@@ -139,6 +140,11 @@ def test_scoring_batch_counts_invalid_values_and_new_categories(
 ) -> None:
     table = messy_table()
     assert fit(tmp_path, table, "--target", "Sale Price", "--id-column", "House ID") == 0
+    prep = json.loads((tmp_path / "out" / "preprocessor" / "preprocessor.json").read_text())
+    # inferred: "n/a" in Rooms does not make it text, nor dates written as text categories
+    assert prep["raw_numeric"] == ["size_m2", "rooms", "from"]
+    assert list(prep["datetimes"]) == ["listed_on"] and list(prep["categories"]) == ["select"]
+    assert "features inferred: numbers ['size_m2', 'rooms', 'from']" in capsys.readouterr().out
     batch = table.drop(columns="Sale Price").head(100).astype({"Size (m2)": object})
     batch.loc[:2, "Select"] = "West"
     batch.loc[5, "Size (m2)"] = "12k"
