@@ -631,6 +631,18 @@ def objective_score(product: products.DataProduct, labels: Any, predictions: Any
     return float(-np.mean(np.log(np.clip(picked, 1e-15, 1.0))))
 
 
+def quality_metrics(product: products.DataProduct, labels: Any, answers: Any) -> dict[str, Any]:
+    """Model Monitor's model-quality statistics of a model's ``answers`` (as
+    :func:`fit_reference_model`'s ``predict`` gives them) against encoded labels
+    (:func:`encode_labels`): values, the positive class's probability, or class indices."""
+    from mlaccel import monitor
+
+    problem = product.monitor_problem_type
+    if product.problem_type == "binary":
+        return monitor.model_quality_metrics(labels, problem_type=problem, y_prob=answers)
+    return monitor.model_quality_metrics(labels, answers, problem_type=problem)
+
+
 def encode_labels(values: pd.Series, product: products.DataProduct) -> pd.Series:
     """Target values as a model learns them: numbers (regression), 1 for the positive class
     (binary), the class's index (multiclass). Values outside the classes are refused.
