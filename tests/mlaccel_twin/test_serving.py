@@ -745,6 +745,8 @@ def test_multi_record_batches_respect_max_payload(tmp_path: Path) -> None:
         (["id", "1", "2", "0.9"], "$[0,-1]", ["id", "0.9"]),
         (["id", "1", "2", "3"], "$[1]", "1"),
         (["id", "1", "2", "3"], "$[0:3]", ["id", "1", "2"]),
+        (["id", "1", "0.2", "0.7", "0.1"], "$[0,-3:]", ["id", "0.2", "0.7", "0.1"]),
+        (["id", "a", "b", "c", "d", "e", "f"], "$[0,5:]", ["id", "e", "f"]),
         ({"id": 1, "features": [1, 2]}, "$.features", [1, 2]),
         ({"id": 1, "SageMakerOutput": {"score": 0.5}}, "$.SageMakerOutput.score", 0.5),
         (
@@ -763,6 +765,8 @@ def test_json_path_errors_are_clear() -> None:
         select_json_path([1], "[1:]", label="InputFilter")
     with pytest.raises(MLAccelInputError, match="cannot be read"):
         select_json_path([1], "$..x")
+    with pytest.raises(MLAccelInputError, match=r"\[x:\] is not a slice like \[1:\]"):
+        select_json_path([1], "$[0,x:]", label="OutputFilter")
     with pytest.raises(JobFailed, match="does not fit"):
         select_json_path(["a"], "$.features", label="InputFilter")
 
@@ -1450,7 +1454,7 @@ def test_multiclass_endpoint_and_transform_answer_probabilities_per_record(
         TransformOutput={"S3OutputPath": f"s3://{conn.bucket}/{prefix}/out",
                          "Accept": "text/csv", "AssembleWith": "Line"},
         TransformResources={"InstanceType": "ml.m5.large", "InstanceCount": 1},
-        DataProcessing={"InputFilter": "$[1:]", "JoinSource": "Input"},
+        DataProcessing={"InputFilter": "$[1:]", "JoinSource": "Input", "OutputFilter": "$[0,-3:]"},
     )  # fmt: skip
     described = _wait_for(
         lambda: conn.client("sagemaker").describe_transform_job(TransformJobName=job),
@@ -1461,7 +1465,7 @@ def test_multiclass_endpoint_and_transform_answer_probabilities_per_record(
     out = s3.get_object(Bucket=conn.bucket, Key=f"{prefix}/out/part.csv.out")["Body"].read()
     joined = [line.split(",") for line in out.decode().splitlines()]
     assert [fields[0] for fields in joined] == [f"r{i}" for i in range(len(rows))]
-    assert {len(fields) for fields in joined} == {1 + N_FEATURES + 3}
+    assert {len(fields) for fields in joined} == {1 + 3}  # the id and every class's probability
     np.testing.assert_allclose(
         [[float(v) for v in fields[-3:]] for fields in joined], expected, rtol=1e-6
     )

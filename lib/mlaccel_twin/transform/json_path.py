@@ -23,15 +23,16 @@ _INT = re.compile(r"^\s*-?\d+\s*$")
 
 @dataclass(frozen=True)
 class _Step:
-    kind: str  # "key", "keys", "index", "indices", "slice", "all"
+    kind: str  # "key", "keys", "index", "indices", "slice", "all", "union"
     keys: tuple[str, ...] = ()
     indices: tuple[int, ...] = ()
     bounds: tuple[int | None, int | None, int | None] = (None, None, None)
+    parts: tuple[_Step, ...] = ()  # of a union such as [0,5:]: indices and slices
 
 
 def parse_json_path(path: str, label: str = "path") -> tuple[_Step, ...]:
     """Parse SageMaker's JSONPath subset (``$``, ``.key``, ``['key']``, ``[i]``, ``[i,j]``,
-    ``[i:j]``, ``[*]``).
+    ``[i:j]``, ``[i,j:]``, ``[*]``).
 
     Examples
     --------
@@ -50,7 +51,7 @@ def parse_json_path(path: str, label: str = "path") -> tuple[_Step, ...]:
         if match is None:
             raise MLAccelInputError(
                 f"{label}={path!r} cannot be read at {text[position:]!r}; SageMaker supports "
-                "$, .key, ['key'], [i], [i,j], [i:j] and [*]"
+                "$, .key, ['key'], [i], [i,j], [i:j], [i,j:] and [*]"
             )
         if match.group("name") is not None:
             steps.append(_Step("key", keys=(match.group("name"),)))
@@ -67,6 +68,11 @@ def _bracket_step(inside: str, path: str, label: str) -> _Step:
     if content.startswith(("'", '"')):
         names = tuple(part.strip().strip("'\"") for part in content.split(","))
         return _Step("key" if len(names) == 1 else "keys", keys=names)
+    if ":" in content and "," in content:
+        # Indices and slices together, as in AWS's OutputFilter example "$[0,5:]".
+        return _Step(
+            "union", parts=tuple(_bracket_step(p, path, label) for p in content.split(","))
+        )
     if ":" in content:
         parts = content.split(":")
         if len(parts) > 3 or not all(not p.strip() or _INT.match(p) for p in parts):
@@ -96,6 +102,8 @@ def select_json_path(value: Any, path: str, *, label: str = "path") -> Any:
     ['1.0', '2.0', '3.0']
     >>> select_json_path(["id7", "1.0", "2.0", "0.93"], "$[0,-1]")
     ['id7', '0.93']
+    >>> select_json_path(["id7", "1.0", "0.2", "0.8"], "$[0,-2:]")
+    ['id7', '0.2', '0.8']
     >>> select_json_path({"id": 7, "features": [1, 2]}, "$.features")
     [1, 2]
     """
@@ -107,6 +115,12 @@ def select_json_path(value: Any, path: str, *, label: str = "path") -> Any:
 
 def _apply_step(value: Any, step: _Step, path: str, label: str) -> Any:
     try:
+        if step.kind == "union":
+            selected: list[Any] = []
+            for part in step.parts:
+                chosen = _apply_step(value, part, path, label)
+                selected += chosen if part.kind == "slice" else [chosen]
+            return selected
         if step.kind == "all":
             return list(value.values()) if isinstance(value, dict) else list(value)
         if step.kind in {"key", "keys"}:
