@@ -42,7 +42,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--problem-type", choices=["regression", "binary", "multiclass"], default="regression"
     )
     p.add_argument(
-        "--num-classes", type=int, default=0, help="classes of a multiclass model (default: its)"
+        "--num-classes",
+        type=int,
+        default=0,
+        help="classes of a multiclass model (default: the model's)",
     )
     p.add_argument("--threshold", type=float, default=0.5, help="classification cut-off")
     return p.parse_args(argv)

@@ -124,7 +124,15 @@ def normalized(df: pd.DataFrame) -> pd.DataFrame:
     names = [normalize_column(c) for c in df.columns]
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:
-        raise InputProblem(f"several columns become {twice} once normalized: rename them")
+        clashes = "; ".join(
+            " and ".join(repr(str(c)) for c, n in zip(df.columns, names, strict=True) if n == name)
+            + f" both become {name}"
+            for name in twice
+        )
+        raise InputProblem(
+            f"columns {clashes} once normalized (lower case, _ for other characters): "
+            "rename one of them in the source"
+        )
     return df.set_axis(names, axis=1)
 
 

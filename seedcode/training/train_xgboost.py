@@ -3,7 +3,8 @@
 Reads the ``train`` and ``validation`` channels (label-first CSV without header, or Parquet
 with a header), trains with the hyperparameters given as ``--name value`` arguments, prints
 metrics per round and at the end, and saves the model as ``xgboost-model`` in XGBoost's own
-format in ``SM_MODEL_DIR`` (no pickle).
+format in ``SM_MODEL_DIR`` (no pickle). A ``multi:`` objective (``multi:softprob`` answers
+each class's probability) takes ``--num_class``, by default the largest label + 1.
 """
 
 from __future__ import annotations

@@ -224,7 +224,7 @@ def test_unparseable_dates_are_counted_as_invalid(
          ["--target", "Sale Price", "--id-column", "House ID"],
          "the table has no usable feature besides the target sale_price and the id house_id"),
         (lambda t: t.assign(**{"sale price": 1.0}), ["--target", "Sale Price"],
-         "several columns become ['sale_price'] once normalized"),
+         "columns 'Sale Price' and 'sale price' both become sale_price once normalized"),
         (lambda t: t, ["--target", "Sale Price", "--time-column", "when"],
          "--time-column='when' is not a column"),
         (lambda t: t, ["--target", "Sale Price", "--max-invalid-fraction", "1.5"],
