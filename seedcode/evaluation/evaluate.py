@@ -211,6 +211,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"evaluate: {exc}", file=sys.stderr)
         return 2
     try:
+        if args.problem_type != "multiclass" and np.size(pred) != len(y):
+            raise ValueError(
+                f"the model answers {np.size(pred) // max(len(y), 1)} values per record; a "
+                f"{args.problem_type} model answers one (use --problem-type multiclass for a "
+                "multi: objective)"
+            )
         if args.problem_type == "regression":
             report = regression_report(y, pred)
         elif args.problem_type == "multiclass":

@@ -318,6 +318,10 @@ def test_multiclass_end_to_end_on_wine(tmp_path: Path, capsys: pytest.CaptureFix
     assert "the model answers 3 probabilities per record; --num-classes=4" in (
         capsys.readouterr().err
     )
+    assert evaluate.main([*wrong[:4], "--problem-type", "binary"]) == 2
+    assert "the model answers 3 values per record; a binary model answers one" in (
+        capsys.readouterr().err
+    )
 
     batch_dir = tmp_path / "batch"
     batch_dir.mkdir()
