@@ -351,10 +351,12 @@ def _athena_input(database: str, table: str, connection: Connection) -> Any:
 
 
 def existing_feature_set(
-    product: products.DataProduct, *, connection: Connection
+    product: products.DataProduct, *, connection: Connection, prefix: str = ""
 ) -> FeatureSet | None:
-    """The features an earlier run wrote for ``product``, or None when there are none."""
-    features = FeatureSet(product, connection.s3_uri(FEATURES_PREFIX, product.name), "")
+    """The features an earlier run wrote for ``product`` (under ``prefix``, by default where
+    :func:`run_feature_job` writes), or None when there are none."""
+    prefix = prefix or connection.s3_uri(FEATURES_PREFIX, product.name)
+    features = FeatureSet(product, prefix.rstrip("/"), "")
     bucket, key = parse_path(features.preprocessor, name="features.preprocessor")
     listed = connection.client("s3").list_objects_v2(Bucket=bucket, Prefix=key, MaxKeys=1)
     return features if listed.get("KeyCount", 0) else None
@@ -416,3 +418,60 @@ def apply_preprocessor_job(
         logs=False,
     )
     return output_uri
+
+
+def read_baseline_inputs(features: FeatureSet, *, connection: Connection) -> Any:
+    """The training features as the model receives them (the job's ``baseline/baseline.csv``,
+    with a header): what a data-quality baseline is computed from."""
+    import io
+
+    import pandas as pd
+
+    return pd.read_csv(io.BytesIO(_read_object(f"{features.baseline}/baseline.csv", connection)))
+
+
+def prepare_rows(rows: Any, features: FeatureSet, *, name: str, connection: Connection) -> Any:
+    """``rows`` of the product's table as the model receives them: the fitted preprocessor
+    applied by the processing job (transform mode), the same job the scoring pipeline runs.
+
+    Returns a frame of the product's id and the named model inputs. ``name`` keeps this call's
+    files apart under ``s3://<bucket>/features/<product>/prepared/<name>/``.
+    """
+    import io
+
+    import awswrangler as wr
+    import pandas as pd
+
+    if not isinstance(rows, pd.DataFrame) or rows.empty:
+        raise MLAccelInputError(f"rows must be a non-empty frame of {features.product.name}")
+    folder = connection.s3_uri(FEATURES_PREFIX, features.product.name, "prepared", name)
+    wr.s3.to_parquet(
+        rows, f"{folder}/input/rows.parquet", index=False, boto3_session=connection.boto3_session
+    )
+    apply_preprocessor_job(features, f"{folder}/input/", f"{folder}/output", connection=connection)
+    names = read_preprocessor(features, connection=connection)["features"]
+    body = _read_object(f"{folder}/output/batch.csv", connection)
+    return pd.read_csv(io.BytesIO(body), header=None, names=[features.product.id_column, *names])
+
+
+def raw_columns(inputs: Iterable[str], preprocessor: dict[str, Any]) -> list[str]:
+    """The table's columns that model inputs come from: ``price`` and ``price_missing`` from
+    ``price``, ``make=bmw`` from ``make``, ``signup_month`` from the date ``signup``.
+
+    Examples
+    --------
+    >>> prep = {"numeric": ["year"], "raw_numeric": ["year"], "categories": {"make": ["bmw"]}}
+    >>> raw_columns(["make=bmw", "year_missing", "year"], prep)
+    ['make', 'year']
+    """
+    origin: dict[str, str] = {}
+    for column in preprocessor.get("raw_numeric", preprocessor["numeric"]):
+        origin[column] = origin[f"{column}_missing"] = column
+    for column in preprocessor.get("datetimes", {}):
+        for name in preprocessor["numeric"]:
+            if name.startswith(f"{column}_"):
+                origin[name] = origin[f"{name}_missing"] = column
+    for column, values in preprocessor["categories"].items():
+        for value in [*values, "__unknown__"]:
+            origin[f"{column}={value}"] = column
+    return sorted({origin.get(name, name) for name in inputs})

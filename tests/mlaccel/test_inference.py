@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import io
+import json
 import logging
 import re
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -530,3 +532,45 @@ def test_an_uploaded_booster_serves_its_own_predictions(
         inference.delete_endpoint(endpoint, connection=conn)
     with pytest.raises(MLAccelInputError, match=r"xgboost\.Booster"):
         inference.upload_xgboost_model(object(), conn.s3_uri("x.tar.gz"), connection=conn)
+
+
+def test_ground_truth_is_read_by_inference_id_the_latest_label_winning(
+    conn: mlaccel.Connection,
+) -> None:
+    prefix = f"ground-truth-{uuid.uuid4().hex[:8]}"
+
+    def line(event: str, label: str) -> str:
+        return json.dumps(
+            {
+                "groundTruthData": {"data": label, "encoding": "CSV"},
+                "eventMetadata": {"eventId": event},
+                "eventVersion": "0",
+            }
+        )
+
+    s3 = conn.client("s3")
+    s3.put_object(Bucket=conn.bucket, Key=f"{prefix}/2026/01/01/00/a.jsonl",
+                  Body="\n".join([line("r1", "0"), line("r2", "1")]))  # fmt: skip
+    s3.put_object(Bucket=conn.bucket, Key=f"{prefix}/2026/01/01/01/b.jsonl", Body=line("r1", "1"))
+    truth = inference.read_ground_truth(conn.s3_uri(prefix) + "/", connection=conn)
+    assert truth.to_dict() == {"r1": "1", "r2": "1"}
+    s3.put_object(Bucket=conn.bucket, Key=f"{prefix}/2026/01/02/00/c.jsonl", Body="{}")
+    with pytest.raises(MLAccelInputError, match=r"c.jsonl line 1 is not a ground-truth record"):
+        inference.read_ground_truth(conn.s3_uri(prefix) + "/", connection=conn)
+
+
+def test_answers_frame_names_each_class_and_refuses_a_mismatch() -> None:
+    frame = inference.answers_frame(np.array([[0.2, 0.5, 0.3]]), ["a", "b", "c"])
+    assert list(frame.columns) == ["p(a)", "p(b)", "p(c)", "class"]
+    assert frame["class"].tolist() == ["b"]
+    assert list(inference.answers_frame(np.array([1.5, 2.5])).columns) == ["prediction"]
+    with pytest.raises(MLAccelInputError, match=r"answers 3 values per record for 2 classes"):
+        inference.answers_frame(np.array([[0.2, 0.5, 0.3]]), ["a", "b"])
+
+
+def test_joined_multiclass_output_keeps_every_probability() -> None:
+    assert inference.answers_filter(2) == "$[0,-2,-1]"
+    parsed = inference.parse_joined_output("w-1,0.2,0.8\nw-2,0.6,0.4\n", answers=2)
+    assert parsed == {"w-1": [0.2, 0.8], "w-2": [0.6, 0.4]}
+    with pytest.raises(MLAccelError, match=r"transform output line 1"):
+        inference.parse_joined_output("w-1,0.2\n", answers=2)

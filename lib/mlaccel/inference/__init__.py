@@ -38,7 +38,11 @@ from mlaccel.inference._batch_transform import (
     run_batch_transform,
     write_transform_input,
 )
-from mlaccel.inference._capture import default_capture_uri, read_captured_requests
+from mlaccel.inference._capture import (
+    default_capture_uri,
+    read_captured_requests,
+    read_ground_truth,
+)
 from mlaccel.inference._endpoints import (
     Deployment,
     delete_endpoint,
@@ -95,6 +99,7 @@ __all__ = [
     "predict",
     "predict_each",
     "read_captured_requests",
+    "read_ground_truth",
     "read_labeled_rows",
     "records_to_csv",
     "register_autoscaling",

@@ -122,3 +122,44 @@ def _read_capture_once(
         )
     except MLAccelInputError:
         return None
+
+
+def read_ground_truth(uri: str, *, connection: Connection) -> Any:
+    """Labels that arrived for captured requests, by inference id: every JSON line under
+    ``uri`` in Model Monitor's ground-truth layout (``groundTruthData.data`` and
+    ``eventMetadata.eventId``), the latest label winning for an id sent twice.
+
+    Returns
+    -------
+    pandas.Series
+        The labels as text, indexed by inference id (empty when none arrived).
+    """
+    import json
+
+    import pandas as pd
+
+    conn = check_connection(connection)
+    bucket, prefix = parse_path(uri, name="uri")
+    s3 = conn.client("s3")
+    labels: dict[str, str] = {}
+    keys = [
+        item["Key"]
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+        for item in page.get("Contents", [])
+    ]
+    for key in sorted(keys):  # dated folders: later files come later
+        text = s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode("utf-8")
+        for number, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+                event = str(record["eventMetadata"]["eventId"])
+                labels[event] = str(record["groundTruthData"]["data"])
+            except (ValueError, KeyError, TypeError) as exc:
+                raise MLAccelInputError(
+                    f"s3://{bucket}/{key} line {number} is not a ground-truth record "
+                    f"({exc}): Model Monitor's layout has groundTruthData.data and "
+                    "eventMetadata.eventId"
+                ) from None
+    return pd.Series(labels, name="label", dtype="object")

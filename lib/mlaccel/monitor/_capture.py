@@ -88,7 +88,8 @@ def read_capture(
     start_time, end_time
         Keep records whose ``inferenceTime`` is in ``[start_time, end_time)``.
     include_metadata
-        Add ``eventId`` and ``inferenceTime`` columns.
+        Add ``eventId``, ``inferenceId`` (the id the caller gave, which ground truth is
+        joined on) and ``inferenceTime`` columns.
     preprocess
         A record preprocessor: ``f(record)`` or ``f(record, logger)`` returning a dict
         (one row), a list of dicts (rows) or a list of values (one positional row).
@@ -280,6 +281,7 @@ def _record_rows(
             _place_truth(row, truth[index] if index < len(truth) else truth[0])
         if include_metadata:
             row["eventId"] = inference.event_metadata.event_id
+            row["inferenceId"] = inference.event_metadata.inference_id
             row["inferenceTime"] = inference.event_metadata.inference_time
     return rows
 

@@ -76,8 +76,10 @@ from mlaccel.workflows._settings import (
     AWS_ENDPOINT_WAIT_SECONDS,
     FUNCTIONS,
     HANDLERS,
+    PipelinePlaces,
     WorkflowSettings,
     code_uri,
+    pipeline_places,
     workflow_settings,
 )
 from mlaccel.workflows._states import CATCH_ALL, bind
@@ -96,6 +98,7 @@ __all__ = [
     "RESULT_COLUMNS",
     "SERVICE_ACTIONS",
     "STATE_COLOURS",
+    "PipelinePlaces",
     "RunResult",
     "WorkflowSettings",
     "bind",
@@ -112,6 +115,7 @@ __all__ = [
     "land_data",
     "monitoring_workflow",
     "object_exists",
+    "pipeline_places",
     "plot_graph",
     "portable_definition",
     "read_prepared",

@@ -181,6 +181,45 @@ def default_metric_threshold(product: products.DataProduct) -> float:
     return round(math.log(len(product.classes)), 6)
 
 
+def default_prefix(product_name: str) -> str:
+    """The key prefix under which a product's workflows read and write."""
+    return f"pipelines/{product_name}"
+
+
+def default_endpoint_name(product_name: str) -> str:
+    """The endpoint the training pipeline deploys a product's model to."""
+    return f"mlaccel-{dashed(product_name)}-pipeline"
+
+
+@dataclass(frozen=True)
+class PipelinePlaces:
+    """Where a product's pipelines keep what others read: the endpoint and its capture, the
+    ground truth sent for it, and the features the pipeline trained on."""
+
+    endpoint_name: str
+    capture_uri: str
+    ground_truth_uri: str
+    features_prefix: str
+
+
+def pipeline_places(product_name: str, *, connection: Connection) -> PipelinePlaces:
+    """The places of :class:`PipelinePlaces` for ``product_name`` with the default settings.
+
+    Examples
+    --------
+    >>> pipeline_places("used_cars", connection=conn).endpoint_name  # doctest: +SKIP
+    'mlaccel-used-cars-pipeline'
+    """
+    prefix = connection.s3_uri(default_prefix(product_name))
+    endpoint = default_endpoint_name(product_name)
+    return PipelinePlaces(
+        endpoint_name=endpoint,
+        capture_uri=f"{prefix}/capture",
+        ground_truth_uri=f"{prefix}/ground-truth/{endpoint}/",
+        features_prefix=f"{prefix}/features",
+    )
+
+
 def workflow_settings(
     product: products.DataProduct,
     *,
@@ -241,8 +280,8 @@ def workflow_settings(
         role_arn=connection.role_arn,
         workflow_role_arn=connection.role_arn,
         topic_arn=topic_arn,
-        prefix=f"pipelines/{product.name}",
-        endpoint_name=f"mlaccel-{dashed(product.name)}-pipeline",
+        prefix=default_prefix(product.name),
+        endpoint_name=default_endpoint_name(product.name),
         metric_threshold=metric_threshold_for(product, metric_threshold),
         hyperparameters={**training.default_hyperparameters(product), "num_round": 100},
         endpoint_wait_seconds=connection.wait.workflow_endpoint_wait_seconds,
