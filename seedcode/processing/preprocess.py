@@ -238,17 +238,29 @@ def looks_like_dates(values: pd.Series) -> bool:
 
 def infer_features(
     df: pd.DataFrame,
-    skip: set[str],
+    reserved: set[str],
+    time_column: str,
     numeric: list[str],
     categorical: list[str],
     datetimes: list[str],
 ) -> tuple[list[str], list[str], list[str]]:
     """Numeric, categorical and date features: those named when any is, else inferred from
     the columns (mostly-number columns are numbers, date types or mostly-date text dates, the
-    rest categories)."""
+    rest categories; empty columns are left out, saying so). The target and the id (in
+    ``reserved``) are never features; the time column is one only when named."""
     if numeric or categorical or datetimes:
+        clash = [c for c in [*numeric, *categorical, *datetimes] if c in reserved]
+        if clash:
+            raise InputProblem(
+                f"columns {clash} are the target or the id and cannot also be features: leave "
+                "them out of --numeric-columns / --categorical-columns / --datetime-columns"
+            )
         return numeric, categorical, datetimes
-    rest = [c for c in df.columns if c not in skip]
+    skip = reserved | {time_column}
+    empty = [c for c in df.columns if c not in skip and df[c].isna().all()]
+    if empty:
+        print(f"preprocess: columns {empty} have no values and are left out of the features")
+    rest = [c for c in df.columns if c not in skip and c not in empty]
     numeric = [c for c in rest if looks_numeric(df[c])]
     datetimes = [c for c in rest if c not in numeric and looks_like_dates(df[c])]
     categorical = [c for c in rest if c not in numeric and c not in datetimes]
@@ -611,7 +623,8 @@ def run_fit(args: argparse.Namespace) -> dict:
         df[id_column] = np.arange(len(df)).astype(str)
     numeric, categorical, datetimes = infer_features(
         df,
-        {target, id_column, time_column},
+        {target, id_column},
+        time_column,
         [normalize_column(c) for c in split_names(args.numeric_columns)],
         [normalize_column(c) for c in split_names(args.categorical_columns)],
         [normalize_column(c) for c in split_names(args.datetime_columns)],

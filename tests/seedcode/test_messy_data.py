@@ -225,6 +225,8 @@ def test_unparseable_dates_are_counted_as_invalid(
          "the table has no usable feature besides the target sale_price and the id house_id"),
         (lambda t: t.assign(**{"sale price": 1.0}), ["--target", "Sale Price"],
          "columns 'Sale Price' and 'sale price' both become sale_price once normalized"),
+        (lambda t: t, ["--target", "Sale Price", "--numeric-columns", "Sale Price,Rooms"],
+         "columns ['sale_price'] are the target or the id and cannot also be features"),
         (lambda t: t, ["--target", "Sale Price", "--time-column", "when"],
          "--time-column='when' is not a column"),
         (lambda t: t, ["--target", "Sale Price", "--max-invalid-fraction", "1.5"],
@@ -232,7 +234,8 @@ def test_unparseable_dates_are_counted_as_invalid(
     ],
     ids=["no-target", "target-all-missing", "constant-target", "text-in-regression-target",
          "single-class", "binary-with-4-classes", "rare-multiclass", "unknown-class",
-         "classes-not-json", "duplicate-ids", "no-feature", "colliding-names", "no-time-column",
+         "classes-not-json", "duplicate-ids", "no-feature", "colliding-names", "target-as-feature",
+         "no-time-column",
          "bad-threshold"],
 )  # fmt: skip
 def test_bad_tables_fail_with_a_message_that_says_why(
@@ -268,9 +271,11 @@ def test_scoring_batch_with_repeated_ids_or_missing_columns_is_refused(
 def test_missing_id_column_falls_back_to_row_numbers_and_says_so(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    table = messy_table().drop(columns="House ID")
+    table = messy_table().drop(columns="House ID").assign(Notes=None)
     assert fit(tmp_path, table, "--target", "Sale Price", "--id-column", "House ID") == 0
-    assert "no id column house_id: rows are numbered 0..397" in capsys.readouterr().out
+    log = capsys.readouterr().out
+    assert "no id column house_id: rows are numbered 0..397" in log
+    assert "columns ['notes'] have no values and are left out of the features" in log
     train = pd.read_parquet(tmp_path / "out" / "parquet" / "train.parquet")
     assert train.columns[0] == "house_id" and train["house_id"].is_unique
 
