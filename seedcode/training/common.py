@@ -85,11 +85,17 @@ def softmax(z: np.ndarray) -> np.ndarray:
 
 
 def fit_softmax(
-    x: np.ndarray, y: np.ndarray, alpha: float, n_classes: int, iterations: int = 500
+    x: np.ndarray,
+    y: np.ndarray,
+    alpha: float,
+    n_classes: int,
+    iterations: int = 500,
+    tolerance: float = 1e-5,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Multinomial logistic regression, L2 penalty ``alpha`` on the summed log loss (as
-    ``C = 1/alpha``), by accelerated gradient descent on standardized features: weights
-    (features x classes) and intercepts (classes)."""
+    ``C = 1/alpha``), by accelerated gradient descent on standardized features until the
+    gradient's largest component is below ``tolerance``: weights (features x classes) and
+    intercepts (classes)."""
     n, d = x.shape
     onehot = np.eye(n_classes)[y.astype(int)]
     design = np.hstack([x, np.ones((n, 1))])
@@ -104,6 +110,8 @@ def fit_softmax(
         look = weights + (t - 1) / (t + 2) * (weights - previous)
         gradient = design.T @ (softmax(design @ look) - onehot) / n + alpha / n * penalty * look
         previous, weights = weights, look - step * gradient
+        if np.abs(gradient).max() < tolerance:
+            break
     return weights[:-1], weights[-1]
 
 
