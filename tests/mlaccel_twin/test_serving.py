@@ -1469,3 +1469,22 @@ def test_multiclass_endpoint_and_transform_answer_probabilities_per_record(
     np.testing.assert_allclose(
         [[float(v) for v in fields[-3:]] for fields in joined], expected, rtol=1e-6
     )
+
+
+def test_linear_softmax_model_answers_every_class_probability(tmp_path: Path) -> None:
+    coefficients = [[1.0, -1.0, 0.0], [0.5, 0.5, -1.0]]  # 2 features x 3 classes
+    spec = {"coefficients": coefficients, "intercept": [0.1, 0.0, -0.1], "link": "softmax",
+            "mean": [1.0, 0.0], "scale": [2.0, 1.0]}  # fmt: skip
+    folder = tmp_path / "model"
+    folder.mkdir()
+    (folder / "linear-model.json").write_text(json.dumps(spec))
+    predictor = load_predictor(folder, image_uri="twin/linear-learner", environment={})
+    rows = np.array([[3.0, 1.0], [1.0, -2.0]])
+    scores = ((rows - [1.0, 0.0]) / [2.0, 1.0]) @ np.array(coefficients) + [0.1, 0.0, -0.1]
+    expected = np.exp(scores) / np.exp(scores).sum(axis=1, keepdims=True)
+    body, _ = predictor.predict(_csv(rows).encode(), "text/csv", "text/csv")
+    answered = [[float(v) for v in line.split(",")] for line in body.decode().splitlines()]
+    np.testing.assert_allclose(answered, expected, rtol=1e-9)
+    (folder / "linear-model.json").write_text(json.dumps({**spec, "intercept": [0.1, 0.0]}))
+    with pytest.raises(MLAccelInputError, match="one intercept per class"):
+        load_predictor(folder, image_uri="twin/linear-learner", environment={})

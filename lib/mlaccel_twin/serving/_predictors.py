@@ -211,7 +211,9 @@ class LinearPredictor(MatrixPredictor):
 
     The file is an object with ``coefficients`` (a list, or a mapping feature name → weight in
     ``feature_names`` order), ``intercept``, optionally ``feature_names``, ``link``
-    (``identity``, or ``logistic`` for a classifier's probability) and standardization
+    (``identity``, ``logistic`` for a classifier's probability, or ``softmax`` with one column
+    of coefficients and one intercept per class, answering every class's probability) and
+    standardization
     ``mean`` / ``scale`` lists applied before the weights. ``weights`` / ``coef`` / ``bias`` and
     ``objective`` / ``task`` are read as synonyms.
 
@@ -236,11 +238,15 @@ class LinearPredictor(MatrixPredictor):
         self.mean = spec["mean"]
         self.scale = spec["scale"]
         self.logistic = spec["logistic"]
+        self.softmax = spec["softmax"]
         self.n_features = int(self.coefficients.shape[0])
 
     def predict_matrix(self, features: np.ndarray) -> np.ndarray:
         standardized = (features - self.mean) / self.scale
         scores = np.nan_to_num(standardized) @ self.coefficients + self.intercept
+        if self.softmax:  # one score per class: probabilities, as multi:softprob answers
+            exponentials = np.exp(scores - scores.max(axis=1, keepdims=True))
+            return np.asarray(exponentials / exponentials.sum(axis=1, keepdims=True))
         if self.logistic:
             return np.asarray(1.0 / (1.0 + np.exp(-scores)))
         return np.asarray(scores)
@@ -264,13 +270,15 @@ def _read_linear_spec(model_file: Path) -> dict[str, Any]:
             f"{model_file.name} has no 'coefficients' list; write "
             '{"coefficients": [...], "intercept": 0.0}'
         )
+    link = str(_first(model, "link", "objective", "task", "kind") or "identity").lower()
+    if "softmax" in link:
+        return _softmax_spec(model_file, model, coefficients)
     weights = np.asarray(coefficients, dtype=np.float64).reshape(-1)
     intercept = float(np.asarray(_first(model, "intercept", "bias") or 0.0).reshape(-1)[0])
     scaler: dict[str, Any] = model["scaler"] if isinstance(model.get("scaler"), dict) else model
     mean = np.asarray(_first(scaler, "mean", "means") or np.zeros_like(weights), dtype=np.float64)
     scale = np.asarray(_first(scaler, "scale", "scales", "std") or np.ones_like(weights), float)
     scale = np.where(scale == 0, 1.0, scale)
-    link = str(_first(model, "link", "objective", "task", "kind") or "identity").lower()
     logistic = any(word in link for word in ("logistic", "logit", "sigmoid", "classif", "binary"))
     if mean.shape != weights.shape or scale.shape != weights.shape:
         raise MLAccelInputError(
@@ -283,6 +291,34 @@ def _read_linear_spec(model_file: Path) -> dict[str, Any]:
         "mean": mean,
         "scale": scale,
         "logistic": logistic,
+        "softmax": False,
+    }
+
+
+def _softmax_spec(model_file: Path, model: dict[str, Any], coefficients: Any) -> dict[str, Any]:
+    """A multinomial model: coefficients features x classes, one intercept per class."""
+    weights = np.asarray(coefficients, dtype=np.float64)
+    intercept = np.asarray(_first(model, "intercept", "bias") or 0.0, dtype=np.float64)
+    if weights.ndim != 2 or intercept.shape not in {(), (weights.shape[1],)}:
+        raise MLAccelInputError(
+            f"{model_file.name}: a softmax model needs coefficients as one row per feature of "
+            f"one value per class, and one intercept per class (got {list(weights.shape)} and "
+            f"{list(intercept.shape)})"
+        )
+    n_features = weights.shape[0]
+    mean = np.asarray(_first(model, "mean", "means") or np.zeros(n_features), dtype=np.float64)
+    scale = np.asarray(_first(model, "scale", "scales", "std") or np.ones(n_features), float)
+    if mean.shape != (n_features,) or scale.shape != (n_features,):
+        raise MLAccelInputError(
+            f"{model_file.name}: mean/scale must have one value per feature ({n_features})"
+        )
+    return {
+        "coefficients": weights,
+        "intercept": intercept,
+        "mean": mean,
+        "scale": np.where(scale == 0, 1.0, scale),
+        "logistic": False,
+        "softmax": True,
     }
 
 
