@@ -1,9 +1,15 @@
-"""Title: Publish a data product to the lake
-Description: Partitioned Parquet on S3 plus a Glue table with description, comments and tags.
+"""Title: Register your table as a data product
+Description: Infer its contract (problem type, id, features, and why) and land it in the lake.
 Needs: conn
 """
 
-from mlaccel import data
+from mlaccel import data, demo
 
-published = data.publish("used_cars", 5000, seed=0, connection=conn, database="mlaccel_lake")
-published
+# source: your file, an s3:// prefix of Parquet or CSV objects, a Glue table "database.table"
+# or a DataFrame (here demo rows); target: the column to predict
+source = demo.generate("used_cars", 5000, seed=0)
+registration = data.register(
+    source, name="used_cars", target="price", connection=conn, database="mlaccel_lake"
+)
+product = registration.product
+print(registration)

@@ -5,11 +5,11 @@ Needs: nothing (uses a generated data product)
 
 import numpy as np
 
-from mlaccel import features, products
+from mlaccel import demo, features
 
 train_ratio, validation_ratio = 0.7, 0.15
 features.check_split(train_ratio, validation_ratio)
-rows = products.generate("credit_risk", 1000, seed=0)
+rows = demo.generate("credit_risk", 1000, seed=0)
 order = np.random.default_rng(0).permutation(len(rows))
 n_train, n_val = int(len(rows) * train_ratio), int(len(rows) * validation_ratio)
 train = rows.iloc[order[:n_train]]
