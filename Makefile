@@ -3,7 +3,8 @@
 #   make test        lint, type-check and the test suite (all but the `matrix` marker); CI runs it
 # Other lanes:
 #   make test-fast   lint, type-check and the tests not marked slow, notebook or matrix
-#   make test-matrix the heavy lane: the notebooks for the other data product, and twice on fresh
+#   make test-matrix the heavy lane: the whole suite twice in one twin on three public data sets
+#                    registered from files and on the other demo product, and twice on fresh
 #                    twins for identical key outputs (CI runs it after `make test`)
 #   make golden      re-export the reviewed workflow definitions into seedcode/workflows/
 # Each pytest run also runs the library's doctests (pyproject's [tool.pytest.ini_options]).
@@ -75,7 +76,7 @@ unit: setup
 test: lint typecheck unit
 
 test-matrix: setup
-	$(PYTEST) -m matrix
+	$(PYTEST) -n $(JOBS) --dist load -m matrix
 
 # The reviewed workflow definitions in seedcode/workflows/ change only here: notebook 04 exports
 # them for each demo data product into the folder (tests compare a fresh export with them).
