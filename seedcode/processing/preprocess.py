@@ -446,7 +446,7 @@ def check_quality(report: dict, what: str) -> None:
             f"{what} has values that are not numbers or dates in {detail}, more than "
             f"max_invalid_fraction={threshold:g} of the rows: fix the data, declare the column "
             "categorical (--categorical-columns), or raise the threshold "
-            "(--max-invalid-fraction; the workflows' max_invalid_fraction input)"
+            "(--max-invalid-fraction; max_invalid_fraction in notebook 02 and workflow settings)"
         )
 
 

@@ -314,12 +314,21 @@ def test_scoring_pipeline_joins_a_score_to_every_row_and_starts_on_upload(
     scoring = workflows.scoring_workflow(deployed)
     scoring_arn = workflows.create_or_update(scoring, connection=conn)
     batch = demo.generate("used_cars", 300, seed=9).drop(columns=["price"])
+    batch["mileage"] = batch["mileage"].astype(object)
+    batch.loc[:1, "mileage"] = "n/a"  # 2 of 300: under the 1 % bar, counted and reported
     uri = workflows.land_data(batch, conn.s3_uri("test-batches", "b.parquet"), connection=conn)
     run = workflows.execute(scoring, connection=conn, inputs={"batch_uri": uri})
     assert run.status == "SUCCEEDED", run.failure()
     scores = workflows.read_scores(run.output["names"]["output"], connection=conn)
     assert sorted(scores["record_id"]) == sorted(batch["record_id"])
     assert scores["score"].notna().all()
+    mail = notify.read_outbox(connection=conn, topic=deployed.topic_arn)[-1]["message"]
+    assert "column mileage: 2 of 300 rows (0.7%) not numbers or dates" in mail
+    worse = batch.assign(mileage="unknown")  # every value unusable: the run fails, saying why
+    uri = workflows.land_data(worse, conn.s3_uri("test-batches", "w.parquet"), connection=conn)
+    failed = workflows.execute(scoring, connection=conn, inputs={"batch_uri": uri})
+    assert failed.status == "FAILED"
+    assert "max_invalid_fraction=0.01" in str(failed.failure())
 
     training_arn = workflows.create_or_update(
         workflows.training_workflow(deployed), connection=conn
