@@ -22,6 +22,7 @@ server. Each seam defines ``install(runtime)`` and ``check_seams()``:
 - ``iam.seam``: ``SimulatePrincipalPolicy`` evaluates a principal's policies
   (``iam.simulation``), and the twin's caller answers as its execution role.
 - ``servicequotas.seam``: SageMaker's instance quotas (``servicequotas.quotas``).
+- ``unsupported``: actions moto lacks answer AWS's unknown-operation error, naming them.
 
 The kernel-side seam, SageMaker Pipelines on the SDK's local executor, is
 ``sdk_patches.local_pipelines`` (with ``sdk_patches.local_session``).
@@ -96,6 +97,7 @@ def check_versions() -> None:
 
 def install(runtime: TwinRuntime) -> None:
     """Install every seam once per process; the seams read the active runtime when called."""
+    from mlaccel_twin import unsupported
     from mlaccel_twin.athena import seam as athena
     from mlaccel_twin.awslambda import seam as awslambda
     from mlaccel_twin.endpoints import seam as endpoints
@@ -120,6 +122,7 @@ def install(runtime: TwinRuntime) -> None:
         stepfunctions,
         tagging,
         transform,
+        unsupported,
     ):
         if seam.__name__ not in _installed:
             seam.install(runtime)
