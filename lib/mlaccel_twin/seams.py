@@ -22,7 +22,9 @@ server. Each seam defines ``install(runtime)`` and ``check_seams()``:
 - ``iam.seam``: ``SimulatePrincipalPolicy`` evaluates a principal's policies
   (``iam.simulation``), and the twin's caller answers as its execution role.
 - ``servicequotas.seam``: SageMaker's instance quotas (``servicequotas.quotas``).
-- ``unsupported``: actions moto lacks answer AWS's unknown-operation error, naming them.
+- ``model_registry.seam``: UpdateModelPackage keeps the fields it is not given, ListModels
+  filters by name and time.
+- ``unsupported.seam``: actions moto lacks answer AWS's unknown-operation error, naming them.
 
 The kernel-side seam, SageMaker Pipelines on the SDK's local executor, is
 ``sdk_patches.local_pipelines`` (with ``sdk_patches.local_session``).
@@ -97,18 +99,19 @@ def check_versions() -> None:
 
 def install(runtime: TwinRuntime) -> None:
     """Install every seam once per process; the seams read the active runtime when called."""
-    from mlaccel_twin import unsupported
     from mlaccel_twin.athena import seam as athena
     from mlaccel_twin.awslambda import seam as awslambda
     from mlaccel_twin.endpoints import seam as endpoints
     from mlaccel_twin.events import seam as events
     from mlaccel_twin.iam import seam as iam
+    from mlaccel_twin.model_registry import seam as model_registry
     from mlaccel_twin.sagemaker_jobs import seam as sagemaker_jobs
     from mlaccel_twin.servicequotas import seam as servicequotas
     from mlaccel_twin.sns import seam as sns
     from mlaccel_twin.stepfunctions import seam as stepfunctions
     from mlaccel_twin.tagging import seam as tagging
     from mlaccel_twin.transform import seam as transform
+    from mlaccel_twin.unsupported import seam as unsupported
 
     for seam in (
         athena,
@@ -116,6 +119,7 @@ def install(runtime: TwinRuntime) -> None:
         endpoints,
         events,
         iam,
+        model_registry,
         sagemaker_jobs,
         servicequotas,
         sns,

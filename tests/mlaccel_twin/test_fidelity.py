@@ -9,13 +9,16 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 import boto3
+import numpy as np
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+import mlaccel
 from mlaccel_twin import Twin
 
 ROLE = "arn:aws:iam::123456789012:role/service-role/StepFunctionsWorkflowExecutionRole"
@@ -142,3 +145,194 @@ def test_unimplemented_operations_answer_awss_error_at_once_naming_themselves(
     operation = raised.value.operation_name
     assert f"does not implement {service}'s {operation} operation" in error["Error"]["Message"]
     assert time.monotonic() - started < 5
+
+
+# -- SageMaker jobs ------------------------------------------------------------------------
+
+HARD_CODED_PREPROCESS = """
+import glob
+import os
+
+import pandas as pd
+
+if __name__ == "__main__":
+    frames = [pd.read_csv(f) for f in glob.glob("/opt/ml/processing/input/*.csv")]
+    df = pd.concat(frames)
+    os.makedirs("/opt/ml/processing/train", exist_ok=True)
+    df[df["x"] > 1].to_csv("/opt/ml/processing/train/train.csv", index=False)
+    print("rows kept:", int((df["x"] > 1).sum()))
+"""
+
+
+def test_processing_scripts_with_container_paths_run_and_log(
+    conn: mlaccel.Connection, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from sagemaker.processing import ProcessingInput, ProcessingOutput
+    from sagemaker.sklearn.processing import SKLearnProcessor
+
+    script = tmp_path / "preprocessing.py"
+    script.write_text(HARD_CODED_PREPROCESS)
+    s3 = conn.client("s3")
+    prefix = f"fidelity/{uuid.uuid4().hex[:8]}"
+    s3.put_object(Bucket=conn.bucket, Key=f"{prefix}/raw/data.csv", Body="x,y\n1,a\n2,b\n3,c\n")
+    sklearn_processor = SKLearnProcessor(
+        framework_version="1.2-1",
+        role=conn.role_arn,
+        instance_type="ml.m5.xlarge",
+        instance_count=1,
+        sagemaker_session=conn.sagemaker_session,
+    )
+    sklearn_processor.run(  # logs=True, the default: it reads ProcessingResources
+        code=str(script),
+        inputs=[
+            ProcessingInput(
+                source=f"s3://{conn.bucket}/{prefix}/raw",
+                destination="/opt/ml/processing/input",
+            )
+        ],
+        outputs=[
+            ProcessingOutput(
+                output_name="train",
+                source="/opt/ml/processing/train",
+                destination=f"s3://{conn.bucket}/{prefix}/train",
+            )
+        ],
+    )
+    assert "rows kept: 2" in capsys.readouterr().out
+    body = s3.get_object(Bucket=conn.bucket, Key=f"{prefix}/train/train.csv")["Body"].read()
+    assert body.decode().splitlines() == ["x,y", "2,b", "3,c"]
+    job = sklearn_processor.jobs[-1].describe()
+    assert job["ProcessingResources"]["ClusterConfig"]["InstanceCount"] == 1
+    assert job["ProcessingResources"]["ClusterConfig"]["InstanceType"] == "ml.m5.xlarge"
+
+
+def _libsvm_rows(n: int, seed: int) -> str:
+    """1-based LIBSVM records, as the public XGBoost examples ship them (abalone)."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(0, 1, size=(n, 3))
+    y = 10 * x[:, 0] + 2 * x[:, 2]
+    return "".join(
+        f"{label:.4f} " + " ".join(f"{j + 1}:{v:.4f}" for j, v in enumerate(row)) + "\n"
+        for label, row in zip(y, x, strict=True)
+    )
+
+
+@pytest.mark.slow
+def test_an_older_builtin_xgboost_pickles_its_model_and_1_based_libsvm_scores_everywhere(
+    conn: mlaccel.Connection, tmp_path: Path
+) -> None:
+    import io
+    import pickle as pkl
+    import tarfile
+
+    import xgboost as xgb
+    from sagemaker import image_uris
+    from sagemaker.estimator import Estimator
+    from sagemaker.inputs import TrainingInput
+    from sagemaker.serializers import LibSVMSerializer
+
+    s3 = conn.client("s3")
+    prefix = f"fidelity/{uuid.uuid4().hex[:8]}"
+    s3.put_object(Bucket=conn.bucket, Key=f"{prefix}/train/abalone", Body=_libsvm_rows(200, 0))
+    # an https:// object URL, as AWS accepts in S3Uri
+    train_url = f"https://{conn.bucket}.s3.us-east-1.amazonaws.com/{prefix}/train"
+    container = image_uris.retrieve("xgboost", conn.region, "1.2-1")
+    xgb_model = Estimator(
+        container,
+        conn.role_arn,
+        instance_count=1,
+        instance_type="ml.m5.xlarge",
+        output_path=f"s3://{conn.bucket}/{prefix}/output",
+        sagemaker_session=conn.sagemaker_session,
+    )
+    xgb_model.set_hyperparameters(objective="reg:squarederror", num_round=20, max_depth=3)
+    xgb_model.fit({"train": TrainingInput(train_url, content_type="text/libsvm")}, logs=False)
+
+    # The model file, read as the algorithm's documentation shows for these versions.
+    bucket, key = xgb_model.model_data.removeprefix("s3://").split("/", 1)
+    body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    with tarfile.open(fileobj=io.BytesIO(body)) as tar:
+        tar.extractall(tmp_path, filter="data")
+    with open(tmp_path / "xgboost-model", "rb") as model_file:
+        booster = pkl.load(model_file)
+    assert isinstance(booster, xgb.Booster)
+
+    record = "1:0.9 2:0.5 3:0.5"
+    predictor = xgb_model.deploy(
+        initial_instance_count=1,
+        instance_type="ml.m5.xlarge",
+        serializer=LibSVMSerializer(),
+    )
+    try:
+        served = float(predictor.predict(record).decode())
+    finally:
+        predictor.delete_endpoint()
+    expected = float(booster.predict(xgb.DMatrix(np.array([[np.nan, 0.9, 0.5, 0.5]])))[0])
+    assert served == pytest.approx(expected, rel=1e-5)
+    assert served > 5  # 10 * 0.9 + 2 * 0.5 = 10: the 1-based first feature drives it
+
+    s3.put_object(Bucket=conn.bucket, Key=f"{prefix}/batch/records", Body=record + "\n")
+    transformer = xgb_model.transformer(
+        instance_count=1,
+        instance_type="ml.m5.xlarge",
+        output_path=f"s3://{conn.bucket}/{prefix}/scored",
+    )
+    transformer.transform(
+        f"s3://{conn.bucket}/{prefix}/batch", content_type="text/libsvm", split_type="Line"
+    )
+    transformer.wait(logs=False)
+    # named after the input object, relative to the input prefix's folder
+    scored = s3.get_object(Bucket=conn.bucket, Key=f"{prefix}/scored/batch/records.out")["Body"]
+    assert float(scored.read().decode()) == pytest.approx(expected, rel=1e-5)
+
+
+# -- model registry ------------------------------------------------------------------------
+
+
+def test_approving_a_model_package_keeps_its_metadata(
+    session: boto3.session.Session, twin: Twin
+) -> None:
+    sm = client(session, twin, "sagemaker")
+    group = f"fidelity-{uuid.uuid4().hex[:8]}"
+    sm.create_model_package_group(ModelPackageGroupName=group)
+    arn = sm.create_model_package(
+        ModelPackageGroupName=group,
+        ModelApprovalStatus="PendingManualApproval",
+        CustomerMetadataProperties={"auc": "0.91", "training_data": "v3"},
+        InferenceSpecification={
+            "Containers": [{"Image": "xgboost", "ModelDataUrl": "s3://b/model.tar.gz"}],
+            "SupportedContentTypes": ["text/csv"],
+            "SupportedResponseMIMETypes": ["text/csv"],
+        },
+    )["ModelPackageArn"]
+    sm.update_model_package(ModelPackageArn=arn, ModelApprovalStatus="Approved")
+    described = sm.describe_model_package(ModelPackageName=arn)
+    assert described["ModelApprovalStatus"] == "Approved"
+    assert described["CustomerMetadataProperties"] == {"auc": "0.91", "training_data": "v3"}
+
+    sm.update_model_package(
+        ModelPackageArn=arn,
+        CustomerMetadataProperties={"owner": "risk"},
+        CustomerMetadataPropertiesToRemove=["training_data"],
+    )
+    described = sm.describe_model_package(ModelPackageName=arn)
+    assert described["ModelApprovalStatus"] == "Approved"  # not given: unchanged
+    assert described["CustomerMetadataProperties"] == {"auc": "0.91", "owner": "risk"}
+
+
+def test_list_models_filters_by_name_and_sorts(session: boto3.session.Session, twin: Twin) -> None:
+    sm = client(session, twin, "sagemaker")
+    tag = uuid.uuid4().hex[:8]
+    for name in (f"churn-{tag}-a", f"churn-{tag}-b", f"credit-{tag}"):
+        sm.create_model(
+            ModelName=name,
+            ExecutionRoleArn=ROLE,
+            PrimaryContainer={"Image": "xgboost", "ModelDataUrl": "s3://b/model.tar.gz"},
+        )
+    listed = sm.list_models(NameContains=f"CHURN-{tag}", SortBy="Name", SortOrder="Ascending")
+    assert [m["ModelName"] for m in listed["Models"]] == [f"churn-{tag}-a", f"churn-{tag}-b"]
+    newest_first = sm.list_models(NameContains=tag)["Models"]
+    assert newest_first[0]["ModelName"] == f"credit-{tag}"
+    assert sm.list_models(NameContains=tag, CreationTimeBefore=0)["Models"] == []

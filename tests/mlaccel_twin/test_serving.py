@@ -812,11 +812,17 @@ def test_predictor_contract_and_clear_errors(tmp_path: Path, rows: np.ndarray) -
     assert len(batch_body.decode().splitlines()) == len(rows)  # one line per record in batch
 
 
-def test_pickled_models_are_refused(tmp_path: Path) -> None:
+def test_pickles_other_than_xgboost_models_are_refused(tmp_path: Path) -> None:
+    import os
+    import pickle
+
     folder = tmp_path / "model"
     folder.mkdir()
     (folder / "xgboost-model").write_bytes(b"\x80\x04\x95pickled")
-    with pytest.raises(MLAccelInputError, match="does not unpickle"):
+    with pytest.raises(MLAccelInputError, match="is not a pickled XGBoost model"):
+        load_predictor(folder, image_uri="xgboost", environment={})
+    (folder / "xgboost-model").write_bytes(pickle.dumps(os.getcwd))
+    with pytest.raises(MLAccelInputError, match=r"names posix\.getcwd; the twin unpickles XGBoost"):
         load_predictor(folder, image_uri="xgboost", environment={})
     (folder / "xgboost-model").unlink()
     with pytest.raises(MLAccelInputError, match="no model the twin can serve"):

@@ -133,6 +133,37 @@ def remap(value: str, base: Path) -> str:
     return re.sub(r"(?<![\w/])/opt/ml(?=/|$)", str(base), value)
 
 
+_SOURCE_CONTAINER_ROOT = re.compile(r"(?<![\w/])/opt/ml(?=[/'\"\s]|$)", re.MULTILINE)
+
+
+def remap_scripts(folder: Path, base: Path) -> list[Path]:
+    """Point the ``/opt/ml`` paths written in the job's Python files at the job's folder.
+
+    Published scripts hard-code SageMaker's container paths (``/opt/ml/processing/input``,
+    ``/opt/ml/model``); here a job's container is a folder, and ``/opt/ml`` may not even be
+    creatable without root. The scripts are the job's own copies, so their text is remapped,
+    which also reaches paths handed to native code (XGBoost, Arrow). Returns the files changed.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> job = Path(tempfile.mkdtemp())
+    >>> _ = (job / "train.py").write_text("open('/opt/ml/model/m.bin', 'wb')\\n")
+    >>> [p.name for p in remap_scripts(job, job)]
+    ['train.py']
+    >>> (job / "train.py").read_text() == f"open('{job}/model/m.bin', 'wb')\\n"
+    True
+    """
+    changed = []
+    for script in sorted(folder.rglob("*.py")):
+        text = script.read_text(errors="surrogateescape")
+        remapped = _SOURCE_CONTAINER_ROOT.sub(lambda _: str(base), text)
+        if remapped != text:
+            script.write_text(remapped, errors="surrogateescape")
+            changed.append(script)
+    return changed
+
+
 def run_command(
     command: list[str],
     *,

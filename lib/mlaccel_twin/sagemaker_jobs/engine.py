@@ -31,11 +31,13 @@ from mlaccel_twin.sagemaker_jobs.container import (
     max_runtime,
     parse_metrics,
     remap,
+    remap_scripts,
     run_command,
     runtime_for,
     tar_dir,
     upload_dir,
 )
+from mlaccel_twin.sagemaker_jobs.xgboost_algorithm import ALGORITHM_IMAGE
 
 PYTHON_NAMES = {"python", "python3", "/usr/bin/python3", "/usr/local/bin/python", "python3.11"}
 NUMBER = r"([-+]?[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)"
@@ -174,6 +176,8 @@ def _training_env(
                 {"job_name": request["TrainingJobName"], "hyperparameters": hyper}
             ),
             **{f"SM_CHANNEL_{c.upper()}": str(base / "input" / "data" / c) for c in channels},
+            # the built-in algorithm writes its model in the format of the image's version
+            ALGORITHM_IMAGE: request["AlgorithmSpecification"].get("TrainingImage") or "",
         }
     )
     return env
@@ -187,6 +191,7 @@ def _training_command(
         return [sys.executable, "-m", XGBOOST_ALGORITHM], base
     code_dir = base / "code"
     _fetch_code(s3, _decode(hyper.get("sagemaker_submit_directory", "")), code_dir)
+    remap_scripts(code_dir, base)
     program = str(_decode(hyper["sagemaker_program"]))
     env["SM_MODULE_DIR"] = str(code_dir)
     env["PYTHONPATH"] = os.pathsep.join([str(code_dir), env["PYTHONPATH"]])
@@ -250,6 +255,8 @@ def run_processing(
         base.mkdir(parents=True, exist_ok=True)
         for item in request.get("ProcessingInputs") or []:
             _processing_input(runtime, s3, item, base, log_line)
+        for script in remap_scripts(base, base):
+            log_line(f"/opt/ml paths in {script.name} point at the job's folder")
         environment = request.get("Environment") or {}
         env = base_env(base, {k: remap(v, base) for k, v in environment.items()})
         for output in outputs:

@@ -24,6 +24,7 @@ from typing import Any
 from mlaccel_twin._runtime import TwinRuntime, active_runtime
 from mlaccel_twin._seam import add, fail_if_broken, missing_attributes, replace
 from mlaccel_twin.job_log import CloudWatchJobLog
+from mlaccel_twin.s3_urls import with_s3_uris
 from mlaccel_twin.sagemaker_jobs import engine, tuning
 
 log = logging.getLogger(__name__)
@@ -74,7 +75,8 @@ def _runs(
 
     def make(original: Callable[..., Any]) -> Callable[..., Any]:
         def action(self: Any) -> Any:
-            request = json.loads(self.body or "{}")
+            # https:// S3 URLs read as the s3:// URIs they name, as AWS reads them.
+            request = with_s3_uris(json.loads(self.body or "{}"))
             result = original(self)
             launch(self.sagemaker_backend, request)
             return result
@@ -130,6 +132,8 @@ def _launch_processing(backend: Any, request: dict[str, Any]) -> None:
     job = backend.processing_jobs[request["ProcessingJobName"]]
     job.processing_job_status = "InProgress"
     job.processing_end_time = None
+    # moto drops it; the SDK's Processor.run(logs=True) reads the instance count from it.
+    job.processing_resources = request.get("ProcessingResources")
     if request.get("Environment"):
         job.environment = request["Environment"]
     runtime = active_runtime()

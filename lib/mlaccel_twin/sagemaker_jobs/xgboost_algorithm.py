@@ -6,13 +6,19 @@ the ``train`` (and optional ``validation``) channels from the container layout u
 CSV with the label in the first column and no header (``text/csv``), LIBSVM (``text/libsvm``)
 or Parquet with the label first (``application/x-parquet``). It writes the per-round lines the
 real container writes (``[3]#011train-rmse:...#011validation-rmse:...``), so SageMaker's metric
-regexes read them, and saves ``xgboost-model`` (XGBoost's own format) in the model folder.
+regexes read them, and saves ``xgboost-model`` in the model folder as the algorithm's version
+does (``ALGORITHM_IMAGE``, the job's image): a pickled ``Booster`` before 1.3-1, which scripts
+read with ``pickle.load``, XGBoost's own format from 1.3-1 on (``Booster.load_model``).
+LIBSVM indices are kept as written: 1-based data leaves column 0 empty, as XGBoost's own
+reader does, so the same records score at endpoints and in batch transform.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import pickle
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -29,6 +35,34 @@ INT_PARAMS = {
     "verbosity",
 }
 IGNORED = {"_tuning_objective_metric", "csv_weights", "save_model_on_termination"}
+# The job's image, set by the twin's job runner: its version decides the model file's format.
+ALGORITHM_IMAGE = "MLACCEL_TWIN_ALGORITHM_IMAGE"
+FIRST_NATIVE_FORMAT_VERSION = (1, 3)
+
+
+def pickles_its_model(image: str) -> bool:
+    """Whether the algorithm at ``image`` saves its model with pickle (versions before 1.3-1).
+
+    Examples
+    --------
+    >>> pickles_its_model("123.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.2-1")
+    True
+    >>> pickles_its_model("123.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1")
+    False
+    >>> pickles_its_model("")  # no image named: the current format
+    False
+    """
+    match = re.search(r":(\d+)\.(\d+)", image)
+    if match is None:
+        return False
+    return (int(match[1]), int(match[2])) < FIRST_NATIVE_FORMAT_VERSION
+
+
+def model_bytes(booster: Any, image: str) -> bytes:
+    """The ``xgboost-model`` file the algorithm at ``image`` writes."""
+    if pickles_its_model(image):
+        return pickle.dumps(booster)
+    return bytes(booster.save_raw("ubj"))
 
 
 def parse_hyperparameters(raw: dict[str, str]) -> tuple[dict[str, Any], int, int | None]:
@@ -74,7 +108,8 @@ def load_channel(folder: Path, content_type: str) -> Any:
     if kind in ("text/libsvm", "libsvm"):
         from sklearn.datasets import load_svmlight_files
 
-        parts = load_svmlight_files([str(f) for f in files])
+        # Indices as written, as XGBoost's libsvm reader takes them (no 1-based guessing).
+        parts = load_svmlight_files([str(f) for f in files], zero_based=True)
         x = parts[0::2]
         y = parts[1::2]
         import scipy.sparse as sp
@@ -122,7 +157,8 @@ def main() -> int:
         return 1
     model_dir = base / "model"
     model_dir.mkdir(parents=True, exist_ok=True)
-    (model_dir / "xgboost-model").write_bytes(booster.save_raw("ubj"))
+    image = os.environ.get(ALGORITHM_IMAGE, "")
+    (model_dir / "xgboost-model").write_bytes(model_bytes(booster, image))
     return 0
 
 

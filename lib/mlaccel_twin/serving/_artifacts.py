@@ -10,6 +10,7 @@ from typing import Any
 
 from mlaccel._s3 import is_s3, parse_path
 from mlaccel.errors import MLAccelInputError
+from mlaccel_twin.s3_urls import with_s3_uris
 
 
 def fetch_model(
@@ -44,6 +45,7 @@ def fetch_model(
     model_dir = dest / "model"
     model_dir.mkdir(parents=True, exist_ok=True)
     environment = {str(k): str(v) for k, v in (container.get("Environment") or {}).items()}
+    container = with_s3_uris(dict(container))  # https:// S3 URLs name s3:// objects
     url = container.get("ModelDataUrl")
     source = (container.get("ModelDataSource") or {}).get("S3DataSource") or {}
     if url:

@@ -182,21 +182,19 @@ class XGBoostPredictor(MatrixPredictor):
 
         self._xgb = xgb
         raw = Path(model_file).read_bytes()
-        if raw[:1] == b"\x80":
-            raise MLAccelInputError(
-                f"{model_file.name} is a pickled booster; the twin does not unpickle files "
-                "(unpickling runs code). Save it with booster.save_model('xgboost-model') instead"
-            )
-        booster = xgb.Booster()
-        try:
-            # From a buffer XGBoost detects JSON or UBJSON itself, whatever the file is named.
-            booster.load_model(bytearray(raw))
-        except xgb.core.XGBoostError as exc:
-            first_line = str(exc).splitlines()[0]
-            raise MLAccelInputError(
-                f"{model_file.name} is not an XGBoost model in native format ({first_line}); "
-                "save it with booster.save_model(...)"
-            ) from exc
+        if raw[:1] == PICKLE_START:
+            booster = unpickle_booster(raw, Path(model_file).name)
+        else:
+            booster = xgb.Booster()
+            try:
+                # From a buffer XGBoost detects JSON or UBJSON itself, whatever the file is named.
+                booster.load_model(bytearray(raw))
+            except xgb.core.XGBoostError as exc:
+                first_line = str(exc).splitlines()[0]
+                raise MLAccelInputError(
+                    f"{model_file.name} is not an XGBoost model in native format ({first_line}); "
+                    "save it with booster.save_model(...)"
+                ) from exc
         booster.set_param("nthread", "1")  # one request per thread; the twin shares two cores
         self.booster = booster
         self.n_features = int(booster.num_features())
@@ -204,6 +202,56 @@ class XGBoostPredictor(MatrixPredictor):
     def predict_matrix(self, features: np.ndarray) -> np.ndarray:
         matrix = self._xgb.DMatrix(features, missing=np.nan)
         return np.asarray(self.booster.predict(matrix, validate_features=False))
+
+
+PICKLE_START = b"\x80"
+# What a pickled XGBoost model may name: the booster, the scikit-learn wrappers around one, and
+# the plain values their state holds. Nothing else is looked up, so unpickling runs no code.
+_PICKLED_XGBOOST = {
+    ("xgboost.core", "Booster"),
+    ("xgboost.sklearn", "XGBRegressor"),
+    ("xgboost.sklearn", "XGBClassifier"),
+    ("xgboost.sklearn", "XGBRanker"),
+    ("xgboost.sklearn", "XGBRFRegressor"),
+    ("xgboost.sklearn", "XGBRFClassifier"),
+    ("builtins", "bytearray"),
+    ("numpy", "dtype"),
+    ("numpy.core.multiarray", "_reconstruct"),
+    ("numpy._core.multiarray", "_reconstruct"),
+    ("numpy", "ndarray"),
+}
+
+
+def unpickle_booster(raw: bytes, name: str) -> Any:
+    """The XGBoost booster in a pickled model file (older built-in XGBoost versions write one).
+
+    Only XGBoost's model classes are allowed in the file; anything else is refused, naming it.
+    """
+    import io
+    import pickle
+
+    class XGBoostOnly(pickle.Unpickler):
+        def find_class(self, module: str, qualified: str) -> Any:
+            if (module, qualified) not in _PICKLED_XGBOOST:
+                raise MLAccelInputError(
+                    f"{name} is a pickle that names {module}.{qualified}; the twin unpickles "
+                    "XGBoost models only. Save the model with booster.save_model(...)"
+                )
+            return super().find_class(module, qualified)
+
+    try:
+        model = XGBoostOnly(io.BytesIO(raw)).load()
+    except MLAccelInputError:
+        raise
+    except Exception as exc:
+        raise MLAccelInputError(
+            f"{name} is not a pickled XGBoost model ({type(exc).__name__}: {exc}); save it "
+            "with booster.save_model(...)"
+        ) from exc
+    booster = model.get_booster() if hasattr(model, "get_booster") else model
+    if type(booster).__name__ != "Booster":
+        raise MLAccelInputError(f"{name} holds a {type(booster).__name__}, not an XGBoost model")
+    return booster
 
 
 class LinearPredictor(MatrixPredictor):

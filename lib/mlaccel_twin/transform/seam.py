@@ -25,6 +25,7 @@ from mlaccel.errors import MLAccelError, TransformStopped
 from mlaccel_twin._runtime import TwinRuntime, active_runtime
 from mlaccel_twin._seam import add, fail_if_broken, replace, signature_problems, unwrapped
 from mlaccel_twin.job_log import CloudWatchJobLog
+from mlaccel_twin.s3_urls import with_s3_uris
 from mlaccel_twin.sagemaker_models import model_container
 from mlaccel_twin.transform.engine import LOG_GROUP, run_transform_job
 from mlaccel_twin.transform.spec import TransformJobSpec
@@ -147,8 +148,8 @@ def _job_spec(
             name=name,
             model_name=model_name,
             container=model_container(backend, model),  # a model package: its own container
-            transform_input=request.get("transform_input") or {},
-            transform_output=request.get("transform_output") or {},
+            transform_input=with_s3_uris(request.get("transform_input") or {}),
+            transform_output=with_s3_uris(request.get("transform_output") or {}),
             batch_strategy=request.get("batch_strategy"),
             max_payload_in_mb=request.get("max_payload_in_mb"),
             environment=request.get("environment"),

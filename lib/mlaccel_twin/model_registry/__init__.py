@@ -1,0 +1,1 @@
+"""The twin's SageMaker model registry and model listing, as AWS keeps them."""

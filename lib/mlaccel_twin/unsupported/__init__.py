@@ -1,0 +1,1 @@
+"""Actions the twin does not implement, answered as AWS answers unknown operations."""
