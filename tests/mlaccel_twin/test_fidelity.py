@@ -336,3 +336,130 @@ def test_list_models_filters_by_name_and_sorts(session: boto3.session.Session, t
     newest_first = sm.list_models(NameContains=tag)["Models"]
     assert newest_first[0]["ModelName"] == f"credit-{tag}"
     assert sm.list_models(NameContains=tag, CreationTimeBefore=0)["Models"] == []
+
+
+# -- Lambda and endpoints ------------------------------------------------------------------
+
+SLOW_HANDLER = """
+import json
+import os
+import time
+
+
+def lambda_handler(event, context):
+    time.sleep(event.get("seconds", 0))
+    return {"statusCode": 200, "body": json.dumps({"slept": event.get("seconds", 0)}),
+            "stage": os.environ["STAGE"], "left_ms": context.get_remaining_time_in_millis()}
+"""
+
+
+def _zip(source: str) -> bytes:
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("lambda_function.py", source)
+    return buffer.getvalue()
+
+
+def test_lambda_honours_its_timeout_and_runs_calls_side_by_side(
+    session: boto3.session.Session, twin: Twin
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    lambda_client = client(session, twin, "lambda")
+    name = f"fidelity-{uuid.uuid4().hex[:8]}"
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "lambda.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+    role = client(session, twin, "iam").create_role(
+        RoleName=name, AssumeRolePolicyDocument=json.dumps(trust)
+    )["Role"]["Arn"]
+    lambda_client.create_function(
+        FunctionName=name,
+        Runtime="python3.11",
+        Role=role,
+        Handler="lambda_function.lambda_handler",
+        Code={"ZipFile": _zip(SLOW_HANDLER)},
+        Timeout=3,
+        Environment={"Variables": {"STAGE": "dev"}},
+    )
+
+    def invoke(seconds: float) -> dict[str, Any]:
+        return dict(
+            lambda_client.invoke(FunctionName=name, Payload=json.dumps({"seconds": seconds}))
+        )
+
+    started = time.monotonic()
+    timed_out = invoke(20)
+    assert time.monotonic() - started < 10  # stopped at its 3 s timeout, not after 20 s
+    assert timed_out["FunctionError"] == "Unhandled"
+    error = json.loads(timed_out["Payload"].read())
+    assert error["errorType"] == "Sandbox.Timedout"
+    assert "Task timed out after 3.00 seconds" in error["errorMessage"]
+
+    invoke(0)  # a warm environment for the next call
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        answers = list(pool.map(invoke, [1.5, 1.5]))
+    assert time.monotonic() - started < 2.9  # side by side, not one after the other
+    for answer in answers:
+        result = json.loads(answer["Payload"].read())
+        assert result["stage"] == "dev"
+        assert 0 < result["left_ms"] <= 3000
+
+
+def test_endpoints_refuse_payloads_over_6_mb_like_aws(conn: mlaccel.Connection) -> None:
+    import xgboost as xgb
+    from sagemaker.model import Model
+    from sagemaker.predictor import Predictor
+    from sagemaker.serializers import CSVSerializer
+
+    rng = np.random.default_rng(0)
+    booster = xgb.train(
+        {"objective": "reg:squarederror"}, xgb.DMatrix(rng.random((50, 3)), rng.random(50)), 3
+    )
+    import io
+    import tarfile
+
+    archive = io.BytesIO()
+    with tarfile.open(fileobj=archive, mode="w:gz") as tar:
+        raw = bytes(booster.save_raw("ubj"))
+        info = tarfile.TarInfo("xgboost-model")
+        info.size = len(raw)
+        tar.addfile(info, io.BytesIO(raw))
+    key = f"fidelity/{uuid.uuid4().hex[:8]}/model.tar.gz"
+    conn.client("s3").put_object(Bucket=conn.bucket, Key=key, Body=archive.getvalue())
+    from sagemaker import image_uris
+
+    model = Model(
+        image_uri=image_uris.retrieve("xgboost", conn.region, "1.7-1"),
+        model_data=f"s3://{conn.bucket}/{key}",
+        role=conn.role_arn,
+        sagemaker_session=conn.sagemaker_session,
+    )
+    model.deploy(initial_instance_count=1, instance_type="ml.m5.large")
+    predictor = Predictor(
+        endpoint_name=model.endpoint_name,
+        sagemaker_session=conn.sagemaker_session,
+        serializer=CSVSerializer(),
+    )
+    try:
+        assert float(predictor.predict([0.1, 0.2, 0.3])) == pytest.approx(
+            float(booster.predict(xgb.DMatrix(np.array([[0.1, 0.2, 0.3]])))[0]), rel=1e-5
+        )
+        too_big = "0.1,0.2,0.3\n" * (6 * 1024 * 1024 // 12 + 1000)
+        with pytest.raises(ClientError) as raised:
+            predictor.predict(too_big)
+    finally:
+        predictor.delete_endpoint()
+    assert raised.value.response["Error"]["Code"] == "ValidationError"
+    assert "larger than the 6291456 bytes (6 MB)" in raised.value.response["Error"]["Message"]

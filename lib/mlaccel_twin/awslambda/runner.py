@@ -1,55 +1,45 @@
-"""Lambda functions on the twin: the Python handler, imported and called in-process.
+"""Lambda functions on the twin: each call runs in an execution environment of its function.
 
-The function's zip (as stored by the twin) is unpacked once per code hash; the handler module is
-loaded under a name unique to that code, so two functions with a ``handler.py`` each never mix.
-Calls run one at a time: the function's environment variables are applied to this process for
-the duration of the call, with AWS calls pointed at the twin.
+An environment is a process (:mod:`mlaccel_twin.awslambda.worker`) that imports the handler
+from the function's unpacked zip and answers calls; it stays warm for the next call, and
+concurrent calls get environments of their own, as on Lambda. The function's environment
+variables are the process's, with AWS calls pointed at the twin. A call that runs past the
+function's ``Timeout`` ends its environment and answers Lambda's timeout error.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import importlib.util
 import io
 import json
-import logging
 import os
+import queue
+import shutil
+import subprocess
 import sys
 import threading
 import time
-import traceback
 import uuid
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 from mlaccel.errors import MLAccelInputError
 
-log = logging.getLogger(__name__)
-
-_call_lock = threading.Lock()
-_modules: dict[tuple[str, str], ModuleType] = {}
+WORKER_MODULE = "mlaccel_twin.awslambda.worker"
+IDLE_PER_FUNCTION = 2  # warm environments kept per function version
 
 
-@dataclass
-class LambdaContext:
-    """The context object AWS passes to a Python handler."""
+@dataclass(frozen=True)
+class FunctionSettings:
+    """What an invocation needs to know of the function."""
 
     function_name: str
     invoked_function_arn: str
     memory_limit_in_mb: int
-    timeout_s: int
-    function_version: str = "$LATEST"
-    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    timeout_s: float
     log_group_name: str = ""
-    log_stream_name: str = ""
-    _deadline: float = field(default=0.0, repr=False)
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
 @dataclass(frozen=True)
@@ -75,57 +65,104 @@ def unpack(code: bytes, cache: Path) -> Path:
                         "with paths relative to its root"
                     )
             archive.extractall(tmp)
-        tmp.rename(target)
-    return target
-
-
-def load_handler(code_dir: Path, handler: str) -> Any:
-    """The callable named by ``module.function`` (``package/module.function`` too)."""
-    module_path, _, function = handler.rpartition(".")
-    if not module_path or not function:
-        raise MLAccelInputError(f"Handler {handler!r} must look like 'module.function'")
-    key = (str(code_dir), module_path)
-    if key not in _modules:
-        file = code_dir / (module_path.replace(".", "/") + ".py")
-        if not file.exists():
-            raise MLAccelInputError(
-                f"Handler module {module_path!r} not found in the function's code; put "
-                f"{module_path.replace('.', '/')}.py at the zip's root or fix the Handler"
-            )
-        unique = f"_twin_lambda_{code_dir.name}_{module_path.replace('/', '_').replace('.', '_')}"
-        spec = importlib.util.spec_from_file_location(unique, file)
-        if spec is None or spec.loader is None:
-            raise MLAccelInputError(
-                f"Handler module {module_path!r} cannot be imported from {file}"
-            )
-        module = importlib.util.module_from_spec(spec)
-        sys.path.insert(0, str(code_dir))  # the handler's siblings import as in Lambda
         try:
-            spec.loader.exec_module(module)
-        finally:
-            sys.path.remove(str(code_dir))
-        _modules[key] = module
-    target = getattr(_modules[key], function, None)
-    if not callable(target):
-        raise MLAccelInputError(
-            f"Handler function {function!r} not found in {module_path!r}; define it there or "
-            "fix the Handler"
-        )
+            tmp.rename(target)
+        except OSError:  # a concurrent first call unpacked it already
+            shutil.rmtree(tmp, ignore_errors=True)
     return target
 
 
-@contextlib.contextmanager
-def _environment(variables: dict[str, str]) -> Any:
-    saved = {k: os.environ.get(k) for k in variables}
-    os.environ.update(variables)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+class Environment:
+    """One warm execution environment: the worker process and the reader of its answers."""
+
+    def __init__(self, command: list[str], env: dict[str, str], cwd: Path) -> None:
+        self.process = subprocess.Popen(
+            command,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=env,
+            cwd=cwd,
+            text=True,
+        )
+        self.answers: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True, name="lambda-answers").start()
+
+    def _read(self) -> None:
+        for line in self.process.stdout or ():
+            self.answers.put(line)
+        self.answers.put("")  # the process ended
+
+    def call(self, request: dict[str, Any], timeout_s: float) -> dict[str, Any] | None:
+        """The answer to ``request``, or None when the call ran past ``timeout_s``."""
+        assert self.process.stdin is not None
+        self.process.stdin.write(json.dumps(request) + "\n")
+        self.process.stdin.flush()
+        try:
+            line = self.answers.get(timeout=timeout_s)
+        except queue.Empty:
+            return None
+        if not line:
+            raise RuntimeError(f"the execution environment exited (code {self.process.poll()})")
+        answer: dict[str, Any] = json.loads(line)
+        return answer
+
+    def close(self) -> None:
+        self.process.kill()
+        self.process.wait()
+
+
+class EnvironmentPool:
+    """Warm environments per function version; a call takes one for itself, or starts one."""
+
+    def __init__(self) -> None:
+        self._idle: dict[tuple[str, str], list[Environment]] = {}
+        self._lock = threading.Lock()  # guards the pool only, never a call
+
+    def acquire(self, key: tuple[str, str], start: Any) -> Environment:
+        with self._lock:
+            for other in [k for k in self._idle if k[0] == key[0] and k != key]:
+                for stale in self._idle.pop(other):  # an older version of the function
+                    stale.close()
+            idle = self._idle.get(key) or []
+            while idle:
+                environment = idle.pop()
+                if environment.process.poll() is None:
+                    return environment
+        created: Environment = start()
+        return created
+
+    def release(self, key: tuple[str, str], environment: Environment) -> None:
+        with self._lock:
+            idle = self._idle.setdefault(key, [])
+            if len(idle) < IDLE_PER_FUNCTION and environment.process.poll() is None:
+                idle.append(environment)
+                return
+        environment.close()
+
+    def close(self) -> None:
+        with self._lock:
+            environments = [e for idle in self._idle.values() for e in idle]
+            self._idle.clear()
+        for environment in environments:
+            environment.close()
+
+
+def timeout_payload(request_id: str, timeout_s: float) -> bytes:
+    """Lambda's answer to a call that ran past the function's timeout.
+
+    Examples
+    --------
+    >>> json.loads(timeout_payload("r-1", 3))["errorMessage"]
+    'RequestId: r-1 Error: Task timed out after 3.00 seconds'
+    """
+    return json.dumps(
+        {
+            "errorType": "Sandbox.Timedout",
+            "errorMessage": f"RequestId: {request_id} Error: Task timed out after "
+            f"{timeout_s:.2f} seconds",
+        }
+    ).encode()
 
 
 def invoke(
@@ -133,35 +170,56 @@ def invoke(
     code: bytes,
     handler: str,
     event: Any,
-    context: LambdaContext,
+    function: FunctionSettings,
     environment: dict[str, str],
     cache: Path,
     twin_url: str,
+    pool: EnvironmentPool,
 ) -> Invocation:
     """Call the handler with ``event`` as Lambda would, and shape the answer like Invoke's."""
+    code_dir = unpack(code, cache)
     variables = {
+        **os.environ,
         **environment,
         "AWS_ENDPOINT_URL": twin_url,
-        "AWS_LAMBDA_FUNCTION_NAME": context.function_name,
-        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(context.memory_limit_in_mb),
-        "AWS_LAMBDA_LOG_GROUP_NAME": context.log_group_name,
+        "AWS_LAMBDA_FUNCTION_NAME": function.function_name,
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(function.memory_limit_in_mb),
+        "AWS_LAMBDA_FUNCTION_TIMEOUT": str(int(function.timeout_s)),
+        "AWS_LAMBDA_LOG_GROUP_NAME": function.log_group_name,
+        "PYTHONUNBUFFERED": "1",
     }
-    output = io.StringIO()
-    with _call_lock, _environment(variables), contextlib.redirect_stdout(output):
-        context._deadline = time.monotonic() + context.timeout_s
-        try:
-            function = load_handler(unpack(code, cache), handler)
-            result = function(event, context)
-            payload = json.dumps(result).encode() if result is not None else b"null"
-            error = False
-        except Exception as exc:  # the handler's error becomes the payload, as on AWS
-            payload = json.dumps(
-                {
-                    "errorMessage": str(exc),
-                    "errorType": type(exc).__name__,
-                    "stackTrace": traceback.format_tb(exc.__traceback__),
-                }
-            ).encode()
-            error = True
-            output.write(f"[ERROR] {type(exc).__name__}: {exc}\n")
-    return Invocation(payload, error, output.getvalue())
+    lib = str(Path(__file__).resolve().parents[2])  # the worker module, wherever the twin runs
+    variables["PYTHONPATH"] = os.pathsep.join(
+        p for p in (lib, variables.get("PYTHONPATH", "")) if p
+    )
+    version = hashlib.sha256(
+        json.dumps([code_dir.name, handler, sorted(environment.items())]).encode()
+    ).hexdigest()
+    key = (function.invoked_function_arn, version)
+    request_id = str(uuid.uuid4())
+    request = {
+        "event": event,
+        "context": {
+            "function_name": function.function_name,
+            "invoked_function_arn": function.invoked_function_arn,
+            "memory_limit_in_mb": function.memory_limit_in_mb,
+            "timeout_s": function.timeout_s,
+            "aws_request_id": request_id,
+            "log_group_name": function.log_group_name,
+        },
+    }
+    started = time.monotonic()
+    worker = pool.acquire(
+        key,
+        lambda: Environment(
+            [sys.executable, "-m", WORKER_MODULE, str(code_dir), handler], variables, code_dir
+        ),
+    )
+    # The timeout covers the call, the environment's start (its init) included, as on Lambda.
+    answer = worker.call(request, max(0.0, function.timeout_s - (time.monotonic() - started)))
+    if answer is None:
+        worker.close()
+        message = f"Task timed out after {function.timeout_s:.2f} seconds"
+        return Invocation(timeout_payload(request_id, function.timeout_s), True, message)
+    pool.release(key, worker)
+    return Invocation(str(answer["payload"]).encode(), bool(answer["error"]), answer["logs"])

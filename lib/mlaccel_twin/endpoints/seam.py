@@ -43,6 +43,7 @@ from mlaccel_twin.endpoints.capture import (
 )
 from mlaccel_twin.endpoints.fleet import EndpointFleet, EndpointSpec, VariantSpec
 from mlaccel_twin.sagemaker_models import model_container
+from mlaccel_twin.serving._server import MAX_REQUEST_BYTES
 
 log = logging.getLogger(__name__)
 
@@ -269,8 +270,17 @@ def _invoke_endpoint(original: Callable[..., Any]) -> Callable[..., Any]:
             str(v["VariantName"]): float(v.get("CurrentWeight", 1.0) or 0.0)
             for v in endpoint.production_variants
         }
+        invocation = _invocation(self)
+        if len(invocation.body) > MAX_REQUEST_BYTES:  # refused by the API, before any model
+            return _error(
+                413,
+                "ValidationError",
+                f"Request payload of {len(invocation.body)} bytes is larger than the "
+                f"{MAX_REQUEST_BYTES} bytes (6 MB) real-time endpoints accept; send smaller "
+                "batches, or score large payloads with batch transform or asynchronous inference.",
+            )
         try:
-            result = fleet().invoke((account, region, name), _invocation(self), weights=weights)
+            result = fleet().invoke((account, region, name), invocation, weights=weights)
         except EndpointNotLive:
             return _error(
                 400,

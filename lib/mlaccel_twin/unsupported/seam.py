@@ -49,8 +49,6 @@ def install(runtime: TwinRuntime) -> None:
     from moto.core.responses import BaseResponse
 
     check_seams()
-    # moto warns that the code is not in the service's model: AWS answers it all the same.
-    warnings.filterwarnings("ignore", message=r"Exception\(UnknownOperation\)")
     replace(BaseResponse, "call_action", _answer_unknown_operations)
 
 
@@ -85,7 +83,10 @@ def _unknown_operation(response: Any) -> Any:
         ERROR_CODES.get(protocol, "UnknownOperationException"),
         unsupported_message(service, operation),
     )
-    status, headers, body = response.serialized(ActionResult(error))
+    with warnings.catch_warnings():
+        # moto warns that the code is not in the service's model: AWS answers it all the same.
+        warnings.filterwarnings("ignore", message=r"Exception\(UnknownOperation\)")
+        status, headers, body = response.serialized(ActionResult(error))
     status = 501 if protocol.startswith("rest") else 400
     headers["status"] = status
     return status, headers, body
