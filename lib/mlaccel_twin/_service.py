@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import signal
@@ -10,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from urllib.parse import urlparse
@@ -19,6 +22,7 @@ from mlaccel_twin.config import home_dir
 
 STATE_FILE = "twin.json"
 LOG_FILE = "twin.log"
+START_LOCK = "twin.lock"
 
 
 @dataclass(frozen=True)
@@ -74,13 +78,26 @@ def service_status(home: Path | None = None) -> TwinService | None:
     return None
 
 
+@contextlib.contextmanager
+def _starting(home: Path) -> Iterator[None]:
+    """One start at a time per home: two `mlaccel twin start` at once find one service."""
+    home.mkdir(parents=True, exist_ok=True)
+    with open(home / START_LOCK, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, even on a crash
+        yield
+
+
 def start_service(home: Path | None = None, *, port: int = 0, timeout: float = 60.0) -> TwinService:
     """Start the twin in a background process unless one runs already; return it."""
-    running = service_status(home)
-    if running is not None:
-        return running
     home = home or home_dir()
-    home.mkdir(parents=True, exist_ok=True)
+    with _starting(home):
+        running = service_status(home)
+        if running is not None:
+            return running
+        return _spawn(home, port, timeout)
+
+
+def _spawn(home: Path, port: int, timeout: float) -> TwinService:
     with open(home / LOG_FILE, "ab") as log_file:
         process = subprocess.Popen(
             [
@@ -135,6 +152,13 @@ def serve(home: Path, port: int = 0) -> None:
     from mlaccel_twin._server import Twin
 
     home.mkdir(parents=True, exist_ok=True)
+    running = service_status(home)
+    if running is not None and running.pid != os.getpid():
+        # a second service would overwrite the state file and leave the first one orphaned
+        raise MLAccelError(
+            f"a twin service already runs for {home} (pid {running.pid}, {running.url}); "
+            "use it, or stop it first with `mlaccel twin stop`"
+        )
     twin = Twin(port=port, work_dir=home / "jobs").start()
     info = TwinService(
         url=twin.url, pid=os.getpid(), work_dir=str(twin.work_dir), started_at=time.time()

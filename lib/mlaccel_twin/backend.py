@@ -10,12 +10,20 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from mlaccel.errors import MLAccelInputError, TwinError
 from mlaccel_twin import config
+
+log = logging.getLogger(__name__)
+# Said once, when a connection starts the shared service: it outlives the kernel on purpose.
+STARTED_SERVICE_NOTICE = (
+    "started the local AWS twin as a background service at %s; it keeps running after this "
+    "kernel exits, shared by other kernels and runs. Stop it with `mlaccel twin stop`."
+)
 
 
 class TwinBackend:
@@ -33,11 +41,14 @@ class TwinBackend:
         process or the background service is used, and the service is started when neither runs.
         """
         from mlaccel_twin._server import current_url
-        from mlaccel_twin._service import is_listening, start_service
+        from mlaccel_twin._service import is_listening
 
         url = requested or current_url()
         if not url:
-            return start_service().url
+            url, started = self.start_service()
+            if started:
+                log.warning(STARTED_SERVICE_NOTICE, url)
+            return url
         if not url.startswith(("http://127.", "http://localhost")):
             raise MLAccelInputError(
                 f"twin_url={url!r} is not on loopback; the twin only listens on 127.0.0.1"

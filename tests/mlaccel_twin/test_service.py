@@ -65,3 +65,62 @@ def test_stopping_a_service_this_process_started_reaps_it(home: Path) -> None:
     assert stop_service(home, timeout=60)
     with pytest.raises(ChildProcessError):
         os.waitpid(info.pid, os.WNOHANG)  # already reaped
+
+
+def test_connect_says_when_it_leaves_a_twin_service_running(home: Path) -> None:
+    env = {**os.environ, "MLACCEL_HOME": str(home)}
+    env.pop("MLACCEL_TWIN_URL", None)
+    connect = "import mlaccel; mlaccel.connect('local')"
+    first = subprocess.run(
+        [sys.executable, "-c", connect], env=env, check=True, timeout=120, capture_output=True
+    )
+    info = service_status(home)
+    assert info is not None
+    said = first.stderr.decode()
+    assert f"started the local AWS twin as a background service at {info.url}" in said
+    assert "keeps running after this kernel exits" in said
+    assert "mlaccel twin stop" in said
+    second = subprocess.run(
+        [sys.executable, "-c", connect], env=env, check=True, timeout=120, capture_output=True
+    )
+    assert "started the local AWS twin" not in second.stderr.decode()  # it only reuses it
+
+
+@pytest.mark.slow
+def test_two_starts_at_once_leave_one_service(home: Path) -> None:
+    env = {**os.environ, "MLACCEL_HOME": str(home)}
+    starts = [
+        subprocess.Popen(
+            [sys.executable, "-c", "from mlaccel import cli; cli.main(['twin', 'start'])"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        for _ in range(2)
+    ]
+    outputs = [p.communicate(timeout=120)[0].decode() for p in starts]
+    info = service_status(home)
+    assert info is not None
+    assert all(f"twin running at {info.url} (pid {info.pid})" in out for out in outputs)
+    services = subprocess.run(
+        ["pgrep", "-f", f"mlaccel_twin serve --home {home}"], capture_output=True, text=True
+    ).stdout.split()
+    assert services == [str(info.pid)]  # no orphan that no command can see or stop
+    assert stop_service(home)
+    assert service_status(home) is None
+
+
+def test_a_second_service_for_the_same_home_refuses_to_start(home: Path) -> None:
+    from mlaccel_twin._service import start_service
+
+    info = start_service(home)
+    env = {**os.environ, "MLACCEL_HOME": str(home)}
+    refused = subprocess.run(
+        [sys.executable, "-m", "mlaccel_twin", "serve", "--home", str(home)],
+        env=env,
+        capture_output=True,
+        timeout=120,
+    )
+    assert refused.returncode != 0
+    assert f"a twin service already runs for {home} (pid {info.pid}" in refused.stderr.decode()
+    assert service_status(home) == info
