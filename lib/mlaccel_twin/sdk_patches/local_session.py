@@ -104,6 +104,22 @@ def register_step_executor_class() -> type:
     return RegisterModelStepExecutor
 
 
+def ensure_package_group(sagemaker_client: Any, group: str | None) -> None:
+    """Create the model package group a register-model step names, when it does not exist yet,
+    as SageMaker Pipelines' RegisterModel step does."""
+    if not group or group.startswith("arn:"):
+        return
+    from botocore.exceptions import ClientError
+
+    try:
+        sagemaker_client.describe_model_package_group(ModelPackageGroupName=group)
+    except ClientError:
+        sagemaker_client.create_model_package_group(
+            ModelPackageGroupName=group,
+            ModelPackageGroupDescription="created by the pipeline's register-model step",
+        )
+
+
 @functools.cache
 def _client_class() -> type:
     """The local executor's client: pipelines stay local, jobs run on the twin."""
@@ -140,6 +156,7 @@ def _client_class() -> type:
             return dict(self.twin.describe_model(ModelName=ModelName))
 
         def create_model_package(self, **request: Any) -> dict[str, Any]:
+            ensure_package_group(self.twin, request.get("ModelPackageGroupName"))
             arn = self.twin.create_model_package(**request)["ModelPackageArn"]
             described = dict(self.twin.describe_model_package(ModelPackageName=arn))
             described.pop("ResponseMetadata", None)
