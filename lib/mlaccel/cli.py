@@ -1,4 +1,4 @@
-"""The ``mlaccel`` command: ``mlaccel twin start|status|stop``, ``mlaccel notebooks run``,
+"""The ``mlaccel`` command: ``mlaccel twin start|status|stop|reset``, ``mlaccel notebooks run``,
 ``mlaccel snippets install|list``, ``mlaccel cleanup`` and ``mlaccel doctor``."""
 
 from __future__ import annotations
@@ -163,7 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="group", required=True)
 
     twin = sub.add_parser("twin", help="the local AWS twin as a background service")
-    twin.add_argument("action", choices=["start", "status", "stop"])
+    twin.add_argument("action", choices=["start", "status", "stop", "reset"])
     twin.add_argument("--port", type=_port, default=0, help="loopback port (default: a free one)")
     twin.set_defaults(func=_twin)
 

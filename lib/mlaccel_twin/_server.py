@@ -28,6 +28,10 @@ class Twin:
         TCP port on loopback; 0 picks a free one.
     work_dir
         Folder for local job directories; a temporary folder when omitted.
+    state_dir
+        Folder where the twin keeps its state (S3 objects, catalog, registry, models,
+        endpoints, state machines, functions) and restores it from when it starts; without
+        one, the state lives and dies with the twin.
 
     Examples
     --------
@@ -36,7 +40,13 @@ class Twin:
     http://127.0.0.1:50123
     """
 
-    def __init__(self, *, port: int = 0, work_dir: Path | str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        port: int = 0,
+        work_dir: Path | str | None = None,
+        state_dir: Path | str | None = None,
+    ) -> None:
         if not isinstance(port, int) or not 0 <= port <= 65535:
             raise MLAccelError(f"port={port!r} is not a TCP port; pass 0 to pick a free one")
         self._requested_port = port
@@ -45,6 +55,8 @@ class Twin:
             self._tmp = tempfile.TemporaryDirectory(prefix="mlaccel-twin-")
             work_dir = self._tmp.name
         self.work_dir = Path(work_dir)
+        self.state_dir = Path(state_dir) if state_dir is not None else None
+        self.restore_seconds: dict[str, float] = {}
         self._server: object | None = None
         self.url = ""
 
@@ -78,6 +90,13 @@ class Twin:
         runtime = _runtime.TwinRuntime(url=self.url, work_dir=self.work_dir)
         _runtime.activate(runtime)
         seams.install(runtime)
+        if self.state_dir is not None:
+            from mlaccel_twin.state.seam import SERVICE_KEY, StateStore, restore
+
+            store = StateStore(self.state_dir)
+            runtime.services[SERVICE_KEY] = store
+            self.restore_seconds = restore(runtime, store)
+            log.info("twin state restored from %s in %s", self.state_dir, self.restore_seconds)
         log.info("twin listening on %s", self.url)
         return self
 

@@ -6,6 +6,7 @@ import contextlib
 import fcntl
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -23,6 +24,8 @@ from mlaccel_twin.config import home_dir
 STATE_FILE = "twin.json"
 LOG_FILE = "twin.log"
 START_LOCK = "twin.lock"
+JOBS_DIR = "jobs"
+STATE_DIR = "state"
 
 
 @dataclass(frozen=True)
@@ -147,6 +150,21 @@ def stop_service(home: Path | None = None, *, timeout: float = 15.0) -> bool:
     return True
 
 
+def reset_service(home: Path | None = None) -> bool:
+    """Forget the twin's state (S3 objects, catalog, registry...) and its job folders; a
+    running service is restarted empty. Returns whether a service was running."""
+    home = home or home_dir()
+    with _starting(home):
+        running = service_status(home)
+        if running is not None:
+            stop_service(home)
+        shutil.rmtree(home / STATE_DIR, ignore_errors=True)
+        shutil.rmtree(home / JOBS_DIR, ignore_errors=True)
+        if running is not None:
+            _spawn(home, urlparse(running.url).port or 0, 60.0)
+    return running is not None
+
+
 def serve(home: Path, port: int = 0) -> None:
     """Run a twin in this process until SIGTERM/SIGINT; record it in ``home``'s state file."""
     from mlaccel_twin._server import Twin
@@ -159,7 +177,9 @@ def serve(home: Path, port: int = 0) -> None:
             f"a twin service already runs for {home} (pid {running.pid}, {running.url}); "
             "use it, or stop it first with `mlaccel twin stop`"
         )
-    twin = Twin(port=port, work_dir=home / "jobs").start()
+    # Job folders belong to the jobs of the last run, whose records are not kept: clean them.
+    shutil.rmtree(home / JOBS_DIR, ignore_errors=True)
+    twin = Twin(port=port, work_dir=home / JOBS_DIR, state_dir=home / STATE_DIR).start()
     info = TwinService(
         url=twin.url, pid=os.getpid(), work_dir=str(twin.work_dir), started_at=time.time()
     )

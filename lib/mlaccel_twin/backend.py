@@ -108,16 +108,16 @@ class TwinBackend:
         return stop_service()
 
     def command(self, argv: Sequence[str]) -> int:
-        """``mlaccel twin start|status|stop [--port N]``: the background twin service."""
+        """``mlaccel twin start|status|stop|reset [--port N]``: the background twin service."""
         return main(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Manage the background twin that several kernels share; print what it did."""
-    from mlaccel_twin._service import service_status, start_service, stop_service
+    from mlaccel_twin._service import reset_service, service_status, start_service, stop_service
 
     parser = argparse.ArgumentParser(prog="mlaccel twin", description=main.__doc__)
-    parser.add_argument("action", choices=["start", "status", "stop"])
+    parser.add_argument("action", choices=["start", "status", "stop", "reset"])
     parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0: any free)")
     args = parser.parse_args(argv)
     if args.action == "start":
@@ -130,6 +130,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             _say("twin: not running")
             return 3
         _say(json.dumps(running.__dict__, indent=2))
+    elif args.action == "reset":
+        restarted = reset_service()
+        _say("twin reset: its state is empty" + (" (restarted)" if restarted else ""))
     else:
         _say("twin stopped" if stop_service() else "twin: not running")
     return 0

@@ -24,6 +24,8 @@ server. Each seam defines ``install(runtime)`` and ``check_seams()``:
 - ``servicequotas.seam``: SageMaker's instance quotas (``servicequotas.quotas``).
 - ``model_registry.seam``: UpdateModelPackage keeps the fields it is not given, ListModels
   filters by name and time.
+- ``state.seam``: S3 objects on disk and the control plane saved as JSON, restored at start
+  (``state.objects``, ``state.control``).
 - ``unsupported.seam``: actions moto lacks answer AWS's unknown-operation error, naming them.
 
 The kernel-side seam, SageMaker Pipelines on the SDK's local executor, is
@@ -108,6 +110,7 @@ def install(runtime: TwinRuntime) -> None:
     from mlaccel_twin.sagemaker_jobs import seam as sagemaker_jobs
     from mlaccel_twin.servicequotas import seam as servicequotas
     from mlaccel_twin.sns import seam as sns
+    from mlaccel_twin.state import seam as state
     from mlaccel_twin.stepfunctions import seam as stepfunctions
     from mlaccel_twin.tagging import seam as tagging
     from mlaccel_twin.transform import seam as transform
@@ -123,6 +126,7 @@ def install(runtime: TwinRuntime) -> None:
         sagemaker_jobs,
         servicequotas,
         sns,
+        state,
         stepfunctions,
         tagging,
         transform,

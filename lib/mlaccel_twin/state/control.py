@@ -1,0 +1,396 @@
+"""The twin's control plane saved as JSON and created again: what AWS keeps between sessions.
+
+Each part is read through the twin's own API (its Describe and List answers) and restored
+through its Create calls, so a restored resource is what the API made of the same request:
+IAM roles, the Glue catalog (databases, tables, partitions), the model registry (groups and
+their versions in order, with approval and metadata), models, endpoint configurations and
+endpoints, state machines and Lambda functions.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+from collections.abc import Callable
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+Clients = Callable[[str], Any]
+# The parts, in the order they are restored: roles before what runs as them, models before
+# their endpoints.
+PARTS = ("iam", "glue", "registry", "sagemaker", "stepfunctions", "lambda")
+
+
+def _pages(client: Any, operation: str, key: str, **kwargs: Any) -> list[Any]:
+    items: list[Any] = []
+    for page in client.get_paginator(operation).paginate(**kwargs):
+        items.extend(page.get(key, []))
+    return items
+
+
+def _only(described: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
+    return {k: described[k] for k in keys if described.get(k) not in (None, [], {})}
+
+
+def _tags(sm: Any, arn: str) -> list[dict[str, str]]:
+    return list(sm.list_tags(ResourceArn=arn).get("Tags", []))
+
+
+# -- IAM ------------------------------------------------------------------------------------
+
+
+def snapshot_iam(client: Clients) -> list[dict[str, Any]]:
+    iam = client("iam")
+    roles = []
+    for role in _pages(iam, "list_roles", "Roles"):
+        name = role["RoleName"]
+        inline = {
+            p: iam.get_role_policy(RoleName=name, PolicyName=p)["PolicyDocument"]
+            for p in _pages(iam, "list_role_policies", "PolicyNames", RoleName=name)
+        }
+        attached = [
+            p["PolicyArn"]
+            for p in _pages(iam, "list_attached_role_policies", "AttachedPolicies", RoleName=name)
+        ]
+        roles.append(
+            {
+                "create": _only(
+                    {**role, "AssumeRolePolicyDocument": role["AssumeRolePolicyDocument"]},
+                    ("RoleName", "Path", "AssumeRolePolicyDocument", "Description"),
+                ),
+                "inline": inline,
+                "attached": attached,
+            }
+        )
+    return roles
+
+
+def restore_iam(client: Clients, roles: list[dict[str, Any]]) -> None:
+    import json
+
+    iam = client("iam")
+    for role in roles:
+        create = dict(role["create"])
+        document = create["AssumeRolePolicyDocument"]
+        create["AssumeRolePolicyDocument"] = (
+            document if isinstance(document, str) else json.dumps(document)
+        )
+        iam.create_role(**create)
+        for name, policy in role["inline"].items():
+            iam.put_role_policy(
+                RoleName=create["RoleName"],
+                PolicyName=name,
+                PolicyDocument=policy if isinstance(policy, str) else json.dumps(policy),
+            )
+        for arn in role["attached"]:
+            iam.attach_role_policy(RoleName=create["RoleName"], PolicyArn=arn)
+
+
+# -- Glue catalog ---------------------------------------------------------------------------
+
+_DATABASE_KEYS = ("Name", "Description", "LocationUri", "Parameters")
+_TABLE_KEYS = (
+    "Name",
+    "Description",
+    "Owner",
+    "Retention",
+    "StorageDescriptor",
+    "PartitionKeys",
+    "TableType",
+    "Parameters",
+    "ViewOriginalText",
+    "ViewExpandedText",
+)
+_PARTITION_KEYS = ("Values", "StorageDescriptor", "Parameters")
+
+
+def snapshot_glue(client: Clients) -> list[dict[str, Any]]:
+    glue = client("glue")
+    databases = []
+    for database in _pages(glue, "get_databases", "DatabaseList"):
+        tables = []
+        for table in _pages(glue, "get_tables", "TableList", DatabaseName=database["Name"]):
+            partitions = _pages(
+                glue,
+                "get_partitions",
+                "Partitions",
+                DatabaseName=database["Name"],
+                TableName=table["Name"],
+            )
+            tables.append(
+                {
+                    "input": _only(table, _TABLE_KEYS),
+                    "partitions": [_only(p, _PARTITION_KEYS) for p in partitions],
+                }
+            )
+        databases.append({"input": _only(database, _DATABASE_KEYS), "tables": tables})
+    return databases
+
+
+def restore_glue(client: Clients, databases: list[dict[str, Any]]) -> None:
+    glue = client("glue")
+    for database in databases:
+        glue.create_database(DatabaseInput=database["input"])
+        name = database["input"]["Name"]
+        for table in database["tables"]:
+            glue.create_table(DatabaseName=name, TableInput=table["input"])
+            if table["partitions"]:
+                glue.batch_create_partition(
+                    DatabaseName=name,
+                    TableName=table["input"]["Name"],
+                    PartitionInputList=table["partitions"],
+                )
+
+
+# -- model registry -------------------------------------------------------------------------
+
+_PACKAGE_KEYS = (
+    "ModelPackageDescription",
+    "InferenceSpecification",
+    "ValidationSpecification",
+    "SourceAlgorithmSpecification",
+    "ModelMetrics",
+    "MetadataProperties",
+    "ModelApprovalStatus",
+    "CustomerMetadataProperties",
+    "DriftCheckBaselines",
+    "Domain",
+    "Task",
+    "SamplePayloadUrl",
+    "AdditionalInferenceSpecifications",
+)
+
+
+def snapshot_registry(client: Clients) -> list[dict[str, Any]]:
+    sm = client("sagemaker")
+    groups = []
+    for summary in _pages(sm, "list_model_package_groups", "ModelPackageGroupSummaryList"):
+        name = summary["ModelPackageGroupName"]
+        described = sm.describe_model_package_group(ModelPackageGroupName=name)
+        versions = sorted(
+            _pages(
+                sm,
+                "list_model_packages",
+                "ModelPackageSummaryList",
+                ModelPackageGroupName=name,
+            ),
+            key=lambda p: int(p.get("ModelPackageVersion") or 0),
+        )
+        packages = [
+            _only(sm.describe_model_package(ModelPackageName=p["ModelPackageArn"]), _PACKAGE_KEYS)
+            for p in versions
+        ]
+        groups.append(
+            {
+                "input": _only(
+                    described, ("ModelPackageGroupName", "ModelPackageGroupDescription")
+                ),
+                "tags": _tags(sm, described["ModelPackageGroupArn"]),
+                "packages": packages,
+            }
+        )
+    return groups
+
+
+def restore_registry(client: Clients, groups: list[dict[str, Any]]) -> None:
+    sm = client("sagemaker")
+    for group in groups:
+        sm.create_model_package_group(**group["input"], **_tag_arg(group["tags"]))
+        for package in group["packages"]:  # in version order: the versions come back the same
+            sm.create_model_package(
+                ModelPackageGroupName=group["input"]["ModelPackageGroupName"], **package
+            )
+
+
+def _tag_arg(tags: list[dict[str, str]]) -> dict[str, Any]:
+    return {"Tags": tags} if tags else {}
+
+
+# -- models, endpoint configurations, endpoints ---------------------------------------------
+
+_MODEL_KEYS = (
+    "ModelName",
+    "PrimaryContainer",
+    "Containers",
+    "InferenceExecutionConfig",
+    "ExecutionRoleArn",
+    "VpcConfig",
+    "EnableNetworkIsolation",
+)
+_CONFIG_KEYS = (
+    "EndpointConfigName",
+    "ProductionVariants",
+    "DataCaptureConfig",
+    "KmsKeyId",
+    "AsyncInferenceConfig",
+)
+
+
+def snapshot_sagemaker(client: Clients) -> dict[str, list[dict[str, Any]]]:
+    sm = client("sagemaker")
+    models = []
+    for summary in _pages(sm, "list_models", "Models"):
+        described = sm.describe_model(ModelName=summary["ModelName"])
+        models.append(
+            {"input": _only(described, _MODEL_KEYS), "tags": _tags(sm, described["ModelArn"])}
+        )
+    configs = []
+    for summary in _pages(sm, "list_endpoint_configs", "EndpointConfigs"):
+        described = sm.describe_endpoint_config(EndpointConfigName=summary["EndpointConfigName"])
+        configs.append(
+            {
+                "input": _only(described, _CONFIG_KEYS),
+                "tags": _tags(sm, described["EndpointConfigArn"]),
+            }
+        )
+    endpoints = []
+    for summary in _pages(sm, "list_endpoints", "Endpoints"):
+        described = sm.describe_endpoint(EndpointName=summary["EndpointName"])
+        endpoints.append(
+            {
+                "input": _only(described, ("EndpointName", "EndpointConfigName")),
+                "tags": _tags(sm, described["EndpointArn"]),
+            }
+        )
+    return {"models": models, "endpoint_configs": configs, "endpoints": endpoints}
+
+
+def restore_sagemaker(client: Clients, saved: dict[str, list[dict[str, Any]]]) -> None:
+    sm = client("sagemaker")
+    for model in saved["models"]:
+        sm.create_model(**model["input"], **_tag_arg(model["tags"]))
+    for config in saved["endpoint_configs"]:
+        sm.create_endpoint_config(**config["input"], **_tag_arg(config["tags"]))
+    for endpoint in saved["endpoints"]:  # their model servers start again
+        sm.create_endpoint(**endpoint["input"], **_tag_arg(endpoint["tags"]))
+
+
+# -- Step Functions -------------------------------------------------------------------------
+
+
+def snapshot_stepfunctions(client: Clients) -> list[dict[str, Any]]:
+    sfn = client("stepfunctions")
+    machines = []
+    for summary in _pages(sfn, "list_state_machines", "stateMachines"):
+        described = sfn.describe_state_machine(stateMachineArn=summary["stateMachineArn"])
+        tags = sfn.list_tags_for_resource(resourceArn=summary["stateMachineArn"]).get("tags", [])
+        machines.append(
+            {
+                "input": _only(
+                    described,
+                    ("name", "definition", "roleArn", "type", "loggingConfiguration"),
+                ),
+                "tags": tags,
+            }
+        )
+    return machines
+
+
+def restore_stepfunctions(client: Clients, machines: list[dict[str, Any]]) -> None:
+    sfn = client("stepfunctions")
+    for machine in machines:
+        sfn.create_state_machine(
+            **machine["input"], **({"tags": machine["tags"]} if machine["tags"] else {})
+        )
+
+
+# -- Lambda ---------------------------------------------------------------------------------
+
+_FUNCTION_KEYS = (
+    "FunctionName",
+    "Runtime",
+    "Role",
+    "Handler",
+    "Description",
+    "Timeout",
+    "MemorySize",
+    "Environment",
+    "PackageType",
+    "Architectures",
+)
+
+
+def snapshot_lambda(client: Clients) -> list[dict[str, Any]]:
+    """Functions with their code (moto's Code.Location is not fetchable: read its backend)."""
+    from moto.awslambda.models import lambda_backends
+
+    functions = []
+    lam = client("lambda")
+    for configuration in _pages(lam, "list_functions", "Functions"):
+        arn = configuration["FunctionArn"]
+        account, region = arn.split(":")[4], arn.split(":")[3]
+        function = lambda_backends[account][region].get_function(configuration["FunctionName"])
+        tags = lam.list_tags(Resource=arn).get("Tags", {})
+        functions.append(
+            {
+                "input": _only(configuration, _FUNCTION_KEYS),
+                "code": base64.b64encode(function.code_bytes).decode(),
+                "tags": tags,
+            }
+        )
+    return functions
+
+
+def restore_lambda(client: Clients, functions: list[dict[str, Any]]) -> None:
+    lam = client("lambda")
+    for function in functions:
+        lam.create_function(
+            **function["input"],
+            Code={"ZipFile": base64.b64decode(function["code"])},
+            **({"Tags": function["tags"]} if function["tags"] else {}),
+        )
+
+
+SNAPSHOTS: dict[str, Callable[[Clients], Any]] = {
+    "iam": snapshot_iam,
+    "glue": snapshot_glue,
+    "registry": snapshot_registry,
+    "sagemaker": snapshot_sagemaker,
+    "stepfunctions": snapshot_stepfunctions,
+    "lambda": snapshot_lambda,
+}
+RESTORES: dict[str, Callable[[Clients, Any], None]] = {
+    "iam": restore_iam,
+    "glue": restore_glue,
+    "registry": restore_registry,
+    "sagemaker": restore_sagemaker,
+    "stepfunctions": restore_stepfunctions,
+    "lambda": restore_lambda,
+}
+
+
+def parts_changed_by(target: str, method: str, path: str) -> tuple[str, ...]:
+    """Which saved parts a request may change, from its ``X-Amz-Target``, method and path.
+
+    Examples
+    --------
+    >>> parts_changed_by("AWSGlue.CreateTable", "POST", "/")
+    ('glue',)
+    >>> parts_changed_by("SageMaker.UpdateModelPackage", "POST", "/")
+    ('registry',)
+    >>> parts_changed_by("SageMaker.DescribeModel", "POST", "/")
+    ()
+    >>> parts_changed_by("", "POST", "/2015-03-31/functions/f/invocations")
+    ()
+    >>> parts_changed_by("", "PUT", "/2015-03-31/functions/f/configuration")
+    ('lambda',)
+    """
+    service, _, action = target.partition(".")
+    changes = action.startswith(("Create", "Update", "Delete", "Batch", "Put", "Add", "Tag"))
+    changes = changes or action.startswith("Untag")
+    if service == "AWSGlue" and changes:
+        return ("glue",)
+    if service == "SageMaker" and changes:
+        if "ModelPackage" in action:
+            return ("registry",)
+        if action in ("AddTags", "DeleteTags"):
+            return ("registry", "sagemaker")
+        if action.endswith(("Model", "EndpointConfig", "Endpoint")):
+            return ("sagemaker",)
+        return ()
+    if service == "AWSStepFunctions" and changes and "Execution" not in action:
+        return ("stepfunctions",)
+    if "/functions" in path and path.startswith("/20") and method in ("POST", "PUT", "DELETE"):
+        return () if path.rstrip("/").endswith("invocations") else ("lambda",)
+    return ()

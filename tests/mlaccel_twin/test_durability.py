@@ -1,0 +1,232 @@
+"""The twin keeps its state: stop/start and kill -9 lose no S3 object, table, model package,
+model, endpoint definition, state machine or function; `mlaccel twin reset` forgets them."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import signal
+import time
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from mlaccel import cli
+from mlaccel_twin import service_status, stop_service
+from mlaccel_twin._service import start_service
+
+ROLE_TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": ["lambda.amazonaws.com", "sagemaker.amazonaws.com"]},
+            "Action": "sts:AssumeRole",
+        }
+    ],
+}
+HANDLER = "def lambda_handler(event, context):\n    return {'doubled': event['x'] * 2}\n"
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    monkeypatch.setenv("MLACCEL_HOME", str(tmp_path))
+    yield tmp_path
+    stop_service(tmp_path)
+
+
+def _session() -> boto3.session.Session:
+    return boto3.session.Session(
+        region_name="us-east-1",
+        aws_access_key_id="twin",
+        aws_secret_access_key="twin",  # pragma: allowlist secret (placeholder)
+    )
+
+
+def _write_a_suites_worth(url: str) -> dict[str, Any]:
+    """What a notebook suite leaves behind, written as the SDK's users write it."""
+    session = _session()
+    s3 = session.client("s3", endpoint_url=url)
+    s3.create_bucket(Bucket="durable")
+    bodies = {f"data/part-{i:03d}.csv": os.urandom(2048 + i) for i in range(40)}
+    bodies["models/folder/"] = b""
+    for key, body in bodies.items():
+        s3.put_object(Bucket="durable", Key=key, Body=body)
+    s3.delete_object(Bucket="durable", Key="data/part-039.csv")
+    del bodies["data/part-039.csv"]
+
+    glue = session.client("glue", endpoint_url=url)
+    glue.create_database(DatabaseInput={"Name": "lake"})
+    glue.create_table(
+        DatabaseName="lake",
+        TableInput={
+            "Name": "credit",
+            "StorageDescriptor": {
+                "Columns": [{"Name": "age", "Type": "int"}, {"Name": "score", "Type": "double"}],
+                "Location": "s3://durable/data/",
+            },
+            "PartitionKeys": [{"Name": "dt", "Type": "string"}],
+            "Parameters": {"classification": "csv"},
+        },
+    )
+    glue.batch_create_partition(
+        DatabaseName="lake",
+        TableName="credit",
+        PartitionInputList=[
+            {"Values": ["2026-12-01"], "StorageDescriptor": {"Location": "s3://durable/data/"}}
+        ],
+    )
+
+    iam = session.client("iam", endpoint_url=url)
+    role = iam.create_role(RoleName="durable", AssumeRolePolicyDocument=json.dumps(ROLE_TRUST))
+    role_arn = role["Role"]["Arn"]
+
+    sm = session.client("sagemaker", endpoint_url=url)
+    sm.create_model_package_group(ModelPackageGroupName="credit-models")
+    spec = {
+        "Containers": [{"Image": "xgboost", "ModelDataUrl": "s3://durable/models/m.tar.gz"}],
+        "SupportedContentTypes": ["text/csv"],
+        "SupportedResponseMIMETypes": ["text/csv"],
+    }
+    arns = [
+        sm.create_model_package(
+            ModelPackageGroupName="credit-models",
+            InferenceSpecification=spec,
+            ModelApprovalStatus="PendingManualApproval",
+            CustomerMetadataProperties={"auc": f"0.8{i}"},
+        )["ModelPackageArn"]
+        for i in range(3)
+    ]
+    sm.update_model_package(ModelPackageArn=arns[1], ModelApprovalStatus="Approved")
+    sm.create_model(
+        ModelName="credit-model",
+        ExecutionRoleArn=role_arn,
+        PrimaryContainer={"Image": "xgboost", "ModelDataUrl": "s3://durable/models/m.tar.gz"},
+        Tags=[{"Key": "product", "Value": "credit"}],
+    )
+    sm.create_endpoint_config(
+        EndpointConfigName="credit-config",
+        ProductionVariants=[
+            {
+                "VariantName": "AllTraffic",
+                "ModelName": "credit-model",
+                "InitialInstanceCount": 1,
+                "InstanceType": "ml.m5.large",
+            }
+        ],
+    )
+
+    sfn = session.client("stepfunctions", endpoint_url=url)
+    definition = {"StartAt": "Done", "States": {"Done": {"Type": "Pass", "End": True}}}
+    sfn.create_state_machine(name="training", definition=json.dumps(definition), roleArn=role_arn)
+
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w") as archive:
+        archive.writestr("app.py", HANDLER)
+    session.client("lambda", endpoint_url=url).create_function(
+        FunctionName="doubler",
+        Runtime="python3.11",
+        Role=role_arn,
+        Handler="app.lambda_handler",
+        Code={"ZipFile": code.getvalue()},
+        Timeout=10,
+    )
+    return {
+        "checksums": {k: hashlib.sha256(v).hexdigest() for k, v in bodies.items()},
+        "packages": arns,
+    }
+
+
+def _read_back(url: str) -> dict[str, Any]:
+    session = _session()
+    s3 = session.client("s3", endpoint_url=url)
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket="durable").get("Contents", [])]
+    checksums = {
+        k: hashlib.sha256(s3.get_object(Bucket="durable", Key=k)["Body"].read()).hexdigest()
+        for k in keys
+    }
+    glue = session.client("glue", endpoint_url=url)
+    table = glue.get_table(DatabaseName="lake", Name="credit")["Table"]
+    partitions = glue.get_partitions(DatabaseName="lake", TableName="credit")["Partitions"]
+    sm = session.client("sagemaker", endpoint_url=url)
+    packages = sm.list_model_packages(ModelPackageGroupName="credit-models")
+    described = [
+        sm.describe_model_package(ModelPackageName=p["ModelPackageArn"])
+        for p in packages["ModelPackageSummaryList"]
+    ]
+    model = sm.describe_model(ModelName="credit-model")
+    lam = session.client("lambda", endpoint_url=url)
+    answer = lam.invoke(FunctionName="doubler", Payload=json.dumps({"x": 21}))
+    sfn = session.client("stepfunctions", endpoint_url=url)
+    return {
+        "checksums": checksums,
+        "columns": [c["Name"] for c in table["StorageDescriptor"]["Columns"]],
+        "partitions": [p["Values"] for p in partitions],
+        "packages": {
+            d["ModelPackageArn"]: (d["ModelApprovalStatus"], d["CustomerMetadataProperties"])
+            for d in described
+        },
+        "model_tags": sm.list_tags(ResourceArn=model["ModelArn"])["Tags"],
+        "endpoint_configs": [
+            c["EndpointConfigName"] for c in sm.list_endpoint_configs()["EndpointConfigs"]
+        ],
+        "state_machines": [m["name"] for m in sfn.list_state_machines()["stateMachines"]],
+        "lambda_answer": json.loads(answer["Payload"].read()),
+    }
+
+
+def _expected(written: dict[str, Any]) -> dict[str, Any]:
+    arns = written["packages"]
+    return {
+        "checksums": written["checksums"],
+        "columns": ["age", "score"],
+        "partitions": [["2026-12-01"]],
+        "packages": {
+            arns[0]: ("PendingManualApproval", {"auc": "0.80"}),
+            arns[1]: ("Approved", {"auc": "0.81"}),
+            arns[2]: ("PendingManualApproval", {"auc": "0.82"}),
+        },
+        "model_tags": [{"Key": "product", "Value": "credit"}],
+        "endpoint_configs": ["credit-config"],
+        "state_machines": ["training"],
+        "lambda_answer": {"doubled": 42},
+    }
+
+
+@pytest.mark.slow
+def test_kill_9_in_the_middle_loses_nothing_written_before(home: Path) -> None:
+    first = start_service(home)
+    written = _write_a_suites_worth(first.url)
+    os.kill(first.pid, signal.SIGKILL)  # a crash: no chance to save anything more
+    deadline = time.monotonic() + 30
+    while service_status(home) is not None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    second = start_service(home)
+    assert second.pid != first.pid
+    assert _read_back(second.url) == _expected(written)
+
+
+@pytest.mark.slow
+def test_stop_start_keeps_the_state_and_reset_forgets_it(
+    home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    written = _write_a_suites_worth(start_service(home).url)
+    (home / "jobs" / "training" / "old-job").mkdir(parents=True)
+    assert stop_service(home)
+    restarted = start_service(home)
+    assert _read_back(restarted.url) == _expected(written)
+    assert not (home / "jobs" / "training" / "old-job").exists()  # cleaned with its state
+
+    assert cli.main(["twin", "reset"]) == 0
+    assert "twin reset: its state is empty (restarted)" in capsys.readouterr().out
+    empty = service_status(home)
+    assert empty is not None
+    s3 = _session().client("s3", endpoint_url=empty.url)
+    assert "durable" not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+    sm = _session().client("sagemaker", endpoint_url=empty.url)
+    assert sm.list_model_package_groups()["ModelPackageGroupSummaryList"] == []
