@@ -119,6 +119,38 @@ def label_text(value: object) -> str:
     return str(value).strip()
 
 
+def label_texts(values: pd.Series) -> pd.Series:
+    """:func:`label_text` of every value, vectorized for the usual column types (a million
+    rows in well under a second); mixed columns go value by value."""
+    kind = pd.api.types.infer_dtype(values, skipna=True)
+    if pd.api.types.is_bool_dtype(values):
+        text = values.map({True: "true", False: "false"}).astype(object)
+    elif kind in ("string", "empty"):
+        text = values.astype(str).str.strip().astype(object)
+    elif pd.api.types.is_numeric_dtype(values):
+        numbers = values.astype("float64")
+        whole = np.isfinite(numbers) & (numbers % 1 == 0)
+        text = numbers.astype(str).astype(object)
+        text[whole] = numbers[whole].astype("int64").astype(str)
+    else:
+        return values.map(label_text)
+    missing = values.isna()
+    if missing.any():  # as the scalar rule names them ("nan", "None")
+        text[missing] = values[missing].map(label_text)
+    return text
+
+
+def write_csv(frame: pd.DataFrame, path: Path, *, header: bool) -> None:
+    """``frame`` as CSV, written by Arrow: several times faster than pandas on millions of
+    numbers, each written exactly."""
+    import pyarrow as pa
+    from pyarrow import csv
+
+    table = pa.Table.from_pandas(frame.set_axis([str(c) for c in frame.columns], axis=1),
+                                 preserve_index=False)  # fmt: skip
+    csv.write_csv(table, path, csv.WriteOptions(include_header=header))
+
+
 def normalized(df: pd.DataFrame) -> pd.DataFrame:
     """``df`` with catalog-safe column names; two names that collide are refused."""
     names = [normalize_column(c) for c in df.columns]
@@ -330,7 +362,7 @@ def fit_preprocessor(
             indicators.append(column)
     categories = {}
     for column in categorical:
-        counts = df[column].fillna(MISSING).map(label_text).value_counts()
+        counts = label_texts(df[column].fillna(MISSING)).value_counts()
         categories[column] = sorted(counts.index[:MAX_CATEGORIES].tolist())
     features = (
         all_numeric
@@ -387,7 +419,7 @@ def transform(df: pd.DataFrame, prep: dict) -> pd.DataFrame:
         values, _ = numbers_of(df[column])
         columns[f"{column}_missing"] = values.isna().to_numpy(dtype="float64")
     for column, known in prep["categories"].items():
-        values = df[column].fillna(MISSING).map(label_text)
+        values = label_texts(df[column].fillna(MISSING))
         values = values.where(values.isin(known), UNKNOWN)  # unseen categories share a bucket
         for value in [*known, UNKNOWN]:
             columns[f"{column}={value}"] = (values == value).to_numpy(dtype="float64")
@@ -412,7 +444,7 @@ def quality_report(
     unknown = {}
     if scoring:
         unknown = {
-            column: int((~df[column].fillna(MISSING).map(label_text).isin(known)).sum())
+            column: int((~label_texts(df[column].fillna(MISSING)).isin(known)).sum())
             for column, known in prep["categories"].items()
         }
     report = {
@@ -460,7 +492,7 @@ def encode_labels(values: pd.Series, prep: dict) -> pd.Series:
     index; a value outside the classes is refused."""
     if prep["problem_type"] == "regression":
         return check_numeric_target(values, prep["target"])
-    texts = values.map(label_text)
+    texts = label_texts(values)
     classes = prep["classes"]
     if prep["problem_type"] == "binary":
         index = {classes[0]: 0.0, classes[1]: 1.0}
@@ -513,7 +545,7 @@ def check_classes(labels: pd.Series, problem_type: str, given: str, target: str)
     target: at least two present, two for a binary target, two rows each for a multiclass."""
     if problem_type == "regression":
         return []
-    texts = labels.map(label_text)
+    texts = label_texts(labels)
     counts = texts.value_counts()
     present = sorted(counts.index)
     if len(present) < 2:
@@ -559,7 +591,7 @@ def check_ids(ids: pd.Series, what: str) -> None:
 
 def target_missing(values: pd.Series) -> pd.Series:
     """Rows without a target: missing, or blank text."""
-    return values.isna() | (values.map(label_text) == "")
+    return values.isna() | (label_texts(values) == "")
 
 
 def split_rows(
@@ -581,16 +613,14 @@ def write_split(
 ) -> None:
     label = encode_labels(rows[prep["target"]], prep)
     (out / name).mkdir(parents=True, exist_ok=True)
-    pd.concat([label, features], axis=1).to_csv(
-        out / name / f"{name}.csv", header=False, index=False, float_format="%.6g"
-    )
+    write_csv(pd.concat([label, features], axis=1), out / name / f"{name}.csv", header=False)
     (out / "parquet").mkdir(parents=True, exist_ok=True)
     table = pd.concat([rows[[prep["id_column"]]], label, features], axis=1)
     table.to_parquet(out / "parquet" / f"{name}.parquet", index=False)
     if name == "train":
         # What an endpoint receives, with names: Model Monitor's data-quality baseline.
         (out / "baseline").mkdir(parents=True, exist_ok=True)
-        features.to_csv(out / "baseline" / "baseline.csv", index=False, float_format="%.6g")
+        write_csv(features, out / "baseline" / "baseline.csv", header=True)
 
 
 def run_fit(args: argparse.Namespace) -> dict:

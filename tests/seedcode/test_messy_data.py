@@ -97,6 +97,22 @@ def test_rules_agree_with_the_accelerators() -> None:
         preprocess.normalize_column(" -- ")
 
 
+@pytest.mark.parametrize(
+    "values",
+    [
+        [True, False],
+        [1.0, 2.5, float("nan"), float("inf")],
+        [" a", "b", None],
+        [1, 2],
+        ["x", 1.0, True],
+    ],
+    ids=["booleans", "floats", "text", "integers", "mixed"],
+)
+def test_whole_columns_are_named_as_each_value_is(values: list) -> None:
+    column = pd.Series(values)
+    assert list(preprocess.label_texts(column)) == [preprocess.label_text(v) for v in column]
+
+
 def test_messy_table_is_fitted_with_its_flaws_counted(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
