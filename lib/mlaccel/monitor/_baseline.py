@@ -24,6 +24,7 @@ from mlaccel.monitor._formats import (
     MonitoringConfig,
     dumps,
     parse_json_text,
+    unused_settings,
     validate_constraints,
     validate_statistics,
 )
@@ -176,8 +177,11 @@ def suggest_constraints(profile: ColumnStats, item_count: int) -> dict[str, Any]
 def suggested_completeness(present: int, item_count: int) -> float:
     """Completeness a check must reach: 1.0 for a complete column, else a margin below.
 
-    The margin is the 95 % lower confidence bound, rounded down to whole percent, so a
-    batch of similar size and the same missing rate does not trip it.
+    The rule of Model Monitor's analyzer (Deequ's completeness suggestion): the 95 % lower
+    confidence bound of the observed share, rounded down to whole percent, so a batch of
+    similar size and the same missing rate does not trip it. The rounding is coarse: a
+    column 99 % complete gets 0.98, which a doubling of its missing values (to 1.9 %)
+    still meets; tighten the file's ``completeness`` where that matters.
 
     Examples
     --------
@@ -284,4 +288,12 @@ def load_baseline(
         body = parse_json_text(text, str(path))
         validate(body, str(path))
         bodies.append(body)
+    if bodies[1] is not None:
+        unused = unused_settings(bodies[1])
+        if unused:
+            log.info(
+                "%s: settings the engine does not use are kept and written back unchanged: %s",
+                constraints_path,
+                ", ".join(unused),
+            )
     return Baseline(bodies[0], bodies[1])

@@ -18,6 +18,7 @@ from mlaccel.errors import MLAccelInputError
 from mlaccel.monitor._baseline import column_workers, run_all
 from mlaccel.monitor._drift import FeatureDrift, categorical_drift, numeric_drift
 from mlaccel.monitor._formats import (
+    CATEGORICAL_VALUES_CHECK,
     FRACTIONAL,
     INTEGRAL,
     NUMERIC_TYPES,
@@ -28,7 +29,7 @@ from mlaccel.monitor._formats import (
     feature_overrides,
 )
 from mlaccel.monitor._io import DEFAULT_BATCH_ROWS, iter_chunks
-from mlaccel.monitor._profile import TEXT, ColumnStats, source_kind
+from mlaccel.monitor._profile import ColumnStats
 from mlaccel.monitor._sketch import Binner, NumericReference, reference_from_statistics
 from mlaccel.monitor._violations import (
     Violation,
@@ -40,6 +41,7 @@ from mlaccel.monitor._violations import (
     extra_column_violation,
     missing_column_violation,
     negative_values_violation,
+    unseen_values,
 )
 
 log = logging.getLogger(__name__)
@@ -89,7 +91,9 @@ def _expectations(baseline: Baseline, settings: MonitoringConfig) -> list[_Expec
                 categories=categories,
                 baseline_present=baseline_present,
                 settings=settings.with_overrides(
-                    feature_overrides(constraint), source=f"feature {name!r} overrides"
+                    feature_overrides(constraint),
+                    source=f"feature {name!r} overrides",
+                    keep_unknown=True,
                 ),
             )
         )
@@ -119,7 +123,6 @@ class _FeatureCheck:
     def update(self, column: pa.Array) -> None:
         kind = self.expectation.kind
         as_text = kind == STRING
-        typed = source_kind(column.type)
         values = self.stats.update(
             column,
             want_numbers=kind != STRING,
@@ -132,8 +135,10 @@ class _FeatureCheck:
         elif kind == FRACTIONAL:
             self.matched += values.integral + values.fractional
         elif kind == STRING:
-            # Numbers stored as numbers where the baseline had text: the type changed.
-            self.matched += present if typed == TEXT else 0
+            # Each value is typed on its own, as Model Monitor types CSV text: "3.0" is a
+            # number whether it arrives as text or as a float, so verdicts do not depend on
+            # the file format.
+            self.matched += values.text
         else:
             self.matched += present
         domain = self.expectation.domain
@@ -158,7 +163,7 @@ class _FeatureCheck:
         found = [
             completeness_violation(name, expectation.completeness, present, item_count, settings),
             data_type_violation(name, expectation.kind, self.matched, present, settings),
-            negative_values_violation(name, moments.negative, moments.count, moments.low)
+            negative_values_violation(name, moments.negative, moments.count)
             if expectation.non_negative
             else None,
             domain_violation(
@@ -302,6 +307,7 @@ def _report(
     seen = list(seen)
     violations: list[Violation] = []
     drift: list[FeatureDrift] = []
+    unseen: dict[str, list[str]] = {}
     features = []
     for name in seen:
         check = checks.get(name)
@@ -310,6 +316,10 @@ def _report(
             continue
         found, comparison = check.findings(item_count)
         violations.extend(found)
+        domain = check.expectation.domain
+        kinds = {violation.constraint_check_type for violation in found}
+        if domain is not None and CATEGORICAL_VALUES_CHECK in kinds:
+            unseen[name] = unseen_values(domain, check.stats.categories.counts)
         if comparison is not None:
             drift.append(comparison)
         features.append(check.stats.statistics(item_count, reference=check.expectation.numeric))
@@ -319,4 +329,4 @@ def _report(
         violations += [extra_column_violation(n, *columns) for n in extras]
     statistics = {"version": 0.0, "dataset": {"item_count": item_count}, "features": features}
     log.info("checked %d rows: %d violations", item_count, len(violations))
-    return Violations(tuple(violations), tuple(drift), statistics)
+    return Violations(tuple(violations), tuple(drift), statistics, unseen)

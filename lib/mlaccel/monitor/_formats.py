@@ -36,7 +36,7 @@ CATEGORICAL_VALUES_CHECK = "categorical_values_check"
 COMPARISON_METHODS = ("Robust", "Simple")
 CATEGORICAL_DRIFT_METHODS = ("LInfinity", "ChiSquared")
 
-# What Model Monitor's analyzer writes into a suggested constraints.json.
+# The KLL sketch parameters Model Monitor's analyzer writes into statistics.json.
 KLL_PARAMETERS = {"c": 0.64, "k": 2048.0}
 
 
@@ -102,7 +102,11 @@ class MonitoringConfig:
         }
 
     def with_overrides(
-        self, overrides: Mapping[str, Any] | MonitoringConfig | None, *, source: str = "config"
+        self,
+        overrides: Mapping[str, Any] | MonitoringConfig | None,
+        *,
+        source: str = "config",
+        keep_unknown: bool = False,
     ) -> MonitoringConfig:
         """A copy with the settings in ``overrides`` (flat or nested as in the file) applied.
 
@@ -114,6 +118,11 @@ class MonitoringConfig:
             (``{"comparison_method": "Simple"}``). Unknown keys are an error.
         source
             Names the input in error messages.
+        keep_unknown
+            ``True`` for files Model Monitor wrote or users edited: settings the engine does
+            not use are left out of the result (the file keeps them, see
+            :func:`unused_settings`); ``False`` (a caller's overrides) makes them an error,
+            so a misspelt setting is not silently ignored.
 
         Returns
         -------
@@ -145,13 +154,49 @@ class MonitoringConfig:
                 flat[key] = value
         known = {f.name for f in fields(MonitoringConfig)}
         unknown = sorted(set(flat) - known)
-        if unknown:
+        if unknown and not keep_unknown:
             raise MLAccelInputError(
                 f"{source} has unknown monitoring settings {unknown}; known settings are "
                 f"{sorted(known)}"
             )
-        changes = {key: _parse_setting(key, value, source) for key, value in flat.items()}
+        changes = {
+            key: _parse_setting(key, value, source) for key, value in flat.items() if key in known
+        }
         return replace(self, **changes)
+
+
+_CONFIG_KEYS = frozenset(f.name for f in fields(MonitoringConfig)) | {"distribution_constraints"}
+
+
+def unused_settings(constraints: Mapping[str, Any]) -> list[str]:
+    """Settings of a constraints.json body the engine does not use, as dotted paths.
+
+    Model Monitor and the SageMaker SDK write settings beyond the documented ones (and users
+    add their own); a baseline keeps them and writes them back unchanged.
+
+    Examples
+    --------
+    >>> unused_settings({"features": [], "monitoring_config": {
+    ...     "distribution_constraints": {"enable_comparisons": True}}})
+    ['monitoring_config.distribution_constraints.enable_comparisons']
+    """
+    found: list[str] = []
+    places: list[tuple[str, Any]] = [("monitoring_config", constraints.get("monitoring_config"))]
+    for feature in constraints.get("features") or []:
+        if isinstance(feature, Mapping):
+            places.append((f"features[{feature.get('name')!r}]", feature_overrides(feature)))
+    for where, config in places:
+        if not isinstance(config, Mapping):
+            continue
+        found += [f"{where}.{key}" for key in config if key not in _CONFIG_KEYS]
+        nested = config.get("distribution_constraints")
+        if isinstance(nested, Mapping):
+            found += [
+                f"{where}.distribution_constraints.{key}"
+                for key in nested
+                if key not in _CONFIG_KEYS
+            ]
+    return found
 
 
 def _enabled(flag: bool) -> str:
@@ -243,7 +288,9 @@ class Baseline:
         if self.constraints is None or "monitoring_config" not in self.constraints:
             return MonitoringConfig()
         return MonitoringConfig().with_overrides(
-            self.constraints["monitoring_config"], source=f"{self._source} monitoring_config"
+            self.constraints["monitoring_config"],
+            source=f"{self._source} monitoring_config",
+            keep_unknown=True,
         )
 
     def statistics_feature(self, name: str) -> dict[str, Any] | None:
@@ -319,9 +366,13 @@ def validate_constraints(body: Any, source: str) -> None:
                 raise MLAccelInputError(f"{where}.string_constraints.domains must be a list")
         overrides = feature_overrides(feature)
         if overrides:
-            MonitoringConfig().with_overrides(overrides, source=f"{where} overrides")
+            MonitoringConfig().with_overrides(
+                overrides, source=f"{where} overrides", keep_unknown=True
+            )
     if "monitoring_config" in body:
-        MonitoringConfig().with_overrides(body["monitoring_config"], source=f"{source} config")
+        MonitoringConfig().with_overrides(
+            body["monitoring_config"], source=f"{source} config", keep_unknown=True
+        )
 
 
 def feature_overrides(feature: Mapping[str, Any]) -> Mapping[str, Any]:

@@ -25,8 +25,10 @@ from mlaccel.monitor._sketch import (
     QuantileSummary,
     current_distribution,
     equal_width_buckets,
+    exact_kll_sketch,
     kll_sketch,
     quantile_grid,
+    tail_start,
 )
 
 log = logging.getLogger(__name__)
@@ -419,7 +421,7 @@ class ColumnStats:
                 numbers = values.numbers
                 self.slots += self.binner.count(numbers)
                 edges = self.binner.edges
-                outside = (numbers < edges[0]) | (numbers > edges[-1])
+                outside = (numbers < edges[0]) | (numbers > tail_start(edges))
                 if outside.any():
                     self.tails.add(numbers[outside])
         if values.categories is not None:
@@ -465,7 +467,10 @@ class ColumnStats:
             values, weights = current_distribution(reference, self.slots, tail_values, tail_weights)
         else:
             values, weights = np.empty(0), np.empty(0)
-        return {
-            "buckets": equal_width_buckets(values, weights, low, high),
-            "sketch": kll_sketch(quantile_grid(values, weights)),
-        }
+        exact = self.summary.exact if self.summary is not None and self.summary.count else None
+        if exact is not None:
+            values, weights = exact[0], exact[1].astype(np.float64)
+            sketch = exact_kll_sketch(*exact)
+        else:
+            sketch = kll_sketch(quantile_grid(values, weights))
+        return {"buckets": equal_width_buckets(values, weights, low, high), "sketch": sketch}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -34,7 +34,14 @@ _CONSTRAINT_SECTIONS = {
     MULTICLASS: "multiclass_classification_constraints",
 }
 # Metrics that get worse as they grow; every other suggested constraint is a lower bound.
-_LOWER_IS_BETTER = {"mae", "mse", "rmse", "false_positive_rate", "false_negative_rate"}
+_LOWER_IS_BETTER = {
+    "mae",
+    "mse",
+    "rmse",
+    "false_positive_rate",
+    "false_negative_rate",
+    "log_loss",
+}
 _MIN_ROWS_FOR_DEVIATION = 200
 _FOLDS = 5
 _CURVE_POINTS = 200
@@ -58,6 +65,7 @@ def model_quality_metrics(
     y_prob: Any = None,
     probability_threshold: float = 0.5,
     positive_label: Any = 1,
+    class_labels: Sequence[Any] | None = None,
 ) -> dict[str, Any]:
     """Model-quality statistics as a Model Monitor model-quality job writes them.
 
@@ -72,11 +80,16 @@ def model_quality_metrics(
         ``"Regression"``, ``"BinaryClassification"`` or ``"MulticlassClassification"``.
     y_prob
         Binary classification: the predicted probability of ``positive_label`` (for AUC and
-        the curves; without it the predicted labels serve as scores).
+        the curves; without it the predicted labels serve as scores). Multiclass: one row
+        of class probabilities per record, columns in ``class_labels`` order (adds
+        ``log_loss``; without ``y_pred`` the most probable class is the prediction).
     probability_threshold
         Binary classification: turns ``y_prob`` into labels when ``y_pred`` is omitted.
     positive_label
         Binary classification: the label counted as positive.
+    class_labels
+        Multiclass with ``y_prob``: the class of each probability column (default
+        ``0 .. K-1``, the class indexes XGBoost's ``multi:softprob`` answers in).
 
     Returns
     -------
@@ -97,6 +110,8 @@ def model_quality_metrics(
     0.5
     """
     problem = _problem(problem_type)
+    if problem == MULTICLASS and y_prob is not None:
+        return _multiclass_with_probabilities(y_true, y_pred, y_prob, class_labels)
     truth = _column(y_true, "y_true")
     if y_pred is None and y_prob is None:
         raise MLAccelInputError("pass y_pred (predicted labels or values), y_prob, or both")
@@ -354,6 +369,61 @@ def _thin(values: np.ndarray) -> list[float]:
     return [float(v) for v in values[picks]]
 
 
+def _multiclass_with_probabilities(
+    y_true: Any, y_pred: Any, y_prob: Any, class_labels: Sequence[Any] | None
+) -> dict[str, Any]:
+    truth = _whole_labels(_column(y_true, "y_true"))
+    prob = np.asarray(y_prob, dtype=np.float64)
+    if prob.ndim != 2 or prob.shape[0] != truth.size:
+        raise MLAccelInputError(
+            f"y_prob of a multiclass problem must hold one row of class probabilities per "
+            f"record ({truth.size} rows), got shape {prob.shape}"
+        )
+    labels = np.asarray(list(class_labels) if class_labels is not None else range(prob.shape[1]))
+    if labels.size != prob.shape[1]:
+        raise MLAccelInputError(
+            f"class_labels names {labels.size} classes but y_prob has {prob.shape[1]} "
+            "probability columns; pass one label per column"
+        )
+    pred = (
+        labels[np.argmax(np.nan_to_num(prob, nan=-1.0), axis=1)]
+        if y_pred is None
+        else _whole_labels(_column(y_pred, "y_pred"))
+    )
+    if pred.size != truth.size:
+        raise MLAccelInputError(
+            f"y_true and y_pred must have the same length, got {truth.size} and {pred.size}"
+        )
+    keep = ~_missing(truth) & ~_missing(pred) & np.isfinite(prob).all(axis=1)
+    truth, pred, prob = truth[keep], pred[keep], prob[keep]
+    if truth.size == 0:
+        raise MLAccelInputError(
+            "no row has both ground truth and a prediction; model quality needs labelled rows"
+        )
+    column = {label: index for index, label in enumerate(labels.tolist())}
+    unknown = sorted({str(label) for label in truth.tolist() if label not in column})
+    if unknown:
+        raise MLAccelInputError(
+            f"y_true holds classes {unknown} that have no probability column; class_labels "
+            f"are {labels.tolist()}"
+        )
+    true_column = np.asarray([column[label] for label in truth.tolist()], dtype=np.intp)
+    chosen = prob[np.arange(truth.size), true_column]
+    section = _multiclass(truth, pred)
+    section["log_loss"] = _metric(_log_loss(chosen), truth.size)
+    return {
+        "version": 0.0,
+        "dataset": {"item_count": int(truth.size)},
+        _SECTIONS[MULTICLASS]: section,
+    }
+
+
+def _log_loss(chosen: np.ndarray) -> Rows:
+    # Probabilities of the true class, clipped so a confident miss costs a finite amount.
+    losses = -np.log(np.clip(chosen, 1e-15, 1.0))
+    return lambda m: float(losses[m].mean())
+
+
 def _multiclass(truth: np.ndarray, pred: np.ndarray) -> dict[str, Any]:
     from sklearn import metrics
 
@@ -396,7 +466,14 @@ def _multiclass(truth: np.ndarray, pred: np.ndarray) -> dict[str, Any]:
         section[f"weighted_precision{suffix}"] = _metric(weighted("precision", guess), size)
         for beta, key in ((0.5, "f0_5"), (1.0, "f1"), (2.0, "f2")):
             section[f"weighted_{key}{suffix}"] = _metric(weighted("f", guess, beta), size)
+        section[f"macro_f1{suffix}"] = _metric(_macro_f1(truth, guess), size)
     return section
+
+
+def _macro_f1(truth: np.ndarray, guess: np.ndarray) -> Rows:
+    from sklearn import metrics
+
+    return lambda m: float(metrics.f1_score(truth[m], guess[m], average="macro", zero_division=0.0))
 
 
 def _accuracy(truth: np.ndarray, guess: np.ndarray) -> Rows:

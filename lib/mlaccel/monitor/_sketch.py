@@ -14,8 +14,14 @@ from typing import Any
 
 import numpy as np
 
+from mlaccel.monitor._formats import KLL_PARAMETERS
+
 # Quantile points stored per numeric feature: resolution of the CDF comparison is ~1/GRID.
 GRID_POINTS = 1000
+# A column with at most this many distinct values (the k Model Monitor writes) is stored
+# exactly, its counts written in binary over the sketch's levels: discrete data then has an
+# exact baseline CDF. Columns with more distinct values keep the quantile grid.
+EXACT_DISTINCT = 2048
 # Items per compactor level; the rank error of the summary is about levels / (2 * capacity).
 COMPACTOR_CAPACITY = 1 << 14
 HISTOGRAM_BUCKETS = 10
@@ -46,13 +52,75 @@ class QuantileSummary:
         self._levels: list[np.ndarray] = []
         self._flips: list[int] = []
         self.count = 0
+        # Exact (distinct values, counts) while there are few distinct values, else None.
+        self.exact: tuple[np.ndarray, np.ndarray] | None = (np.empty(0), np.empty(0, np.int64))
 
     def add(self, values: np.ndarray) -> None:
         """Add finite float64 values (any order)."""
         if values.size == 0:
             return
         self.count += int(values.size)
-        self._merge(0, np.sort(values))
+        ordered = np.sort(values)
+        if self.exact is not None:
+            self._count_distinct(ordered)
+        self._merge(0, ordered)
+
+    def _count_distinct(self, ordered: np.ndarray) -> None:
+        # On sorted values the distinct ones are where the value changes: one linear pass.
+        starts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
+        if starts.size > EXACT_DISTINCT:
+            self.exact = None
+            return
+        counts = np.diff(np.append(starts, ordered.size))
+        self._add_exact(ordered[starts], counts)
+
+    def _add_exact(self, values: np.ndarray, counts: np.ndarray) -> None:
+        assert self.exact is not None
+        held_values, held_counts = self.exact
+        joined = np.concatenate((held_values, values))
+        distinct, inverse = np.unique(joined, return_inverse=True)
+        if distinct.size > EXACT_DISTINCT:
+            self.exact = None
+            return
+        summed = np.bincount(inverse, weights=np.concatenate((held_counts, counts)))
+        self.exact = distinct, summed.astype(np.int64)
+
+    def merge(self, other: QuantileSummary) -> None:
+        """Add another summary's values (a shard's): the result summarizes both streams."""
+        self.count += other.count
+        if self.exact is not None and other.exact is not None:
+            self._add_exact(*other.exact)
+        else:
+            self.exact = None
+        for level, items in enumerate(other._levels):
+            if items.size:
+                self._merge(level, items)
+
+    def to_json(self) -> dict[str, Any]:
+        """The summary's state as JSON-ready lists (a shard's partial result)."""
+        exact = None if self.exact is None else [self.exact[0].tolist(), self.exact[1].tolist()]
+        return {
+            "capacity": self._capacity,
+            "count": self.count,
+            "levels": [level.tolist() for level in self._levels],
+            "flips": list(self._flips),
+            "exact": exact,
+        }
+
+    @classmethod
+    def from_json(cls, state: dict[str, Any]) -> QuantileSummary:
+        """A summary from :meth:`to_json`'s output."""
+        summary = cls(int(state["capacity"]))
+        summary.count = int(state["count"])
+        summary._levels = [np.asarray(level, dtype=np.float64) for level in state["levels"]]
+        summary._flips = [int(flip) for flip in state["flips"]]
+        exact = state.get("exact")
+        summary.exact = (
+            None
+            if exact is None
+            else (np.asarray(exact[0], dtype=np.float64), np.asarray(exact[1], dtype=np.int64))
+        )
+        return summary
 
     def _merge(self, level: int, items: np.ndarray) -> None:
         while True:
@@ -88,10 +156,12 @@ class QuantileSummary:
 
 
 def quantile_grid(values: np.ndarray, weights: np.ndarray, points: int = GRID_POINTS) -> np.ndarray:
-    """Mid-point quantiles ``(j + 0.5) / points`` of weighted sorted items.
+    """Quantiles ``(j + 1) / points`` of weighted sorted items (the last one is the maximum).
 
-    When the items are few (at most ``points`` values of weight 1) they are returned as they
-    are, so small baselines keep their exact distribution.
+    Read back as equally weighted items, the share of grid points ``<= grid[j]`` is
+    ``(j + 1) / points``, which is the share of values ``<= grid[j]``: the stored CDF has
+    no offset. When the items are few (at most ``points`` values of weight 1) they are
+    returned as they are, so small baselines keep their exact distribution.
     """
     if values.size == 0:
         return values
@@ -99,8 +169,8 @@ def quantile_grid(values: np.ndarray, weights: np.ndarray, points: int = GRID_PO
     if total <= points and bool(np.all(weights == 1.0)):
         return values.copy()
     cumulative = np.cumsum(weights)
-    targets = (np.arange(points) + 0.5) / points * total
-    index = np.searchsorted(cumulative, targets, side="left")
+    targets = (np.arange(points) + 1.0) / points * total
+    index = np.searchsorted(cumulative, targets * (1 - 1e-12), side="left")
     return values[np.minimum(index, values.size - 1)]
 
 
@@ -131,7 +201,23 @@ def equal_width_buckets(
 
 def kll_sketch(grid: np.ndarray) -> dict[str, Any]:
     """The ``sketch`` object: one level of equally weighted quantile points."""
-    return {"parameters": {"c": 0.64, "k": float(max(grid.size, 1))}, "data": [grid.tolist()]}
+    return {"parameters": dict(KLL_PARAMETERS), "data": [grid.tolist()]}
+
+
+def exact_kll_sketch(values: np.ndarray, counts: np.ndarray) -> dict[str, Any]:
+    """The ``sketch`` object of exactly counted distinct values.
+
+    An item on level ``i`` weighs ``2**i``, so a value counted ``c`` times is written on the
+    levels of the bits set in ``c``: the sketch's CDF is the data's exact CDF.
+
+    Examples
+    --------
+    >>> exact_kll_sketch(np.array([1.0, 2.0]), np.array([3, 4]))["data"]
+    [[1.0], [1.0], [2.0]]
+    """
+    levels = int(counts.max()).bit_length() if counts.size else 0
+    data = [values[(counts >> level) & 1 == 1].tolist() for level in range(levels)]
+    return {"parameters": dict(KLL_PARAMETERS), "data": data}
 
 
 @dataclass(frozen=True)
@@ -276,16 +362,24 @@ def current_distribution(
     """Weighted items describing current values from a check's slot counts and tails.
 
     Values inside the baseline's range stand at the upper edge of their slot (exact for
-    discrete data, within a 1/1000 quantile slot otherwise); values beyond the range come
-    from their own summary, so a distribution that moved away is still described well.
+    discrete data, within a 1/1000 quantile slot otherwise); values beyond it (below the
+    first edge, above the last but one: the top slot reaches the baseline's maximum and
+    can be wide) come from their own summary, so a distribution that moved away is still
+    described well.
     """
     edges = reference.edges
     below = float(tail_weights[tail_values < edges[0]].sum()) if tail_values.size else 0.0
     at_first_edge = max(float(slot_counts[0]) - below, 0.0)
-    inner = slot_counts[1:-1].astype(np.float64)
-    values = np.concatenate((tail_values, [edges[0]], edges[1:]))
+    last_inner = edges.size - 1 if edges.size < 2 else edges.size - 2
+    inner = slot_counts[1 : last_inner + 1].astype(np.float64)
+    values = np.concatenate((tail_values, [edges[0]], edges[1 : last_inner + 1]))
     weights = np.concatenate((tail_weights, [at_first_edge], inner))
     keep = weights > 0
     values, weights = values[keep], weights[keep]
     order = np.argsort(values, kind="stable")
     return values[order], weights[order]
+
+
+def tail_start(edges: np.ndarray) -> float:
+    """Checked values above this edge are summarized on their own (see current_distribution)."""
+    return float(edges[-2] if edges.size >= 2 else edges[-1])

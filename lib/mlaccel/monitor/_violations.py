@@ -1,13 +1,15 @@
 """What a check found, in constraint_violations.json's shape, and the rule behind each entry.
 
 Each ``*_violation`` function decides one constraint from counts a check gathered and words
-the entry as Model Monitor does; it returns ``None`` when the constraint holds.
+the entry as Model Monitor's analyzer does (consumers parse these descriptions, so they carry
+nothing else: the method, p-values and unseen values are in :class:`Violations`); it returns
+``None`` when the constraint holds.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -68,11 +70,15 @@ class Violations:
         Every feature's distribution comparison.
     statistics
         statistics.json of the data that was checked.
+    unseen_values
+        Per feature with a ``categorical_values_check`` violation, its most frequent values
+        outside the baseline domain.
     """
 
     violations: tuple[Violation, ...]
     drift: tuple[FeatureDrift, ...]
     statistics: dict[str, Any]
+    unseen_values: dict[str, list[str]] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.violations)
@@ -185,19 +191,12 @@ def data_type_violation(
     )
 
 
-def negative_values_violation(
-    name: str, negative: int, count: int, lowest: float
-) -> Violation | None:
+def negative_values_violation(name: str, negative: int, count: int) -> Violation | None:
     """``data_type_check`` of a feature the baseline found non-negative: negatives appeared."""
     if not negative:
         return None
-    share = negative / max(count, 1)
-    return Violation(
-        name,
-        DATA_TYPE_CHECK,
-        f"Non-negativity requirement is not met. {_percent(share)} of the values are negative "
-        f"(minimum {lowest:g}); the baseline had none.",
-    )
+    # Deequ's isNonNegative: the share of values >= 0 must be 1.
+    return Violation(name, DATA_TYPE_CHECK, _not_met(1.0 - negative / max(count, 1)))
 
 
 def domain_violation(
@@ -211,45 +210,30 @@ def domain_violation(
     """``categorical_values_check``: too few values are in the baseline's domain.
 
     ``domain`` is ``None`` when the baseline sets none; ``counts`` are the checked values'
-    category counts, for examples of values outside it.
+    category counts.
     """
     if domain is None or not present:
         return None
     share = in_domain / present
     if share >= settings.domain_content_threshold - _TOLERANCE:
         return None
-    unexpected = [
-        label
-        for label, _ in sorted(counts.items(), key=lambda item: -item[1])
-        if label not in domain
-    ][:_EXAMPLES]
-    return Violation(
-        name,
-        CATEGORICAL_VALUES_CHECK,
-        f"Value: {share:.6g} does not meet the constraint requirement! "
-        f"{_percent(settings.domain_content_threshold)} of the values are expected in the "
-        f"baseline domain; values outside it include {unexpected}.",
-    )
+    return Violation(name, CATEGORICAL_VALUES_CHECK, _not_met(share))
+
+
+def unseen_values(domain: frozenset[str], counts: dict[str, int]) -> list[str]:
+    """The most frequent checked values outside a baseline domain (a few examples)."""
+    ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    return [label for label, _ in ordered if label not in domain][:_EXAMPLES]
 
 
 def drift_violation(drift: FeatureDrift | None) -> Violation | None:
     """``baseline_drift_check``: the distribution distance exceeds its threshold."""
     if drift is None or not drift.drifted:
         return None
-    information = (
-        f"p-value {drift.p_value:.3g}, for information" if drift.p_value is not None else ""
-    )
-    if drift.kind == "numerical":
-        how = f"{drift.method} L-infinity distance between CDFs; two-sample KS {information}"
-    elif drift.method == "ChiSquared":
-        how = f"Cramér's V of the chi-squared statistic {drift.raw_distance:.6g}; {information}"
-    else:
-        how = f"L-infinity distance between category shares; chi-squared {information}"
     return Violation(
         drift.feature_name,
         BASELINE_DRIFT_CHECK,
-        f"Baseline drift distance: {drift.distance:.6g} exceeds threshold: "
-        f"{drift.threshold:g} ({how})",
+        f"Baseline drift distance: {drift.distance!r} exceeds threshold: {drift.threshold!r}",
     )
 
 
@@ -259,8 +243,7 @@ def missing_column_violation(name: str, current_columns: int, baseline_columns: 
         name,
         MISSING_COLUMN_CHECK,
         f"There are missing columns in current dataset. Number of columns in current dataset: "
-        f"{current_columns}, Number of columns in baseline constraints: {baseline_columns}. "
-        f"Column {name!r} is missing.",
+        f"{current_columns}, Number of columns in baseline constraints: {baseline_columns}",
     )
 
 
@@ -270,9 +253,13 @@ def extra_column_violation(name: str, current_columns: int, baseline_columns: in
         name,
         EXTRA_COLUMN_CHECK,
         f"There are extra columns in current dataset. Number of columns in current dataset: "
-        f"{current_columns}, Number of columns in baseline constraints: {baseline_columns}. "
-        f"Column {name!r} is not in the baseline.",
+        f"{current_columns}, Number of columns in baseline constraints: {baseline_columns}",
     )
+
+
+def _not_met(value: float) -> str:
+    # Deequ's wording for a constraint whose metric fails its assertion.
+    return f"Value: {value!r} does not meet the constraint requirement!"
 
 
 def _percent(share: float) -> str:

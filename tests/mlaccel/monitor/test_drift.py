@@ -106,7 +106,13 @@ def test_baseline_statistics_follow_model_monitor_schema() -> None:
     assert len(buckets) == 10 and sum(b["count"] for b in buckets) == 160
     assert buckets[0]["lower_bound"] == 1.0 and buckets[-1]["upper_bound"] == 4.0
     sketch = numeric["distribution"]["kll"]["sketch"]
-    assert set(sketch["parameters"]) == {"c", "k"} and len(sketch["data"]) == 1
+    assert sketch["parameters"] == {"c": 0.64, "k": 2048.0}
+    # Four distinct values, 40 each: written exactly, an item on level i weighing 2**i.
+    weights: dict[float, int] = {}
+    for level, items in enumerate(sketch["data"]):
+        for item in items:
+            weights[item] = weights.get(item, 0) + 2**level
+    assert weights == {1.0: 40, 2.0: 40, 3.0: 40, 4.0: 40}
     fuel = stats["fuel"]["string_statistics"]
     assert stats["fuel"]["inferred_type"] == "String" and fuel["distinct_count"] == 2.0
     assert {b["value"]: b["count"] for b in fuel["distribution"]["categorical"]["buckets"]} == {

@@ -60,7 +60,10 @@ def test_sagemaker_domains_and_completeness_are_enforced() -> None:
     checks = {(v.feature_name, v.constraint_check_type) for v in result.violations}
     assert ("state", "categorical_values_check") in checks
     assert ("tenure_months", "completeness_check") in checks
-    assert "ZZ" in result.by_check("categorical_values_check")[0].description
+    (unseen,) = result.by_check("categorical_values_check")
+    in_domain = 1 - 100 / 3_000
+    assert unseen.description == f"Value: {in_domain!r} does not meet the constraint requirement!"
+    assert result.unseen_values == {"state": ["ZZ"]}
 
 
 def test_written_files_round_trip(tmp_path: Path) -> None:
