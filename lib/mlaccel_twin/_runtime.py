@@ -36,16 +36,30 @@ class TwinRuntime:
     )
     _lock: threading.Lock = field(default_factory=threading.Lock)
     services: dict[str, Any] = field(default_factory=dict)
+    _clients: dict[str, Any] = field(default_factory=dict)
+    _session: Any = None
 
     def client(self, service: str) -> Any:
-        """A boto3 client of the twin itself, for hooks that act like AWS services do."""
-        import boto3
+        """A boto3 client of the twin itself, for hooks that act like AWS services do.
 
-        return boto3.session.Session(
-            aws_access_key_id="twin",
-            aws_secret_access_key="twin",  # pragma: allowlist secret (placeholder)
-            region_name=self.region,
-        ).client(service, endpoint_url=self.url)
+        One per service, made once: a new session reloads botocore's service models, which
+        cost more than a small job itself. Clients are safe to share between threads.
+        """
+        with self._lock:
+            client = self._clients.get(service)
+            if client is None:
+                import boto3
+
+                if self._session is None:
+                    self._session = boto3.session.Session(
+                        aws_access_key_id="twin",
+                        aws_secret_access_key="twin",  # pragma: allowlist secret (placeholder)
+                        region_name=self.region,
+                    )
+                client = self._clients[service] = self._session.client(
+                    service, endpoint_url=self.url
+                )
+            return client
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
         """Run ``fn`` in the background, as AWS runs a job after its Create call returns."""
