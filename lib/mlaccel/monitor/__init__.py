@@ -1,7 +1,9 @@
 """Drift engine that speaks SageMaker Model Monitor's file formats and runs anywhere.
 
 Baselines (``statistics.json``, ``constraints.json``) and checks
-(``constraint_violations.json``) in Model Monitor's own shapes, model-quality metrics,
+(``constraint_violations.json``) in Model Monitor's own shapes, computed in one pass or as
+mergeable partial results per shard (:func:`baseline_partial`, :func:`check_partial`,
+:func:`merge_partials`), model-quality metrics,
 bias metrics, and readers for endpoint data capture and batch-transform output. The same
 engine runs as the Model Monitor analyzer container on the local twin:
 ``python -m mlaccel.monitor.analyzer``.
@@ -35,6 +37,13 @@ from mlaccel.monitor._check import check_against_baseline
 from mlaccel.monitor._dataset_format import DatasetFormat, parse_dataset_format
 from mlaccel.monitor._drift import FeatureDrift
 from mlaccel.monitor._formats import Baseline, MonitoringConfig
+from mlaccel.monitor._partial import (
+    baseline_partial,
+    check_partial,
+    finish_baseline,
+    finish_check,
+    merge_partials,
+)
 from mlaccel.monitor._quality import (
     check_model_quality,
     model_quality_metrics,
@@ -52,12 +61,17 @@ __all__ = [
     "MonitoringConfig",
     "Violation",
     "Violations",
+    "baseline_partial",
     "bias_metrics",
     "check_against_baseline",
     "check_model_quality",
+    "check_partial",
     "compute_baseline",
+    "finish_baseline",
+    "finish_check",
     "load_baseline",
     "make_drift_example",
+    "merge_partials",
     "model_quality_metrics",
     "parse_dataset_format",
     "plot_feature_drift",

@@ -106,6 +106,25 @@ def compute_baseline(
     ['Integral', 'String']
     """
     settings = MonitoringConfig().with_overrides(config)
+    profiles, item_count = profile_columns(
+        data,
+        dataset_format=dataset_format,
+        columns=columns,
+        batch_rows=batch_rows,
+        boto3_session=boto3_session,
+    )
+    return baseline_from_profiles(profiles, item_count, settings)
+
+
+def profile_columns(
+    data: Any,
+    *,
+    dataset_format: Any = None,
+    columns: Iterable[str] | None = None,
+    batch_rows: int = DEFAULT_BATCH_ROWS,
+    boto3_session: Any | None = None,
+) -> tuple[dict[str, ColumnStats], int]:
+    """Each column's running statistics over a data set (or one shard of it), and its rows."""
     profiles: dict[str, ColumnStats] = {}
     item_count = 0
     chunks = iter_chunks(
@@ -125,6 +144,13 @@ def compute_baseline(
                     profile = profiles[name] = ColumnStats(name)
                 tasks.append(_profile_task(profile, column))
             run_all(pool, tasks)
+    return profiles, item_count
+
+
+def baseline_from_profiles(
+    profiles: dict[str, ColumnStats], item_count: int, settings: MonitoringConfig
+) -> Baseline:
+    """statistics.json and suggested constraints.json from the columns' statistics."""
     if item_count == 0:
         raise MLAccelInputError(
             "the baseline data set has no rows; a baseline needs the training data (or a "

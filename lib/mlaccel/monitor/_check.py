@@ -256,7 +256,40 @@ def check_against_baseline(
             f"{type(baseline).__name__}"
         )
     settings = baseline.monitoring_config.with_overrides(config)
-    checks = {e.name: _FeatureCheck(e) for e in _expectations(baseline, settings)}
+    gathered = gather_check(
+        data,
+        baseline,
+        settings,
+        dataset_format=dataset_format,
+        batch_rows=batch_rows,
+        boto3_session=boto3_session,
+        column_names=column_names,
+    )
+    return report_check(gathered, settings)
+
+
+@dataclass
+class CheckCounts:
+    """What a check gathered over a data set (or a shard): per feature, and the rows."""
+
+    checks: dict[str, _FeatureCheck]
+    extras: dict[str, ColumnStats]
+    seen: list[str]
+    item_count: int
+
+
+def gather_check(
+    data: Any,
+    baseline: Baseline,
+    settings: MonitoringConfig,
+    *,
+    dataset_format: Any = None,
+    batch_rows: int = DEFAULT_BATCH_ROWS,
+    boto3_session: Any | None = None,
+    column_names: list[str] | None = None,
+) -> CheckCounts:
+    """Read the data once and gather each feature's counts and distribution."""
+    checks = new_checks(baseline, settings)
     extras: dict[str, ColumnStats] = {}
     seen: list[str] = []
     item_count = 0
@@ -278,11 +311,21 @@ def check_against_baseline(
                     seen.append(name)
                 tasks.append(_task(checks.get(name), extras.get(name), column))
             run_all(pool, tasks)
-    if item_count == 0:
+    return CheckCounts(checks, extras, seen, item_count)
+
+
+def new_checks(baseline: Baseline, settings: MonitoringConfig) -> dict[str, _FeatureCheck]:
+    """An empty accumulator per baseline feature."""
+    return {e.name: _FeatureCheck(e) for e in _expectations(baseline, settings)}
+
+
+def report_check(gathered: CheckCounts, settings: MonitoringConfig) -> Violations:
+    """Violations, drift and statistics from what a check gathered."""
+    if gathered.item_count == 0:
         raise MLAccelInputError(
             "the data set to check has no rows; check the monitoring window or the data path"
         )
-    return _report(checks, extras, seen, item_count, settings)
+    return _report(gathered.checks, gathered.extras, gathered.seen, gathered.item_count, settings)
 
 
 def _task(

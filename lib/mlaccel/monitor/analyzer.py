@@ -29,6 +29,11 @@ results out):
 ``record_preprocessor_script``, ``post_analytics_processor_script``
     Python files defining ``preprocess_handler(inference_record[, logger])`` and
     ``postprocess_handler()``.
+``MLACCEL_ANALYZER_EXCHANGE``
+    A job on several instances (``hosts`` in ``/opt/ml/config/resourceconfig.json``, data
+    sharded by S3 key): a folder they share. Each instance writes its shard's partial
+    result there; the first merges them and writes the job's files, identical to one
+    instance's. ``MLACCEL_ANALYZER_WAIT_S`` bounds its wait (an hour by default).
 ``publish_cloudwatch_metrics``, ``sagemaker_endpoint_name``,
 ``sagemaker_monitoring_schedule_name``
     Logged; no metrics are published.
@@ -40,10 +45,13 @@ reason is printed).
 from __future__ import annotations
 
 import importlib.util
+import json
 import logging
 import os
 import sys
+import time
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +73,13 @@ from mlaccel.monitor._formats import (
 )
 from mlaccel.monitor._io import iter_batches
 from mlaccel.monitor._locations import read_bytes, write_text
+from mlaccel.monitor._partial import (
+    baseline_partial,
+    check_partial,
+    finish_baseline,
+    finish_check,
+    merge_partials,
+)
 from mlaccel.monitor._quality import (
     BINARY,
     REGRESSION,
@@ -74,6 +89,12 @@ from mlaccel.monitor._quality import (
 )
 
 log = logging.getLogger("mlaccel.monitor.analyzer")
+
+# A job on several instances: the folder they share for partial results (the twin sets it),
+# and how long the first instance waits for the others'.
+EXCHANGE_VARIABLE = "MLACCEL_ANALYZER_EXCHANGE"
+WAIT_VARIABLE = "MLACCEL_ANALYZER_WAIT_S"
+DEFAULT_WAIT_S = 3600.0
 
 DATA_QUALITY = "DATA_QUALITY"
 MODEL_QUALITY = "MODEL_QUALITY"
@@ -193,6 +214,9 @@ def _data_quality(
     data: Any = source
     if fmt is not None and fmt.kind == CAPTURE:
         data = _capture_data(env, source, fmt, names)
+    cluster = _cluster(env)
+    if cluster is not None:
+        return _sharded_data_quality(env, data, output, fmt, baseline, names, cluster)
     if baseline is None or env.get("baseline_constraints") in (None, ""):
         if baseline is not None:
             log.info("baseline_statistics without baseline_constraints: baselining job")
@@ -207,6 +231,96 @@ def _data_quality(
         column_names=names,
     )
     return violations.write(output)
+
+
+@dataclass(frozen=True)
+class _Cluster:
+    """The instances of a processing job with ``InstanceCount > 1``, and where they meet."""
+
+    current_host: str
+    hosts: list[str]
+    exchange: Path
+
+    @property
+    def leader(self) -> bool:
+        return self.current_host == self.hosts[0]
+
+
+def _cluster(env: Mapping[str, str]) -> _Cluster | None:
+    """The job's instances, from resourceconfig.json; ``None`` for a single instance."""
+    base = Path(env.get("SAGEMAKER_BASE_DIR") or "/opt/ml")
+    config_file = base / "config" / "resourceconfig.json"
+    if not config_file.is_file():
+        return None
+    config = parse_json_text(config_file.read_text(), str(config_file))
+    hosts = [str(host) for host in config.get("hosts") or []]
+    if len(hosts) <= 1:
+        return None
+    exchange = env.get(EXCHANGE_VARIABLE, "").strip()
+    if not exchange:
+        raise MLAccelInputError(
+            f"the job runs on {len(hosts)} instances but {EXCHANGE_VARIABLE} names no folder "
+            "the instances share for their partial results; set it, or run one instance"
+        )
+    return _Cluster(str(config.get("current_host")), hosts, Path(exchange))
+
+
+def _sharded_data_quality(
+    env: Mapping[str, str],
+    data: Any,
+    output: str,
+    fmt: DatasetFormat | None,
+    baseline: Baseline | None,
+    names: list[str] | None,
+    cluster: _Cluster,
+) -> dict[str, str]:
+    """One instance's shard: its partial result; the first instance merges and writes."""
+    checking = baseline is not None and env.get("baseline_constraints") not in (None, "")
+    read = {"dataset_format": _format_for(data, fmt)}
+    empty = isinstance(data, str | Path) and not any(p.is_file() for p in Path(data).rglob("*"))
+    if empty:
+        log.info("%s: no objects in this instance's shard", cluster.current_host)
+        partial: dict[str, Any] = {
+            "kind": "check" if checking else "baseline",
+            "item_count": 0,
+            "columns": {},
+        }
+        if checking:
+            partial.update(seen=[], extras={})
+    elif checking:
+        assert baseline is not None
+        partial = check_partial(data, baseline, config=_config(env), column_names=names, **read)
+    else:
+        partial = baseline_partial(data, **read)
+    cluster.exchange.mkdir(parents=True, exist_ok=True)
+    mine = cluster.exchange / f"{cluster.current_host}.json"
+    staging = mine.with_suffix(".writing")
+    staging.write_text(json.dumps(partial))
+    staging.replace(mine)  # atomic: the leader never reads half a file
+    log.info("%s: partial result of %d rows", cluster.current_host, partial["item_count"])
+    if not cluster.leader:
+        return {}
+    parts = _wait_for_partials(cluster, float(env.get(WAIT_VARIABLE) or DEFAULT_WAIT_S))
+    merged = merge_partials(parts)
+    if checking:
+        assert baseline is not None
+        return finish_check(merged, baseline, config=_config(env)).write(output)
+    return write_baseline(finish_baseline(merged, config=_config(env)), output)
+
+
+def _wait_for_partials(cluster: _Cluster, timeout_s: float) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + timeout_s
+    files = [cluster.exchange / f"{host}.json" for host in cluster.hosts]
+    while True:
+        missing = [file.stem for file in files if not file.is_file()]
+        if not missing:
+            return [parse_json_text(file.read_text(), str(file)) for file in files]
+        if time.monotonic() > deadline:
+            raise MLAccelInputError(
+                f"instances {missing} sent no partial result within {timeout_s:.0f} s; "
+                "see their logs"
+            )
+        time.sleep(0.05)
 
 
 def _format_for(data: Any, fmt: DatasetFormat | None) -> DatasetFormat | None:

@@ -37,6 +37,7 @@ from mlaccel_twin.sagemaker_jobs.container import (
     tar_dir,
     upload_dir,
 )
+from mlaccel_twin.sagemaker_jobs.instances import instance_count, run_processing_instances
 from mlaccel_twin.sagemaker_jobs.xgboost_algorithm import ALGORITHM_IMAGE
 
 PYTHON_NAMES = {"python", "python3", "/usr/bin/python3", "/usr/local/bin/python", "python3.11"}
@@ -246,6 +247,8 @@ def run_processing(
     runtime: TwinRuntime, request: dict[str, Any], log_line: Callable[[str], None]
 ) -> tuple[str, str | None]:
     """Run a CreateProcessingJob request to the end; return its status and failure reason."""
+    if instance_count(request) > 1:
+        return run_processing_instances(runtime, request, log_line, _processing_command)
     name = request["ProcessingJobName"]
     base = runtime.work_dir / "processing" / name
     s3 = runtime.client("s3")
