@@ -39,6 +39,7 @@ HOOKS = [
     ("moto.athena.models", "AthenaBackend", "start_query_execution"),
     ("moto.athena.responses", "AthenaResponse", "get_query_execution"),
     ("moto.athena.responses", "AthenaResponse", "get_query_results"),
+    ("moto.athena.responses", "AthenaResponse", "get_prepared_statement"),
     ("moto.awslambda.models", "LambdaFunction", "invoke"),
     ("moto.sagemaker.models", "SageMakerModelBackend", "create_endpoint"),
     ("moto.sagemaker.models", "SageMakerModelBackend", "delete_endpoint"),

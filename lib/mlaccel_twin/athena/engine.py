@@ -36,7 +36,8 @@ if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
 
-    from mlaccel_twin._runtime import TwinRuntime
+from mlaccel_twin._runtime import TwinRuntime
+from mlaccel_twin.athena.dialect import to_duckdb
 
 log = logging.getLogger(__name__)
 
@@ -269,7 +270,9 @@ class LakeQueryEngine:
         try:
             tables_by_database = self._create_views(con, wanted, words)
             con.execute(f"USE {CATALOG}.{_quote(database)}")
-            return self._execute(con, sql, database, tables_by_database.get(database, []))
+            return self._execute(
+                con, to_duckdb(sql), database, tables_by_database.get(database, [])
+            )
         finally:
             con.close()
 

@@ -34,6 +34,7 @@ from typing import Any
 from mlaccel.errors import MLAccelError, StatementFailed
 from mlaccel_twin._runtime import TwinRuntime, active_runtime
 from mlaccel_twin._seam import fail_if_broken, replace, signature_problems
+from mlaccel_twin.athena import prepared
 from mlaccel_twin.athena.engine import LakeQueryEngine, QueryResult
 from mlaccel_twin.athena.results import MAX_RESULTS_PER_PAGE, results_page
 from mlaccel_twin.athena.statements import (
@@ -82,9 +83,14 @@ def check_seams() -> None:
     }
     problems = signature_problems(owners, _EXPECTED_SIGNATURES)
     source = inspect.getsource(models.AthenaBackend.__init__)
-    for attribute in ("executions", "query_results", "work_groups"):
+    for attribute in ("executions", "query_results", "work_groups", "prepared_statements"):
         if f"self.{attribute}" not in source:
             problems.append(f"AthenaBackend no longer keeps self.{attribute}")
+    for method in ("create_prepared_statement", "get_prepared_statement"):
+        if not hasattr(models.AthenaBackend, method):
+            problems.append(f"AthenaBackend.{method} is gone")
+    if not hasattr(responses.AthenaResponse, "get_prepared_statement"):
+        problems.append("AthenaResponse.get_prepared_statement is gone")
     if "OutputLocation" not in inspect.getsource(models.Execution.__init__):
         problems.append("Execution no longer derives OutputLocation")
     fail_if_broken("athena", problems)
@@ -99,6 +105,7 @@ def install(runtime: TwinRuntime) -> None:
     replace(models.AthenaBackend, "start_query_execution", _start_query_execution)
     replace(responses.AthenaResponse, "get_query_execution", _get_query_execution)
     replace(responses.AthenaResponse, "get_query_results", _get_query_results)
+    replace(responses.AthenaResponse, "get_prepared_statement", _missing_prepared_statement)
 
 
 def engine() -> LakeQueryEngine:
@@ -135,8 +142,9 @@ def _start_query_execution(original: Callable[..., str]) -> Callable[..., str]:
             return execution_id  # results configured through moto's own API
         execution = self.executions[execution_id]
         try:
+            sql = _resolve_prepared(self, query, workgroup, execution_parameters)
             statement = Statement(
-                sql=bind_execution_parameters(query, execution_parameters),
+                sql=sql,
                 execution_id=execution_id,
                 database=str((context or {}).get("Database") or "default").lower(),
                 catalog=(context or {}).get("Catalog"),
@@ -154,6 +162,52 @@ def _start_query_execution(original: Callable[..., str]) -> Callable[..., str]:
         return execution_id
 
     return start_query_execution
+
+
+def _resolve_prepared(
+    backend: Any, query: str, workgroup: str | None, parameters: list[str] | None
+) -> str:
+    """The SQL to run: an EXECUTE's prepared statement with its values bound. PREPARE and
+    DEALLOCATE change the workgroup's prepared statements and run as an empty query."""
+    group = workgroup or "primary"
+    if match := prepared.PREPARE.match(query):
+        backend.create_prepared_statement(match.group("name"), group, match.group("body"), "")
+        return "SELECT 1 WHERE false"
+    if match := prepared.DEALLOCATE.match(query):
+        name = match.group("name")
+        if backend.get_prepared_statement(name, group) is None:
+            raise StatementFailed(f"Prepared statement {name} does not exist in workgroup {group}")
+        del backend.prepared_statements[name]
+        return "SELECT 1 WHERE false"
+    execute = prepared.parse_execute(query)
+    if execute is None:
+        return bind_execution_parameters(query, parameters)
+    statement = backend.get_prepared_statement(execute.name, group)
+    if statement is None:
+        raise StatementFailed(
+            f"Prepared statement {execute.name} does not exist in workgroup {group}; create "
+            "it with PREPARE or CreatePreparedStatement first"
+        )
+    values = execute.values if execute.values is not None else parameters
+    return bind_execution_parameters(statement.query_statement, values)
+
+
+def _missing_prepared_statement(original: Callable[[Any], str]) -> Callable[[Any], Any]:
+    # moto answers HTTP 500 for a name it does not know; AWS answers ResourceNotFoundException.
+    def get_prepared_statement(self: Any) -> Any:
+        name = self._get_param("StatementName")
+        group = self._get_param("WorkGroup")
+        if self.athena_backend.get_prepared_statement(name, group) is None:
+            body = json.dumps(
+                {
+                    "__type": "ResourceNotFoundException",
+                    "Message": f"Prepared statement {name} does not exist in workgroup {group}",
+                }
+            )
+            return 400, {"status": "400", "x-amzn-ErrorType": "ResourceNotFoundException"}, body
+        return original(self)
+
+    return get_prepared_statement
 
 
 def _with_workgroup_output(

@@ -7,7 +7,13 @@
   goes to the ``OutputLocation``;
 - ``CREATE TABLE … WITH (…) AS SELECT`` writes Parquet to ``external_location``, registers the
   Glue table and writes the data manifest beside the result CSV;
+- ``UNLOAD (SELECT …) TO 's3://…' WITH (format = …)`` writes the query's rows as Parquet,
+  text (delimited) or JSON files under the location, with their data manifest;
 - ``CREATE DATABASE`` and ``DROP TABLE`` change the Glue catalog.
+
+Queries are written in Athena's dialect and transpiled to DuckDB's
+(:mod:`mlaccel_twin.athena.dialect`). Prepared statements (``PREPARE``, ``EXECUTE … USING``,
+``DEALLOCATE PREPARE``) are resolved by the seam before a statement gets here.
 
 Anything else fails with :class:`~mlaccel.errors.StatementFailed`, the reason Athena reports.
 """
@@ -48,6 +54,12 @@ _DROP_TABLE = re.compile(
     rf"^\s*DROP\s+TABLE\s+(?P<exists>IF\s+EXISTS\s+)?(?P<name>{_IDENT}(?:\.{_IDENT})?)\s*;?\s*$",
     re.IGNORECASE,
 )
+_UNLOAD = re.compile(
+    r"^\s*UNLOAD\s*\((?P<select>.+)\)\s*TO\s*'(?P<location>[^']+)'"
+    r"\s*(?:WITH\s*\((?P<props>.*)\))?\s*;?\s*$",
+    re.IGNORECASE | re.DOTALL,
+)
+_UNLOAD_PROPERTIES = frozenset({"format", "compression", "field_delimiter"})
 _QUERY_START = re.compile(r"^\s*(?:\(\s*)*(SELECT|WITH|VALUES|TABLE)\b", re.IGNORECASE)
 _CTAS_PROPERTIES = frozenset({"external_location", "format", "write_compression"})
 _PARQUET_STORAGE = {
@@ -135,6 +147,8 @@ def run_statement(lake: Lake, statement: Statement) -> StatementOutcome:
     manifest = None
     if ctas := _CTAS.match(sql):
         result, manifest = _create_table_as_select(lake, statement, ctas)
+    elif match := _UNLOAD.match(sql):
+        result, manifest = _unload(lake, statement, match)
     elif match := _CREATE_DATABASE.match(sql):
         result = _create_database(lake, match)
     elif match := _DROP_TABLE.match(sql):
@@ -145,9 +159,10 @@ def run_statement(lake: Lake, statement: Statement) -> StatementOutcome:
         keyword = sql.strip().split(None, 1)[0].upper() if sql.strip() else "(empty)"
         raise StatementFailed(
             f"{keyword} statements do not run on the twin; it runs SELECT/WITH queries, "
-            "CREATE TABLE AS SELECT, CREATE DATABASE and DROP TABLE"
+            "CREATE TABLE AS SELECT, UNLOAD, prepared statements (PREPARE, EXECUTE, "
+            "DEALLOCATE PREPARE), CREATE DATABASE and DROP TABLE"
         )
-    if statement.output:
+    if statement.output and not _UNLOAD.match(sql):  # an UNLOAD leaves only its manifest
         _put(lake, statement.output, result_csv(result))
     return StatementOutcome(result, manifest)
 
@@ -173,6 +188,77 @@ def _create_table_as_select(
     _register_table(lake, database, table, data, location)
     manifest = _write_manifest(lake, statement.output, files) if statement.output else None
     return _row_count(data.num_rows), manifest
+
+
+# ------------------------------------------------------------------------------------ UNLOAD
+
+
+def _unload(
+    lake: Lake, statement: Statement, match: re.Match[str]
+) -> tuple[QueryResult, str | None]:
+    properties = unload_properties(match.group("props") or "")
+    location = match.group("location").rstrip("/") + "/"
+    _refuse_existing_data(lake, location, location)
+    selected = lake.engine.run(match.group("select"), statement.database, statement.catalog)
+    body, suffix = unload_file(selected.table, properties)
+    files = []
+    if selected.table.num_rows:
+        bucket, prefix = _split(location)
+        key = f"{prefix}{statement.execution_id}_00000{suffix}"
+        lake.s3.put_object(Bucket=bucket, Key=key, Body=body)
+        files.append(join_uri(bucket, key))
+    manifest = _write_manifest(lake, statement.output, files) if statement.output else None
+    return _no_rows(), manifest
+
+
+def unload_properties(text: str) -> dict[str, str]:
+    """The ``WITH (…)`` of an UNLOAD, with Athena's defaults (Parquet, gzip).
+
+    Examples
+    --------
+    >>> unload_properties("format = 'TEXTFILE', field_delimiter = ','")
+    {'format': 'TEXTFILE', 'compression': 'gzip', 'field_delimiter': ','}
+    """
+    given = {key.lower(): value.strip().strip("'") for key, value in _PROPERTY.findall(text)}
+    unsupported = sorted(set(given) - _UNLOAD_PROPERTIES)
+    if unsupported:
+        raise StatementFailed(
+            f"UNLOAD properties {unsupported} are not supported on the twin; drop them"
+        )
+    storage = given.get("format", "PARQUET").upper()
+    if storage not in ("PARQUET", "TEXTFILE", "JSON"):
+        raise StatementFailed(
+            f"UNLOAD format {storage!r} is not supported; use PARQUET, TEXTFILE or JSON"
+        )
+    properties = {"format": storage, "compression": given.get("compression", "gzip").lower()}
+    if storage == "TEXTFILE":
+        properties["field_delimiter"] = given.get("field_delimiter", "\x01")
+    return properties
+
+
+def unload_file(data: pa.Table, properties: dict[str, str]) -> tuple[bytes, str]:
+    """The rows as UNLOAD writes them, and the file name's suffix."""
+    import gzip
+
+    import pyarrow.parquet as pq
+
+    compression = properties["compression"]
+    if properties["format"] == "PARQUET":
+        buffer = io.BytesIO()
+        codec = "none" if compression == "none" else compression
+        pq.write_table(data, buffer, compression=codec)
+        return buffer.getvalue(), ".parquet" if codec == "none" else f".{codec}.parquet"
+    frame = data.to_pandas()
+    if properties["format"] == "JSON":
+        text = frame.to_json(orient="records", lines=True, date_format="iso")
+    else:
+        text = frame.to_csv(sep=properties["field_delimiter"], header=False, index=False)
+    raw = text.encode()
+    if compression == "gzip":
+        return gzip.compress(raw), ".gz"
+    if compression != "none":
+        raise StatementFailed(f"UNLOAD compression {compression!r} is not supported; use gzip")
+    return raw, ""
 
 
 def ctas_properties(text: str) -> dict[str, str]:
