@@ -1,13 +1,16 @@
 """Distribution distances between a baseline feature and the data being checked.
 
 Drift is decided on distances against thresholds (effect sizes): at a million rows every
-p-value is tiny, so p-values are reported for information only.
+p-value is tiny, so p-values are reported for information only, and computed when first
+read (the special functions behind them take longer to import than a check takes to run).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property, partial
 
 import numpy as np
 
@@ -34,10 +37,10 @@ class FeatureDrift:
         category shares (LInfinity) or the chi-squared statistic (ChiSquared).
     threshold
         Largest distance allowed.
-    p_value
-        Kolmogorov-Smirnov or chi-squared p-value, for information only.
     baseline_count, current_count
         Values compared on each side.
+    p_value_of
+        Computes :attr:`p_value` when it is first read.
     """
 
     feature_name: str
@@ -46,9 +49,14 @@ class FeatureDrift:
     distance: float
     raw_distance: float
     threshold: float
-    p_value: float | None
     baseline_count: float
     current_count: float
+    p_value_of: Callable[[], float | None] = field(default=lambda: None, repr=False, compare=False)
+
+    @cached_property
+    def p_value(self) -> float | None:
+        """Kolmogorov-Smirnov or chi-squared p-value, for information only."""
+        return self.p_value_of()
 
     @property
     def drifted(self) -> bool:
@@ -82,9 +90,9 @@ def numeric_drift(
         distance,
         raw,
         settings.comparison_threshold,
-        ks_p_value(raw, n, current),
         n,
         current,
+        partial(ks_p_value, raw, n, current),
     )
 
 
@@ -115,7 +123,7 @@ def categorical_drift(
     expected = np.asarray([baseline.get(label, 0.0) for label in labels])
     observed = np.asarray([float(current.get(label, 0)) for label in labels])
     method = settings.categorical_drift_method
-    statistic, p_value = chi_squared(expected, observed)
+    statistic, freedom = chi_squared_statistic(expected, observed)
     if method == "LInfinity":
         distance = float(np.max(np.abs(expected / baseline_present - observed / current_present)))
         raw = distance
@@ -131,9 +139,9 @@ def categorical_drift(
         distance,
         raw,
         settings.categorical_comparison_threshold,
-        p_value,
         baseline_present,
         current_present,
+        partial(chi_squared_p_value, statistic, freedom),
     )
 
 
@@ -146,13 +154,25 @@ def chi_squared(expected: np.ndarray, observed: np.ndarray) -> tuple[float, floa
     >>> statistic, round(p, 3)
     (0.0, 1.0)
     """
-    from scipy.special import chdtrc  # scipy.special imports in milliseconds, scipy.stats not
+    statistic, freedom = chi_squared_statistic(expected, observed)
+    return statistic, chi_squared_p_value(statistic, freedom)
 
+
+def chi_squared_statistic(expected: np.ndarray, observed: np.ndarray) -> tuple[float, int]:
+    """Pearson's statistic of the 2 x k table and its degrees of freedom (0: nothing to test)."""
     table = np.vstack([expected, observed])
     table = table[:, table.sum(axis=0) > 0]
     if table.shape[1] < 2:
-        return 0.0, 1.0
+        return 0.0, 0
     total = table.sum()
     fitted = np.outer(table.sum(axis=1), table.sum(axis=0)) / total
-    statistic = float(((table - fitted) ** 2 / fitted).sum())
-    return statistic, float(chdtrc(table.shape[1] - 1, statistic))
+    return float(((table - fitted) ** 2 / fitted).sum()), table.shape[1] - 1
+
+
+def chi_squared_p_value(statistic: float, freedom: int) -> float:
+    """Upper tail of the chi-squared distribution (1.0 when there is nothing to test)."""
+    if freedom <= 0:
+        return 1.0
+    from scipy.special import chdtrc
+
+    return float(chdtrc(freedom, statistic))

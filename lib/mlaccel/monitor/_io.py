@@ -7,6 +7,7 @@ Memory stays bounded by ``batch_rows`` whatever the number of rows.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -140,11 +141,16 @@ def iter_chunks(
         yield rows, batch
 
 
-def _chunks(data: Any, reading: _Reading) -> Iterator[Chunk]:
-    import pandas as pd
+def _is_frame(data: Any) -> bool:
+    # A DataFrame exists only once pandas was imported; importing it here to ask would cost a
+    # file check in a fresh process (an analyzer container, a Lambda) longer than the check.
+    pandas = sys.modules.get("pandas")
+    return pandas is not None and isinstance(data, pandas.DataFrame)
 
+
+def _chunks(data: Any, reading: _Reading) -> Iterator[Chunk]:
     size = reading.batch_rows
-    if isinstance(data, pd.DataFrame):
+    if _is_frame(data):
         wanted = reading.wanted
         kept = data if wanted is None else data[[n for n in wanted if n in data.columns]]
         yield from whole_rows(frame_to_table(kept).to_batches(max_chunksize=size))

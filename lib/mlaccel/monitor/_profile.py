@@ -80,6 +80,46 @@ class Values:
     whole: int = 0
 
 
+# Fixed-width Arrow types read straight from their buffers: pyarrow's own to_numpy imports
+# pandas, which costs a fresh process (an analyzer container, a Lambda) more than a check.
+_NUMPY_TYPES = {
+    "double": np.float64,
+    "float": np.float32,
+    "int8": np.int8,
+    "int16": np.int16,
+    "int32": np.int32,
+    "int64": np.int64,
+    "uint8": np.uint8,
+    "uint16": np.uint16,
+    "uint32": np.uint32,
+    "uint64": np.uint64,
+}
+
+
+def buffer_values(array: pa.Array) -> np.ndarray | None:
+    """A fixed-width numeric array's values without a copy (null slots hold any value).
+
+    ``None`` for types read another way.
+    """
+    kind = _NUMPY_TYPES.get(str(array.type))
+    if kind is None:
+        return None
+    dtype = np.dtype(kind)
+    if len(array) == 0:
+        return np.empty(0, dtype=dtype)
+    data = array.buffers()[1]
+    return np.frombuffer(data, dtype=dtype, count=len(array), offset=array.offset * dtype.itemsize)
+
+
+def valid_mask(array: pa.Array) -> np.ndarray | None:
+    """Which values are not null (``None`` when none is)."""
+    if array.null_count == 0:
+        return None
+    bits = np.frombuffer(array.buffers()[0], dtype=np.uint8)
+    unpacked = np.unpackbits(bits, bitorder="little")
+    return unpacked[array.offset : array.offset + len(array)].astype(bool)
+
+
 def source_kind(data_type: pa.DataType) -> str:
     """How an Arrow type is read: ``"int"``, ``"float"`` or ``"text"``."""
     if pa.types.is_dictionary(data_type):
@@ -136,14 +176,25 @@ def split_values(
             count_whole=count_whole,
         )
     if pa.types.is_integer(data_type):
-        present = array.drop_null() if array.null_count else array
-        numbers = np.asarray(present.to_numpy(zero_copy_only=False), dtype=np.float64)
-        return Values(rows, array.null_count, len(present), 0, 0, numbers, None, TYPED_INT)
+        values = buffer_values(array)
+        valid = valid_mask(array)
+        if values is None:
+            present = array.drop_null() if array.null_count else array
+            numbers = np.asarray(present.to_numpy(zero_copy_only=False), dtype=np.float64)
+        else:
+            numbers = (values if valid is None else values[valid]).astype(np.float64)
+        return Values(rows, array.null_count, int(numbers.size), 0, 0, numbers, None, TYPED_INT)
     if pa.types.is_floating(data_type) or pa.types.is_decimal(data_type):
-        if not pa.types.is_float64(data_type):
-            array = pc.cast(array, pa.float64())
-        raw = np.asarray(array.to_numpy(zero_copy_only=False), dtype=np.float64)
+        values = buffer_values(array)
+        if values is None:
+            values = np.asarray(
+                pc.cast(array, pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64
+            )
+        raw = values.astype(np.float64, copy=False)
         finite_mask = np.isfinite(raw)
+        valid = valid_mask(array)
+        if valid is not None:
+            finite_mask &= valid
         numbers = raw if finite_mask.all() else raw[finite_mask]
         whole = int(np.count_nonzero(numbers == np.floor(numbers))) if count_whole else 0
         missing = rows - int(numbers.size)
@@ -159,17 +210,49 @@ def split_values(
     return _split_text(array, want_numbers, want_categories, count_whole)
 
 
+def bool_values(array: pa.Array, *, null_as: bool) -> np.ndarray:
+    """A boolean Arrow array as numpy, nulls read as ``null_as`` (without pandas)."""
+    if len(array) == 0:
+        return np.empty(0, dtype=bool)
+    bits = np.frombuffer(array.buffers()[1], dtype=np.uint8)
+    values = np.unpackbits(bits, bitorder="little")[array.offset : array.offset + len(array)]
+    flags: np.ndarray = values.astype(bool)
+    valid = valid_mask(array)
+    if valid is not None:
+        flags = np.where(valid, flags, null_as)
+    return flags
+
+
+def bool_array(mask: np.ndarray) -> pa.Array:
+    """A numpy mask as an Arrow boolean array (built from its bits, without pandas)."""
+    bits = np.packbits(mask.astype(bool), bitorder="little")
+    return pa.Array.from_buffers(pa.bool_(), int(mask.size), [None, pa.py_buffer(bits)])
+
+
+def _empty_text(trimmed: pa.Array) -> np.ndarray:
+    """Which (trimmed) values are empty or null."""
+    lengths = buffer_values(pc.utf8_length(trimmed))
+    assert lengths is not None
+    empty: np.ndarray = lengths == 0
+    valid = valid_mask(trimmed)
+    if valid is not None:
+        empty |= ~valid
+    return empty
+
+
 def _classify_text(array: pa.Array) -> tuple[pa.Array, np.ndarray, np.ndarray, np.ndarray]:
     """Trimmed values and, per value: is-integral, is-numeric, numeric value (NaN if not)."""
     trimmed = pc.utf8_trim_whitespace(array)
-    integral = pc.fill_null(pc.match_substring_regex(trimmed, _INTEGRAL), False)
-    numeric = pc.fill_null(pc.match_substring_regex(trimmed, _NUMBER, ignore_case=True), False)
-    is_integral = np.asarray(integral.to_numpy(zero_copy_only=False), dtype=bool)
-    is_numeric = np.asarray(numeric.to_numpy(zero_copy_only=False), dtype=bool)
+    is_integral = bool_values(pc.match_substring_regex(trimmed, _INTEGRAL), null_as=False)
+    is_numeric = bool_values(
+        pc.match_substring_regex(trimmed, _NUMBER, ignore_case=True), null_as=False
+    )
     values = np.full(len(array), np.nan)
     if is_numeric.any():
-        parsed = pc.cast(pc.filter(trimmed, numeric), pa.float64())
-        values[is_numeric] = np.asarray(parsed.to_numpy(zero_copy_only=False), dtype=np.float64)
+        parsed = pc.cast(pc.filter(trimmed, bool_array(is_numeric)), pa.float64())
+        numbers = buffer_values(parsed)
+        assert numbers is not None
+        values[is_numeric] = numbers
     return trimmed, is_integral, is_numeric, values
 
 
@@ -178,15 +261,11 @@ def _split_text(
 ) -> Values:
     rows = len(array)
     trimmed, is_integral, is_numeric, values = _classify_text(array)
-    valid = np.asarray(array.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
-    empty = np.asarray(
-        pc.fill_null(pc.equal(pc.utf8_length(trimmed), 0), True).to_numpy(zero_copy_only=False),
-        dtype=bool,
-    )
+    empty = _empty_text(trimmed)
     finite = np.isfinite(values)
     # NaN / infinity written as text count as missing, like a null.
     non_finite_numbers = is_numeric & ~finite
-    present = valid & ~empty & ~non_finite_numbers
+    present = ~empty & ~non_finite_numbers
     integral = int(np.count_nonzero(present & is_integral))
     numeric_present = present & is_numeric
     fractional = int(np.count_nonzero(numeric_present)) - integral
@@ -199,12 +278,11 @@ def _split_text(
         whole = int(np.count_nonzero(written_fractional == np.floor(written_fractional)))
     categories = None
     if want_categories:
-        kept = pc.filter(trimmed, pa.array(present))
+        kept = pc.filter(trimmed, bool_array(present))
         counted = pc.value_counts(kept)
-        categories = (
-            counted.field("values").to_pylist(),
-            np.asarray(counted.field("counts").to_numpy(), dtype=np.int64),
-        )
+        counts = buffer_values(counted.field("counts"))
+        assert counts is not None
+        categories = (counted.field("values").to_pylist(), counts.astype(np.int64))
     missing = rows - int(np.count_nonzero(present))
     return Values(rows, missing, integral, fractional, text, numbers, categories, TEXT, whole)
 
@@ -216,15 +294,11 @@ def _split_dictionary(
     dictionary = array.dictionary
     size = len(dictionary)
     trimmed, is_integral, is_numeric, values = _classify_text(dictionary)
-    empty = np.asarray(
-        pc.fill_null(pc.equal(pc.utf8_length(trimmed), 0), True).to_numpy(zero_copy_only=False),
-        dtype=bool,
-    )
+    empty = _empty_text(trimmed)
     finite = np.isfinite(values)
     # One extra slot at the end stands for null rows.
     entry_present = np.append(~empty & ~(is_numeric & ~finite), False)
-    indices = pc.fill_null(array.indices, size) if array.null_count else array.indices
-    index = np.asarray(indices.to_numpy(zero_copy_only=False), dtype=np.intp)
+    index = _dictionary_indices(array.indices, size)
     per_entry = np.bincount(index, minlength=size + 1)
     present_counts = per_entry * entry_present
     integral = int(present_counts[:-1][is_integral].sum())
@@ -253,6 +327,19 @@ def _split_dictionary(
     return Values(
         rows, missing, integral, numeric_total - integral, text, numbers, categories, TEXT, whole
     )
+
+
+def _dictionary_indices(indices: pa.Array, null_slot: int) -> np.ndarray:
+    """Dictionary indices as numpy, null rows pointing at ``null_slot``."""
+    values = buffer_values(indices)
+    if values is None:
+        filled = pc.fill_null(indices, null_slot) if indices.null_count else indices
+        return np.asarray(filled.to_numpy(zero_copy_only=False), dtype=np.intp)
+    index = values.astype(np.intp)
+    valid = valid_mask(indices)
+    if valid is not None:
+        index[~valid] = null_slot
+    return index
 
 
 class Moments:
