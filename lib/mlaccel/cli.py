@@ -1,5 +1,6 @@
-"""The ``mlaccel`` command: ``mlaccel twin start|status|stop|reset``, ``mlaccel notebooks run``,
-``mlaccel snippets install|list``, ``mlaccel cleanup`` and ``mlaccel doctor``."""
+"""The ``mlaccel`` command: ``mlaccel twin start|status|stop|reset|advance``,
+``mlaccel notebooks run``, ``mlaccel snippets install|list``, ``mlaccel cleanup`` and
+``mlaccel doctor``."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ from mlaccel.errors import MLAccelError
 def _twin(args: argparse.Namespace) -> int:
     from mlaccel._connect import load_local_backend
 
-    return load_local_backend().command([args.action, "--port", str(args.port)])
+    duration = [args.duration] if args.duration else []
+    return load_local_backend().command([args.action, *duration, "--port", str(args.port)])
 
 
 def _notebooks(args: argparse.Namespace) -> int:
@@ -163,7 +165,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="group", required=True)
 
     twin = sub.add_parser("twin", help="the local AWS twin as a background service")
-    twin.add_argument("action", choices=["start", "status", "stop", "reset"])
+    twin.add_argument("action", choices=["start", "status", "stop", "reset", "advance"])
+    twin.add_argument("duration", nargs="?", help="advance: how far (1h, 30m, 1d)")
     twin.add_argument("--port", type=_port, default=0, help="loopback port (default: a free one)")
     twin.set_defaults(func=_twin)
 

@@ -90,6 +90,9 @@ class Twin:
         runtime = _runtime.TwinRuntime(url=self.url, work_dir=self.work_dir)
         _runtime.activate(runtime)
         seams.install(runtime)
+        from mlaccel_twin.clock.seam import start_clock
+
+        start_clock(runtime)
         if self.state_dir is not None:
             from mlaccel_twin.state.seam import SERVICE_KEY, StateStore, restore
 

@@ -108,7 +108,8 @@ class TwinBackend:
         return stop_service()
 
     def command(self, argv: Sequence[str]) -> int:
-        """``mlaccel twin start|status|stop|reset [--port N]``: the background twin service."""
+        """``mlaccel twin start|status|stop|reset [--port N]`` and ``mlaccel twin advance 1h``:
+        the background twin service and its clock."""
         return main(argv)
 
 
@@ -117,7 +118,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from mlaccel_twin._service import reset_service, service_status, start_service, stop_service
 
     parser = argparse.ArgumentParser(prog="mlaccel twin", description=main.__doc__)
-    parser.add_argument("action", choices=["start", "status", "stop", "reset"])
+    parser.add_argument("action", choices=["start", "status", "stop", "reset", "advance"])
+    parser.add_argument("duration", nargs="?", help="for advance: how far, e.g. 1h, 30m, 1d")
     parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0: any free)")
     args = parser.parse_args(argv)
     if args.action == "start":
@@ -130,6 +132,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             _say("twin: not running")
             return 3
         _say(json.dumps(running.__dict__, indent=2))
+    elif args.action == "advance":
+        from mlaccel_twin.clock import advance_clock
+
+        running = service_status()
+        if running is None:
+            _say("twin: not running; start it with `mlaccel twin start`")
+            return 3
+        if not args.duration:
+            parser.error("advance needs a duration, e.g. `mlaccel twin advance 1h`")
+        moved = advance_clock(running.url, args.duration)
+        _say(f"twin clock now {moved['now']} ({moved['offset_seconds']:.0f} s ahead)")
+        for rule, when in moved["fired"]:
+            _say(f"  fired {rule} (due {when})")
     elif args.action == "reset":
         restarted = reset_service()
         _say("twin reset: its state is empty" + (" (restarted)" if restarted else ""))

@@ -24,6 +24,8 @@ server. Each seam defines ``install(runtime)`` and ``check_seams()``:
 - ``servicequotas.seam``: SageMaker's instance quotas (``servicequotas.quotas``).
 - ``model_registry.seam``: UpdateModelPackage keeps the fields it is not given, ListModels
   filters by name and time.
+- ``clock.seam``: the twin's clock fires scheduled EventBridge rules and can be advanced
+  (``clock.engine``, ``clock.schedule``, ``clock.client``).
 - ``state.seam``: S3 objects on disk and the control plane saved as JSON, restored at start
   (``state.objects``, ``state.control``).
 - ``unsupported.seam``: actions moto lacks answer AWS's unknown-operation error, naming them.
@@ -103,6 +105,7 @@ def install(runtime: TwinRuntime) -> None:
     """Install every seam once per process; the seams read the active runtime when called."""
     from mlaccel_twin.athena import seam as athena
     from mlaccel_twin.awslambda import seam as awslambda
+    from mlaccel_twin.clock import seam as clock
     from mlaccel_twin.endpoints import seam as endpoints
     from mlaccel_twin.events import seam as events
     from mlaccel_twin.iam import seam as iam
@@ -119,6 +122,7 @@ def install(runtime: TwinRuntime) -> None:
     for seam in (
         athena,
         awslambda,
+        clock,
         endpoints,
         events,
         iam,

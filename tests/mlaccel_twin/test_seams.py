@@ -18,6 +18,7 @@ from mlaccel_twin import seams
 SEAMS = [
     "mlaccel_twin.athena.seam",
     "mlaccel_twin.awslambda.seam",
+    "mlaccel_twin.clock.seam",
     "mlaccel_twin.endpoints.seam",
     "mlaccel_twin.events.seam",
     "mlaccel_twin.iam.seam",
@@ -100,6 +101,7 @@ HOOKS = [
     ("moto.s3.models", "S3Backend", "create_bucket"),
     ("moto.s3.models", "S3Backend", "delete_bucket"),
     ("moto.moto_server.werkzeug_app", "DomainDispatcherApplication", "__call__"),
+    ("moto.moto_server.werkzeug_app", "DomainDispatcherApplication", "get_application"),
     ("sagemaker.local.pipeline", "_StepExecutorFactory", "get"),
     ("sagemaker.local.entities", "_LocalPipelineExecutionStep", "_construct_metadata"),
     ("sagemaker.local.entities", "_LocalPipelineExecution", "_initialize_step_execution"),
