@@ -206,6 +206,53 @@ def test_processing_scripts_with_container_paths_run_and_log(
     assert job["ProcessingResources"]["ClusterConfig"]["InstanceType"] == "ml.m5.xlarge"
 
 
+HARD_CODED_TRAIN = """
+import os
+import pickle
+
+import pandas as pd
+from sklearn.linear_model import LinearRegression
+
+if __name__ == "__main__":
+    train = pd.read_csv("/opt/ml/input/data/train/train.csv", header=None)
+    model = LinearRegression().fit(train.iloc[:, 1:], train.iloc[:, 0])
+    with open(os.path.join("/opt/ml/model", "model.pkl"), "wb") as f:
+        pickle.dump(model, f)
+    print("coefficient:", round(float(model.coef_[0]), 2))
+"""
+
+
+def test_training_scripts_with_container_paths_run(
+    conn: mlaccel.Connection, tmp_path: Path
+) -> None:
+    import io
+    import pickle
+    import tarfile
+
+    from sagemaker.sklearn.estimator import SKLearn
+
+    (tmp_path / "train.py").write_text(HARD_CODED_TRAIN)
+    s3 = conn.client("s3")
+    prefix = f"fidelity/{uuid.uuid4().hex[:8]}"
+    rows = "".join(f"{2 * x + 1},{x}\n" for x in range(20))
+    s3.put_object(Bucket=conn.bucket, Key=f"{prefix}/train/train.csv", Body=rows)
+    sklearn_estimator = SKLearn(
+        entry_point="train.py",
+        source_dir=str(tmp_path),
+        framework_version="1.2-1",
+        instance_type="ml.m5.large",
+        role=conn.role_arn,
+        sagemaker_session=conn.sagemaker_session,
+        output_path=f"s3://{conn.bucket}/{prefix}/output",
+    )
+    sklearn_estimator.fit({"train": f"s3://{conn.bucket}/{prefix}/train"}, logs=False)
+    bucket, key = sklearn_estimator.model_data.removeprefix("s3://").split("/", 1)
+    body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    with tarfile.open(fileobj=io.BytesIO(body)) as tar:
+        model = pickle.loads(tar.extractfile("model.pkl").read())  # type: ignore[union-attr]
+    assert round(float(model.coef_[0]), 2) == 2.0
+
+
 def _libsvm_rows(n: int, seed: int) -> str:
     """1-based LIBSVM records, as the public XGBoost examples ship them (abalone)."""
     import numpy as np
