@@ -8,6 +8,7 @@ import io
 import json
 import os
 import signal
+import tarfile
 import time
 import zipfile
 from pathlib import Path
@@ -109,6 +110,19 @@ def _write_a_suites_worth(url: str) -> dict[str, Any]:
         PrimaryContainer={"Image": "xgboost", "ModelDataUrl": "s3://durable/models/m.tar.gz"},
         Tags=[{"Key": "product", "Value": "credit"}],
     )
+    import numpy as np
+    import xgboost as xgb
+
+    rng = np.random.default_rng(0)
+    booster = xgb.train({}, xgb.DMatrix(rng.random((30, 2)), rng.random(30)), 3)
+    raw = bytes(booster.save_raw("ubj"))
+    archive = io.BytesIO()
+    with tarfile.open(fileobj=archive, mode="w:gz") as tar:
+        info = tarfile.TarInfo("xgboost-model")
+        info.size = len(raw)
+        tar.addfile(info, io.BytesIO(raw))
+    s3.put_object(Bucket="durable", Key="models/m.tar.gz", Body=archive.getvalue())
+    bodies["models/m.tar.gz"] = archive.getvalue()
     sm.create_endpoint_config(
         EndpointConfigName="credit-config",
         ProductionVariants=[
@@ -121,6 +135,7 @@ def _write_a_suites_worth(url: str) -> dict[str, Any]:
         ],
     )
 
+    sm.create_endpoint(EndpointName="credit-endpoint", EndpointConfigName="credit-config")
     sfn = session.client("stepfunctions", endpoint_url=url)
     definition = {"StartAt": "Done", "States": {"Done": {"Type": "Pass", "End": True}}}
     sfn.create_state_machine(name="training", definition=json.dumps(definition), roleArn=role_arn)
@@ -139,6 +154,7 @@ def _write_a_suites_worth(url: str) -> dict[str, Any]:
     return {
         "checksums": {k: hashlib.sha256(v).hexdigest() for k, v in bodies.items()},
         "packages": arns,
+        "prediction": float(booster.predict(xgb.DMatrix(np.array([[0.5, 0.5]])))[0]),
     }
 
 
@@ -163,7 +179,15 @@ def _read_back(url: str) -> dict[str, Any]:
     lam = session.client("lambda", endpoint_url=url)
     answer = lam.invoke(FunctionName="doubler", Payload=json.dumps({"x": 21}))
     sfn = session.client("stepfunctions", endpoint_url=url)
+    sm.get_waiter("endpoint_in_service").wait(
+        EndpointName="credit-endpoint", WaiterConfig={"Delay": 1, "MaxAttempts": 60}
+    )
+    runtime = session.client("sagemaker-runtime", endpoint_url=url)
+    answer_body = runtime.invoke_endpoint(
+        EndpointName="credit-endpoint", ContentType="text/csv", Body=b"0.5,0.5"
+    )["Body"].read()
     return {
+        "prediction": round(float(answer_body), 5),
         "checksums": checksums,
         "columns": [c["Name"] for c in table["StorageDescriptor"]["Columns"]],
         "partitions": [p["Values"] for p in partitions],
@@ -183,6 +207,7 @@ def _read_back(url: str) -> dict[str, Any]:
 def _expected(written: dict[str, Any]) -> dict[str, Any]:
     arns = written["packages"]
     return {
+        "prediction": round(written["prediction"], 5),
         "checksums": written["checksums"],
         "columns": ["age", "score"],
         "partitions": [["2026-12-01"]],

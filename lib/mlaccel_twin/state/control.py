@@ -33,6 +33,15 @@ def _only(described: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
     return {k: described[k] for k in keys if described.get(k) not in (None, [], {})}
 
 
+def _restore_each(kind: str, items: list[Any], create: Callable[[Any], None]) -> None:
+    """Create each saved item; one that fails is logged and the others still come back."""
+    for item in items:
+        try:
+            create(item)
+        except Exception:
+            log.exception("could not restore a saved %s: %s", kind, str(item)[:200])
+
+
 def _tags(sm: Any, arn: str) -> list[dict[str, str]]:
     return list(sm.list_tags(ResourceArn=arn).get("Tags", []))
 
@@ -70,7 +79,8 @@ def restore_iam(client: Clients, roles: list[dict[str, Any]]) -> None:
     import json
 
     iam = client("iam")
-    for role in roles:
+
+    def create_role(role: dict[str, Any]) -> None:
         create = dict(role["create"])
         document = create["AssumeRolePolicyDocument"]
         create["AssumeRolePolicyDocument"] = (
@@ -85,6 +95,8 @@ def restore_iam(client: Clients, roles: list[dict[str, Any]]) -> None:
             )
         for arn in role["attached"]:
             iam.attach_role_policy(RoleName=create["RoleName"], PolicyArn=arn)
+
+    _restore_each("IAM role", roles, create_role)
 
 
 # -- Glue catalog ---------------------------------------------------------------------------
@@ -130,7 +142,8 @@ def snapshot_glue(client: Clients) -> list[dict[str, Any]]:
 
 def restore_glue(client: Clients, databases: list[dict[str, Any]]) -> None:
     glue = client("glue")
-    for database in databases:
+
+    def create_database(database: dict[str, Any]) -> None:
         glue.create_database(DatabaseInput=database["input"])
         name = database["input"]["Name"]
         for table in database["tables"]:
@@ -141,6 +154,8 @@ def restore_glue(client: Clients, databases: list[dict[str, Any]]) -> None:
                     TableName=table["input"]["Name"],
                     PartitionInputList=table["partitions"],
                 )
+
+    _restore_each("Glue database", databases, create_database)
 
 
 # -- model registry -------------------------------------------------------------------------
@@ -195,12 +210,15 @@ def snapshot_registry(client: Clients) -> list[dict[str, Any]]:
 
 def restore_registry(client: Clients, groups: list[dict[str, Any]]) -> None:
     sm = client("sagemaker")
-    for group in groups:
+
+    def create_group(group: dict[str, Any]) -> None:
         sm.create_model_package_group(**group["input"], **_tag_arg(group["tags"]))
         for package in group["packages"]:  # in version order: the versions come back the same
             sm.create_model_package(
                 ModelPackageGroupName=group["input"]["ModelPackageGroupName"], **package
             )
+
+    _restore_each("model package group", groups, create_group)
 
 
 def _tag_arg(tags: list[dict[str, str]]) -> dict[str, Any]:
@@ -258,12 +276,19 @@ def snapshot_sagemaker(client: Clients) -> dict[str, list[dict[str, Any]]]:
 
 def restore_sagemaker(client: Clients, saved: dict[str, list[dict[str, Any]]]) -> None:
     sm = client("sagemaker")
-    for model in saved["models"]:
-        sm.create_model(**model["input"], **_tag_arg(model["tags"]))
-    for config in saved["endpoint_configs"]:
-        sm.create_endpoint_config(**config["input"], **_tag_arg(config["tags"]))
-    for endpoint in saved["endpoints"]:  # their model servers start again
-        sm.create_endpoint(**endpoint["input"], **_tag_arg(endpoint["tags"]))
+    _restore_each(
+        "model", saved["models"], lambda m: sm.create_model(**m["input"], **_tag_arg(m["tags"]))
+    )
+    _restore_each(
+        "endpoint configuration",
+        saved["endpoint_configs"],
+        lambda c: sm.create_endpoint_config(**c["input"], **_tag_arg(c["tags"])),
+    )
+    _restore_each(  # their model servers start again
+        "endpoint",
+        saved["endpoints"],
+        lambda e: sm.create_endpoint(**e["input"], **_tag_arg(e["tags"])),
+    )
 
 
 # -- Step Functions -------------------------------------------------------------------------
@@ -289,10 +314,13 @@ def snapshot_stepfunctions(client: Clients) -> list[dict[str, Any]]:
 
 def restore_stepfunctions(client: Clients, machines: list[dict[str, Any]]) -> None:
     sfn = client("stepfunctions")
-    for machine in machines:
-        sfn.create_state_machine(
-            **machine["input"], **({"tags": machine["tags"]} if machine["tags"] else {})
-        )
+    _restore_each(
+        "state machine",
+        machines,
+        lambda m: sfn.create_state_machine(
+            **m["input"], **({"tags": m["tags"]} if m["tags"] else {})
+        ),
+    )
 
 
 # -- Lambda ---------------------------------------------------------------------------------
@@ -334,12 +362,15 @@ def snapshot_lambda(client: Clients) -> list[dict[str, Any]]:
 
 def restore_lambda(client: Clients, functions: list[dict[str, Any]]) -> None:
     lam = client("lambda")
-    for function in functions:
-        lam.create_function(
-            **function["input"],
-            Code={"ZipFile": base64.b64decode(function["code"])},
-            **({"Tags": function["tags"]} if function["tags"] else {}),
-        )
+    _restore_each(
+        "Lambda function",
+        functions,
+        lambda f: lam.create_function(
+            **f["input"],
+            Code={"ZipFile": base64.b64decode(f["code"])},
+            **({"Tags": f["tags"]} if f["tags"] else {}),
+        ),
+    )
 
 
 SNAPSHOTS: dict[str, Callable[[Clients], Any]] = {
