@@ -28,7 +28,7 @@ from mlaccel.monitor._formats import (
     validate_constraints,
     validate_statistics,
 )
-from mlaccel.monitor._io import DEFAULT_BATCH_ROWS, iter_chunks
+from mlaccel.monitor._io import DEFAULT_BATCH_ROWS, iter_chunks, read_ahead
 from mlaccel.monitor._locations import read_bytes, write_text
 from mlaccel.monitor._profile import ColumnStats, inferred_type
 
@@ -135,7 +135,7 @@ def profile_columns(
         boto3_session=boto3_session,
     )
     with column_workers() as pool:
-        for new_rows, batch in chunks:
+        for new_rows, batch in read_ahead(chunks):
             item_count += new_rows
             tasks = []
             for name, column in zip(batch.schema.names, batch.columns, strict=True):

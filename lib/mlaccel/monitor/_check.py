@@ -28,7 +28,7 @@ from mlaccel.monitor._formats import (
     MonitoringConfig,
     feature_overrides,
 )
-from mlaccel.monitor._io import DEFAULT_BATCH_ROWS, iter_chunks
+from mlaccel.monitor._io import DEFAULT_BATCH_ROWS, iter_chunks, read_ahead
 from mlaccel.monitor._profile import ColumnStats
 from mlaccel.monitor._sketch import Binner, NumericReference, reference_from_statistics
 from mlaccel.monitor._violations import (
@@ -301,7 +301,7 @@ def gather_check(
         column_names=column_names,
     )
     with column_workers() as pool:
-        for new_rows, batch in chunks:
+        for new_rows, batch in read_ahead(chunks):
             item_count += new_rows
             tasks: list[Callable[[], None]] = []
             for name, column in zip(batch.schema.names, batch.columns, strict=True):

@@ -7,7 +7,9 @@ Memory stays bounded by ``batch_rows`` whatever the number of rows.
 
 from __future__ import annotations
 
+import queue
 import sys
+import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,10 +37,11 @@ from mlaccel.monitor._readers import (
     whole_rows,
 )
 
-DEFAULT_BATCH_ROWS = 131_072
+DEFAULT_BATCH_ROWS = 262_144
 # Parquet row groups are read this many columns at a time, so a file written as one big row
-# group does not have to be decoded whole.
-PARQUET_COLUMNS_PER_READ = 2
+# group does not have to be decoded whole; enough columns per read that both cores have
+# several columns to work on between reads.
+PARQUET_COLUMNS_PER_READ = 8
 
 
 @dataclass(frozen=True)
@@ -139,6 +142,48 @@ def iter_chunks(
             present = [name for name in wanted if name in batch.schema.names]
             batch = batch.select(present)
         yield rows, batch
+
+
+_DONE = object()
+
+
+def read_ahead(chunks: Iterator[Chunk], depth: int = 1) -> Iterator[Chunk]:
+    """``chunks``, with the next ``depth`` read by a background thread meanwhile.
+
+    Arrow decodes files without the GIL, so reading the next columns overlaps the work on the
+    current ones; memory holds at most ``depth`` chunks more. Errors surface in the caller.
+    """
+    slots: queue.Queue[Any] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for chunk in chunks:
+                while not stop.is_set():
+                    try:
+                        slots.put(chunk, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            slots.put(_DONE)
+        except BaseException as error:  # handed to the consumer, which re-raises it
+            slots.put(error)
+
+    reader = threading.Thread(target=produce, name="mlaccel-monitor-read", daemon=True)
+    reader.start()
+    try:
+        while True:
+            item = slots.get()
+            if item is _DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        reader.join()
 
 
 def _is_frame(data: Any) -> bool:

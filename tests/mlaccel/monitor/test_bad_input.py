@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +13,7 @@ import pytest
 
 from mlaccel import monitor
 from mlaccel.errors import MLAccelInputError
+from mlaccel.monitor._io import read_ahead
 
 
 @pytest.fixture
@@ -153,3 +156,19 @@ def test_wrong_arguments_name_the_fix(baseline: monitor.Baseline, tmp_path: Path
     nested = pa.table({"x": pa.array([[1, 2], [3]])})
     with pytest.raises(MLAccelInputError, match="column 'x' has Arrow type list"):
         monitor.compute_baseline(nested)
+
+
+def test_read_ahead_hands_reader_errors_to_the_caller_and_stops_early() -> None:
+    def failing() -> Iterator[tuple[int, str]]:
+        yield 1, "first"
+        raise MLAccelInputError("data.parquet is truncated")
+
+    chunks = read_ahead(failing())
+    assert next(chunks) == (1, "first")
+    with pytest.raises(MLAccelInputError, match="truncated"):
+        next(chunks)
+
+    endless = read_ahead((index, "batch") for index in iter(int, 1))
+    assert next(endless) == (0, "batch")
+    endless.close()  # the caller stops: the reader thread ends too
+    assert not any(t.name == "mlaccel-monitor-read" for t in threading.enumerate())
