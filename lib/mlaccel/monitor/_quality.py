@@ -111,7 +111,15 @@ def model_quality_metrics(
     """
     problem = _problem(problem_type)
     if problem == MULTICLASS and y_prob is not None:
-        return _multiclass_with_probabilities(y_true, y_pred, y_prob, class_labels)
+        if np.ndim(y_prob) == 2:
+            return _multiclass_with_probabilities(y_true, y_pred, y_prob, class_labels)
+        if y_pred is None:
+            raise MLAccelInputError(
+                "a multiclass y_prob needs one row of class probabilities per record (or pass "
+                "y_pred, the predicted classes)"
+            )
+        log.info("multiclass: y_prob holds one value per record, not per class; no log_loss")
+        y_prob = None
     truth = _column(y_true, "y_true")
     if y_pred is None and y_prob is None:
         raise MLAccelInputError("pass y_pred (predicted labels or values), y_prob, or both")

@@ -376,6 +376,15 @@ def test_multiclass_metrics_follow_model_monitor_format() -> None:
         class_labels=["a", "b"],
     )
     assert labelled["multiclass_classification_metrics"]["accuracy"]["value"] == 1.0
+    # One score per record (an analyzer's probability_attribute): metrics without log_loss.
+    scored = monitor.model_quality_metrics(
+        [0, 1, 2] * 10, [0, 1, 1] * 10, y_prob=[0.9] * 30, problem_type="MulticlassClassification"
+    )
+    assert "log_loss" not in scored["multiclass_classification_metrics"]
+    with pytest.raises(MLAccelInputError, match="one row of class probabilities per record"):
+        monitor.model_quality_metrics(
+            [0, 1], y_prob=[0.5, 0.5], problem_type="MulticlassClassification"
+        )
     with pytest.raises(MLAccelInputError, match="class_labels names 3 classes but y_prob has 2"):
         monitor.model_quality_metrics(
             [0, 1],
