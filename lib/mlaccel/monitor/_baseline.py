@@ -28,7 +28,7 @@ from mlaccel.monitor._formats import (
     validate_constraints,
     validate_statistics,
 )
-from mlaccel.monitor._io import DEFAULT_BATCH_ROWS, iter_chunks, read_ahead
+from mlaccel.monitor._io import DEFAULT_BATCH_ROWS, iter_chunks, read_ahead, system_allocator
 from mlaccel.monitor._locations import read_bytes, write_text
 from mlaccel.monitor._profile import ColumnStats, inferred_type
 
@@ -134,7 +134,7 @@ def profile_columns(
         batch_rows=batch_rows,
         boto3_session=boto3_session,
     )
-    with column_workers() as pool:
+    with system_allocator(), column_workers() as pool:
         for new_rows, batch in read_ahead(chunks):
             item_count += new_rows
             tasks = []

@@ -28,7 +28,7 @@ from mlaccel.monitor._formats import (
     MonitoringConfig,
     feature_overrides,
 )
-from mlaccel.monitor._io import DEFAULT_BATCH_ROWS, iter_chunks, read_ahead
+from mlaccel.monitor._io import DEFAULT_BATCH_ROWS, iter_chunks, read_ahead, system_allocator
 from mlaccel.monitor._profile import ColumnStats
 from mlaccel.monitor._sketch import Binner, NumericReference, reference_from_statistics
 from mlaccel.monitor._violations import (
@@ -300,7 +300,7 @@ def gather_check(
         boto3_session=boto3_session,
         column_names=column_names,
     )
-    with column_workers() as pool:
+    with system_allocator(), column_workers() as pool:
         for new_rows, batch in read_ahead(chunks):
             item_count += new_rows
             tasks: list[Callable[[], None]] = []

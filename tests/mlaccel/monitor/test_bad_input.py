@@ -172,3 +172,12 @@ def test_read_ahead_hands_reader_errors_to_the_caller_and_stops_early() -> None:
     assert next(endless) == (0, "batch")
     endless.close()  # the caller stops: the reader thread ends too
     assert not any(t.name == "mlaccel-monitor-read" for t in threading.enumerate())
+
+
+def test_a_check_leaves_arrows_default_memory_pool_as_it_was(tmp_path: Path) -> None:
+    before = pa.default_memory_pool().backend_name
+    baseline = monitor.compute_baseline(pd.DataFrame({"x": [1.0, 2.0, 3.0]}))
+    (tmp_path / "broken.parquet").write_bytes(b"not parquet")
+    with pytest.raises(MLAccelInputError, match=r"broken\.parquet"):
+        monitor.check_against_baseline(tmp_path / "broken.parquet", baseline)
+    assert pa.default_memory_pool().backend_name == before
