@@ -101,13 +101,17 @@ def read_json(conn: mlaccel.Connection, uri: str) -> Any:
     return json.loads(conn.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read())
 
 
+def load_average() -> str:
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--shards", type=int, default=8, help="Parquet objects per data set")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
-    print(f"load average at start (1, 5, 15 min): {os.getloadavg()}, {os.cpu_count()} cores")
+    print(f"load average at start (1, 5, 15 min): {load_average()} on {os.cpu_count()} cores")
     example = monitor.make_drift_example(args.rows, seed=0)
     with Twin() as twin:
         conn = mlaccel.connect("local", twin_url=twin.url)
@@ -127,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
             same = "identical to 1 instance" if violations == results[1] else "DIFFERENT"
             print(f"monitoring job, {instances} instance(s): {seconds:.1f} s, {same}")
             print(f"  flagged: {flagged}")
-    print(f"load average at end (1, 5, 15 min): {os.getloadavg()}")
+    print(f"load average at end (1, 5, 15 min): {load_average()}")
     return 0
 
 
