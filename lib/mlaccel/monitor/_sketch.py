@@ -288,7 +288,8 @@ class Binner:
     def __init__(self, edges: np.ndarray, cells: int = 1 << 16) -> None:
         self.edges = edges
         self.size = int(edges.size)
-        self._table = self.size > 32
+        # A binary search over even a dozen edges costs more than the table lookup.
+        self._table = self.size > 4
         if not self._table:
             return
         low, high = float(edges[0]), float(edges[-1])

@@ -243,16 +243,21 @@ def test_quantile_summary_is_bounded_and_accurate() -> None:
     items, weights = summary.weighted_items()
     assert weights.sum() == values.size and items.size < 2 * 4096 * 12
     grid = quantile_grid(items, weights, 1000)
-    exact = np.quantile(values, (np.arange(1000) + 0.5) / 1000)
-    ranks = np.searchsorted(np.sort(values), grid) / values.size
-    assert np.abs(ranks - (np.arange(1000) + 0.5) / 1000).max() < 0.003
+    # Point j is the (j + 1) / 1000 quantile: read back, its CDF has no half-step offset.
+    exact = np.quantile(values, (np.arange(1000) + 1.0) / 1000)
+    ranks = np.searchsorted(np.sort(values), grid, side="right") / values.size
+    assert np.abs(ranks - (np.arange(1000) + 1.0) / 1000).max() < 0.003
     assert grid[500] == pytest.approx(exact[500], rel=0.01)
 
 
-def test_binner_matches_binary_search_including_ties_and_tails() -> None:
+@pytest.mark.parametrize("few", [False, True], ids=["heavy-tail", "fifteen-integers"])
+def test_binner_matches_binary_search_including_ties_and_tails(few: bool) -> None:
     rng = np.random.default_rng(14)
     edges = np.unique(np.concatenate([rng.pareto(1.0, 800), np.arange(50.0)]))
     values = np.concatenate([rng.pareto(1.0, 100_000), np.arange(60.0), edges[:100]])
+    if few:
+        edges = np.arange(15.0)
+        values = np.concatenate([rng.poisson(4.0, 100_000).astype(float), [-1.0, 0.5, 99.0]])
     binner = Binner(edges)
     expected = np.bincount(np.searchsorted(edges, values, side="left"), minlength=edges.size + 1)
     assert np.array_equal(binner.count(values), expected)
