@@ -67,7 +67,8 @@ def test_advancing_an_hour_runs_an_hourly_schedule_once(twin: Twin) -> None:
     moved = advance_clock(twin.url, "1h")
     elapsed = datetime.fromisoformat(moved["now"]) - before
     assert elapsed.total_seconds() >= parse_duration("59m")
-    assert [rule for rule, _ in moved["fired"]] == [machine.rsplit(":", 1)[1]]
+    # other tests' schedules in the shared twin may fire too: this one fires once
+    assert [rule for rule, _ in moved["fired"]].count(machine.rsplit(":", 1)[1]) == 1
     assert len(_wait_for(1, twin.url, machine)) == 1
     advance_clock(twin.url, "30m")  # not due yet
     time.sleep(0.5)
