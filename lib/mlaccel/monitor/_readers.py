@@ -181,10 +181,12 @@ def read_json(
     """Batches of a JSON Lines file; nested objects become ``parent.child`` columns."""
     import pyarrow.json as pjson
 
-    reader = pjson.open_json(
-        open_stream(file, boto3_session, seekable=False),
-        read_options=pjson.ReadOptions(block_size=_BLOCK_BYTES),
-    )
+    stream = open_stream(file, boto3_session, seekable=False)
+    options = pjson.ReadOptions(block_size=_BLOCK_BYTES)
+    if hasattr(pjson, "open_json"):  # streaming, in constant memory (pyarrow 19 and later)
+        reader: Any = pjson.open_json(stream, read_options=options)
+    else:  # older pyarrow reads the whole file, then hands it out in batches
+        reader = pjson.read_json(stream, read_options=options).to_batches()
     for batch in reader:
         flat = _flatten(pa.Table.from_batches([batch]))
         yield from flat.to_batches(max_chunksize=batch_rows)
