@@ -7,6 +7,7 @@ builder shows here as a readable diff, to be reviewed and re-exported on purpose
 
 from __future__ import annotations
 
+import base64
 import difflib
 import json
 import re
@@ -147,6 +148,41 @@ def test_training_definition_has_the_required_shape(conn: mlaccel.Connection, to
     assert "Train" in caught and "Baselines" in caught
 
 
+def test_multiclass_workflows_monitor_model_quality_on_the_predicted_class(
+    conn: mlaccel.Connection, topic: str
+) -> None:
+    """A softprob model answers only probabilities: the workflows add the predicted class after
+    them and point Model Monitor's multiclass analysis at it, for the baseline and the capture."""
+    grades = replace(CREDIT, name="grades", problem_type="multiclass", classes=("a", "b", "c"))
+    settings = workflows.workflow_settings(grades, connection=conn, topic_arn=topic)
+    states = workflows.training_workflow(settings).definition.to_dict()["States"]
+    branch = states["Baselines"]["Branches"][1]["States"]
+    assert list(branch) == [
+        "Score validation split",
+        "Add predicted class",
+        "Model-quality baseline",
+    ]
+    payload = branch["Add predicted class"]["Parameters"]["Payload"]
+    assert payload["Classes"] == 3 and payload["FirstProbability"] == 1
+    env = branch["Model-quality baseline"]["Parameters"]["Environment"]
+    assert env["problem_type"] == "MulticlassClassification"
+    assert (env["ground_truth_attribute"], env["inference_attribute"]) == ("_c0", "_c4")
+    assert (
+        branch["Model-quality baseline"]["Parameters"]["ProcessingInputs"][0]["S3Input"]["S3Uri"]
+        == payload["OutputUri"]
+    )
+
+    monitoring = workflows.monitoring_workflow(settings).definition.to_dict()["States"]
+    assert monitoring["Consolidate captured data"]["Parameters"]["Payload"]["Classes"] == 3
+    truth = monitoring["Drift checks"]["Branches"][1]["States"]
+    env = truth["Model drift"]["Parameters"]["Environment"]
+    assert (env["ground_truth_attribute"], env["inference_attribute"]) == ("groundTruth", "_c3")
+    plain = workflows.monitoring_workflow(
+        workflows.workflow_settings(CREDIT, connection=conn, topic_arn=topic)
+    ).definition.to_dict()["States"]
+    assert "Classes" not in plain["Consolidate captured data"]["Parameters"]["Payload"]
+
+
 def test_settings_reject_bad_parameters(conn: mlaccel.Connection, topic: str) -> None:
     with pytest.raises(MLAccelInputError, match="metric_threshold"):
         workflows.workflow_settings(CARS, connection=conn, topic_arn=topic,
@@ -234,6 +270,52 @@ def test_handler_pure_functions() -> None:
     assert h.model_name_for(arn) == "mlaccel-used-cars-v12"
     with pytest.raises(h.BadEvent, match="EndpointName"):
         h.require({}, "EndpointName")
+
+
+def test_predicted_class_is_appended_after_the_probabilities(
+    conn: mlaccel.Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    h = _handlers()
+    assert h.with_predicted_class("2,0.1,0.2,0.7", 1, 3) == "2,0.1,0.2,0.7,2"
+    assert h.with_predicted_class("0.5,0.5", 0, 2) == "0.5,0.5,0"  # a tie: the lower index
+    with pytest.raises(h.BadEvent, match="fewer than the 3 class probabilities"):
+        h.with_predicted_class("1,0.4", 1, 3)
+    with pytest.raises(h.BadEvent, match="not a number"):
+        h.with_predicted_class("1,x,0.4,0.6", 1, 3)
+    for bad in (1, -2, "3", True):
+        with pytest.raises(h.BadEvent, match="must be the number of classes"):
+            h.class_count({"Classes": bad})
+
+    monkeypatch.setattr(h, "_client", lambda service: conn.client(service))
+    s3, bucket = conn.client("s3"), conn.bucket
+    s3.put_object(
+        Bucket=bucket, Key="t-labels/scored/part.csv.out", Body=b"1,0.2,0.7,0.1\n0,0.9,0.05,0.05\n"
+    )
+    answer = h.add_predicted_class({
+        "ScoredUri": f"s3://{bucket}/t-labels/scored", "OutputUri": f"s3://{bucket}/t-labels/out",
+        "FirstProbability": 1, "Classes": 3,
+    })  # fmt: skip
+    assert (answer["files"], answer["rows"]) == (1, 2)
+    body = s3.get_object(Bucket=bucket, Key="t-labels/out/part.csv.out")["Body"].read()
+    assert body == b"1,0.2,0.7,0.1,1\n0,0.9,0.05,0.05,0\n"
+    with pytest.raises(h.BadEvent, match="holds no file"):
+        h.add_predicted_class({"ScoredUri": f"s3://{bucket}/t-labels/none",
+                               "OutputUri": f"s3://{bucket}/x", "FirstProbability": 1,
+                               "Classes": 3})  # fmt: skip
+
+    # captured answers get it in the merged copy, in the record's encoding
+    record = {
+        "captureData": {"endpointOutput": {"data": "MC4xLDAuNiwwLjM=", "encoding": "BASE64"}},
+        "eventMetadata": {"inferenceId": "7"},
+    }
+    out = h._endpoint_output_with_predicted_class(record, 3)["captureData"]["endpointOutput"]
+    assert base64.b64decode(out["data"]) == b"0.1,0.6,0.3,1" and out["encoding"] == "BASE64"
+    record["captureData"]["endpointOutput"] = {
+        "data": "0.1,0.6,0.3\n0.5,0.2,0.3",
+        "encoding": "CSV",
+    }
+    out = h._endpoint_output_with_predicted_class(record, 3)["captureData"]["endpointOutput"]
+    assert out["data"] == "0.1,0.6,0.3,1\n0.5,0.2,0.3,0"
 
 
 # ------------------------------------------------------------------------------ real runs

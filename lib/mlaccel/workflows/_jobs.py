@@ -144,12 +144,15 @@ def keyed_transform_step(
     )
 
 
-def model_quality_monitored(product: products.DataProduct) -> bool:
-    """Whether the workflows baseline and monitor the model's quality: for regression and
-    binary models. A multiclass model answers one probability per class, and Model Monitor's
-    multiclass analysis needs the predicted class as a column, which a transform or a capture
-    of those answers does not hold; its data quality is monitored all the same."""
-    return product.problem_type != "multiclass"
+def multiclass_count(product: products.DataProduct) -> int:
+    """How many classes a multiclass model answers probabilities for; 0 for other models.
+
+    Model Monitor's multiclass analysis reads the predicted class as a field of its own, which a
+    ``multi:softprob`` model does not answer: the workflows append it (the Lambda
+    ``add_predicted_class`` for the baseline, ``consolidate_capture`` for the captured data)
+    after the class probabilities.
+    """
+    return len(product.classes) if product.problem_type == "multiclass" else 0
 
 
 def model_quality_env(

@@ -16,7 +16,7 @@ from mlaccel.workflows._jobs import (
     BOUND_BELOW_URI,
     analyzer_step,
     model_quality_env,
-    model_quality_monitored,
+    multiclass_count,
 )
 from mlaccel.workflows._settings import WorkflowSettings
 from mlaccel.workflows._states import (
@@ -104,6 +104,8 @@ def _consolidate_stage(settings: WorkflowSettings, watermark: str, failed: Any) 
             "GroundTruthUri": settings.ground_truth_uri,
             "OutputUri.$": "$.names.output",
             "WatermarkParameter": watermark,
+            # a multiclass model's merged answers get the predicted class Model Monitor reads
+            **({"Classes": classes} if (classes := multiclass_count(settings.product)) else {}),
         },
         "$.capture",
     )
@@ -131,9 +133,7 @@ def _drift_checks_stage(settings: WorkflowSettings, failed: Any) -> Any:
     with_truth = Choice("Ground truth?")
     with_truth.add_choice(
         ChoiceRule.BooleanEquals("$.capture.Payload.has_ground_truth", True),
-        _model_drift_state(settings)
-        if model_quality_monitored(settings.product)
-        else Pass("Model quality not monitored (multiclass)"),
+        _model_drift_state(settings),
     )
     with_truth.default_choice(Pass("No ground truth yet"))
     checks = Parallel("Drift checks", result_path=None)
@@ -169,11 +169,13 @@ def _data_drift_state(settings: WorkflowSettings) -> Any:
 def _model_drift_state(settings: WorkflowSettings) -> Any:
     """The captured answers, merged with their ground truth, against the model-quality
     baseline."""
+    classes = multiclass_count(settings.product)
     env = model_quality_env(
         settings.product,
         dataset_format=_capture_format(["endpointOutput"]),
         ground_truth="groundTruth",
-        prediction="_c0",
+        # a multiclass answer is each class's probability, then the predicted class
+        prediction=f"_c{classes}" if classes else "_c0",
     )
     step = analyzer_step(
         "Model drift",

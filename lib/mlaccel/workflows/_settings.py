@@ -21,6 +21,7 @@ FUNCTIONS = {
     "consolidate_capture": "mlaccel-consolidate-capture",
     "evaluate_violations": "mlaccel-evaluate-violations",
     "quality_report": "mlaccel-quality-report",
+    "add_predicted_class": "mlaccel-add-predicted-class",
 }
 #: The module of ``seedcode/lambdas/workflow`` that holds the handlers.
 HANDLERS = "handlers"

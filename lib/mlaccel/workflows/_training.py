@@ -22,7 +22,7 @@ from mlaccel.workflows._jobs import (
     analyzer_step,
     keyed_transform_step,
     model_quality_env,
-    model_quality_monitored,
+    multiclass_count,
     script_step,
 )
 from mlaccel.workflows._settings import WorkflowSettings
@@ -244,8 +244,7 @@ def _baselines_stage(settings: WorkflowSettings, product: products.DataProduct, 
 
     baselines = Parallel("Baselines", result_path=None)
     baselines.add_branch(_data_quality_baseline(settings))
-    if model_quality_monitored(product):
-        baselines.add_branch(_model_quality_baseline(settings, product))
+    baselines.add_branch(_model_quality_baseline(settings, product))
     catch(failed, baselines)
     return baselines
 
@@ -277,11 +276,30 @@ def _model_quality_baseline(settings: WorkflowSettings, product: products.DataPr
         result_path="$.scoring",
     )
     bind(score, TransformJobName="$.names.scoring", ModelName="$.names.model")
+    classes = multiclass_count(product)
+    steps = [score]
+    prediction = "_c1"  # each row is the label, then the model's answer
+    if classes:  # the label, each class's probability, then the predicted class
+        labelled = settings.uri("baselines", "validation-labelled")
+        steps.append(
+            lambda_task(
+                "Add predicted class",
+                "add_predicted_class",
+                {
+                    "ScoredUri": scored,
+                    "OutputUri": labelled,
+                    "FirstProbability": 1,
+                    "Classes": classes,
+                },
+                "$.labelled",
+            )
+        )
+        scored, prediction = labelled, f"_c{classes + 1}"
     env = model_quality_env(
         product,
         dataset_format=json.dumps({"csv": {"header": False}}),
         ground_truth="_c0",
-        prediction="_c1",
+        prediction=prediction,
     )
     quality = analyzer_step(
         "Model-quality baseline",
@@ -292,7 +310,7 @@ def _model_quality_baseline(settings: WorkflowSettings, product: products.DataPr
         "$.model_quality",
     )
     bind(quality, ProcessingJobName="$.names.model_quality")
-    return Chain([score, quality])
+    return Chain([*steps, quality])
 
 
 def _endpoint_stage(settings: WorkflowSettings, failed: Any, *, in_service: Any) -> Any:

@@ -9,6 +9,8 @@
 ``evaluate_violations`` the drift checks' violations as rows for SQL, and a readable e-mail
 ``quality_report``     the processing job's ``quality.json`` as one line per column, for the
                        scoring workflow's notification
+``add_predicted_class`` a multiclass model's scored rows with the most probable class appended,
+                       the field Model Monitor's multiclass analysis reads
 
 Each handler is a thin shell over pure functions, so the logic is tested without AWS. Only the
 standard library and boto3 are used: the folder deploys as is.
@@ -16,6 +18,7 @@ standard library and boto3 are used: the folder deploys as is.
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import os
@@ -252,6 +255,57 @@ def merge_ground_truth(
     ]
 
 
+def with_predicted_class(line: str, first: int, classes: int) -> str:
+    """``line`` (CSV) with the index of its most probable class appended.
+
+    A ``multi:softprob`` model answers one probability per class, fields ``first`` to
+    ``first + classes - 1``; Model Monitor's multiclass analysis needs the predicted class as a
+    field of its own (``inference_attribute``). Ties go to the lower index, as argmax does.
+    """
+    fields = line.split(",")
+    answers = fields[first : first + classes]
+    if len(answers) != classes:
+        raise BadEvent(
+            f"a scored row has {len(fields)} fields, fewer than the {classes} class "
+            f"probabilities expected from field {first}: {line[:80]!r}"
+        )
+    try:
+        probabilities = [float(value) for value in answers]
+    except ValueError:
+        raise BadEvent(
+            f"a scored row holds a probability that is not a number: {line[:80]!r}"
+        ) from None
+    best = max(range(classes), key=probabilities.__getitem__)
+    return f"{line},{best}"
+
+
+def _lines_with_predicted_class(text: str, first: int, classes: int) -> str:
+    rows = [with_predicted_class(row, first, classes) for row in text.splitlines() if row.strip()]
+    return "".join(row + "\n" for row in rows)
+
+
+def _endpoint_output_with_predicted_class(record: dict[str, Any], classes: int) -> dict[str, Any]:
+    """A captured record whose endpoint output (one CSV row of probabilities per line) has the
+    predicted class appended to each line, in the record's own encoding."""
+    capture = record.get("captureData") or {}
+    output = dict(capture.get("endpointOutput") or {})
+    if "data" not in output:
+        raise BadEvent(f"captured record {event_key(record)!r} has no endpointOutput data")
+    encoded = str(output.get("encoding", "CSV")).upper() == "BASE64"
+    text = base64.b64decode(output["data"]).decode("utf-8") if encoded else str(output["data"])
+    labelled = _lines_with_predicted_class(text, 0, classes).rstrip("\n")
+    output["data"] = base64.b64encode(labelled.encode()).decode() if encoded else labelled
+    return {**record, "captureData": {**capture, "endpointOutput": output}}
+
+
+def class_count(event: Mapping[str, Any]) -> int:
+    """The event's optional ``Classes``: 0 (not multiclass) or the number of classes."""
+    value = event.get("Classes", 0)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0 or value == 1:
+        raise BadEvent(f"Classes={value!r} must be the number of classes (2 or more), or 0")
+    return value
+
+
 def jsonl(text: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in text.splitlines() if line.strip()]
 
@@ -288,7 +342,9 @@ def consolidate_capture(event: Mapping[str, Any], context: Any = None) -> dict[s
 
     Event: ``CaptureUri`` (the endpoint's capture prefix), ``GroundTruthUri`` (where labels
     arrive, as Model Monitor's ground-truth JSON Lines), ``OutputUri`` (this run's folder),
-    ``WatermarkParameter`` (SSM parameter holding the last run's high-water mark).
+    ``WatermarkParameter`` (SSM parameter holding the last run's high-water mark), and for a
+    multiclass model ``Classes`` (how many): each merged record's endpoint output then ends
+    with the predicted class.
 
     Returns the counts, the files written, whether ground truth matched any record, and the new
     watermark, which the workflow commits only when the run succeeds.
@@ -296,6 +352,7 @@ def consolidate_capture(event: Mapping[str, Any], context: Any = None) -> dict[s
     capture_uri, truth_uri, output_uri, parameter = require(
         event, "CaptureUri", "GroundTruthUri", "OutputUri", "WatermarkParameter"
     )
+    classes = class_count(event)
     ssm, s3 = _client("ssm"), _client("s3")
     try:
         since = ssm.get_parameter(Name=parameter)["Parameter"]["Value"]
@@ -318,6 +375,8 @@ def consolidate_capture(event: Mapping[str, Any], context: Any = None) -> dict[s
         return result
     _put_jsonl(s3, result["capture_uri"] + "capture.jsonl", captured)
     merged = merge_ground_truth(captured, _read_all(s3, _new_objects(s3, truth_uri, "")))
+    if classes:  # the model-quality copy carries the predicted class; the capture stays as is
+        merged = [_endpoint_output_with_predicted_class(record, classes) for record in merged]
     if merged:
         _put_jsonl(s3, result["merged_uri"] + "merged.jsonl", merged)
     result.update(has_ground_truth=bool(merged), matched=len(merged))
@@ -451,4 +510,35 @@ def quality_report(event: Mapping[str, Any], context: Any = None) -> dict[str, A
         "rows": int(report.get("rows") or 0),
         "target_missing": int(report.get("target_missing") or 0),
         "max_invalid_fraction": report.get("max_invalid_fraction"),
+    }
+
+
+def add_predicted_class(event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
+    """``{"ScoredUri", "OutputUri", "FirstProbability", "Classes"}`` → ``{"files", "rows",
+    "output_uri"}``: every CSV object under ``ScoredUri`` (a batch transform's output, one row
+    per line) copied under ``OutputUri`` with each row's most probable class appended."""
+    scored_uri, output_uri, first = require(event, "ScoredUri", "OutputUri", "FirstProbability")
+    classes = class_count(event)
+    if not classes:
+        raise BadEvent("Classes is missing: add_predicted_class is for multiclass models")
+    if isinstance(first, bool) or not isinstance(first, int) or first < 0:
+        raise BadEvent(f"FirstProbability={first!r} must be a field index (0 or more)")
+    s3 = _client("s3")
+    source_bucket, source_prefix = split_s3(str(scored_uri))
+    target_bucket, target_prefix = split_s3(str(output_uri).rstrip("/") + "/")
+    objects = _new_objects(s3, str(scored_uri), "")
+    if not objects:
+        raise BadEvent(f"ScoredUri={scored_uri} holds no file: the transform wrote nothing there")
+    rows = 0
+    for obj in objects:
+        text = s3.get_object(Bucket=source_bucket, Key=obj["Key"])["Body"].read().decode("utf-8")
+        labelled = _lines_with_predicted_class(text, first, classes)
+        rows += labelled.count("\n")
+        name = obj["Key"][len(source_prefix) :].lstrip("/")
+        s3.put_object(Bucket=target_bucket, Key=target_prefix + name, Body=labelled.encode())
+    log.info("added the predicted class to %d rows in %d files", rows, len(objects))
+    return {
+        "files": len(objects),
+        "rows": rows,
+        "output_uri": f"s3://{target_bucket}/{target_prefix}",
     }
