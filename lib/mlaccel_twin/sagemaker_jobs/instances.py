@@ -24,6 +24,7 @@ from mlaccel_twin.sagemaker_jobs.container import (
     base_env,
     download,
     failure_reason,
+    fetch,
     max_runtime,
     remap,
     run_command,
@@ -131,7 +132,7 @@ def _download_shard(s3: Any, uri: str, dest: Path, position: int, instances: int
         relative = key[len(prefix) :].lstrip("/") or Path(key).name
         target = dest / relative
         target.parent.mkdir(parents=True, exist_ok=True)
-        s3.download_file(bucket, key, str(target))
+        fetch(s3, bucket, key, target)
     return len(mine)
 
 
