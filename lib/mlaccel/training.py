@@ -89,7 +89,9 @@ class TrainedModel:
     evaluation: dict[str, Any] = field(default_factory=dict)
 
 
-def _inputs(features: FeatureSet, content_type: str = "text/csv") -> dict[str, Any]:
+def training_inputs(features: FeatureSet, content_type: str = "text/csv") -> dict[str, Any]:
+    """The ``train`` and ``validation`` channels of ``features`` as ``TrainingInput``s, what an
+    estimator's or tuner's ``fit`` takes."""
     from sagemaker.inputs import TrainingInput
 
     return {
@@ -103,14 +105,28 @@ def _final_metrics(connection: Connection, job_name: str) -> dict[str, float]:
     return {m["MetricName"]: float(m["Value"]) for m in described.get("FinalMetricDataList", [])}
 
 
+def trained_model(estimator: Any, label: str, *, connection: Connection) -> TrainedModel:
+    """What an estimator's finished ``fit`` produced, under ``label`` (its row in comparisons):
+    the job, the model artifact, the image and the job's final metrics."""
+    job = estimator.latest_training_job
+    if job is None:
+        raise MLAccelInputError(
+            f"the estimator for {label!r} has not trained yet: call its .fit(...) first"
+        )
+    return TrainedModel(
+        label,
+        job.name,
+        estimator.model_data,
+        estimator.training_image_uri(),
+        _final_metrics(connection, job.name),
+    )
+
+
 def _fit(
     estimator: Any, features: FeatureSet, label: str, connection: Connection, logs: bool
 ) -> TrainedModel:
-    estimator.fit(_inputs(features), logs=logs)
-    job = estimator.latest_training_job.name
-    return TrainedModel(
-        label, job, estimator.model_data, estimator.image_uri, _final_metrics(connection, job)
-    )
+    estimator.fit(training_inputs(features), logs=logs)
+    return trained_model(estimator, label, connection=connection)
 
 
 def xgboost_image(connection: Connection) -> str:
@@ -285,6 +301,29 @@ def _script_estimator(
     return SKLearn(framework_version=SKLEARN_VERSION, **common)
 
 
+def script_xgboost_estimator(
+    product: products.DataProduct,
+    *,
+    connection: Connection,
+    hyperparameters: dict[str, Any] | None = None,
+    instance_type: str | None = None,
+    seed: int = 0,
+) -> Any:
+    """An ``XGBoost`` framework estimator running ``seedcode/training/train_xgboost.py``
+    (script mode) with :func:`default_hyperparameters` (less ``eval_metric``, which the
+    script derives) overridden by ``hyperparameters``; ``seed`` is the script's XGBoost seed."""
+    params = {k: v for k, v in default_hyperparameters(product).items() if k != "eval_metric"}
+    params["seed"] = check_seed(seed)
+    return _script_estimator(
+        "xgboost-script",
+        product.name,
+        "train_xgboost.py",
+        connection,
+        {**params, **check_hyperparameters(hyperparameters)},
+        instance_type,
+    )
+
+
 def train_script_xgboost(
     features: FeatureSet,
     *,
@@ -294,21 +333,40 @@ def train_script_xgboost(
     logs: bool = False,
     seed: int = 0,
 ) -> TrainedModel:
-    """Train ``seedcode/training/train_xgboost.py`` in the XGBoost framework container;
-    ``seed`` is the script's XGBoost seed."""
-    params = {
-        k: v for k, v in default_hyperparameters(features.product).items() if k != "eval_metric"
-    }
-    params["seed"] = check_seed(seed)
-    estimator = _script_estimator(
-        "xgboost-script",
-        features.product.name,
-        "train_xgboost.py",
-        connection,
-        {**params, **check_hyperparameters(hyperparameters)},
-        instance_type,
+    """Train :func:`script_xgboost_estimator` on ``features`` and wait."""
+    estimator = script_xgboost_estimator(
+        features.product,
+        connection=connection,
+        hyperparameters=hyperparameters,
+        instance_type=instance_type,
+        seed=seed,
     )
     return _fit(estimator, features, "xgboost (script mode)", connection, logs)
+
+
+def linear_estimator(
+    product: products.DataProduct,
+    *,
+    connection: Connection,
+    alpha: float = 1.0,
+    instance_type: str | None = None,
+) -> Any:
+    """An ``SKLearn`` estimator running the linear baseline (``seedcode/training/train_linear.py``).
+
+    ``alpha`` is the L2 penalty: ridge's for regression, the inverse of logistic regression's
+    ``C`` for classification; 0 means none. The fit has no randomness (a closed-form ridge, a
+    deterministic L-BFGS), so it takes no seed.
+    """
+    if isinstance(alpha, bool) or not isinstance(alpha, int | float) or not alpha >= 0:
+        raise MLAccelInputError(f"alpha={alpha!r} must be a number of 0 or more, such as 1.0")
+    return _script_estimator(
+        "linear",
+        product.name,
+        "train_linear.py",
+        connection,
+        {"problem_type": product.problem_type, "alpha": alpha},
+        instance_type,
+    )
 
 
 def train_linear(
@@ -319,46 +377,14 @@ def train_linear(
     instance_type: str | None = None,
     logs: bool = False,
 ) -> TrainedModel:
-    """Train the linear baseline (``seedcode/training/train_linear.py``) in SKLearn's container.
-
-    ``alpha`` is the L2 penalty: ridge's for regression, the inverse of logistic regression's
-    ``C`` for classification; 0 means none. The fit has no randomness (a closed-form ridge, a
-    deterministic L-BFGS), so it takes no seed.
-    """
-    if isinstance(alpha, bool) or not isinstance(alpha, int | float) or not alpha >= 0:
-        raise MLAccelInputError(f"alpha={alpha!r} must be a number of 0 or more, such as 1.0")
-    product = features.product
-    estimator = _script_estimator(
-        "linear",
-        product.name,
-        "train_linear.py",
-        connection,
-        {"problem_type": product.problem_type, "alpha": alpha},
-        instance_type,
+    """Train :func:`linear_estimator` on ``features`` and wait."""
+    estimator = linear_estimator(
+        features.product, connection=connection, alpha=alpha, instance_type=instance_type
     )
     return _fit(estimator, features, "linear baseline", connection, logs)
 
 
-def tune_xgboost(
-    features: FeatureSet,
-    *,
-    connection: Connection,
-    max_jobs: int = 4,
-    max_parallel_jobs: int = 2,
-    instance_type: str | None = None,
-    seed: int = 0,
-) -> tuple[TrainedModel, pd.DataFrame]:
-    """Tune the built-in XGBoost (eta, depth, child weight, subsample); return the best model
-    and the table of every job's hyperparameters and objective.
-
-    ``max_jobs`` training jobs run, ``max_parallel_jobs`` at a time; ``instance_type`` defaults
-    to :func:`mlaccel.config.default_instance_type`. ``seed`` seeds both the tuner's search (the
-    tuning job's ``RandomSeed``: the same seed samples the same hyperparameters) and each trial's
-    XGBoost.
-    """
-    from sagemaker.parameter import ContinuousParameter, IntegerParameter
-    from sagemaker.tuner import HyperparameterTuner
-
+def _check_job_counts(max_jobs: Any, max_parallel_jobs: Any) -> None:
     if isinstance(max_jobs, bool) or not isinstance(max_jobs, int) or max_jobs < 1:
         raise MLAccelInputError(f"max_jobs={max_jobs!r} must be a positive whole number")
     if (
@@ -369,10 +395,33 @@ def tune_xgboost(
         raise MLAccelInputError(
             f"max_parallel_jobs={max_parallel_jobs!r} must be between 1 and max_jobs={max_jobs}"
         )
-    objective = objective_for(features.product)
-    tuner = HyperparameterTuner(
+
+
+def xgboost_tuner(
+    product: products.DataProduct,
+    *,
+    connection: Connection,
+    max_jobs: int = 4,
+    max_parallel_jobs: int = 2,
+    instance_type: str | None = None,
+    seed: int = 0,
+) -> Any:
+    """A ``HyperparameterTuner`` of the built-in XGBoost (eta, depth, child weight, subsample)
+    on the product's objective, random search; call ``.fit(training_inputs(features))``.
+
+    ``max_jobs`` training jobs run, ``max_parallel_jobs`` at a time; ``instance_type`` defaults
+    to :func:`mlaccel.config.default_instance_type`. ``seed`` seeds both the tuner's search (the
+    tuning job's ``RandomSeed``: the same seed samples the same hyperparameters) and each trial's
+    XGBoost.
+    """
+    from sagemaker.parameter import ContinuousParameter, IntegerParameter
+    from sagemaker.tuner import HyperparameterTuner
+
+    _check_job_counts(max_jobs, max_parallel_jobs)
+    objective = objective_for(product)
+    return HyperparameterTuner(
         builtin_xgboost_estimator(
-            features.product, connection=connection, instance_type=instance_type, seed=seed
+            product, connection=connection, instance_type=instance_type, seed=seed
         ),
         objective_metric_name=objective.metric,
         objective_type=objective.direction,
@@ -386,20 +435,104 @@ def tune_xgboost(
         max_parallel_jobs=max_parallel_jobs,
         strategy="Random",
         random_seed=seed,
-        base_tuning_job_name=f"mlaccel-{features.product.name.replace('_', '-')[:8]}-tune",
+        base_tuning_job_name=f"mlaccel-{product.name.replace('_', '-')[:8]}-tune",
     )
-    tuner.fit(_inputs(features), include_cls_metadata=False)
-    tuner.wait()
-    best = tuner.best_training_job()
-    described = connection.client("sagemaker").describe_training_job(TrainingJobName=best)
+
+
+def tuning_result(tuner: Any, *, connection: Connection) -> tuple[TrainedModel, pd.DataFrame]:
+    """The best model of a finished tuning job and the table of every trial (hyperparameters,
+    objective value, status), best first.
+
+    The best job is read from the tuning job's description, not from the SDK's analytics
+    (which warn when a trial has not finished).
+    """
+    import pandas as pd
+
+    client = connection.client("sagemaker")
+    job = tuner.latest_tuning_job.name
+    described = client.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName=job)
+    best = described.get("BestTrainingJob", {}).get("TrainingJobName")
+    if not best:
+        raise MLAccelInputError(
+            f"tuning job {job!r} has no finished training job "
+            f"(status {described.get('HyperParameterTuningJobStatus')}): "
+            "read its trials' logs, fix the cause and tune again"
+        )
+    trials = tuning_trials(connection, job)
+    training_job = client.describe_training_job(TrainingJobName=best)
     model = TrainedModel(
         "xgboost (tuned)",
         best,
-        described["ModelArtifacts"]["S3ModelArtifacts"],
-        described["AlgorithmSpecification"]["TrainingImage"],
+        training_job["ModelArtifacts"]["S3ModelArtifacts"],
+        training_job["AlgorithmSpecification"]["TrainingImage"],
         _final_metrics(connection, best),
     )
-    return model, tuner.analytics().dataframe()
+    objective = described["HyperParameterTuningJobConfig"]["HyperParameterTuningJobObjective"]
+    table = pd.DataFrame(trials)
+    if not table.empty and "FinalObjectiveValue" in table:
+        table = table.sort_values(
+            "FinalObjectiveValue", ascending=objective["Type"] == "Minimize", na_position="last"
+        ).reset_index(drop=True)
+    return model, table
+
+
+def tuning_trials(connection: Connection, job: str) -> list[dict[str, Any]]:
+    """One row per trial of tuning job ``job``: its tuned hyperparameters, final objective
+    value, status and training job name."""
+    client = connection.client("sagemaker")
+    summaries: list[Any] = []
+    kwargs: dict[str, Any] = {"HyperParameterTuningJobName": job, "MaxResults": 100}
+    while True:
+        page = client.list_training_jobs_for_hyper_parameter_tuning_job(**kwargs)
+        summaries += page.get("TrainingJobSummaries", [])
+        if not page.get("NextToken"):
+            break
+        kwargs["NextToken"] = page["NextToken"]
+    rows = []
+    for summary in summaries:
+        tuned = {
+            k: _number(v.strip('"')) for k, v in summary.get("TunedHyperParameters", {}).items()
+        }
+        final = summary.get("FinalHyperParameterTuningJobObjectiveMetric", {})
+        rows.append(
+            {
+                **tuned,
+                "FinalObjectiveValue": final.get("Value"),
+                "TrainingJobStatus": summary.get("TrainingJobStatus"),
+                "TrainingJobName": summary["TrainingJobName"],
+            }
+        )
+    return rows
+
+
+def _number(text: str) -> float | str:
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+def tune_xgboost(
+    features: FeatureSet,
+    *,
+    connection: Connection,
+    max_jobs: int = 4,
+    max_parallel_jobs: int = 2,
+    instance_type: str | None = None,
+    seed: int = 0,
+) -> tuple[TrainedModel, pd.DataFrame]:
+    """Tune the built-in XGBoost (:func:`xgboost_tuner`), wait, and return the best model and
+    the table of every trial (:func:`tuning_result`)."""
+    tuner = xgboost_tuner(
+        features.product,
+        connection=connection,
+        max_jobs=max_jobs,
+        max_parallel_jobs=max_parallel_jobs,
+        instance_type=instance_type,
+        seed=seed,
+    )
+    tuner.fit(training_inputs(features), include_cls_metadata=False)
+    return tuning_result(tuner, connection=connection)
 
 
 def evaluate(
