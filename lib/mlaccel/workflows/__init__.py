@@ -50,6 +50,7 @@ from mlaccel.workflows._data import (
     read_prepared,
     read_scores,
     send_ground_truth,
+    upload_ground_truth,
 )
 from mlaccel.workflows._deploy import deploy_functions, schedule, stage_code, start_on_new_data
 from mlaccel.workflows._export import (
@@ -83,6 +84,14 @@ from mlaccel.workflows._settings import (
     workflow_settings,
 )
 from mlaccel.workflows._states import CATCH_ALL, bind
+from mlaccel.workflows._traffic import (
+    ModelQuality,
+    Traffic,
+    answer_names,
+    endpoint_model_quality,
+    read_traffic,
+    send_traffic,
+)
 from mlaccel.workflows._training import training_workflow
 from mlaccel.workflows._validate import SERVICE_ACTIONS, validate_definition
 from mlaccel.workflows._validate import _task_requests as _task_requests
@@ -98,14 +107,18 @@ __all__ = [
     "RESULT_COLUMNS",
     "SERVICE_ACTIONS",
     "STATE_COLOURS",
+    "ModelQuality",
     "PipelinePlaces",
     "RunResult",
+    "Traffic",
     "WorkflowSettings",
+    "answer_names",
     "bind",
     "cloudformation_template",
     "code_uri",
     "create_or_update",
     "deploy_functions",
+    "endpoint_model_quality",
     "ensure_results_table",
     "execute",
     "executions",
@@ -120,13 +133,16 @@ __all__ = [
     "portable_definition",
     "read_prepared",
     "read_scores",
+    "read_traffic",
     "run_name",
     "schedule",
     "scoring_workflow",
     "send_ground_truth",
+    "send_traffic",
     "stage_code",
     "start_on_new_data",
     "training_workflow",
+    "upload_ground_truth",
     "validate_definition",
     "wait_for_execution",
     "wait_for_started_execution",

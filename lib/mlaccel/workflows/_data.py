@@ -158,10 +158,18 @@ def send_ground_truth(
     str
         The URI of the uploaded JSON Lines file.
     """
+    return upload_ground_truth(labels, settings.ground_truth_uri, connection=connection)
+
+
+def upload_ground_truth(
+    labels: Mapping[str, Any], ground_truth_uri: str, *, connection: Connection
+) -> str:
+    """:func:`send_ground_truth` to the prefix ``ground_truth_uri`` (an endpoint's, such as
+    :attr:`PipelinePlaces.ground_truth_uri`), in an hourly folder as Model Monitor lays it out."""
     if not labels:
         raise MLAccelInputError("labels is empty: pass {inference_id: true label}")
     now = time.gmtime()
-    uri = settings.ground_truth_uri + time.strftime("%Y/%m/%d/%H/", now)
+    uri = ground_truth_uri.rstrip("/") + "/" + time.strftime("%Y/%m/%d/%H/", now)
     uri += f"labels-{time.strftime('%H%M%S', now)}-{int(time.time() * 1000) % 1000:03d}.jsonl"
     lines = [
         json.dumps(

@@ -195,12 +195,14 @@ def default_endpoint_name(product_name: str) -> str:
 @dataclass(frozen=True)
 class PipelinePlaces:
     """Where a product's pipelines keep what others read: the endpoint and its capture, the
-    ground truth sent for it, and the features the pipeline trained on."""
+    ground truth sent for it, the features the pipeline trained on, and the deployed model's
+    model-quality baseline (its ``constraints.json`` and ``statistics.json``)."""
 
     endpoint_name: str
     capture_uri: str
     ground_truth_uri: str
     features_prefix: str
+    model_quality_baseline_uri: str
 
 
 def pipeline_places(product_name: str, *, connection: Connection) -> PipelinePlaces:
@@ -218,6 +220,7 @@ def pipeline_places(product_name: str, *, connection: Connection) -> PipelinePla
         capture_uri=f"{prefix}/capture",
         ground_truth_uri=f"{prefix}/ground-truth/{endpoint}/",
         features_prefix=f"{prefix}/features",
+        model_quality_baseline_uri=f"{prefix}/baselines/model-quality",
     )
 
 
