@@ -71,14 +71,23 @@ def profile(df: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("column")
 
 
+# A column missing more than this share of values deserves a look at why before it is
+# imputed: the imputed value then stands for many rows, and a missing flag may carry more
+# signal than the column. Below it, imputation (notebook 02) is routine.
+MISSING_REVIEW_PCT = 5.0
+SKEW_THRESHOLD = 2.0
+RARE_SHARE = 0.01  # categories under this share of rows
+
+
 def find_quality_issues(
     df: pd.DataFrame,
     *,
-    missing_threshold_pct: float = 5.0,
-    skew_threshold: float = 2.0,
+    missing_threshold_pct: float = MISSING_REVIEW_PCT,
+    skew_threshold: float = SKEW_THRESHOLD,
     id_columns: tuple[str, ...] = (),
 ) -> list[QualityIssue]:
-    """Problems worth a note before feature engineering: missing values, skew, constants,
+    """Problems worth a note before feature engineering: missing values (every column that has
+    any; above ``missing_threshold_pct`` percent flagged for review), skew, constants,
     infinities, duplicate ids and rare categories."""
     import numpy as np
 
@@ -86,8 +95,12 @@ def find_quality_issues(
     issues: list[QualityIssue] = []
     for column, row in summary.iterrows():
         name = str(column)
-        if row["missing_pct"] > missing_threshold_pct:
-            issues.append(QualityIssue(name, "missing values", f"{row['missing_pct']}% missing"))
+        if row["missing_pct"] > 0:
+            issues.append(
+                QualityIssue(
+                    name, "missing values", _missing_detail(row, name, df, missing_threshold_pct)
+                )
+            )
         if row["distinct"] <= 1:
             issues.append(QualityIssue(name, "constant", "a single value: it carries no signal"))
         if row["kind"] == "numeric":
@@ -101,11 +114,13 @@ def find_quality_issues(
                 )
         elif name not in id_columns:
             shares = df[name].value_counts(normalize=True)
-            rare = shares[shares < 0.01]
+            rare = shares[shares < RARE_SHARE]
             if len(rare):
                 issues.append(
                     QualityIssue(
-                        name, "rare categories", f"{len(rare)} categories under 1% of rows"
+                        name,
+                        "rare categories",
+                        f"{_plural(len(rare), 'category')} under {RARE_SHARE:.0%} of rows",
                     )
                 )
     for name in id_columns:
@@ -115,6 +130,19 @@ def find_quality_issues(
     return issues
 
 
+def _missing_detail(row: Any, name: str, df: pd.DataFrame, review_pct: float) -> str:
+    count = int(df[name].isna().sum())
+    share = f"{row['missing_pct']:g}% missing ({count:,} rows)"
+    if row["missing_pct"] > review_pct:
+        return f"{share}: above {review_pct:g}%, check why before imputing"
+    fill = (
+        "the training median, with a missing flag"
+        if row["kind"] == "numeric"
+        else "a category of its own"
+    )
+    return f"{share}: imputed with {fill}"
+
+
 def issues_frame(issues: list[QualityIssue]) -> pd.DataFrame:
     """Quality issues as a table for display."""
     import pandas as pd
@@ -122,33 +150,275 @@ def issues_frame(issues: list[QualityIssue]) -> pd.DataFrame:
     return pd.DataFrame([i.__dict__ for i in issues], columns=["column", "problem", "detail"])
 
 
+def _plural(n: int, word: str) -> str:
+    if n == 1:
+        return f"{n:,} {word}"
+    return f"{n:,} {word[:-1]}ies" if word.endswith("y") else f"{n:,} {word}s"
+
+
+def _join(items: list[str], limit: int = 8) -> str:
+    shown = items[:limit]
+    if len(items) > limit:
+        shown.append(f"{len(items) - limit} more")
+    if len(shown) == 1:
+        return shown[0]
+    return ", ".join(shown[:-1]) + " and " + shown[-1]
+
+
+def _names(names: list[str]) -> str:
+    return _join([f"`{n}`" for n in names])
+
+
+def describe_profile(summary: pd.DataFrame, *, id_columns: tuple[str, ...] = ()) -> str:
+    """Sentences that read a :func:`profile` table: kinds of columns, gaps, cardinality, skew.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> describe_profile(profile(pd.DataFrame({"a": [1, 2, None]})))  # doctest: +ELLIPSIS
+    '1 column: 1 numeric and 0 categorical. `a` (33.33%) has missing values. ...'
+    """
+    kinds = summary["kind"].value_counts()
+    sentences = [
+        f"{_plural(len(summary), 'column')}: {int(kinds.get('numeric', 0))} numeric and "
+        f"{int(kinds.get('categorical', 0))} categorical."
+    ]
+    gaps = summary[summary["missing_pct"] > 0].sort_values("missing_pct", ascending=False)
+    if gaps.empty:
+        sentences.append("No column has missing values.")
+    else:
+        listed = [f"`{c}` ({p:g}%)" for c, p in gaps["missing_pct"].items()]
+        verb = "has" if len(gaps) == 1 else "have"
+        sentences.append(f"{_join(listed)} {verb} missing values.")
+    categorical = summary[(summary["kind"] == "categorical") & ~summary.index.isin(id_columns)]
+    if not categorical.empty:
+        widest = categorical["distinct"].idxmax()
+        sentences.append(
+            f"The categorical column with the most distinct values is `{widest}` "
+            f"({int(categorical.loc[widest, 'distinct']):,}); one-hot encoding adds a column "
+            "per value."
+        )
+    numeric = summary[summary["kind"] == "numeric"]
+    if "skew" in summary and not numeric.empty:
+        skewed = numeric[numeric["skew"].abs() > SKEW_THRESHOLD]
+        if skewed.empty:
+            sentences.append(
+                f"No numeric column is strongly skewed (|skew| above {SKEW_THRESHOLD:g})."
+            )
+        else:
+            sentences.append(
+                f"{_names([str(c) for c in skewed.index])} {'is' if len(skewed) == 1 else 'are'} "
+                f"strongly skewed (|skew| above {SKEW_THRESHOLD:g}): a few large values dominate "
+                "their mean; trees cope, a linear model may need a log scale."
+            )
+    return " ".join(sentences)
+
+
+def describe_issues(issues: list[QualityIssue], *, review_pct: float = MISSING_REVIEW_PCT) -> str:
+    """Sentences that read the issues table: how many, of which kinds, and what each kind
+    asks of feature engineering.
+
+    Examples
+    --------
+    >>> describe_issues([])
+    'No data-quality issue found in the sample: no missing values, ...'
+    """
+    if not issues:
+        return (
+            "No data-quality issue found in the sample: no missing values, constant columns, "
+            "infinite values, strong skew, rare categories or repeated ids."
+        )
+    by_problem: dict[str, list[str]] = {}
+    for issue in issues:
+        by_problem.setdefault(issue.problem, []).append(issue.column)
+    advice = {
+        "missing values": (
+            "feature engineering imputes them; a share above "
+            f"{review_pct:g}% is worth a look at why values are missing before trusting "
+            "the imputed value"
+        ),
+        "skewed": "trees cope with skew; a linear model may need a log scale",
+        "constant": "a constant column carries no signal and can be dropped",
+        "infinite values": "infinite values must be replaced or dropped before training",
+        "rare categories": (
+            "rare categories give one-hot columns with few rows; values unseen in training "
+            "fall into an unknown bucket"
+        ),
+        "duplicate ids": "repeated ids break joins of scores with ground truth",
+    }
+    parts = [
+        f"{_names(columns)} ({problem}): {advice.get(problem, 'see the detail column')}."
+        for problem, columns in by_problem.items()
+    ]
+    return f"{_plural(len(issues), 'issue')} in the sample. " + " ".join(parts)
+
+
+def describe_storage(table_info: pd.DataFrame) -> str:
+    """How a table is stored, from its catalog entry (a row of ``data.list_tables``): where,
+    and whether it is partitioned, so the text says what the catalog says.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> describe_storage(pd.DataFrame([{"table": "t", "location": "s3://b/t/",
+    ...                                 "partition_keys": []}]))  # doctest: +ELLIPSIS
+    'Table `t` is stored as files under `s3://b/t/` without partitions: ...'
+    """
+    if len(table_info) != 1:
+        raise MLAccelInputError(
+            f"table_info has {len(table_info)} rows; pass the one catalog row of the table "
+            "(data.list_tables(...) filtered on its name)"
+        )
+    row = table_info.iloc[0]
+    keys = list(row["partition_keys"] or [])
+    where = f"Table `{row['table']}` is stored as files under `{row['location']}`"
+    if not keys:
+        return (
+            f"{where} without partitions: every query reads all its files, which suits a "
+            "table of this kind that is read whole for training."
+        )
+    return (
+        f"{where}, partitioned by {_names(keys)} (one folder per value): queries that "
+        "filter on them read only the matching folders."
+    )
+
+
+def describe_correlations(corr: pd.DataFrame, *, target: str | None = None, top: int = 3) -> str:
+    """Sentences that read a correlation matrix: the strongest pairs, and the features most
+    correlated with ``target`` when it is one of the columns.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> corr = pd.DataFrame({"a": [1, 2, 3], "b": [2, 4, 7]}).corr()
+    >>> describe_correlations(corr)  # doctest: +ELLIPSIS
+    'The strongest correlation is `a` with `b` (0.99): ...'
+    """
+    import numpy as np
+
+    names = list(corr.columns)
+    if len(names) < 2:
+        return "Only one numeric column: there is no pair to correlate."
+    pairs = [
+        (names[i], names[j], float(corr.iloc[i, j]))
+        for i in range(len(names))
+        for j in range(i + 1, len(names))
+        if (target is None or target not in (names[i], names[j])) and np.isfinite(corr.iloc[i, j])
+    ]
+    sentences = []
+    if pairs:
+        a, b, r = max(pairs, key=lambda p: abs(p[2]))
+        strength = "strong" if abs(r) >= 0.7 else "moderate" if abs(r) >= 0.3 else "weak"
+        sentences.append(
+            f"The strongest correlation is `{a}` with `{b}` ({r:.2f}): {strength}"
+            + (
+                "; the two carry overlapping information: trees cope, a linear model splits "
+                "the weight between them."
+                if strength == "strong"
+                else ", so the two partly overlap."
+                if strength == "moderate"
+                else ", so the features carry mostly separate information."
+            )
+        )
+    if target is not None and target in names:
+        with_target = corr[target].drop(target).dropna()
+        ranked = with_target.reindex(with_target.abs().sort_values(ascending=False).index)
+        if ranked.empty:
+            sentences.append(f"No feature has a defined correlation with `{target}`.")
+        else:
+            listed = [f"`{c}` ({v:+.2f})" for c, v in ranked.head(top).items()]
+            sentences.append(
+                f"With the target `{target}`, the most correlated are {_join(listed)}; "
+                "correlation measures straight-line relations only, so the plots below "
+                "show the rest."
+            )
+    sentences.append("Pearson correlation is read on rows where both values are present.")
+    return " ".join(sentences)
+
+
+def class_of_interest(product: Any) -> str | None:
+    """The class whose share the target plots show: a binary product's positive class; None
+    (the most common class) otherwise."""
+    return str(product.positive_class) if product.problem_type == "binary" else None
+
+
+def _format_axis(axis: Any, values: Any) -> None:
+    """Integer ticks for integer values, thousands separators for large numbers, at most
+    five ticks so labels do not overlap."""
+    import numpy as np
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+    finite = np.asarray(values, dtype="float64")
+    finite = finite[np.isfinite(finite)]
+    integral = finite.size > 0 and bool(np.all(finite == np.round(finite)))
+    axis.set_major_locator(MaxNLocator(nbins=5, integer=integral))
+    large = finite.size > 0 and float(np.abs(finite).max()) >= 10_000
+    if large:
+        axis.set_major_formatter(FuncFormatter(lambda x, _: f"{x:,.0f}"))
+    elif integral:
+        axis.set_major_formatter(FuncFormatter(lambda x, _: f"{x:.0f}"))
+
+
+def _is_number(values: pd.Series) -> bool:
+    import pandas as pd
+
+    return pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
+
+
+def _grid(n_panels: int) -> tuple[Figure, Any]:
+    import matplotlib.pyplot as plt
+
+    n_cols = min(3, max(1, n_panels))
+    n_rows = -(-n_panels // n_cols)
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(4.4 * n_cols, 3.2 * n_rows), squeeze=False)
+    for ax in list(axes.flat)[n_panels:]:
+        ax.set_visible(False)
+    return fig, axes
+
+
 def plot_distributions(
     df: pd.DataFrame, columns: list[str] | None = None, *, max_categories: int = 12
 ) -> Figure:
-    """A grid of histograms (numeric columns) and bar charts (categorical columns)."""
-    import matplotlib.pyplot as plt
+    """A grid with one panel per column: a histogram of a number (a bar per value for whole
+    numbers with few values), the counts of the commonest categories otherwise. Every panel
+    has its axes labelled; the figure's label is its alternative text."""
     import numpy as np
-    import pandas as pd
 
     _require_frame(df)
     columns = list(columns or df.columns)
     _require_columns(df, columns, "columns")
-    n_cols = 3
-    n_rows = int(np.ceil(len(columns) / n_cols))
-    fig, axes = plt.subplots(n_rows, n_cols, figsize=(4.2 * n_cols, 2.8 * n_rows), squeeze=False)
+    fig, axes = _grid(len(columns))
     for ax, column in zip(axes.flat, columns, strict=False):
         values = df[column].dropna()
-        if pd.api.types.is_numeric_dtype(values):
-            ax.hist(values[np.isfinite(values)], bins=40, color="#3b75af", alpha=0.85)
+        title = f"{column} ({100 * df[column].isna().mean():.1f}% missing)"
+        if _is_number(values):
+            numbers = values.astype("float64")
+            numbers = numbers[np.isfinite(numbers)]
+            distinct = np.unique(numbers)
+            if len(distinct) <= 30 and np.all(distinct == np.round(distinct)):
+                counts = numbers.value_counts().sort_index()
+                ax.bar(counts.index, counts.values, color="#3b75af", width=0.8)
+            else:
+                ax.hist(numbers, bins=40, color="#3b75af", alpha=0.85)
+            ax.set_xlabel(column)
+            ax.set_ylabel("rows")
+            _format_axis(ax.xaxis, numbers)
         else:
-            counts = values.astype(str).value_counts().head(max_categories)
+            all_counts = values.astype(str).value_counts()
+            counts = all_counts.head(max_categories)
             ax.barh(counts.index[::-1], counts.values[::-1], color="#e1812c")
-        missing = df[column].isna().mean() * 100
-        ax.set_title(f"{column}  ({missing:.1f}% missing)", fontsize=10)
+            ax.set_xlabel("rows")
+            ax.set_ylabel(column)
+            if len(all_counts) > len(counts):
+                title = f"{column}: top {len(counts)} of {len(all_counts):,} values"
+        _format_axis(ax.xaxis if not _is_number(values) else ax.yaxis, [0, len(df)])
+        ax.set_title(title, fontsize=10)
         ax.tick_params(labelsize=8)
-    for ax in list(axes.flat)[len(columns) :]:
-        ax.set_visible(False)
     fig.tight_layout()
+    fig.set_label(
+        f"Distributions of {_plural(len(columns), 'column')} ({', '.join(columns[:12])}"
+        f"{', …' if len(columns) > 12 else ''}): row counts per value range or category."
+    )
     return fig
 
 
@@ -160,56 +430,92 @@ def plot_correlations(df: pd.DataFrame) -> Figure:
     corr = df.select_dtypes("number").corr()
     if corr.empty:
         raise MLAccelInputError("df has no numeric columns to correlate")
-    fig, ax = plt.subplots(figsize=(1.0 + 0.7 * len(corr), 0.6 + 0.6 * len(corr)))
+    size = len(corr)
+    fig, ax = plt.subplots(figsize=(2.0 + 0.8 * size, 1.2 + 0.7 * size))
     image = ax.imshow(corr.values, cmap="RdBu_r", vmin=-1, vmax=1)
-    ax.set_xticks(range(len(corr)), corr.columns, rotation=45, ha="right", fontsize=8)
-    ax.set_yticks(range(len(corr)), corr.columns, fontsize=8)
-    for i in range(len(corr)):
-        for j in range(len(corr)):
+    ax.set_xticks(range(size), corr.columns, rotation=45, ha="right", fontsize=8)
+    ax.set_yticks(range(size), corr.columns, fontsize=8)
+    for i in range(size):
+        for j in range(size):
             ax.text(j, i, f"{corr.values[i, j]:.2f}", ha="center", va="center", fontsize=7)
-    fig.colorbar(image, ax=ax, shrink=0.8)
+    colorbar = fig.colorbar(image, ax=ax, shrink=0.8)
+    colorbar.set_label("Pearson correlation (−1 to 1)")
+    ax.set_title("Correlations between numeric columns", fontsize=10)
     fig.tight_layout()
+    fig.set_label(
+        f"Heat map of the Pearson correlations between {_plural(size, 'numeric column')} "
+        f"({', '.join(map(str, corr.columns))}), red positive, blue negative, values written in."
+    )
     return fig
 
 
 def plot_target_relationships(
-    df: pd.DataFrame, target: str, columns: list[str] | None = None, *, max_categories: int = 10
+    df: pd.DataFrame,
+    target: str,
+    columns: list[str] | None = None,
+    *,
+    max_categories: int = 10,
+    share_of: str | None = None,
 ) -> Figure:
-    """How the target moves with each feature: binned means for numeric features, group means
-    for categorical ones (for a 0/1 target, the mean is the positive rate; for a target of
-    text, the share of its most common class)."""
-    import matplotlib.pyplot as plt
+    """How the target moves with each feature: its mean per decile of a number (per value for
+    whole numbers with few values), per category otherwise. For a classification target the
+    mean is the share of rows of class ``share_of`` (default: the most common class)."""
     import numpy as np
     import pandas as pd
+
+    from mlaccel.products import label_text
 
     _require_frame(df)
     _require_columns(df, [target], "target")
     columns = [c for c in (columns or list(df.columns)) if c != target]
     _require_columns(df, columns, "columns")
     label = f"mean {target}"
-    if not pd.api.types.is_numeric_dtype(df[target]) or pd.api.types.is_bool_dtype(df[target]):
-        common = df[target].astype(str).mode().iloc[0]
-        df = df.assign(**{target: (df[target].astype(str) == common).astype(float)})
-        label = f"share of {target}={common}"
-    n_cols = 3
-    n_rows = int(np.ceil(len(columns) / n_cols))
-    fig, axes = plt.subplots(n_rows, n_cols, figsize=(4.2 * n_cols, 2.8 * n_rows), squeeze=False)
+    if share_of is not None or not _is_number(df[target]):
+        texts = df[target].map(label_text, na_action="ignore")
+        chosen = share_of if share_of is not None else str(texts.mode().iloc[0])
+        if chosen not in set(texts.dropna()):
+            raise MLAccelInputError(
+                f"share_of={chosen!r} is not a value of {target}; pick one of "
+                f"{sorted(set(texts.dropna()))[:10]}"
+            )
+        df = df.assign(**{target: (texts == chosen).astype(float).where(texts.notna())})
+        label = f"share {target}={chosen}"
+    fig, axes = _grid(len(columns))
     for ax, column in zip(axes.flat, columns, strict=False):
         values = df[column]
-        if pd.api.types.is_numeric_dtype(values) and values.nunique() > max_categories:
-            bins = pd.qcut(values, q=10, duplicates="drop")
-            means = df.groupby(bins, observed=True)[target].mean()
-            ax.plot(range(len(means)), means.values, marker="o", color="#3b75af")
-            ax.set_xticks(range(len(means)), [f"{iv.mid:.3g}" for iv in means.index], fontsize=7)
+        if _is_number(values):
+            numbers = values.astype("float64")
+            distinct = numbers.dropna().unique()
+            if len(distinct) <= max_categories * 3 and np.all(distinct == np.round(distinct)):
+                means = df.groupby(numbers, observed=True)[target].mean()
+                x = means.index.to_numpy(dtype="float64")
+                ax.set_xlabel(column)
+            else:
+                bins = pd.qcut(numbers, q=10, duplicates="drop")
+                means = df.groupby(bins, observed=True)[target].mean()
+                x = np.array([iv.mid for iv in means.index], dtype="float64")
+                ax.set_xlabel(f"{column} (decile midpoints)")
+            ax.plot(x, means.values, marker="o", color="#3b75af")
+            _format_axis(ax.xaxis, x)
+            ax.tick_params(axis="x", labelrotation=30)
         else:
             means = df.groupby(values.astype(str), observed=True)[target].mean()
             means = means.sort_values().tail(max_categories)
             ax.barh(means.index, means.values, color="#e1812c")
+            ax.set_xlabel(label)
+            ax.set_ylabel(column)
+            _format_axis(ax.xaxis, means.values)
+        if _is_number(values):
+            ax.set_ylabel(label)
+            _format_axis(ax.yaxis, means.values)
         ax.set_title(f"{label} by {column}", fontsize=10)
         ax.tick_params(labelsize=8)
-    for ax in list(axes.flat)[len(columns) :]:
-        ax.set_visible(False)
     fig.tight_layout()
+    fig.set_label(
+        f"{label.capitalize()} against each of {_plural(len(columns), 'feature')} "
+        f"({', '.join(columns[:12])}{', …' if len(columns) > 12 else ''}): lines for numbers, "
+        "bars for categories."
+    )
     return fig
 
 

@@ -345,11 +345,15 @@ def figure_bundle(fig: Figure, alt: str) -> tuple[dict[str, str], dict[str, Any]
     return data, {"image/png": {"alt": text}}
 
 
-def show_figure(fig: Figure, alt: str) -> None:
-    """Display ``fig`` once, with ``alt`` as its alternative text, and close it."""
+def show_figure(fig: Figure, alt: str = "") -> None:
+    """Display ``fig`` once, with ``alt`` as its alternative text, and close it.
+
+    ``alt`` defaults to the figure's label: the kit's plot functions label each figure with a
+    sentence that describes it (``fig.set_label(...)``).
+    """
     import matplotlib.pyplot as plt
     from IPython.display import display
 
-    data, metadata = figure_bundle(fig, alt)
+    data, metadata = figure_bundle(fig, alt or str(fig.get_label()))
     plt.close(fig)  # otherwise the inline backend shows it a second time, without alt text
     display(data, raw=True, metadata=metadata)

@@ -64,3 +64,84 @@ def test_bad_input_names_the_problem(frame: pd.DataFrame) -> None:
         explore.profile([1, 2])  # type: ignore[arg-type]
     with pytest.raises(MLAccelInputError, match=r"target names columns .* \['nope'\]"):
         explore.plot_target_relationships(frame, "nope")
+
+
+def test_every_column_with_missing_values_is_reported_with_the_review_threshold(
+    frame: pd.DataFrame,
+) -> None:
+    frame.loc[:7, "year"] = np.nan  # 2% missing: under the review threshold, still reported
+    details = {
+        i.column: i.detail
+        for i in explore.find_quality_issues(frame)
+        if i.problem == "missing values"
+    }
+    assert (
+        details["year"]
+        == "2% missing (8 rows): imputed with the training median, with a missing flag"
+    )
+    assert details["mileage"] == "10% missing (40 rows): above 5%, check why before imputing"
+
+
+def test_describe_profile_names_gaps_skew_and_cardinality(frame: pd.DataFrame) -> None:
+    text = explore.describe_profile(explore.profile(frame), id_columns=("record_id",))
+    assert text.startswith("6 columns: 5 numeric and 1 categorical.")
+    assert "`mileage` (10%) has missing values." in text
+    assert "most distinct values is `fuel` (3)" in text
+    assert "`mileage` is strongly skewed" in text
+
+
+def test_describe_profile_of_a_clean_single_column() -> None:
+    text = explore.describe_profile(explore.profile(pd.DataFrame({"x": [1.0, 2.0, 3.0]})))
+    assert text == (
+        "1 column: 1 numeric and 0 categorical. No column has missing values. "
+        "No numeric column is strongly skewed (|skew| above 2)."
+    )
+
+
+def test_describe_issues_when_none_and_when_some(frame: pd.DataFrame) -> None:
+    assert explore.describe_issues([]).startswith("No data-quality issue found")
+    text = explore.describe_issues(explore.find_quality_issues(frame))
+    assert "`mileage` (missing values): feature engineering imputes them" in text
+    assert "`constant` (constant)" in text
+
+
+def test_describe_storage_says_whether_the_table_is_partitioned() -> None:
+    row = {"table": "t", "location": "s3://b/t/", "partition_keys": []}
+    assert "without partitions" in explore.describe_storage(pd.DataFrame([row]))
+    row["partition_keys"] = ["day"]
+    assert "partitioned by `day`" in explore.describe_storage(pd.DataFrame([row]))
+    with pytest.raises(MLAccelInputError, match="table_info has 0 rows"):
+        explore.describe_storage(pd.DataFrame(columns=list(row)))
+
+
+def test_describe_correlations_ranks_pairs_and_the_target(frame: pd.DataFrame) -> None:
+    numbers = frame[["mileage", "year", "price"]].assign(
+        resale=frame["price"] * 0.8 + 1, age=2025 - frame["year"]
+    )
+    text = explore.describe_correlations(numbers.corr(), target="price")
+    assert text.startswith("The strongest correlation is `year` with `age` (-1.00): strong")
+    assert "With the target `price`, the most correlated are `resale` (+1.00)" in text
+    single = explore.describe_correlations(frame[["price"]].corr(), target="price")
+    assert single == "Only one numeric column: there is no pair to correlate."
+
+
+def test_plots_label_axes_use_whole_number_ticks_and_carry_alt_text(frame: pd.DataFrame) -> None:
+    fig = explore.plot_distributions(frame, ["year", "mileage", "fuel"])
+    year, mileage, fuel = fig.axes[:3]
+    fig.canvas.draw()
+    assert (year.get_xlabel(), year.get_ylabel()) == ("year", "rows")
+    assert all("." not in t.get_text() for t in year.get_xticklabels() if t.get_text())
+    assert any("," in t.get_text() for t in mileage.get_xticklabels())  # thousands separators
+    assert (fuel.get_xlabel(), fuel.get_ylabel()) == ("rows", "fuel")
+    assert fig.get_label().startswith("Distributions of 3 columns (year, mileage, fuel)")
+    corr = explore.plot_correlations(frame[["mileage", "price"]])
+    assert corr.axes[1].get_ylabel() == "Pearson correlation (−1 to 1)"
+    assert corr.get_label().startswith("Heat map")
+
+
+def test_target_plots_show_the_share_of_a_chosen_class_for_multiclass(frame: pd.DataFrame) -> None:
+    fig = explore.plot_target_relationships(frame, "fuel", ["year", "price"], share_of="diesel")
+    assert fig.axes[0].get_ylabel() == "share fuel=diesel"
+    assert fig.axes[1].get_xlabel() == "price (decile midpoints)"
+    with pytest.raises(MLAccelInputError, match="share_of='lpg' is not a value of fuel"):
+        explore.plot_target_relationships(frame, "fuel", ["year"], share_of="lpg")

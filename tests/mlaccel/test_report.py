@@ -105,3 +105,20 @@ def test_figure_bundle_requires_an_alt_text() -> None:
     with pytest.raises(MLAccelInputError, match="alt must describe the figure"):
         report.figure_bundle(fig, "  ")
     plt.close(fig)
+
+
+def test_show_figure_takes_the_figure_label_as_alt_text(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import IPython.display
+    import matplotlib.pyplot as plt
+
+    shown: list[tuple[dict[str, str], dict[str, dict[str, str]]]] = []
+    monkeypatch.setattr(
+        IPython.display, "display", lambda data, raw, metadata: shown.append((data, metadata))
+    )
+    fig = plt.figure()
+    fig.set_label("Bars of rows per category")
+    report.show_figure(fig)
+    assert shown[0][1] == {"image/png": {"alt": "Bars of rows per category"}}
+    assert not plt.fignum_exists(fig.number)  # closed: the inline backend shows it no more
