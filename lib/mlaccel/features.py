@@ -17,6 +17,8 @@ from mlaccel._s3 import parse_path
 from mlaccel.errors import MLAccelInputError
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from mlaccel._connect import Connection
 
 SKLEARN_VERSION = "1.2-1"
@@ -82,6 +84,42 @@ class FeatureSet:
     def quality(self) -> str:
         """The counts of unusable values the job found (``quality.json``)."""
         return self.uri("quality")
+
+
+@dataclass(frozen=True)
+class FeatureJob:
+    """A feature-engineering processing job, built but not run: the SDK ``processor`` and what
+    its ``run`` takes (:attr:`run_arguments`), so a notebook can show both, change one, and run.
+
+    Run it with ``job.processor.run(**job.run_arguments)``, then read :meth:`feature_set`.
+    """
+
+    product: products.DataProduct
+    processor: Any
+    code: str
+    inputs: list[Any]
+    outputs: list[Any]
+    arguments: list[str]
+    prefix: str
+
+    @property
+    def run_arguments(self) -> dict[str, Any]:
+        """``code``, ``inputs``, ``outputs`` and ``arguments``, as ``processor.run`` takes them."""
+        return {
+            "code": self.code,
+            "inputs": self.inputs,
+            "outputs": self.outputs,
+            "arguments": self.arguments,
+        }
+
+    def feature_set(self) -> FeatureSet:
+        """Where the finished job wrote its outputs."""
+        job = getattr(self.processor, "latest_job", None)
+        if job is None:
+            raise MLAccelInputError(
+                "the feature job has not run yet: call job.processor.run(**job.run_arguments) first"
+            )
+        return FeatureSet(self.product, self.prefix, job.job_name)
 
 
 def check_split(train_ratio: float, validation_ratio: float) -> None:
@@ -235,7 +273,7 @@ def missing_columns(product: products.DataProduct, columns: Iterable[str]) -> li
     return [c for c in (*product.features, product.target) if c not in present]
 
 
-def run_feature_job(
+def feature_job(
     product: products.DataProduct,
     *,
     connection: Connection,
@@ -247,9 +285,8 @@ def run_feature_job(
     seed: int = 0,
     max_invalid_fraction: float = MAX_INVALID_FRACTION,
     instance_type: str | None = None,
-    logs: bool = False,
-) -> FeatureSet:
-    """Run the feature-engineering processing job on ``database.table`` and wait for it.
+) -> FeatureJob:
+    """Build the feature-engineering processing job on ``database.table``, not run yet.
 
     Parameters
     ----------
@@ -272,20 +309,12 @@ def run_feature_job(
         in the job's ``quality`` output either way).
     instance_type
         Defaults to :func:`mlaccel.config.default_instance_type`.
-    logs
-        Show the job's logs while waiting.
-
-    Returns
-    -------
-    FeatureSet
-        The S3 prefixes of the splits and the fitted preprocessor, under
-        ``s3://<bucket>/features/<product>/``.
 
     Examples
     --------
-    >>> features = run_feature_job(data.load_product("used_cars", connection=conn),
-    ...                            connection=conn)  # doctest: +SKIP
-    >>> features.train  # doctest: +SKIP
+    >>> job = feature_job(product, connection=conn)  # doctest: +SKIP
+    >>> job.processor.run(**job.run_arguments, logs=False)  # doctest: +SKIP
+    >>> job.feature_set().train  # doctest: +SKIP
     's3://mlaccel-local/features/used_cars/train'
     """
     from sagemaker.processing import ProcessingInput, ProcessingOutput
@@ -315,18 +344,149 @@ def run_feature_job(
         )
         for part in OUTPUTS
     ]
-    processor = sklearn_processor(connection=connection, instance_type=instance_type)
-    processor.run(
-        code=str(seedcode_dir() / "processing" / "preprocess.py"),
-        inputs=inputs,
-        outputs=outputs,
-        arguments=preprocess_arguments(
+    return FeatureJob(
+        product,
+        sklearn_processor(connection=connection, instance_type=instance_type),
+        str(seedcode_dir() / "processing" / "preprocess.py"),
+        inputs,
+        outputs,
+        preprocess_arguments(
             product, train_ratio, validation_ratio, seed, max_invalid_fraction=max_invalid_fraction
         ),
-        wait=True,
-        logs=logs,
+        prefix,
     )
-    return FeatureSet(product, prefix, processor.latest_job.job_name)
+
+
+def run_feature_job(
+    product: products.DataProduct,
+    *,
+    connection: Connection,
+    database: str = data.DEFAULT_DATABASE,
+    table: str | None = None,
+    source: str = "s3",
+    train_ratio: float = 0.7,
+    validation_ratio: float = 0.15,
+    seed: int = 0,
+    max_invalid_fraction: float = MAX_INVALID_FRACTION,
+    instance_type: str | None = None,
+    logs: bool = False,
+) -> FeatureSet:
+    """Build the feature job (:func:`feature_job`, same parameters), run it and wait.
+
+    ``logs`` shows the job's logs while waiting.
+
+    Returns
+    -------
+    FeatureSet
+        The S3 prefixes of the splits and the fitted preprocessor, under
+        ``s3://<bucket>/features/<product>/``.
+
+    Examples
+    --------
+    >>> features = run_feature_job(data.load_product("used_cars", connection=conn),
+    ...                            connection=conn)  # doctest: +SKIP
+    >>> features.train  # doctest: +SKIP
+    's3://mlaccel-local/features/used_cars/train'
+    """
+    job = feature_job(
+        product,
+        connection=connection,
+        database=database,
+        table=table,
+        source=source,
+        train_ratio=train_ratio,
+        validation_ratio=validation_ratio,
+        seed=seed,
+        max_invalid_fraction=max_invalid_fraction,
+        instance_type=instance_type,
+    )
+    job.processor.run(**job.run_arguments, wait=True, logs=logs)
+    return job.feature_set()
+
+
+def contract_table(product: products.DataProduct) -> pd.DataFrame:
+    """The data product's contract as a short table: one row per role (target, id, features by
+    kind, classes, columns left out), the columns it names, and how many.
+
+    Examples
+    --------
+    >>> houses = products.DataProduct("houses", "price", "regression", "id", ("rooms",))
+    >>> contract_table(houses).loc["numeric features", "columns"]
+    'rooms'
+    """
+    import pandas as pd
+
+    roles: list[tuple[str, tuple[str, ...] | str]] = [
+        ("problem type", product.problem_type),
+        ("target", product.target),
+        ("id column", product.id_column + (" (added by the kit)" if product.id_added else "")),
+        ("time column", product.time_column or "— (random split)"),
+        ("numeric features", tuple(product.numeric_features)),
+        ("categorical features", tuple(product.categorical_features)),
+        ("date features", tuple(product.datetime_features)),
+        ("classes", tuple(product.classes)),
+        ("left out", tuple(f"{c} ({why})" for c, why in product.excluded.items())),
+    ]
+    rows = [
+        {
+            "role": role,
+            "columns": ", ".join(value) if isinstance(value, tuple) else value,
+            "count": len(value) if isinstance(value, tuple) else 1,
+        }
+        for role, value in roles
+        if value
+    ]
+    return pd.DataFrame(rows).set_index("role")
+
+
+def describe_features(
+    preprocessor: dict[str, Any], product: products.DataProduct, sizes: dict[str, int]
+) -> str:
+    """Sentences that read what the feature job wrote: how the raw columns became model
+    inputs, and the split sizes.
+
+    Examples
+    --------
+    >>> houses = products.DataProduct("houses", "price", "regression", "id", ("rooms",))
+    >>> describe_features({"features": ["rooms"], "numeric": ["rooms"]}, houses,
+    ...                   {"train": 70, "validation": 15, "test": 15})  # doctest: +ELLIPSIS
+    '1 model input from 1 raw column: 1 numeric input (numbers as they are). The rows split ...'
+    """
+    names = list(preprocessor.get("features", []))
+    flags = [f for f in names if f.endswith("_missing")]
+    one_hot = [f for f in names if "=" in f]
+    numbers = [f for f in names if f not in flags and f not in one_hot]
+    raw = len(product.features)
+    parts = [
+        f"{_count(len(numbers), 'numeric input')} (numbers as they are"
+        + (", and the year, month, weekday and age of dates)" if product.datetime_features else ")")
+    ]
+    if flags:
+        parts.append(f"{_count(len(flags), 'missing-value flag')} (1 where a value was imputed)")
+    if one_hot:
+        encoded = len({f.split("=", 1)[0] for f in one_hot})
+        parts.append(
+            f"{_count(len(one_hot), 'one-hot column')} for {_count(encoded, 'categorical column')} "
+            "(one per category seen in training, plus a bucket for values never seen)"
+        )
+    total = sum(sizes.values())
+    shares = ", ".join(
+        f"{split} {rows:,} ({100 * rows / total:.0f}%)" for split, rows in sizes.items()
+    )
+    split_by = (
+        f"by `{product.time_column}` (oldest rows train, newest test)"
+        if product.time_column
+        else "at random with the seed"
+    )
+    return (
+        f"{_count(len(names), 'model input')} from {_count(raw, 'raw column')}: "
+        f"{'; '.join(parts)}. The rows split {split_by} into {shares}. "
+        "The target comes first in the CSV splits, as the built-in XGBoost algorithm expects."
+    )
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n:,} {word}" if n == 1 else f"{n:,} {word}s"
 
 
 def _athena_input(database: str, table: str, connection: Connection) -> Any:

@@ -234,3 +234,45 @@ def test_feature_job_reads_an_athena_query_as_its_dataset(conn: mlaccel.Connecti
     assert preprocessor["features"][: len(product.numeric_features)] == list(
         product.numeric_features
     )
+
+
+# ----------------------------------------------------------------------------- visible job
+
+
+def test_feature_job_is_built_but_not_run(conn: mlaccel.Connection) -> None:
+    database = unique_database("features_built")
+    data.register_demo("used_cars", 40, connection=conn, database=database)
+    job = features.feature_job(USED_CARS, connection=conn, database=database, seed=4)
+    assert type(job.processor).__name__ == "SKLearnProcessor"
+    assert job.run_arguments["code"].endswith("preprocess.py")
+    assert job.arguments[job.arguments.index("--seed") + 1] == "4"
+    assert [o.output_name for o in job.outputs] == list(features.OUTPUTS)
+    assert job.prefix == conn.s3_uri("features", "used_cars")
+    with pytest.raises(MLAccelInputError, match=r"has not run yet: call job\.processor\.run"):
+        job.feature_set()
+
+
+def test_contract_table_lists_roles_with_their_columns() -> None:
+    table = features.contract_table(CREDIT_RISK)
+    assert table.loc["target", "columns"] == CREDIT_RISK.target
+    assert table.loc["numeric features", "count"] == len(CREDIT_RISK.numeric_features)
+    assert table.loc["classes", "columns"] == ", ".join(CREDIT_RISK.classes)
+    assert "date features" not in table.index  # a role with no column is left out
+    wine = products.DataProduct(
+        "wine", "kind", "multiclass", "id", ("alcohol",), classes=("a", "b", "c")
+    )
+    assert features.contract_table(wine).loc["classes", "count"] == 3
+
+
+def test_describe_features_counts_inputs_by_origin_and_the_split() -> None:
+    preprocessor = {
+        "features": ["rooms", "rooms_missing", "city=a", "city=b", "city=__unknown__"],
+    }
+    houses = products.DataProduct(
+        "houses", "price", "regression", "id", ("rooms",), categorical_features=("city",)
+    )
+    text = features.describe_features(preprocessor, houses, {"train": 7, "test": 3})
+    assert text.startswith("5 model inputs from 2 raw columns: 1 numeric input")
+    assert "1 missing-value flag" in text
+    assert "3 one-hot columns for 1 categorical column" in text
+    assert "train 7 (70%), test 3 (30%)" in text
