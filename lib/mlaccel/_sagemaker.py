@@ -91,7 +91,16 @@ def make_sagemaker_session(conn: Connection) -> Any:
         sagemaker_client=conn.client("sagemaker"),
         sagemaker_runtime_client=conn.client("sagemaker-runtime"),
         default_bucket=conn.bucket,
+        settings=_session_settings(),
     )
+
+
+def _session_settings() -> Any:
+    # The SDK looks for JumpStart tags by reading an estimator's model_data before a tuning
+    # job starts, which warns "No finished training job found"; the kit uses no JumpStart model.
+    from sagemaker.session_settings import SessionSettings
+
+    return SessionSettings(include_jumpstart_tags=False)
 
 
 def make_pipeline_session(conn: Connection) -> Any:
@@ -103,6 +112,7 @@ def make_pipeline_session(conn: Connection) -> Any:
         boto_session=conn.boto3_session,
         sagemaker_client=conn.client("sagemaker"),
         default_bucket=conn.bucket,
+        settings=_session_settings(),
     )
 
 

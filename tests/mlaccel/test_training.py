@@ -7,6 +7,7 @@ from typing import Any
 
 import matplotlib
 import numpy as np
+import pandas as pd
 import pytest
 
 import mlaccel
@@ -128,7 +129,7 @@ def test_plot_comparison_draws_one_bar_per_model() -> None:
     figure = training.plot_comparison(table, CARS)
     axes = figure.axes[0]
     assert len(axes.patches) == 2
-    assert axes.get_title() == "test rmse (lower is better)"
+    assert axes.get_xlabel() == "test rmse (lower is better)"
 
 
 def test_reference_model_learns_the_target() -> None:
@@ -245,3 +246,79 @@ def test_train_evaluate_and_compare_on_the_twin(
     assert set(table.index) == {"xgboost (built-in)", "linear baseline"}
     assert table["rmse"].is_monotonic_increasing
     assert training.best_model([xgb, linear], product).label == table.index[0]
+
+
+# ----------------------------------------------------------------------------- sentences
+
+
+def tuning_table(*values: float | None) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "eta": [0.1 * (i + 1) for i in range(len(values))],
+            "max_depth": [3.0 + i for i in range(len(values))],
+            "FinalObjectiveValue": values,
+            "TrainingJobStatus": ["Completed" if v is not None else "Failed" for v in values],
+            "TrainingJobName": [f"trial-{i}" for i in range(len(values))],
+        }
+    )
+
+
+def test_describe_tuning_reads_the_best_trial_and_the_spread() -> None:
+    text = training.describe_tuning(tuning_table(100.0, 110.0), CARS)
+    assert text.startswith("2 trials (minimize validation:rmse); the best, `trial-0`, reached 100")
+    assert "eta=0.1, max_depth=3" in text
+    assert "moved the validation metric by 9.1%; more trials" in text
+
+
+def test_describe_tuning_of_a_flat_search_a_single_trial_and_failures() -> None:
+    assert "matter little" in training.describe_tuning(tuning_table(100.0, 100.5), CARS)
+    single = training.describe_tuning(tuning_table(0.8), CREDIT)
+    assert single.startswith("1 trials (maximize validation:auc)") and "worst" not in single
+    failed = training.describe_tuning(tuning_table(100.0, None), CARS)
+    assert failed.endswith("1 trial(s) reported no objective: read their logs.")
+    assert training.describe_tuning(tuning_table(None), CARS).startswith("None of the 1 trials")
+
+
+def test_describe_comparison_names_winner_runner_up_and_baseline() -> None:
+    table = pd.DataFrame(
+        {"rmse": [100.0, 100.5, 200.0]}, index=["xgboost (tuned)", "xgb", "linear baseline"]
+    )
+    text = training.describe_comparison(table, CARS)
+    assert "`xgboost (tuned)` has rmse 100 (lower is better) and wins, 0.5% ahead of `xgb`" in text
+    assert "within what another seed or split could change" in text
+    assert "Against the `linear baseline` (200) the winner is 50.0% better" in text
+
+
+def test_describe_comparison_when_the_baseline_wins_multiclass() -> None:
+    wine = products.DataProduct("wine", "kind", "multiclass", "id", ("x",), classes=("a", "b", "c"))
+    table = pd.DataFrame({"log_loss": [0.5, 0.9]}, index=["linear baseline", "xgb"])
+    text = training.describe_comparison(table, wine)
+    assert text.endswith(
+        "The `linear baseline` wins: the trees do not earn their complexity on this data."
+    )
+
+
+def test_plot_comparison_labels_axes_and_carries_alt_text() -> None:
+    table = pd.DataFrame({"auc": [0.81, 0.74]}, index=["xgb", "linear baseline"])
+    fig = training.plot_comparison(table, CREDIT)
+    ax = fig.axes[0]
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("test auc (higher is better)", "model")
+    assert fig.get_label().endswith("xgb wins with 0.81.")
+
+
+def test_metrics_table_has_a_row_per_model() -> None:
+    a = training.TrainedModel("a", "j", "s3://b/m", "i", {"validation:rmse": 1.0})
+    b = training.TrainedModel("b", "j", "s3://b/m", "i", {"validation:mae": 2.0})
+    table = training.metrics_table([a, b])
+    assert list(table.index) == ["a", "b"]
+    assert table.loc["b", "validation:mae"] == 2.0 and np.isnan(table.loc["b", "validation:rmse"])
+
+
+def test_a_tuner_built_on_the_kit_session_does_not_look_for_jumpstart_tags(
+    conn: mlaccel.Connection, caplog: pytest.LogCaptureFixture
+) -> None:
+    tuner = training.xgboost_tuner(CARS, connection=conn)
+    with caplog.at_level("WARNING"):
+        tuner._prepare_for_tuning()  # what fit() does before it starts the job
+    assert "No finished training job" not in caplog.text
+    assert not conn.sagemaker_session.settings.include_jumpstart_tags
