@@ -165,6 +165,21 @@ def _join(items: list[str], limit: int = 8) -> str:
     return ", ".join(shown[:-1]) + " and " + shown[-1]
 
 
+def _num(value: float, scale: float | None = None) -> str:
+    """A number as a person reads it: thousands separators from 10,000 (a year stays 2019),
+    three significant digits below 1,000.
+
+    Examples
+    --------
+    >>> _num(762100.0), _num(0.06849), _num(2019.4)
+    ('762,100', '0.0685', '2019')
+    """
+    size = abs(value if scale is None else scale)  # numbers compared share one format
+    if size >= 10_000:
+        return f"{value:,.0f}"
+    return f"{value:.0f}" if size >= 1000 else f"{value:.3g}"
+
+
 def _names(names: list[str]) -> str:
     return _join([f"`{n}`" for n in names])
 
@@ -422,6 +437,43 @@ def plot_distributions(
     return fig
 
 
+def describe_distributions(df: pd.DataFrame, columns: list[str]) -> str:
+    """Sentences that read :func:`plot_distributions`: the numbers with the longest tail and
+    the categorical columns most dominated by one value.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> describe_distributions(pd.DataFrame({"c": ["a", "a", "a", "b"]}), ["c"])
+    'In `c`, the commonest value covers 75% of rows. Bars show row counts per category...'
+    """
+    summary = profile(df[columns])
+    sentences = []
+    numeric = summary[summary["kind"] == "numeric"]
+    numeric = numeric.dropna(subset=["skew"]) if "skew" in numeric else numeric.iloc[0:0]
+    if not numeric.empty:
+        tail = numeric["skew"].abs().idxmax()
+        row = numeric.loc[tail]
+        side, end, extreme = ("right", "maximum", row["max"])
+        if row["skew"] < 0:
+            side, end, extreme = ("left", "minimum", row["min"])
+        sentences.append(
+            f"Among the numbers, `{tail}` has the longest tail (skew {row['skew']:.1f}, to the "
+            f"{side}): its median is {_num(row['median'])}, its {end} {_num(extreme)}."
+        )
+    categorical = summary[summary["kind"] == "categorical"]
+    if not categorical.empty and "top_pct" in categorical:
+        top = categorical["top_pct"].astype("float64").idxmax()
+        sentences.append(
+            f"In `{top}`, the commonest value covers {categorical.loc[top, 'top_pct']:g}% of rows."
+        )
+    sentences.append(
+        "Bars show row counts per category (the commonest first), histograms row counts per "
+        "range of a number, and bars per value for whole numbers with few values."
+    )
+    return " ".join(sentences)
+
+
 def plot_correlations(df: pd.DataFrame) -> Figure:
     """Heat map of the Pearson correlations between numeric columns, values written in."""
     import matplotlib.pyplot as plt
@@ -449,6 +501,56 @@ def plot_correlations(df: pd.DataFrame) -> Figure:
     return fig
 
 
+def target_view(
+    df: pd.DataFrame, target: str, share_of: str | None = None
+) -> tuple[pd.DataFrame, str]:
+    """``df`` with the target as the plots read it, and its label: the target itself for a
+    number (``mean <target>``), else 1 for rows of class ``share_of`` (default: the most common
+    class), 0 for the others (``share <target>=<class>``)."""
+    from mlaccel.products import label_text
+
+    _require_frame(df)
+    _require_columns(df, [target], "target")
+    if share_of is None and _is_number(df[target]):
+        return df, f"mean {target}"
+    texts = df[target].map(label_text, na_action="ignore")
+    chosen = share_of if share_of is not None else str(texts.mode().iloc[0])
+    if chosen not in set(texts.dropna()):
+        raise MLAccelInputError(
+            f"share_of={chosen!r} is not a value of {target}; pick one of "
+            f"{sorted(set(texts.dropna()))[:10]}"
+        )
+    viewed = df.assign(**{target: (texts == chosen).astype(float).where(texts.notna())})
+    return viewed, f"share {target}={chosen}"
+
+
+def _target_means(
+    df: pd.DataFrame, target: str, column: str, max_categories: int, min_share: float = 0.0
+) -> tuple[pd.Series, str]:
+    """The target's mean per value (whole numbers with few values), per decile (other numbers,
+    indexed by the decile's midpoint) or per category, over groups holding at least
+    ``min_share`` of the rows; and how the groups were made."""
+    import numpy as np
+    import pandas as pd
+
+    values = df[column]
+    grouping = "category"
+    keys: Any = values.astype(str)
+    if _is_number(values):
+        numbers = values.astype("float64")
+        distinct = numbers.dropna().unique()
+        grouping = "value"
+        keys = numbers
+        if len(distinct) > max_categories * 3 or not np.all(distinct == np.round(distinct)):
+            grouping = "decile"
+            keys = pd.qcut(numbers, q=10, duplicates="drop")
+    groups = df.groupby(keys, observed=True)[target]
+    means = groups.mean()[groups.size() >= min_share * len(df)]
+    if grouping == "decile":
+        means.index = pd.Index([iv.mid for iv in means.index], dtype="float64")
+    return (means.sort_values() if grouping == "category" else means), grouping
+
+
 def plot_target_relationships(
     df: pd.DataFrame,
     target: str,
@@ -458,56 +560,28 @@ def plot_target_relationships(
     share_of: str | None = None,
 ) -> Figure:
     """How the target moves with each feature: its mean per decile of a number (per value for
-    whole numbers with few values), per category otherwise. For a classification target the
-    mean is the share of rows of class ``share_of`` (default: the most common class)."""
-    import numpy as np
-    import pandas as pd
-
-    from mlaccel.products import label_text
-
-    _require_frame(df)
-    _require_columns(df, [target], "target")
+    whole numbers with few values), per category otherwise (:func:`target_view` says what the
+    mean is of a classification target)."""
+    viewed, label = target_view(df, target, share_of)
     columns = [c for c in (columns or list(df.columns)) if c != target]
     _require_columns(df, columns, "columns")
-    label = f"mean {target}"
-    if share_of is not None or not _is_number(df[target]):
-        texts = df[target].map(label_text, na_action="ignore")
-        chosen = share_of if share_of is not None else str(texts.mode().iloc[0])
-        if chosen not in set(texts.dropna()):
-            raise MLAccelInputError(
-                f"share_of={chosen!r} is not a value of {target}; pick one of "
-                f"{sorted(set(texts.dropna()))[:10]}"
-            )
-        df = df.assign(**{target: (texts == chosen).astype(float).where(texts.notna())})
-        label = f"share {target}={chosen}"
     fig, axes = _grid(len(columns))
     for ax, column in zip(axes.flat, columns, strict=False):
-        values = df[column]
-        if _is_number(values):
-            numbers = values.astype("float64")
-            distinct = numbers.dropna().unique()
-            if len(distinct) <= max_categories * 3 and np.all(distinct == np.round(distinct)):
-                means = df.groupby(numbers, observed=True)[target].mean()
-                x = means.index.to_numpy(dtype="float64")
-                ax.set_xlabel(column)
-            else:
-                bins = pd.qcut(numbers, q=10, duplicates="drop")
-                means = df.groupby(bins, observed=True)[target].mean()
-                x = np.array([iv.mid for iv in means.index], dtype="float64")
-                ax.set_xlabel(f"{column} (decile midpoints)")
-            ax.plot(x, means.values, marker="o", color="#3b75af")
-            _format_axis(ax.xaxis, x)
-            ax.tick_params(axis="x", labelrotation=30)
-        else:
-            means = df.groupby(values.astype(str), observed=True)[target].mean()
-            means = means.sort_values().tail(max_categories)
+        means, grouping = _target_means(viewed, target, column, max_categories)
+        if grouping == "category":
+            means = means.tail(max_categories)
             ax.barh(means.index, means.values, color="#e1812c")
             ax.set_xlabel(label)
             ax.set_ylabel(column)
             _format_axis(ax.xaxis, means.values)
-        if _is_number(values):
+        else:
+            x = means.index.to_numpy(dtype="float64")
+            ax.plot(x, means.values, marker="o", color="#3b75af")
+            ax.set_xlabel(column if grouping == "value" else f"{column} (decile midpoints)")
             ax.set_ylabel(label)
+            _format_axis(ax.xaxis, x)
             _format_axis(ax.yaxis, means.values)
+            ax.tick_params(axis="x", labelrotation=30)
         ax.set_title(f"{label} by {column}", fontsize=10)
         ax.tick_params(labelsize=8)
     fig.tight_layout()
@@ -517,6 +591,62 @@ def plot_target_relationships(
         "bars for categories."
     )
     return fig
+
+
+def describe_target_relationships(
+    df: pd.DataFrame,
+    target: str,
+    columns: list[str],
+    *,
+    max_categories: int = 10,
+    share_of: str | None = None,
+    top: int = 3,
+    min_share: float = RARE_SHARE,
+) -> str:
+    """Sentences that read :func:`plot_target_relationships`: the features whose groups move
+    the target's mean most and least (the range of the group means), and the direction of
+    the strongest numeric one. Groups under ``min_share`` of the rows are left out: a handful
+    of rows gives a mean that swings by chance.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"x": [1, 2, 3, 4] * 5, "c": ["a", "b"] * 10, "y": [1, 2, 3, 4] * 5})
+    >>> describe_target_relationships(df, "y", ["x", "c"])  # doctest: +ELLIPSIS
+    'Mean y moves most with `x` (group means from 1 to 4, rising with it)...'
+    """
+    import numpy as np
+
+    viewed, label = target_view(df, target, share_of)
+    columns = [c for c in columns if c != target]
+    _require_columns(df, columns, "columns")
+    if not columns:
+        return "No feature to relate the target to."
+    spreads = []
+    for column in columns:
+        means, grouping = _target_means(viewed, target, column, max_categories, min_share)
+        means = means.dropna()
+        if len(means) < 2:
+            continue
+        direction = ""
+        if grouping != "category":
+            slope = np.corrcoef(means.index.to_numpy(dtype="float64"), means.to_numpy())[0, 1]
+            if np.isfinite(slope) and abs(slope) >= 0.8:
+                direction = ", rising with it" if slope > 0 else ", falling as it grows"
+        spreads.append((column, float(means.min()), float(means.max()), direction))
+    if not spreads:
+        return f"No feature has two or more groups to compare {label} across."
+    spreads.sort(key=lambda item: item[2] - item[1], reverse=True)
+    listed = [
+        f"`{c}` (group means from {_num(lo, hi)} to {_num(hi)}{d})" for c, lo, hi, d in spreads
+    ]
+    text = f"{label.capitalize()} moves most with {_join(listed[:top])}."
+    if len(spreads) > top:
+        text += f" It moves least with `{spreads[-1][0]}`."
+    return text + (
+        " A wide range marks a feature the model is likely to use; a flat one may still help "
+        "together with others."
+    )
 
 
 def _require_columns(df: pd.DataFrame, columns: list[str], name: str) -> None:

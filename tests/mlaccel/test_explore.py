@@ -145,3 +145,38 @@ def test_target_plots_show_the_share_of_a_chosen_class_for_multiclass(frame: pd.
     assert fig.axes[1].get_xlabel() == "price (decile midpoints)"
     with pytest.raises(MLAccelInputError, match="share_of='lpg' is not a value of fuel"):
         explore.plot_target_relationships(frame, "fuel", ["year"], share_of="lpg")
+
+
+def test_describe_distributions_names_the_longest_tail_and_the_dominant_category(
+    frame: pd.DataFrame,
+) -> None:
+    text = explore.describe_distributions(frame, ["mileage", "year", "fuel"])
+    assert text.startswith("Among the numbers, `mileage` has the longest tail")
+    assert "In `fuel`, the commonest value covers" in text
+    only_numbers = explore.describe_distributions(frame, ["year"])
+    assert "commonest value" not in only_numbers
+
+
+def test_describe_target_relationships_ranks_features_and_skips_tiny_groups() -> None:
+    rows = 200
+    frame = pd.DataFrame(
+        {
+            "size": np.tile(np.arange(1, 5), rows // 4),
+            "city": np.tile(["a", "b"], rows // 2),
+            "label": np.tile(["no", "yes", "yes", "yes"], rows // 4),
+        }
+    )
+    frame.loc[0, "city"] = "tiny"  # one row: its mean would be 0 or 1 by chance
+    text = explore.describe_target_relationships(frame, "label", ["size", "city"], share_of="yes")
+    assert text.startswith("Share label=yes moves most with `size` (group means from 0 to 1")
+    assert "tiny" not in text
+    assert explore.describe_target_relationships(frame, "label", ["label"]) == (
+        "No feature to relate the target to."
+    )
+
+
+def test_target_view_of_a_multiclass_target_defaults_to_its_commonest_class() -> None:
+    frame = pd.DataFrame({"kind": ["a", "b", "b", "c"], "x": [1, 2, 3, 4]})
+    viewed, label = explore.target_view(frame, "kind")
+    assert label == "share kind=b"
+    assert viewed["kind"].tolist() == [0.0, 1.0, 1.0, 0.0]
