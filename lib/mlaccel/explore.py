@@ -134,13 +134,8 @@ def _missing_detail(row: Any, name: str, df: pd.DataFrame, review_pct: float) ->
     count = int(df[name].isna().sum())
     share = f"{row['missing_pct']:g}% missing ({count:,} rows)"
     if row["missing_pct"] > review_pct:
-        return f"{share}: above {review_pct:g}%, check why before imputing"
-    fill = (
-        "the training median, with a missing flag"
-        if row["kind"] == "numeric"
-        else "a category of its own"
-    )
-    return f"{share}: imputed with {fill}"
+        return f"{share}: over {review_pct:g}%, review"
+    return f"{share}: " + ("median + missing flag" if row["kind"] == "numeric" else "own category")
 
 
 def issues_frame(issues: list[QualityIssue]) -> pd.DataFrame:
@@ -289,8 +284,8 @@ def describe_storage(table_info: pd.DataFrame) -> str:
     where = f"Table `{row['table']}` is stored as files under `{row['location']}`"
     if not keys:
         return (
-            f"{where} without partitions: every query reads all its files, which suits a "
-            "table of this kind that is read whole for training."
+            f"{where} without partitions: every query reads all its files. Partitioning by a "
+            "column that queries filter on (a date, a region) would let them read less."
         )
     return (
         f"{where}, partitioned by {_names(keys)} (one folder per value): queries that "

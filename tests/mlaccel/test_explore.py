@@ -75,11 +75,8 @@ def test_every_column_with_missing_values_is_reported_with_the_review_threshold(
         for i in explore.find_quality_issues(frame)
         if i.problem == "missing values"
     }
-    assert (
-        details["year"]
-        == "2% missing (8 rows): imputed with the training median, with a missing flag"
-    )
-    assert details["mileage"] == "10% missing (40 rows): above 5%, check why before imputing"
+    assert details["year"] == "2% missing (8 rows): median + missing flag"
+    assert details["mileage"] == "10% missing (40 rows): over 5%, review"
 
 
 def test_describe_profile_names_gaps_skew_and_cardinality(frame: pd.DataFrame) -> None:
