@@ -406,12 +406,12 @@ def run_feature_job(
 
 def contract_table(product: products.DataProduct) -> pd.DataFrame:
     """The data product's contract as a short table: one row per role (target, id, features by
-    kind, classes, columns left out), the columns it names, and how many.
+    kind with how many, classes, columns left out) and the columns it names.
 
     Examples
     --------
     >>> houses = products.DataProduct("houses", "price", "regression", "id", ("rooms",))
-    >>> contract_table(houses).loc["numeric features", "columns"]
+    >>> contract_table(houses).loc["numeric features (1)", "columns"]
     'rooms'
     """
     import pandas as pd
@@ -429,9 +429,8 @@ def contract_table(product: products.DataProduct) -> pd.DataFrame:
     ]
     rows = [
         {
-            "role": role,
+            "role": f"{role} ({len(value)})" if isinstance(value, tuple) else role,
             "columns": ", ".join(value) if isinstance(value, tuple) else value,
-            "count": len(value) if isinstance(value, tuple) else 1,
         }
         for role, value in roles
         if value

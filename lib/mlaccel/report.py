@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 SUMMARY_COLUMNS = ["setting", "value", "what it does"]
 # An AWS account id (12 digits), as in an ECR image's registry or an ARN: never shown.
 ACCOUNT_ID = re.compile(r"(?<![0-9])[0-9]{12}(?![0-9])")
-LONG_VALUE = 160  # characters of one value shown in a summary table
+LONG_VALUE = 300  # characters of one value shown in a summary table
 
 # One line per hyperparameter the kit's estimators set: XGBoost's (built-in and script mode)
 # and the linear baseline's.
@@ -287,7 +287,8 @@ def _io_text(item: Any) -> str:
 
 
 def markdown_table(table: pd.DataFrame, *, index: bool = True) -> str:
-    """``table`` as a Markdown table (every value in full, ``|`` escaped).
+    """``table`` as a Markdown table (every value in full; ``|``, ``<`` and ``>`` escaped, so a
+    value such as ``<account>`` is shown, not read as an HTML tag).
 
     Examples
     --------
@@ -300,7 +301,8 @@ def markdown_table(table: pd.DataFrame, *, index: bool = True) -> str:
     frame = table.reset_index() if index else table
 
     def cell(value: Any) -> str:
-        return str(value).replace("|", "\\|").replace("\n", " ")
+        text = str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        return text.replace("|", "\\|").replace("\n", " ")
 
     lines = [
         "| " + " | ".join(cell(c) for c in frame.columns) + " |",

@@ -27,9 +27,12 @@ def test_readable_masks_account_ids_and_shortens_long_values() -> None:
 
 
 def test_markdown_table_escapes_pipes_and_keeps_every_value() -> None:
-    table = pd.DataFrame({"value": ["a|b", "s3://bucket/" + "k" * 80]}, index=["x", "y"])
+    table = pd.DataFrame(
+        {"value": ["a|b", "s3://bucket/" + "k" * 80, "<account>.dkr"]}, index=["x", "y", "z"]
+    )
     text = report.markdown_table(table)
     assert "a\\|b" in text
+    assert "| z | &lt;account&gt;.dkr |" in text
     assert "k" * 80 in text
     assert text.splitlines()[1] == "|---|---|"
 
