@@ -458,7 +458,10 @@ def tuning_result(tuner: Any, *, connection: Connection) -> tuple[TrainedModel, 
             f"(status {described.get('HyperParameterTuningJobStatus')}): "
             "read its trials' logs, fix the cause and tune again"
         )
-    trials = tuning_trials(connection, job)
+    tuned_names = [
+        r["Name"] for kind in (tuner.hyperparameter_ranges() or {}).values() for r in kind
+    ]
+    trials = tuning_trials(connection, job, tuned_names)
     training_job = client.describe_training_job(TrainingJobName=best)
     model = TrainedModel(
         "xgboost (tuned)",
@@ -476,9 +479,12 @@ def tuning_result(tuner: Any, *, connection: Connection) -> tuple[TrainedModel, 
     return model, table
 
 
-def tuning_trials(connection: Connection, job: str) -> list[dict[str, Any]]:
-    """One row per trial of tuning job ``job``: its tuned hyperparameters, final objective
-    value, status and training job name."""
+def tuning_trials(
+    connection: Connection, job: str, tuned: list[str] | None = None
+) -> list[dict[str, Any]]:
+    """One row per trial of tuning job ``job``: its hyperparameters named in ``tuned`` (all it
+    reports when None; some backends report the static ones too), final objective value,
+    status and training job name."""
     client = connection.client("sagemaker")
     summaries: list[Any] = []
     kwargs: dict[str, Any] = {"HyperParameterTuningJobName": job, "MaxResults": 100}
@@ -490,13 +496,15 @@ def tuning_trials(connection: Connection, job: str) -> list[dict[str, Any]]:
         kwargs["NextToken"] = page["NextToken"]
     rows = []
     for summary in summaries:
-        tuned = {
-            k: _number(v.strip('"')) for k, v in summary.get("TunedHyperParameters", {}).items()
+        values = {
+            k: _number(v.strip('"'))
+            for k, v in summary.get("TunedHyperParameters", {}).items()
+            if tuned is None or k in tuned
         }
         final = summary.get("FinalHyperParameterTuningJobObjectiveMetric", {})
         rows.append(
             {
-                **tuned,
+                **values,
                 "FinalObjectiveValue": final.get("Value"),
                 "TrainingJobStatus": summary.get("TrainingJobStatus"),
                 "TrainingJobName": summary["TrainingJobName"],

@@ -248,6 +248,29 @@ def test_train_evaluate_and_compare_on_the_twin(
     assert training.best_model([xgb, linear], product).label == table.index[0]
 
 
+def test_tuner_result_reads_the_best_trial_and_only_the_tuned_columns(
+    conn: mlaccel.Connection, feature_set: features.FeatureSet
+) -> None:
+    tuner = training.xgboost_tuner(
+        feature_set.product, connection=conn, max_jobs=2, max_parallel_jobs=2, seed=1
+    )
+    tuner.estimator.set_hyperparameters(num_round=10)
+    tuner.fit(training.training_inputs(feature_set), include_cls_metadata=False)
+    tuned, table = training.tuning_result(tuner, connection=conn)
+    assert list(table.columns) == [
+        "eta",
+        "min_child_weight",
+        "subsample",
+        "max_depth",
+        "FinalObjectiveValue",
+        "TrainingJobStatus",
+        "TrainingJobName",
+    ]
+    assert len(table) == 2 and table["FinalObjectiveValue"].is_monotonic_increasing
+    assert tuned.job_name == table["TrainingJobName"].iloc[0]
+    assert tuned.label == "xgboost (tuned)" and "validation:rmse" in tuned.metrics
+
+
 # ----------------------------------------------------------------------------- sentences
 
 
