@@ -346,10 +346,26 @@ def describe_correlations(corr: pd.DataFrame, *, target: str | None = None, top:
     return " ".join(sentences)
 
 
-def class_of_interest(product: Any) -> str | None:
-    """The class whose share the target plots show: a binary product's positive class; None
-    (the most common class) otherwise."""
-    return str(product.positive_class) if product.problem_type == "binary" else None
+def class_of_interest(product: Any, df: pd.DataFrame) -> str | None:
+    """The class whose share the target plots show: a binary product's positive class, the
+    commonest class of a multiclass product in ``df``; None for regression (the mean).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from mlaccel.products import DataProduct
+    >>> wine = DataProduct("wine", "kind", "multiclass", "id", ("x",), classes=("0", "1", "2"))
+    >>> class_of_interest(wine, pd.DataFrame({"kind": [0, 2, 2]}))
+    '2'
+    """
+    from mlaccel.products import label_text
+
+    if product.problem_type == "binary":
+        return str(product.positive_class)
+    if product.problem_type == "multiclass":
+        _require_columns(df, [product.target], "target")
+        return str(df[product.target].dropna().map(label_text).mode().iloc[0])
+    return None
 
 
 def _format_axis(axis: Any, values: Any) -> None:

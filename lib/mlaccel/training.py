@@ -761,7 +761,8 @@ def describe_comparison(
         return text + "; it is the only model."
 
     def margin(other: float) -> str:
-        return f"{abs(other - best) / max(abs(other), 1e-12):.1%}"
+        share = abs(other - best) / max(abs(other), 1e-12)
+        return f"{share:.1%}" if share >= 0.01 else f"{share:.2%}"
 
     runner_up, second = str(values.index[1]), float(values.iloc[1])
     text += f" and wins, {margin(second)} ahead of `{runner_up}` ({second:,.4g})."
@@ -775,7 +776,7 @@ def describe_comparison(
         text += f" Against the `{baseline}` ({base:,.4g}) the winner is {margin(base)} better: " + (
             "the extra complexity earns its keep."
             if abs(base - best) > 0.05 * max(abs(base), 1e-12)
-            else "little, so the simpler model may do."
+            else "a modest gain, to weigh against the cost of the more complex model."
         )
     elif baseline == winner:
         text += f" The `{baseline}` wins: the trees do not earn their complexity on this data."

@@ -177,3 +177,15 @@ def test_target_view_of_a_multiclass_target_defaults_to_its_commonest_class() ->
     viewed, label = explore.target_view(frame, "kind")
     assert label == "share kind=b"
     assert viewed["kind"].tolist() == [0.0, 1.0, 1.0, 0.0]
+
+
+def test_class_of_interest_follows_the_problem_type() -> None:
+    from mlaccel import products
+
+    frame = pd.DataFrame({"y": ["a", "c", "c"]})
+    binary = products.DataProduct("p", "y", "binary", "id", ("x",), classes=("a", "c"))
+    multi = products.DataProduct("p", "y", "multiclass", "id", ("x",), classes=("a", "b", "c"))
+    regression = products.DataProduct("p", "y", "regression", "id", ("x",))
+    assert explore.class_of_interest(binary, frame) == binary.positive_class
+    assert explore.class_of_interest(multi, frame) == "c"
+    assert explore.class_of_interest(regression, frame) is None

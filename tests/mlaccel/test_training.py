@@ -307,7 +307,7 @@ def test_describe_comparison_names_winner_runner_up_and_baseline() -> None:
         {"rmse": [100.0, 100.5, 200.0]}, index=["xgboost (tuned)", "xgb", "linear baseline"]
     )
     text = training.describe_comparison(table, CARS)
-    assert "`xgboost (tuned)` has rmse 100 (lower is better) and wins, 0.5% ahead of `xgb`" in text
+    assert "`xgboost (tuned)` has rmse 100 (lower is better) and wins, 0.50% ahead of `xgb`" in text
     assert "within what another seed or split could change" in text
     assert "Against the `linear baseline` (200) the winner is 50.0% better" in text
 
