@@ -146,3 +146,33 @@ def test_a_notebooks_parameter_table_matches_its_parameters_cell(name: str) -> N
     rows = re.findall(r"^\| `(\w+)` \| `([^`]*)` \|", notebook.cells[0].source, re.MULTILINE)
     documented = {key: ast.literal_eval(value) for key, value in rows}
     assert documented == defaults
+
+
+def test_model_and_pipeline_summaries(conn: mlaccel.Connection) -> None:
+    from sagemaker.model import Model
+    from sagemaker.workflow.parameters import ParameterString
+    from sagemaker.workflow.pipeline import Pipeline
+
+    model = Model(
+        image_uri="123456789012.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1",
+        model_data="s3://b/model.tar.gz",
+        role=conn.role_arn,
+        env={"SAGEMAKER_PROGRAM": "serve.py"},
+        name="m1",
+        sagemaker_session=conn.sagemaker_session,
+    )
+    table = report.sdk_summary(model)
+    assert table.loc["image", "value"].startswith("<account>.dkr.ecr")
+    assert table.loc["model data", "value"] == "s3://b/model.tar.gz"
+    assert table.loc["environment", "value"] == "SAGEMAKER_PROGRAM=serve.py"
+    assert "role" not in table.index  # the execution role names the account
+
+    pipeline = Pipeline(
+        name="p1",
+        parameters=[ParameterString("InputUri", default_value="s3://b/in")],
+        steps=[],
+        sagemaker_session=conn.sagemaker_session,
+    )
+    table = report.sdk_summary(pipeline)
+    assert table.loc["name", "value"] == "p1"
+    assert table.loc["parameter InputUri", "value"] == "s3://b/in"
