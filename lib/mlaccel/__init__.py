@@ -14,10 +14,18 @@ from mlaccel.errors import MLAccelError, MLAccelInputError
 
 if TYPE_CHECKING:
     from mlaccel._connect import Connection, connect
+    from mlaccel._paths import seedcode_dir
 
 __version__ = "0.1.0"
 
-__all__ = ["Connection", "MLAccelError", "MLAccelInputError", "__version__", "connect"]
+__all__ = [
+    "Connection",
+    "MLAccelError",
+    "MLAccelInputError",
+    "__version__",
+    "connect",
+    "seedcode_dir",
+]
 
 
 def __getattr__(name: str) -> Any:
@@ -26,4 +34,8 @@ def __getattr__(name: str) -> Any:
         from mlaccel import _connect
 
         return getattr(_connect, name)
+    if name == "seedcode_dir":  # where the scripts jobs and functions run live
+        from mlaccel import _paths
+
+        return _paths.seedcode_dir
     raise AttributeError(f"module 'mlaccel' has no attribute {name!r}")

@@ -65,6 +65,13 @@ from mlaccel.inference._latency import (
     summarize_latencies,
 )
 from mlaccel.inference._models import create_model, upload_xgboost_model, xgboost_image_uri
+from mlaccel.inference._readings import (
+    CHECK_MEANINGS,
+    drift_reading,
+    latency_reading,
+    quality_reading,
+    violations_table,
+)
 from mlaccel.inference._registry import (
     ModelPackageInfo,
     describe_model_package,
@@ -72,6 +79,7 @@ from mlaccel.inference._registry import (
 )
 
 __all__ = [
+    "CHECK_MEANINGS",
     "AutoscalingPolicy",
     "BatchTransformResult",
     "Deployment",
@@ -90,7 +98,9 @@ __all__ = [
     "delete_endpoint",
     "deploy_model",
     "describe_model_package",
+    "drift_reading",
     "invoke_endpoint",
+    "latency_reading",
     "latest_model_package",
     "measure_latency",
     "parse_csv_predictions",
@@ -98,6 +108,7 @@ __all__ = [
     "plot_latency",
     "predict",
     "predict_each",
+    "quality_reading",
     "read_captured_requests",
     "read_ground_truth",
     "read_labeled_rows",
@@ -106,6 +117,7 @@ __all__ = [
     "run_batch_transform",
     "summarize_latencies",
     "upload_xgboost_model",
+    "violations_table",
     "wait_for_endpoint",
     "write_transform_input",
     "xgboost_image_uri",

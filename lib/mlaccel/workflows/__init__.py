@@ -56,12 +56,14 @@ from mlaccel.workflows._deploy import deploy_functions, schedule, stage_code, st
 from mlaccel.workflows._export import (
     CFN_PARAMETERS,
     cloudformation_template,
+    definition_preview,
     export,
     portable_definition,
+    relative_link,
 )
 from mlaccel.workflows._jobs import CONTAINER, MODEL_MONITOR_ENV
 from mlaccel.workflows._monitoring import monitoring_workflow
-from mlaccel.workflows._plot import STATE_COLOURS, graph_layers, plot_graph
+from mlaccel.workflows._plot import STATE_COLOURS, graph_alt_text, graph_layers, plot_graph
 from mlaccel.workflows._run import (
     RunResult,
     create_or_update,
@@ -117,12 +119,14 @@ __all__ = [
     "cloudformation_template",
     "code_uri",
     "create_or_update",
+    "definition_preview",
     "deploy_functions",
     "endpoint_model_quality",
     "ensure_results_table",
     "execute",
     "executions",
     "export",
+    "graph_alt_text",
     "graph_layers",
     "history_table",
     "land_data",
@@ -134,6 +138,7 @@ __all__ = [
     "read_prepared",
     "read_scores",
     "read_traffic",
+    "relative_link",
     "run_name",
     "schedule",
     "scoring_workflow",

@@ -3,12 +3,14 @@ parameters."""
 
 from __future__ import annotations
 
+import html
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from mlaccel.errors import MLAccelInputError
 from mlaccel.workflows._settings import AWS_ENDPOINT_WAIT_SECONDS, WorkflowSettings
 
 CFN_PARAMETERS = {
@@ -129,3 +131,56 @@ def export(
     cfn = out / f"{workflow.name}.cfn.yaml"
     cfn.write_text(cloudformation_template(workflow, settings))
     return [asl, cfn]
+
+
+PREVIEW_LINES = 20  # lines of a definition shown in a notebook; the rest is in its file
+
+
+def definition_preview(text: str, *, link: str, lines: int = PREVIEW_LINES) -> str:
+    """HTML showing the first ``lines`` of a definition and a link to the whole of it.
+
+    A notebook shows this instead of printing hundreds of lines of JSON: the first lines in a
+    ``<pre>``, then how many lines follow and a relative link to the exported file.
+
+    Parameters
+    ----------
+    text
+        The definition (an exported ``.asl.json`` file's text).
+    link
+        The exported file, relative to the notebook (:func:`relative_link`).
+    lines
+        Lines shown before the fold (at least 1).
+
+    Examples
+    --------
+    >>> "2 more lines" in definition_preview("{\\n  1\\n}", link="a.json", lines=1)
+    True
+    """
+    if lines < 1:
+        raise MLAccelInputError(f"lines must be 1 or more, got {lines}")
+    all_lines = text.rstrip("\n").splitlines()
+    head, rest = all_lines[:lines], all_lines[lines:]
+    anchor = f'<a href="{html.escape(link)}">{html.escape(link)}</a>'
+    parts = [f"<pre>{html.escape(chr(10).join(head), quote=False)}</pre>"]
+    if rest:
+        parts.append(f"<p>… {len(rest)} more lines; the whole definition: {anchor}</p>")
+    else:
+        parts.append(f"<p>The whole definition: {anchor}</p>")
+    return "\n".join(parts)
+
+
+def relative_link(path: str | Path, base: str | Path) -> str:
+    """``path`` as a link from ``base`` (the notebook's folder): relative when inside it, else
+    the file's name alone, so no absolute path reaches an output.
+
+    Examples
+    --------
+    >>> relative_link("out/workflows/a.asl.json", "out")
+    'workflows/a.asl.json'
+    >>> relative_link("/elsewhere/a.asl.json", "out")
+    'a.asl.json'
+    """
+    target, folder = Path(path).absolute(), Path(base).absolute()
+    if target.is_relative_to(folder):
+        return target.relative_to(folder).as_posix()
+    return target.name

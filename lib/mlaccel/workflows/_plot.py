@@ -124,7 +124,27 @@ def plot_graph(definition: Mapping[str, Any], *, title: str = "") -> Any:
     ax.axis("off")
     ax.set_title(title or "workflow")
     fig.tight_layout()
+    fig.set_label(graph_alt_text(definition, title=title))  # the image's alternative text
     return fig
+
+
+def graph_alt_text(definition: Mapping[str, Any], *, title: str = "") -> str:
+    """A sentence describing :func:`plot_graph`'s figure, for readers who cannot see it.
+
+    Examples
+    --------
+    >>> graph_alt_text({"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}})
+    'Graph of the workflow state machine: 1 state, starting at A; no Fail states.'
+    """
+    states = definition["States"]
+    fails = sorted(name for name, state in states.items() if state["Type"] == "Fail")
+    branches = sum(len(s.get("Branches", [])) for s in states.values())
+    count = f"{len(states)} state{'s' if len(states) != 1 else ''}"
+    text = f"Graph of the {title or 'workflow'} state machine: {count}"
+    text += f", starting at {definition['StartAt']}"
+    if branches:
+        text += f", {branches} parallel branches"
+    return text + (f"; failures end in {', '.join(fails)}." if fails else "; no Fail states.")
 
 
 def _label(name: str, state: Mapping[str, Any]) -> str:

@@ -1,0 +1,123 @@
+"""The computed sentences of notebooks 05 and 06: true for any product, edge cases included."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pandas as pd
+import pytest
+
+from mlaccel import inference
+from mlaccel.errors import MLAccelInputError
+from mlaccel.monitor._drift import FeatureDrift
+from mlaccel.monitor._violations import Violation
+
+
+def drift(name: str, distance: float, threshold: float = 0.1, raw: float = 0.0) -> FeatureDrift:
+    return FeatureDrift(name, "numerical", "Robust", distance, raw, threshold, 1000, 500)
+
+
+ORIGIN = {"age": "age", "age_missing": "age", "city=a": "city", "city=__unknown__": "city"}
+
+
+def test_a_declared_column_the_model_does_not_receive_is_explained_as_unseeable() -> None:
+    text = inference.drift_reading({"shifted": ["owners"]}, [], [], ORIGIN)
+    assert "`owners` (shifted numbers): **not flagged**" in text
+    assert "receives no input made from it" in text
+
+
+def test_a_small_shift_is_explained_by_its_distance_against_the_allowance() -> None:
+    text = inference.drift_reading(
+        {"shifted": ["age"]}, [drift("age", 0.04, raw=0.09), drift("age_missing", 0.0)], [], ORIGIN
+    )
+    assert "**not flagged**: the largest move, on `age`, is a distance of 0.04" in text
+    assert "after subtracting the 0.05 that sampling noise explains with 500 rows" in text
+    assert "within the allowance of 0.1" in text
+
+
+def test_a_flagged_column_names_its_checks_and_the_distance_that_broke_the_allowance() -> None:
+    violations = [
+        Violation("age", "baseline_drift_check", "moved"),
+        Violation("age_missing", "completeness_check", "blank"),
+    ]
+    text = inference.drift_reading(
+        {"shifted": ["age"], "new_category": "city", "extra_missing": []},
+        [drift("age", 0.3)],
+        violations,
+        ORIGIN,
+    )
+    assert (
+        "`age` (shifted numbers): **flagged** by baseline_drift_check, completeness_check" in text
+    )
+    assert "moved a distance of 0.3 against an allowance of 0.1" in text
+    # a declared column whose inputs have no distribution to compare is still explained
+    assert "`city` (a category never seen in training): **not flagged**" in text
+
+
+def test_undeclared_flags_are_named_and_undeclared_sources_say_nobody_declared() -> None:
+    flagged = [Violation("city=a", "baseline_drift_check", "moved")]
+    text = inference.drift_reading({"shifted": ["age"]}, [drift("age", 0.0)], flagged, ORIGIN)
+    assert "Flagged without being declared: `city`" in text
+    nothing = inference.drift_reading({"captured": 10, "with ground truth": 8}, [], [], ORIGIN)
+    assert nothing.startswith("Nobody declared drift in this data (captured: 10")
+    assert "Nothing was flagged" in nothing
+
+
+def test_drift_reading_refuses_what_is_not_a_declaration() -> None:
+    with pytest.raises(MLAccelInputError, match="declared must be a mapping"):
+        inference.drift_reading(["age"], [], [], ORIGIN)  # type: ignore[arg-type]
+
+
+def test_violations_table_counts_each_check_and_says_what_it_means() -> None:
+    table = inference.violations_table(
+        [
+            Violation("a", "baseline_drift_check", ""),
+            Violation("b", "baseline_drift_check", ""),
+            Violation("c", "some_new_check", ""),
+        ]
+    )
+    assert list(table.index) == ["baseline_drift_check", "some_new_check"]
+    assert table.loc["baseline_drift_check", "violations"] == 2
+    assert table.loc["baseline_drift_check", "inputs"] == "a, b"
+    assert table.loc["some_new_check", "meaning"] == "a constraint of the baseline was not met"
+    empty = inference.violations_table([])
+    assert empty.empty and list(empty.columns) == ["violations", "inputs", "meaning"]
+
+
+@pytest.mark.parametrize(
+    ("scores", "lower", "expected"),
+    [
+        (
+            {"x": 0.9, "y": 0.6},
+            False,
+            "**x** scores best on auc (0.9, higher is better); y is 33% worse (0.6).",
+        ),
+        ({"x": 5.0}, True, "**x** scores best on rmse (5, lower is better)."),
+        (
+            {"x": 0.0, "y": 0.0},
+            True,
+            "**x** scores best on rmse (0, lower is better); y scores the same.",
+        ),
+    ],
+)
+def test_quality_reading_ranks_by_the_metrics_direction(
+    scores: dict[str, float], lower: bool, expected: str
+) -> None:
+    metric = "rmse" if lower else "auc"
+    assert inference.quality_reading(scores, metric=metric, lower_is_better=lower) == expected
+
+
+def test_quality_reading_needs_scores() -> None:
+    with pytest.raises(MLAccelInputError, match="scores is empty"):
+        inference.quality_reading({}, metric="auc", lower_is_better=False)
+
+
+def test_latency_reading_advises_batching_only_when_it_pays() -> None:
+    one = SimpleNamespace(p50_ms=2.0, p99_ms=8.0, rows_per_second=500.0, rows_per_request=1)
+    same = SimpleNamespace(p50_ms=2.0, p99_ms=3.0, rows_per_second=600.0, rows_per_request=10)
+    assert inference.latency_reading(one, same).endswith("batching gains little here.")
+    assert "99% under 8 ms (the tail is 4.0× the median)" in inference.latency_reading(one, same)
+
+
+def test_violations_table_renders_as_a_frame() -> None:
+    assert isinstance(inference.violations_table([]), pd.DataFrame)
