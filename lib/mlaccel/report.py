@@ -73,7 +73,8 @@ def sdk_summary(
     """A table of what ``obj`` will run: one row per setting, its value and what it does.
 
     ``obj`` is a SageMaker ``Estimator`` (any framework), ``Processor``, ``HyperparameterTuner``,
-    ``Model`` or ``Pipeline``. What an object receives only when it runs can be passed too:
+    ``Model`` or ``Pipeline``, or a stepfunctions ``Workflow``. What an object receives only when
+    it runs can be passed too:
     ``inputs`` (an estimator's channels as given to ``fit``, a processor's ``ProcessingInput``
     list), ``outputs``, ``arguments`` and ``code`` (a processor's ``run`` arguments).
     Account ids are masked (``<account>``); the execution role is not shown.
@@ -94,10 +95,12 @@ def sdk_summary(
         rows = _model_rows(obj)
     elif isinstance(obj, kinds["pipeline"]):
         rows = _pipeline_rows(obj)
+    elif _is_state_machine(obj):
+        rows = _state_machine_rows(obj)
     else:
         raise MLAccelInputError(
             f"sdk_summary cannot describe a {type(obj).__name__}; pass a SageMaker Estimator, "
-            "Processor, HyperparameterTuner, Model or Pipeline"
+            "Processor, HyperparameterTuner, Model or Pipeline, or a stepfunctions Workflow"
         )
     rows += _io_rows(inputs, "input", "where the job reads from")
     rows += _io_rows(outputs, "output", "where the job writes to")
@@ -256,6 +259,42 @@ def _pipeline_rows(pipeline: Any) -> list[tuple[str, Any, str]]:
         for step in pipeline.steps
     ]
     return rows
+
+
+def _is_state_machine(obj: Any) -> bool:
+    # the stepfunctions SDK's Workflow, recognised without importing that SDK
+    return type(obj).__module__.startswith("stepfunctions") and hasattr(obj, "definition")
+
+
+def _state_machine_rows(workflow: Any) -> list[tuple[str, Any, str]]:
+    definition = workflow.definition.to_dict()
+    states = definition["States"]
+    nested = len(_all_states(states)) - len(states)
+    services = sorted(
+        {
+            state["Resource"].split(":states:::", 1)[-1].split(".", 1)[0]
+            for state in _all_states(states)
+            if "Resource" in state
+        }
+    )
+    fails = [name for name, state in states.items() if state["Type"] == "Fail"]
+    return [
+        ("class", type(workflow).__name__, "the stepfunctions SDK class of the state machine"),
+        ("name", workflow.name, "the state machine's name in Step Functions"),
+        ("start", definition["StartAt"], "the first state"),
+        ("states", f"{len(states)} (+ {nested} in parallel branches)", "steps it can run"),
+        ("service calls", services, "the service integrations its tasks call"),
+        ("fail states", fails, "where a failed run ends, after its notification"),
+    ]
+
+
+def _all_states(states: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    found = []
+    for state in states.values():
+        found.append(state)
+        for branch in state.get("Branches", []):
+            found += _all_states(branch["States"])
+    return found
 
 
 def _io_rows(items: Any, kind: str, meaning: str) -> list[tuple[str, Any, str]]:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+import mlaccel
 from mlaccel import workflows
 from mlaccel.errors import MLAccelInputError
 
@@ -54,3 +55,27 @@ def test_the_graph_figure_carries_a_sentence_describing_it() -> None:
         "Graph of the train state machine: 3 states, starting at Go, 2 parallel branches; "
         "failures end in Stop."
     )
+
+
+def test_a_step_functions_workflow_is_summarised_with_its_service_calls(
+    conn: mlaccel.Connection,
+) -> None:
+    from stepfunctions.steps import Catch, Chain, Fail, Parallel, Pass, Task
+    from stepfunctions.workflow import Workflow
+
+    from mlaccel import report
+
+    both = Parallel("Both")
+    both.add_branch(Task("Tell", resource="arn:aws:states:::sns:publish"))
+    both.add_branch(Pass("Wait"))
+    train = Task("Train", resource="arn:aws:states:::sagemaker:createTrainingJob.sync")
+    chain = Chain([train, both])
+    train.add_catch(Catch(error_equals=["States.ALL"], next_step=Fail("Oops")))
+    role = "arn:aws:iam::123456789012:role/r"
+    flow = Workflow("w1", definition=chain, role=role, client=conn.client("stepfunctions"))
+    table = report.sdk_summary(flow)
+    assert table.loc["class", "value"] == "Workflow"
+    assert table.loc["states", "value"] == "3 (+ 2 in parallel branches)"
+    assert table.loc["service calls", "value"] == "sagemaker:createTrainingJob, sns:publish"
+    assert table.loc["fail states", "value"] == "Oops"
+    assert "123456789012" not in table.to_string()  # the role is not shown
