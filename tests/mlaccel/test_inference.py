@@ -574,3 +574,25 @@ def test_joined_multiclass_output_keeps_every_probability() -> None:
     assert parsed == {"w-1": [0.2, 0.8], "w-2": [0.6, 0.4]}
     with pytest.raises(MLAccelError, match=r"transform output line 1"):
         inference.parse_joined_output("w-1,0.2\n", answers=2)
+
+
+def test_sdk_model_shows_what_a_model_serves_as_the_sdk_object(
+    conn: mlaccel.Connection, models: dict[str, Model]
+) -> None:
+    from sagemaker.model import Model as SdkModel
+
+    from mlaccel import report
+
+    name = inference.create_model(
+        model_data=models["a"].model_data, name=unique_name("sdk-model"), connection=conn
+    )
+    try:
+        model = inference.sdk_model(name, connection=conn)
+        assert isinstance(model, SdkModel)
+        assert (model.name, model.model_data) == (name, models["a"].model_data)
+        assert model.image_uri == inference.xgboost_image_uri(conn.region)
+        assert report.sdk_summary(model).loc["model data", "value"] == models["a"].model_data
+    finally:
+        conn.client("sagemaker").delete_model(ModelName=name)
+    with pytest.raises(MLAccelInputError, match="model_name"):
+        inference.sdk_model("not a name!", connection=conn)

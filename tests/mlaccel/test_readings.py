@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from types import SimpleNamespace
 
 import pandas as pd
@@ -121,3 +122,25 @@ def test_latency_reading_advises_batching_only_when_it_pays() -> None:
 
 def test_violations_table_renders_as_a_frame() -> None:
     assert isinstance(inference.violations_table([]), pd.DataFrame)
+
+
+def test_the_latency_figure_carries_a_sentence_and_counts_requests_in_whole_numbers() -> None:
+    report = inference.summarize_latencies([0.002, 0.003, 0.004], 1)
+    figure = inference.plot_latency(report)
+    assert figure.get_label() == (
+        "Histogram of the latency of 3 requests of one record: half under 3.0 ms, 99% under 4.0 ms."
+    )
+    ticks = figure.axes[0].get_yticks()
+    assert all(float(t).is_integer() for t in ticks)
+
+
+def test_notebook_links_follow_the_suite_runners_output_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mlaccel import workflows
+
+    monkeypatch.setenv("MLACCEL_OUTPUT_DIR", str(tmp_path))
+    assert workflows.notebook_link(tmp_path / "workflows" / "a.json") == "workflows/a.json"
+    monkeypatch.delenv("MLACCEL_OUTPUT_DIR")
+    monkeypatch.chdir(tmp_path / "workflows" if (tmp_path / "workflows").exists() else tmp_path)
+    assert workflows.notebook_link(tmp_path / "b.json") == "b.json"

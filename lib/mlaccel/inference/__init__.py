@@ -64,7 +64,12 @@ from mlaccel.inference._latency import (
     plot_latency,
     summarize_latencies,
 )
-from mlaccel.inference._models import create_model, upload_xgboost_model, xgboost_image_uri
+from mlaccel.inference._models import (
+    create_model,
+    sdk_model,
+    upload_xgboost_model,
+    xgboost_image_uri,
+)
 from mlaccel.inference._readings import (
     CHECK_MEANINGS,
     drift_reading,
@@ -115,6 +120,7 @@ __all__ = [
     "records_to_csv",
     "register_autoscaling",
     "run_batch_transform",
+    "sdk_model",
     "summarize_latencies",
     "upload_xgboost_model",
     "violations_table",

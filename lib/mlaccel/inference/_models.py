@@ -172,3 +172,38 @@ def upload_xgboost_model(booster: Any, destination_uri: str, *, connection: Conn
         tar.addfile(info, io.BytesIO(data))
     conn.client("s3").put_object(Bucket=bucket, Key=key, Body=archive.getvalue())
     return destination_uri
+
+
+def sdk_model(model_name: str, *, connection: Connection) -> Any:
+    """The SageMaker model ``model_name`` as the SDK's ``sagemaker.model.Model``.
+
+    What an endpoint serves (``Deployment.model_name``), rebuilt from ``DescribeModel`` so a
+    notebook shows the SDK object (image, artifact, environment) and a reader can
+    ``deploy(...)`` or ``transformer(...)`` it themselves. A model served from a model
+    package has its package's container.
+
+    Examples
+    --------
+    >>> model = sdk_model(deployment.model_name, connection=conn)  # doctest: +SKIP
+    >>> report.show_summary(model)  # doctest: +SKIP
+    """
+    from sagemaker.model import Model
+
+    conn = check_connection(connection)
+    check_name(model_name, "model_name")
+    description = conn.client("sagemaker").describe_model(ModelName=model_name)
+    container = description.get("PrimaryContainer") or description["Containers"][0]
+    image, model_data = container.get("Image"), container.get("ModelDataUrl")
+    package = container.get("ModelPackageName")
+    if package and not image:
+        inference = conn.client("sagemaker").describe_model_package(ModelPackageName=package)
+        served = inference["InferenceSpecification"]["Containers"][0]
+        image, model_data = served["Image"], served.get("ModelDataUrl")
+    return Model(
+        image_uri=image,
+        model_data=model_data,
+        env=dict(container.get("Environment") or {}),
+        name=model_name,
+        role=description.get("ExecutionRoleArn") or conn.role_arn,
+        sagemaker_session=conn.sagemaker_session,
+    )

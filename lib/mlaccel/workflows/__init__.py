@@ -58,6 +58,7 @@ from mlaccel.workflows._export import (
     cloudformation_template,
     definition_preview,
     export,
+    notebook_link,
     portable_definition,
     relative_link,
 )
@@ -131,6 +132,7 @@ __all__ = [
     "history_table",
     "land_data",
     "monitoring_workflow",
+    "notebook_link",
     "object_exists",
     "pipeline_places",
     "plot_graph",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import json
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -184,3 +185,9 @@ def relative_link(path: str | Path, base: str | Path) -> str:
     if target.is_relative_to(folder):
         return target.relative_to(folder).as_posix()
     return target.name
+
+
+def notebook_link(path: str | Path) -> str:
+    """``path`` as a link from the notebook: the suite runner writes executed notebooks into
+    ``MLACCEL_OUTPUT_DIR``; an interactive notebook runs in its own folder."""
+    return relative_link(path, os.environ.get("MLACCEL_OUTPUT_DIR") or Path.cwd())
