@@ -144,3 +144,24 @@ def test_notebook_links_follow_the_suite_runners_output_folder(
     monkeypatch.delenv("MLACCEL_OUTPUT_DIR")
     monkeypatch.chdir(tmp_path / "workflows" if (tmp_path / "workflows").exists() else tmp_path)
     assert workflows.notebook_link(tmp_path / "b.json") == "b.json"
+
+
+def test_drift_figures_label_their_axes_and_describe_the_verdict() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    base = pd.DataFrame({"x": [1.0, 2.0, 3.0], "c": ["a", "b", "a"]})
+    now = pd.DataFrame({"x": [2.0, 3.0, 4.0], "c": ["a", "z", "z"]})
+    fig = inference.drift_figure(base, now, "x", drift("x", 0.25))
+    ax = fig.axes[0]
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("x", "density (share of rows per unit)")
+    assert fig.get_label() == (
+        "Overlaid histograms of x, baseline against current data: distance 0.25 against an "
+        "allowance of 0.1, flagged."
+    )
+    bars = inference.drift_figure(base, now, "c")
+    assert bars.axes[0].get_ylabel() == "share of rows"
+    assert (
+        bars.get_label()
+        == "Bars of the share of rows per category of c, baseline against current data."
+    )

@@ -72,6 +72,7 @@ from mlaccel.inference._models import (
 )
 from mlaccel.inference._readings import (
     CHECK_MEANINGS,
+    drift_figure,
     drift_reading,
     latency_reading,
     quality_reading,
@@ -103,6 +104,7 @@ __all__ = [
     "delete_endpoint",
     "deploy_model",
     "describe_model_package",
+    "drift_figure",
     "drift_reading",
     "invoke_endpoint",
     "latency_reading",
