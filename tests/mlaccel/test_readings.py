@@ -34,6 +34,9 @@ def test_a_small_shift_is_explained_by_its_distance_against_the_allowance() -> N
     assert "**not flagged**: the largest move, on `age`, is a distance of 0.04" in text
     assert "after subtracting the 0.05 that sampling noise explains with 500 rows" in text
     assert "within the allowance of 0.1" in text
+    assert "preprocessor fills missing values" not in text
+    blanked = inference.drift_reading({"extra_missing": ["age"]}, [drift("age", 0.01)], [], ORIGIN)
+    assert "extra blanks show only as a move of the filled values" in blanked
 
 
 def test_a_flagged_column_names_its_checks_and_the_distance_that_broke_the_allowance() -> None:
@@ -154,7 +157,11 @@ def test_drift_figures_label_their_axes_and_describe_the_verdict() -> None:
     now = pd.DataFrame({"x": [2.0, 3.0, 4.0], "c": ["a", "z", "z"]})
     fig = inference.drift_figure(base, now, "x", drift("x", 0.25))
     ax = fig.axes[0]
-    assert (ax.get_xlabel(), ax.get_ylabel()) == ("x", "density (share of rows per unit)")
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("x", "share of rows per bin")
+    # each side's bars are shares of its rows: they add up to one
+    heights = [bar.get_height() for bar in ax.patches]
+    half = len(heights) // 2
+    assert sum(heights[:half]) == pytest.approx(1) and sum(heights[half:]) == pytest.approx(1)
     assert fig.get_label() == (
         "Overlaid histograms of x, baseline against current data: distance 0.25 against an "
         "allowance of 0.1, flagged."

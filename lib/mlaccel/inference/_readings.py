@@ -144,11 +144,18 @@ def _declared_line(
             f" after subtracting the {_number(largest.raw_distance - largest.distance)} that "
             f"sampling noise explains with {largest.current_count:,.0f} rows"
         )
+    blanks = ""
+    if kind == DECLARED_KINDS["extra_missing"]:
+        blanks = (
+            " The fitted preprocessor fills missing values before the model sees them, so extra "
+            "blanks show only as a move of the filled values (and of a `_missing` input where "
+            "the model has one)."
+        )
     return (
         f"- `{column}` ({kind}): **not flagged**: the largest move, on `{largest.feature_name}`, "
         f"is a distance of {_number(largest.distance)}{noise}, within the allowance of "
         f"{_number(largest.threshold)}. A larger change, or a smaller allowance "
-        "(`comparison_threshold`), would flag it."
+        f"(`comparison_threshold`), would flag it.{blanks}"
     )
 
 
@@ -248,7 +255,8 @@ def drift_figure(baseline: Any, current: Any, feature: str, comparison: Any = No
     # the engine plots histograms when both sides are numeric, category shares otherwise
     types = pd.api.types
     if types.is_numeric_dtype(baseline[feature]) and types.is_numeric_dtype(current[feature]):
-        ax.set(xlabel=feature, ylabel="density (share of rows per unit)")
+        _as_shares_per_bin(ax)
+        ax.set(xlabel=feature, ylabel="share of rows per bin")
         shape = "Overlaid histograms"
     else:
         ax.set(xlabel=f"{feature} (most frequent categories)", ylabel="share of rows")
@@ -262,3 +270,18 @@ def drift_figure(baseline: Any, current: Any, feature: str, comparison: Any = No
         )
     fig.set_label(text + ".")
     return fig
+
+
+def _as_shares_per_bin(ax: Any) -> None:
+    # The engine draws densities (per unit of the feature: 1e-5 per mile reads badly); a bar's
+    # height times its width is the share of rows in its bin, between 0 and 1 for any unit.
+    from matplotlib.ticker import FuncFormatter
+
+    for bar in ax.patches:
+        bar.set_height(bar.get_height() * bar.get_width())
+    ax.relim()
+    ax.autoscale_view()
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _: f"{y:.0%}"))
+    low, high = ax.get_xlim()
+    if max(abs(low), abs(high)) >= 10_000:  # thousands separators for large values
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x:,.0f}"))
