@@ -55,14 +55,16 @@ def profile(df: pd.DataFrame) -> pd.DataFrame:
         }
         if numeric:
             finite = values[np.isfinite(values.astype("float64"))]
-            row.update(
-                mean=float(finite.mean()) if len(finite) else np.nan,
-                std=float(finite.std()) if len(finite) > 1 else np.nan,
-                min=float(finite.min()) if len(finite) else np.nan,
-                median=float(finite.median()) if len(finite) else np.nan,
-                max=float(finite.max()) if len(finite) else np.nan,
-                skew=float(finite.skew()) if len(finite) > 2 else np.nan,
-            )
+            stats = {
+                "mean": float(finite.mean()) if len(finite) else np.nan,
+                "std": float(finite.std()) if len(finite) > 1 else np.nan,
+                "min": float(finite.min()) if len(finite) else np.nan,
+                "median": float(finite.median()) if len(finite) else np.nan,
+                "max": float(finite.max()) if len(finite) else np.nan,
+                "skew": float(finite.skew()) if len(finite) > 2 else np.nan,
+            }
+            # five significant digits: what a reader compares, without float noise
+            row.update({k: float(f"{v:.5g}") for k, v in stats.items()})
         else:
             top = values.value_counts(dropna=True)
             row.update(top=str(top.index[0]) if len(top) else None)
