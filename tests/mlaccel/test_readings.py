@@ -120,7 +120,7 @@ def test_latency_reading_advises_batching_only_when_it_pays() -> None:
     one = SimpleNamespace(p50_ms=2.0, p99_ms=8.0, rows_per_second=500.0, rows_per_request=1)
     same = SimpleNamespace(p50_ms=2.0, p99_ms=3.0, rows_per_second=600.0, rows_per_request=10)
     assert inference.latency_reading(one, same).endswith("batching gains little here.")
-    assert "99% under 8 ms (the tail is 4.0× the median)" in inference.latency_reading(one, same)
+    assert "99% under 8.0 ms (the tail is 4.0× the median)" in inference.latency_reading(one, same)
 
 
 def test_violations_table_renders_as_a_frame() -> None:

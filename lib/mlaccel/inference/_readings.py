@@ -220,7 +220,7 @@ def latency_reading(single: Any, bulk: Any) -> str:
     >>> one = R(p50_ms=2.0, p99_ms=8.0, rows_per_second=400.0, rows_per_request=1)
     >>> many = R(p50_ms=20.0, p99_ms=30.0, rows_per_second=40_000.0, rows_per_request=1000)
     >>> print(latency_reading(one, many))  # doctest: +NORMALIZE_WHITESPACE
-    Half the single-record requests took under 2 ms and 99% under 8 ms (the tail is 4.0× the
+    Half the single-record requests took under 2.0 ms and 99% under 8.0 ms (the tail is 4.0× the
     median). Sending 1,000 rows per request scores 40,000 rows a second, 100× the 400 of one
     record at a time: bulk callers should batch.
     """
@@ -228,8 +228,8 @@ def latency_reading(single: Any, bulk: Any) -> str:
     speedup = bulk.rows_per_second / single.rows_per_second if single.rows_per_second else 0.0
     advice = "bulk callers should batch" if speedup > 1.5 else "batching gains little here"
     return (
-        f"Half the single-record requests took under {_number(single.p50_ms)} ms and 99% under "
-        f"{_number(single.p99_ms)} ms (the tail is {tail:.1f}× the median). Sending "
+        f"Half the single-record requests took under {single.p50_ms:.1f} ms and 99% under "
+        f"{single.p99_ms:.1f} ms (the tail is {tail:.1f}× the median). Sending "
         f"{bulk.rows_per_request:,} rows per request scores {bulk.rows_per_second:,.0f} rows a "
         f"second, {speedup:,.0f}× the {single.rows_per_second:,.0f} of one record at a time: "
         f"{advice}."
