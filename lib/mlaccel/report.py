@@ -50,6 +50,7 @@ def _import_sdk_classes() -> dict[str, Any]:
     from sagemaker.estimator import EstimatorBase
     from sagemaker.model import Model
     from sagemaker.processing import Processor
+    from sagemaker.transformer import Transformer
     from sagemaker.tuner import HyperparameterTuner
     from sagemaker.workflow.pipeline import Pipeline
 
@@ -59,6 +60,7 @@ def _import_sdk_classes() -> dict[str, Any]:
         "tuner": HyperparameterTuner,
         "model": Model,
         "pipeline": Pipeline,
+        "transformer": Transformer,
     }
 
 
@@ -73,8 +75,8 @@ def sdk_summary(
     """A table of what ``obj`` will run: one row per setting, its value and what it does.
 
     ``obj`` is a SageMaker ``Estimator`` (any framework), ``Processor``, ``HyperparameterTuner``,
-    ``Model`` or ``Pipeline``, or a stepfunctions ``Workflow``. What an object receives only when
-    it runs can be passed too:
+    ``Model``, ``Pipeline`` or ``Transformer``, or a stepfunctions ``Workflow``. What an object
+    receives only when it runs can be passed too:
     ``inputs`` (an estimator's channels as given to ``fit``, a processor's ``ProcessingInput``
     list), ``outputs``, ``arguments`` and ``code`` (a processor's ``run`` arguments).
     Account ids are masked (``<account>``); the execution role is not shown.
@@ -95,12 +97,15 @@ def sdk_summary(
         rows = _model_rows(obj)
     elif isinstance(obj, kinds["pipeline"]):
         rows = _pipeline_rows(obj)
+    elif isinstance(obj, kinds["transformer"]):
+        rows = _transformer_rows(obj)
     elif _is_state_machine(obj):
         rows = _state_machine_rows(obj)
     else:
         raise MLAccelInputError(
             f"sdk_summary cannot describe a {type(obj).__name__}; pass a SageMaker Estimator, "
-            "Processor, HyperparameterTuner, Model or Pipeline, or a stepfunctions Workflow"
+            "Processor, HyperparameterTuner, Model, Pipeline or Transformer, or a stepfunctions "
+            "Workflow"
         )
     rows += _io_rows(inputs, "input", "where the job reads from")
     rows += _io_rows(outputs, "output", "where the job writes to")
@@ -259,6 +264,19 @@ def _pipeline_rows(pipeline: Any) -> list[tuple[str, Any, str]]:
         for step in pipeline.steps
     ]
     return rows
+
+
+def _transformer_rows(transformer: Any) -> list[tuple[str, Any, str]]:
+    return [
+        ("class", type(transformer).__name__, "the SageMaker SDK class of the batch transform job"),
+        ("model", transformer.model_name, "the SageMaker model that scores (no endpoint)"),
+        ("instance", _instance(transformer), "how many machines of which type score"),
+        ("strategy", transformer.strategy, "MultiRecord: many records per request"),
+        ("max payload", f"{transformer.max_payload} MB", "the largest request sent to the model"),
+        ("accept", transformer.accept, "the format of the answers"),
+        ("assemble with", transformer.assemble_with, "Line: one answer line per input line"),
+        ("output path", transformer.output_path, "where the .out files are written"),
+    ]
 
 
 def _is_state_machine(obj: Any) -> bool:

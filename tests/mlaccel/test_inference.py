@@ -596,3 +596,22 @@ def test_sdk_model_shows_what_a_model_serves_as_the_sdk_object(
         conn.client("sagemaker").delete_model(ModelName=name)
     with pytest.raises(MLAccelInputError, match="model_name"):
         inference.sdk_model("not a name!", connection=conn)
+
+
+def test_sdk_transformer_is_the_batch_job_the_kit_runs(conn: mlaccel.Connection) -> None:
+    from sagemaker.transformer import Transformer
+
+    from mlaccel import report
+
+    out = f"s3://{conn.bucket}/scoring/out/"
+    transformer = inference.sdk_transformer("m-1", out, max_payload_mb=4, connection=conn)
+    assert isinstance(transformer, Transformer)
+    assert (transformer.strategy, transformer.assemble_with) == ("MultiRecord", "Line")
+    table = report.sdk_summary(transformer)
+    assert table.loc["max payload", "value"] == "4 MB"
+    assert table.loc["output path", "value"] == out
+    assert table.loc["model", "value"] == "m-1"
+    with pytest.raises(MLAccelInputError, match="max_payload_mb=0 must be 1-100"):
+        inference.sdk_transformer("m-1", out, max_payload_mb=0, connection=conn)
+    with pytest.raises(MLAccelInputError, match="output_uri"):
+        inference.sdk_transformer("m-1", "not-s3", connection=conn)

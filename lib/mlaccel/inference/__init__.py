@@ -36,6 +36,7 @@ from mlaccel.inference._batch_transform import (
     answers_filter,
     parse_joined_output,
     run_batch_transform,
+    sdk_transformer,
     write_transform_input,
 )
 from mlaccel.inference._capture import (
@@ -123,6 +124,7 @@ __all__ = [
     "register_autoscaling",
     "run_batch_transform",
     "sdk_model",
+    "sdk_transformer",
     "summarize_latencies",
     "upload_xgboost_model",
     "violations_table",

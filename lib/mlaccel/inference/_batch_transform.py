@@ -338,3 +338,42 @@ def _read_scores(
         for offset, value in enumerate(rows.tolist()):
             scores[str(start + offset)] = value
     return scores
+
+
+def sdk_transformer(
+    model_name: str,
+    output_uri: str,
+    *,
+    batch_strategy: str = "MultiRecord",
+    max_payload_mb: int = 6,
+    instance_type: str | None = None,
+    instance_count: int = 1,
+    connection: Connection,
+) -> Any:
+    """The SageMaker SDK's ``Transformer`` for the batch transform :func:`run_batch_transform`
+    runs, with the same model, resources, batching and output settings.
+
+    A notebook shows it (``report.show_summary``) before the job runs; a reader can run it
+    themselves with ``transformer.transform(input_uri, content_type="text/csv",
+    split_type="Line", input_filter="$[1:]", join_source="Input", output_filter=...)``.
+
+    Examples
+    --------
+    >>> transformer = sdk_transformer(deployment.model_name, "s3://b/out/", connection=conn)
+    ... # doctest: +SKIP
+    """
+    from sagemaker.transformer import Transformer
+
+    _check_transform_args("s3://checked/", output_uri, "Input", batch_strategy, max_payload_mb)
+    conn = check_connection(connection)
+    return Transformer(
+        model_name=check_name(model_name, "model_name"),
+        instance_count=instance_count,
+        instance_type=instance_type or config.default_instance_type(),
+        strategy=batch_strategy,
+        assemble_with="Line",
+        output_path=output_uri,
+        accept=CSV,
+        max_payload=max_payload_mb,
+        sagemaker_session=conn.sagemaker_session,
+    )
