@@ -172,3 +172,13 @@ def test_drift_figures_label_their_axes_and_describe_the_verdict() -> None:
         bars.get_label()
         == "Bars of the share of rows per category of c, baseline against current data."
     )
+
+
+def test_quality_violations_reading_names_each_broken_metric_or_says_why_none() -> None:
+    broken = {"violations": [{"metric_name": "auc", "description": "auc 0.6 below 0.7"}]}
+    assert inference.quality_violations_reading(broken) == (
+        "1 model-quality constraint(s) broken:\n- `auc`: auc 0.6 below 0.7"
+    )
+    assert "could not be compared" in inference.quality_violations_reading(broken, compared=False)
+    with pytest.raises(MLAccelInputError, match="check_model_quality's result"):
+        inference.quality_violations_reading({"nothing": 1})

@@ -77,6 +77,7 @@ from mlaccel.inference._readings import (
     drift_reading,
     latency_reading,
     quality_reading,
+    quality_violations_reading,
     violations_table,
 )
 from mlaccel.inference._registry import (
@@ -117,6 +118,7 @@ __all__ = [
     "predict",
     "predict_each",
     "quality_reading",
+    "quality_violations_reading",
     "read_captured_requests",
     "read_ground_truth",
     "read_labeled_rows",

@@ -285,3 +285,30 @@ def _as_shares_per_bin(ax: Any) -> None:
     low, high = ax.get_xlim()
     if max(abs(low), abs(high)) >= 10_000:  # thousands separators for large values
         ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x:,.0f}"))
+
+
+def quality_violations_reading(violations: Mapping[str, Any], *, compared: bool = True) -> str:
+    """What the model-quality check found (``monitor.check_model_quality``'s result).
+
+    Examples
+    --------
+    >>> quality_violations_reading({"violations": []}).startswith("The model's quality")
+    True
+    >>> quality_violations_reading({"violations": []}, compared=False)
+    'No labels arrived for the current data, so its quality could not be compared.'
+    """
+    if not compared:
+        return "No labels arrived for the current data, so its quality could not be compared."
+    found = violations.get("violations")
+    if not isinstance(found, list):
+        raise MLAccelInputError(
+            "violations must be check_model_quality's result, {'violations': [...]}"
+        )
+    if not found:
+        return (
+            "The model's quality on the current data stays within every constraint suggested "
+            "from its quality on the training rows."
+        )
+    lines = [f"{len(found)} model-quality constraint(s) broken:"]
+    lines += [f"- `{v.get('metric_name', '?')}`: {v.get('description', '')}" for v in found]
+    return "\n".join(lines)
