@@ -496,13 +496,16 @@ def plot_correlations(df: pd.DataFrame) -> Figure:
     if corr.empty:
         raise MLAccelInputError("df has no numeric columns to correlate")
     size = len(corr)
-    fig, ax = plt.subplots(figsize=(2.0 + 0.8 * size, 1.2 + 0.7 * size))
+    # at most about 9 inches wide: wider images overflow a notebook's output area
+    fig, ax = plt.subplots(figsize=(min(2.5 + 0.65 * size, 9.0), min(1.5 + 0.55 * size, 8.0)))
     image = ax.imshow(corr.values, cmap="RdBu_r", vmin=-1, vmax=1)
     ax.set_xticks(range(size), corr.columns, rotation=45, ha="right", fontsize=8)
     ax.set_yticks(range(size), corr.columns, fontsize=8)
     for i in range(size):
         for j in range(size):
-            ax.text(j, i, f"{corr.values[i, j]:.2f}", ha="center", va="center", fontsize=7)
+            value = corr.values[i, j]
+            color = "white" if abs(value) > 0.6 else "black"  # readable on dark cells
+            ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=7, color=color)
     colorbar = fig.colorbar(image, ax=ax, shrink=0.8)
     colorbar.set_label("Pearson correlation (−1 to 1)")
     ax.set_title("Correlations between numeric columns", fontsize=10)
@@ -592,6 +595,8 @@ def plot_target_relationships(
             ax.plot(x, means.values, marker="o", color="#3b75af")
             ax.set_xlabel(column if grouping == "value" else f"{column} (decile midpoints)")
             ax.set_ylabel(label)
+            if means.min() >= 0:  # from zero, so a small wobble does not look like a trend
+                ax.set_ylim(bottom=0, top=float(means.max()) * 1.08 or 1.0)
             _format_axis(ax.xaxis, x)
             _format_axis(ax.yaxis, means.values)
             ax.tick_params(axis="x", labelrotation=30)
