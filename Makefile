@@ -17,10 +17,9 @@ BIN := $(VENV)/bin
 OUTPUT ?= output/notebooks
 STAMP := $(VENV)/.installed
 # The exact sets pyproject.toml's ranges resolve to (`make lock` writes them): the lock for every
-# lane, the lowest versions for `make test-lowest`; both leave out what lab-excludes.txt lists.
+# lane, the lowest versions for `make test-lowest`.
 LOCK := requirements/lock.txt
 LOWEST := requirements/lowest.txt
-EXCLUDES := requirements/lab-excludes.txt
 PYTEST := $(BIN)/python -m pytest -q
 # pytest-xdist workers for the test lanes (JOBS=0: one process). Each worker starts its own
 # in-process twin; a test file stays on one worker, so the notebook suite runs beside the others.
@@ -28,26 +27,45 @@ JOBS ?= 2
 XDIST := -n $(JOBS) --dist loadfile
 
 .PHONY: setup lock notebooks test test-fast test-matrix test-lowest test-py313 golden unit lint \
-	format typecheck clean
+	format typecheck clean labextension
 
 setup: $(STAMP)
 
-# The lock, exactly (`--no-deps`: it is complete, and elyra-server's unused extensions stay
-# out), then the project itself; Python 3.11 to 3.13 ($(PYTHON), e.g. PYTHON=python3.12).
+# The lock, exactly (`--no-deps`: it is complete), then the project itself and its Snippets
+# sidebar (an editable install skips data-files); Python 3.11 to 3.13 ($(PYTHON), e.g.
+# PYTHON=python3.12). In a git clone, nbstripout strips notebook outputs on `git add`
+# (.gitattributes names the filter; this defines it in .git/config).
 $(STAMP): pyproject.toml $(LOCK)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet --no-deps -r $(LOCK)
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(BIN)/mlaccel snippets install
+	if git rev-parse --git-dir >/dev/null 2>&1; then \
+	  git config filter.nbstripout.clean "$(abspath $(BIN))/python -m nbstripout --keep-id"; \
+	  git config filter.nbstripout.smudge cat; \
+	  git config filter.nbstripout.required true; \
+	fi
 	touch $(STAMP)
 
 # Regenerate both lock files from pyproject.toml, keeping every version that still fits
 # (UPGRADE=1: the newest versions pyproject allows). The commands are in each file's header.
 lock: setup
 	$(BIN)/uv pip compile pyproject.toml --extra dev --universal --python-version 3.11 \
-	  --excludes $(EXCLUDES) -o $(LOCK) --quiet $(if $(UPGRADE),--upgrade)
+	  -o $(LOCK) --quiet $(if $(UPGRADE),--upgrade)
 	$(BIN)/uv pip compile pyproject.toml --extra dev --universal --python-version 3.12 \
-	  --resolution lowest-direct --excludes $(EXCLUDES) -o $(LOWEST) --quiet
+	  --resolution lowest-direct -o $(LOWEST) --quiet
+
+# Rebuild the Snippets sidebar's frontend (lab/src → lab/labextension, committed so installs need
+# no node) against this JupyterLab, and record the hash of its sources that
+# tests/mlaccel/test_snippets_menu.py compares.
+CORE := $(shell $(BIN)/python -c "import jupyterlab, os; print(os.path.join(os.path.dirname(jupyterlab.__file__), 'staging'))" 2>/dev/null)
+labextension: setup
+	cd lab && npm ci --no-audit --no-fund --loglevel=error && npx tsc
+	rm -rf lab/labextension
+	cd lab && node node_modules/@jupyterlab/builder/lib/build-labextension.js --core-path $(CORE) .
+	$(BIN)/python lab/sources_hash.py --write
+	$(BIN)/mlaccel snippets install
 
 notebooks: setup
 	$(BIN)/mlaccel notebooks run --output $(OUTPUT)

@@ -31,7 +31,12 @@ from tests.support import REPO
 
 LOCK = REPO / "requirements" / "lock.txt"
 LOWEST = REPO / "requirements" / "lowest.txt"
-EXCLUDES = REPO / "requirements" / "lab-excludes.txt"
+# What the lab environment must not carry unless a user installs it: language servers and their
+# JupyterLab extension, AI assistants, git and pipeline extensions, and the Elyra server.
+UNWANTED_IN_LAB = re.compile(
+    r"^(python-lsp-server|pylsp-.*|jupyterlab-lsp|jedi-language-server|jupyter-ai.*|"
+    r"jupyterlab-git|jupyterlab-magic-wand|elyra.*|kfp.*|langchain.*|nbdime)$"
+)
 # The twin patches these libraries' internals: only the versions its seams were written for.
 PATCHED = {"moto", "sagemaker", "stepfunctions"}
 # pyarrow's majors come every quarter and keep the Parquet API the kit uses: no upper bound.
@@ -193,21 +198,14 @@ def test_the_lowest_set_is_at_every_lower_bound() -> None:
     assert not untested, f"raise these lower bounds to what the lowest lane runs: {untested}"
 
 
-def test_the_locks_leave_out_only_the_listed_elyra_extensions() -> None:
-    excluded = {
-        canonicalize_name(line.strip())
-        for line in EXCLUDES.read_text().splitlines()
-        if line.strip() and not line.startswith("#")
-    }
-    assert {"jupyter-ai", "kfp", "jupyterlab-git"} <= excluded
-    ours = {canonicalize_name(r.name) for r in _requirements()}
-    assert not excluded & ours, "a package the kit asks for cannot be left out"
+def test_the_locks_carry_no_language_server_ai_or_git_extension() -> None:
     for path in (LOCK, LOWEST):
         names = {entry.name for entry in _read_lock(path)}
-        assert not excluded & names, path.name
-        assert {"elyra-server", "elyra-code-snippet-extension", "jupyterlab"} <= names
+        assert {"jupyterlab", "nbstripout"} <= names, path.name
+        unwanted = sorted(n for n in names if UNWANTED_IN_LAB.match(n))
+        assert not unwanted, f"{path.name} carries {unwanted}: the lab stays lean"
         header = "".join(path.read_text().splitlines(keepends=True)[:3])
-        assert "uv pip compile pyproject.toml" in header and "lab-excludes.txt" in header
+        assert "uv pip compile pyproject.toml" in header and "--excludes" not in header
 
 
 # -- environment.yml and the environment itself --------------------------------------------

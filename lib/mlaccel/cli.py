@@ -95,11 +95,11 @@ def _snippets(args: argparse.Namespace) -> int:
         for s in found:
             _say(f"{s.name}  {s.title}  (needs: {s.needs})")
         return 0
-    result = snippets.install(found, data_dir=args.target)
-    _say(f"{len(result.written)} snippets installed in {result.directory}")
-    if result.removed:
-        _say(f"removed {len(result.removed)} no longer in the kit: {', '.join(result.removed)}")
-    _say("in JupyterLab: the Code Snippets tab of the left sidebar (reload the page to see them)")
+    result = snippets.install(prefix=args.target)
+    where = "copied to" if result.copied else "in place in"
+    _say(f"snippets sidebar {where} {result.labextension}")
+    _say(f"server extension enabled by {result.server_config}")
+    _say(f"in JupyterLab: the Snippets tab of the left sidebar lists {len(found)} snippets")
     return 0
 
 
@@ -185,12 +185,15 @@ def build_parser() -> argparse.ArgumentParser:
     nbs.add_argument("--keep-twin", action="store_true", help="leave a twin this run started")
     nbs.set_defaults(func=_notebooks)
 
-    snip = sub.add_parser("snippets", help="the kit's snippets in JupyterLab's Code Snippets")
+    snip = sub.add_parser(
+        "snippets",
+        help="the kit's snippets: list them, or put JupyterLab's Snippets sidebar in place",
+    )
     snip.add_argument("action", choices=["install", "list"])
     snip.add_argument(
         "--target",
         type=Path,
-        help="Jupyter data dir to install into (default: JUPYTER_DATA_DIR, else the user's)",
+        help="environment prefix to install the sidebar into (default: this Python's prefix)",
     )
     snip.add_argument(
         "--source", type=Path, help="snippets folder (default: MLACCEL_SNIPPETS, else the kit's)"

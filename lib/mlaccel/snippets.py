@@ -1,4 +1,4 @@
-"""The kit's snippets as JupyterLab code snippets.
+"""The kit's snippets, and the JupyterLab sidebar that lists them.
 
 Each ``snippets/<area>/<name>.py`` starts with a docstring header::
 
@@ -6,16 +6,17 @@ Each ``snippets/<area>/<name>.py`` starts with a docstring header::
     Description: Athena in an account, DuckDB on the local twin: one call.
     Needs: conn, a published table
 
-:func:`install` writes one instance per snippet in the format of the code-snippets sidebar
-(``elyra-code-snippet-extension``): ``<jupyter data dir>/metadata/code-snippets/<name>.json``.
-The kit's own instances are the files named ``mlaccel-*.json``; nothing else there is touched.
+The sidebar is the kit's own JupyterLab extension (``mlaccel.lab`` serves the catalog, a
+prebuilt frontend lists it). A wheel puts both in place; :func:`install` puts them in an
+environment that has not got them, such as an editable install from a clone.
 
 Examples
 --------
 >>> from mlaccel import snippets
->>> result = snippets.install()  # doctest: +SKIP
->>> result.written[:1]  # doctest: +SKIP
-['mlaccel-data-access-browse-catalog']
+>>> [s.area for s in snippets.load_snippets()][:1]  # doctest: +SKIP
+['data_access']
+>>> snippets.install().labextension  # doctest: +SKIP
+PosixPath('.../share/jupyter/labextensions/mlaccel-snippets')
 """
 
 from __future__ import annotations
@@ -23,28 +24,30 @@ from __future__ import annotations
 import ast
 import json
 import re
-from dataclasses import dataclass, field
+import shutil
+import sys
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from mlaccel._paths import snippets_dir
+from mlaccel._paths import _CHECKOUT, snippets_dir
 from mlaccel.errors import MLAccelError
 
 __all__ = [
     "HEADER_FIELDS",
     "NAME_PREFIX",
-    "SCHEMASPACE",
+    "SERVER_CONFIG",
     "InstallResult",
     "Snippet",
-    "default_data_dir",
     "install",
-    "instance",
     "load_snippets",
     "parse_snippet",
 ]
 
 NAME_PREFIX = "mlaccel-"
-SCHEMASPACE = "code-snippets"
+_EXTENSION = "mlaccel-snippets"
+_SERVER_CONFIG = Path("etc", "jupyter", "jupyter_server_config.d", "mlaccel.json")
+SERVER_CONFIG = {"ServerApp": {"jpserver_extensions": {"mlaccel.lab": True}}}
+"""What ``jupyter_server_config.d/mlaccel.json`` holds: Jupyter Server loads ``mlaccel.lab``."""
 HEADER_FIELDS = ("Title", "Description", "Needs")
 _FIELD_LINE = re.compile(rf"^({'|'.join(HEADER_FIELDS)}):(.*)$")
 
@@ -54,7 +57,7 @@ class Snippet:
     """One snippet file, its header parsed."""
 
     area: str
-    """The folder it is in, e.g. ``data_access``; becomes its tag in the sidebar."""
+    """The folder it is in, e.g. ``data_access``; the sidebar groups by it."""
     path: Path
     title: str
     description: str
@@ -65,7 +68,7 @@ class Snippet:
 
     @property
     def name(self) -> str:
-        """The instance name: ``mlaccel-<area>-<file stem>``, lower case, ``-`` for ``_``."""
+        """Its name: ``mlaccel-<area>-<file stem>``, lower case, ``-`` for ``_``."""
         return NAME_PREFIX + f"{self.area}-{self.path.stem}".lower().replace("_", "-")
 
     @property
@@ -78,12 +81,12 @@ class Snippet:
 class InstallResult:
     """What :func:`install` did."""
 
-    directory: Path
-    """The ``metadata/code-snippets`` folder written to."""
-    written: list[str] = field(default_factory=list)
-    """Names of the instances written (new or overwritten)."""
-    removed: list[str] = field(default_factory=list)
-    """Names of the kit's instances removed because their snippet file is gone."""
+    labextension: Path
+    """The frontend's folder, ``<prefix>/share/jupyter/labextensions/mlaccel-snippets``."""
+    server_config: Path
+    """The file that enables the server extension, in ``jupyter_server_config.d``."""
+    copied: bool = False
+    """Whether the frontend was copied (False: it was in place, as a wheel puts it)."""
 
 
 def parse_snippet(path: Path, area: str | None = None) -> Snippet:
@@ -174,58 +177,48 @@ def load_snippets(folder: Path | None = None) -> list[Snippet]:
     return snippets
 
 
-def instance(snippet: Snippet) -> dict[str, Any]:
-    """The code-snippet metadata instance of one snippet, as the sidebar reads it."""
-    return {
-        "name": snippet.name,
-        "display_name": snippet.title,
-        "metadata": {
-            "description": f"{snippet.description} Needs: {snippet.needs}.",
-            "language": "Python",
-            "code": snippet.code.splitlines(),
-            "tags": [snippet.area],
-        },
-        "schema_name": "code-snippet",
-    }
+def install(*, prefix: Path | None = None, source: Path | None = None) -> InstallResult:
+    """Put the snippets sidebar in a Jupyter environment: the built frontend and the file
+    that enables the server extension.
 
-
-def default_data_dir() -> Path:
-    """The Jupyter data dir: ``JUPYTER_DATA_DIR`` if set, else the user's (jupyter_core)."""
-    from jupyter_core.paths import jupyter_data_dir
-
-    return Path(jupyter_data_dir())
-
-
-def install(
-    snippets: list[Snippet] | None = None, *, data_dir: Path | None = None
-) -> InstallResult:
-    """Write the snippets as code-snippet instances; remove the kit's stale ones.
-
-    Idempotent: a second run rewrites the same files. Only files named ``mlaccel-*.json`` are
-    written or removed, so snippets a person made in the sidebar stay as they are.
+    Idempotent. A wheel already installs both under its prefix; then nothing is copied.
 
     Parameters
     ----------
-    snippets
-        What to install; default: :func:`load_snippets` of the kit's ``snippets/`` folder.
-    data_dir
-        A Jupyter data dir; default: :func:`default_data_dir`. The instances go to its
-        ``metadata/code-snippets/`` folder.
+    prefix
+        The environment's prefix (``share/jupyter`` and ``etc/jupyter`` below it);
+        default: this Python's ``sys.prefix``.
+    source
+        The built frontend (``lab/labextension`` of a clone, ``make labextension`` builds it);
+        default: the clone's, else the copy the wheel installed.
+
+    Raises
+    ------
+    MLAccelError
+        No built frontend was found.
     """
-    chosen = snippets if snippets is not None else load_snippets()
-    base = data_dir if data_dir is not None else default_data_dir()
-    directory = base / "metadata" / SCHEMASPACE
-    directory.mkdir(parents=True, exist_ok=True)
-    result = InstallResult(directory=directory)
-    wanted = {snippet.name for snippet in chosen}
-    for stale in sorted(directory.glob(f"{NAME_PREFIX}*.json")):
-        if stale.stem not in wanted:
-            stale.unlink()
-            result.removed.append(stale.stem)
-    for snippet in chosen:
-        target = directory / f"{snippet.name}.json"
-        partial = target.with_suffix(".json.partial")
-        partial.write_text(json.dumps(instance(snippet), indent=2) + "\n", encoding="utf-8")
-        partial.replace(target)  # the sidebar's file watcher never sees half a file
-        result.written.append(snippet.name)
+    base = prefix if prefix is not None else Path(sys.prefix)
+    target = base / "share" / "jupyter" / "labextensions" / _EXTENSION
+    built = source if source is not None else _built_labextension(target)
+    if not (built / "package.json").is_file():
+        raise MLAccelError(
+            f"no built JupyterLab extension in {built}: run `make labextension` in a clone, "
+            "or reinstall mlaccel from its wheel"
+        )
+    result = InstallResult(labextension=target, server_config=base / _SERVER_CONFIG)
+    if built.resolve() != target.resolve():
+        partial = target.with_name(target.name + ".partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        shutil.copytree(built, partial)
+        shutil.rmtree(target, ignore_errors=True)
+        partial.rename(target)  # JupyterLab never reads half a copy
+        result.copied = True
+    result.server_config.parent.mkdir(parents=True, exist_ok=True)
+    result.server_config.write_text(json.dumps(SERVER_CONFIG, indent=2) + "\n", encoding="utf-8")
     return result
+
+
+def _built_labextension(installed: Path) -> Path:
+    """The clone's build when there is one (it is the newest), else the installed copy."""
+    checkout = _CHECKOUT / "lab" / "labextension"
+    return checkout if checkout.is_dir() else installed

@@ -1,24 +1,25 @@
-"""The snippets in JupyterLab's Code Snippets sidebar: headers parsed, instances written in the
-extension's format (checked against its own schema and its own reader), idempotent installs,
-the snippets shipped in the wheel, and the sidebar itself in headless Chromium."""
+"""The snippets in the kit's JupyterLab sidebar: headers parsed, the catalog the server extension
+serves, idempotent installs, a committed frontend build that matches its sources, the sidebar
+shipped in the wheel, and the sidebar itself in headless Chromium."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import os
+import re
+import runpy
 import shutil
 import subprocess
 import sys
 import time
 import tomllib
+import urllib.request
 import zipfile
 from pathlib import Path
 
 import nbformat
 import pytest
 
-from mlaccel import _paths, cli, snippets
+from mlaccel import _paths, cli, lab, snippets
 from mlaccel.errors import MLAccelError
 from tests.support import (
     CHROMIUM,
@@ -32,8 +33,7 @@ from tests.support import (
 
 SNIPPET_FILES = sorted((REPO / "snippets").glob("*/*.py"))
 AREAS = sorted(p.name for p in (REPO / "snippets").iterdir() if p.is_dir())
-HAS_ELYRA = importlib.util.find_spec("elyra") is not None
-needs_elyra = pytest.mark.skipif(not HAS_ELYRA, reason="needs the `lab` extra (elyra-server)")
+LAB = REPO / "lab"
 
 GOOD = '''"""Title: Query a lake table
 Description: Athena in an account, DuckDB on the twin: one call,
@@ -118,101 +118,90 @@ def test_no_snippets_names_the_folder(tmp_path: Path) -> None:
     assert str(tmp_path) in str(caught.value)
 
 
-# -- instances ----------------------------------------------------------------------------
+# -- the catalog the sidebar reads ------------------------------------------------------------
 
 
-def test_instance_format(tmp_path: Path) -> None:
-    snippet = snippets.parse_snippet(_write(tmp_path, "data_access/query.py", GOOD))
-    doc = snippets.instance(snippet)
-    assert doc["name"] == "mlaccel-data-access-query"
-    assert doc["display_name"] == "Query a lake table"
-    assert doc["schema_name"] == "code-snippet"
-    assert doc["metadata"]["language"] == "Python"
-    assert doc["metadata"]["tags"] == ["data_access"]
-    assert doc["metadata"]["description"].endswith("Needs: conn, a published table.")
-    assert "\n".join(doc["metadata"]["code"]) + "\n" == snippet.code
+def test_catalog_groups_the_snippets_by_area_in_order(tmp_path: Path) -> None:
+    first = snippets.parse_snippet(_write(tmp_path, "training/fit.py", GOOD))
+    second = snippets.parse_snippet(_write(tmp_path, "data_access/query.py", GOOD))
+    areas = lab.catalog([first, second])["areas"]
+    assert [a["name"] for a in areas] == ["data_access", "training"]
+    (entry,) = areas[0]["snippets"]
+    assert entry == {
+        "name": "mlaccel-data-access-query",
+        "title": "Query a lake table",
+        "description": "Athena in an account, DuckDB on the twin: one call, over two lines.",
+        "needs": "conn, a published table",
+        "code": second.code,
+    }
 
 
-@needs_elyra
-def test_instances_follow_the_extensions_own_schema() -> None:
-    import jsonschema
-
-    spec = importlib.util.find_spec("elyra")
-    assert spec is not None and spec.submodule_search_locations
-    schema_file = Path(next(iter(spec.submodule_search_locations))) / "metadata"
-    schema = json.loads((schema_file / "schemas" / "code-snippet.json").read_text())
-    schema.pop("$schema")  # Elyra's meta-schema, an address; the body is plain JSON Schema
-    for snippet in snippets.load_snippets(REPO / "snippets"):
-        jsonschema.validate(snippets.instance(snippet), schema)
+def test_catalog_of_the_kit_lists_every_snippet_once() -> None:
+    areas = lab.catalog(snippets.load_snippets(REPO / "snippets"))["areas"]
+    assert [a["name"] for a in areas] == AREAS
+    titles = [s["title"] for a in areas for s in a["snippets"]]
+    assert len(titles) == len(SNIPPET_FILES) == len(set(titles))
+    assert json.loads(json.dumps(areas)) == areas  # what the handler sends
 
 
-@needs_elyra
-def test_the_extensions_reader_lists_every_snippet(tmp_path: Path) -> None:
-    """Elyra's own metadata manager (what the sidebar's REST call uses) reads them as valid."""
-    data_dir = tmp_path / "jupyter-data"
-    installed = snippets.install(snippets.load_snippets(REPO / "snippets"), data_dir=data_dir)
-    reader = (
-        "import json\n"
-        "from elyra.metadata.manager import MetadataManager\n"
-        "found = MetadataManager(schemaspace='code-snippets').get_all(include_invalid=True)\n"
-        "print(json.dumps({m.name: m.reason for m in found}))\n"
+# -- the frontend build and its install ---------------------------------------------------------
+
+
+@needs_checkout
+def test_the_committed_build_matches_its_sources() -> None:
+    """A source under lab/ changed without `make labextension`: the build is stale."""
+    hashes = runpy.run_path(str(LAB / "sources_hash.py"))
+    recorded = (LAB / "labextension" / "sources.sha256").read_text().strip()
+    assert recorded == hashes["sources_hash"](), "run `make labextension` and commit lab/"
+    built = json.loads((LAB / "labextension" / "package.json").read_text())
+    assert built["name"] == lab.EXTENSION_NAME
+    assert (LAB / "labextension" / built["jupyterlab"]["_build"]["load"]).is_file()
+
+
+@needs_checkout
+def test_the_sources_hash_sees_a_changed_source(tmp_path: Path) -> None:
+    hashes = runpy.run_path(str(LAB / "sources_hash.py"))
+    copy = tmp_path / "lab"
+    for name in ("package.json", "package-lock.json", "tsconfig.json", "src", "style"):
+        source = LAB / name
+        if source.is_dir():
+            shutil.copytree(source, copy / name)
+        else:
+            copy.mkdir(exist_ok=True)
+            shutil.copy(source, copy / name)
+    before = hashes["sources_hash"](copy)
+    assert before == hashes["sources_hash"](LAB)
+    (copy / "src" / "index.ts").write_text("// edited\n", encoding="utf-8")
+    assert hashes["sources_hash"](copy) != before
+
+
+def test_install_puts_the_sidebar_in_a_prefix_idempotently(tmp_path: Path) -> None:
+    first = snippets.install(prefix=tmp_path)
+    target = tmp_path / "share" / "jupyter" / "labextensions" / "mlaccel-snippets"
+    assert first.labextension == target and first.copied
+    assert json.loads((target / "package.json").read_text())["name"] == "mlaccel-snippets"
+    config = tmp_path / "etc" / "jupyter" / "jupyter_server_config.d" / "mlaccel.json"
+    assert first.server_config == config
+    assert json.loads(config.read_text()) == snippets.SERVER_CONFIG
+    assert (
+        json.loads((LAB / "jupyter-config" / "mlaccel.json").read_text()) == snippets.SERVER_CONFIG
     )
-    run = subprocess.run(
-        [sys.executable, "-c", reader],
-        env={"JUPYTER_DATA_DIR": str(data_dir), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    found = json.loads(run.stdout.strip().splitlines()[-1])
-    ours = {name: reason for name, reason in found.items() if name.startswith("mlaccel-")}
-    assert sorted(ours) == sorted(installed.written)
-    assert not any(ours.values()), ours  # `reason` is set only for an invalid instance
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    snippets.install(prefix=tmp_path)
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
 
 
-# -- install ------------------------------------------------------------------------------
-
-
-def test_install_is_idempotent(tmp_path: Path) -> None:
-    kit = snippets.load_snippets(REPO / "snippets")
-    first = snippets.install(kit, data_dir=tmp_path)
-    contents = {p.name: p.read_bytes() for p in first.directory.iterdir()}
-    second = snippets.install(kit, data_dir=tmp_path)
-    assert first.directory == second.directory == tmp_path / "metadata" / "code-snippets"
-    assert first.written == second.written == [s.name for s in kit]
-    assert second.removed == []
-    assert {p.name: p.read_bytes() for p in second.directory.iterdir()} == contents
-    assert sorted(contents) == sorted(f"{s.name}.json" for s in kit)
-
-
-def test_install_removes_its_stale_instances_only(tmp_path: Path) -> None:
-    folder = tmp_path / "metadata" / "code-snippets"
-    folder.mkdir(parents=True)
-    stale = folder / "mlaccel-old-area-gone.json"
-    stale.write_text("{}")
-    mine = folder / "my-own-snippet.json"
-    mine.write_text('{"display_name": "mine"}')
-    result = snippets.install(snippets.load_snippets(REPO / "snippets"), data_dir=tmp_path)
-    assert result.removed == ["mlaccel-old-area-gone"]
-    assert not stale.exists()
-    assert mine.read_text() == '{"display_name": "mine"}'
-
-
-def test_install_follows_jupyter_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path / "data"))
-    result = snippets.install()
-    assert result.directory == tmp_path / "data" / "metadata" / "code-snippets"
-    assert len(result.written) == len(SNIPPET_FILES)
+def test_install_without_a_build_says_how_to_make_one(tmp_path: Path) -> None:
+    with pytest.raises(MLAccelError, match="make labextension") as caught:
+        snippets.install(prefix=tmp_path / "env", source=tmp_path / "missing")
+    assert str(tmp_path / "missing") in str(caught.value)
 
 
 def test_cli_install_and_list(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["snippets", "install", "--target", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert f"{len(SNIPPET_FILES)} snippets installed in {tmp_path}" in out
-    assert len(list((tmp_path / "metadata" / "code-snippets").glob("mlaccel-*.json"))) == len(
-        SNIPPET_FILES
-    )
+    assert f"snippets sidebar copied to {tmp_path}/share/jupyter/labextensions/" in out
+    assert f"lists {len(SNIPPET_FILES)} snippets" in out
     assert cli.main(["snippets", "list"]) == 0
     listed = capsys.readouterr().out
     assert "mlaccel-data-access-query-sql  Query a lake table with SQL" in listed
@@ -277,6 +266,7 @@ def test_the_wheel_carries_the_snippets(tmp_path: Path) -> None:
         ignore=shutil.ignore_patterns("__pycache__"),
     )
     shutil.copytree(REPO / "snippets", source / "snippets")
+    shutil.copytree(LAB, source / "lab", ignore=shutil.ignore_patterns("node_modules", "lib"))
     subprocess.run(
         [
             sys.executable,
@@ -300,34 +290,37 @@ def test_the_wheel_carries_the_snippets(tmp_path: Path) -> None:
     data = "mlaccel-0.1.0.data/data/share/mlaccel/snippets/"
     expected = {data + str(p.relative_to(REPO / "snippets")) for p in SNIPPET_FILES}
     assert expected <= set(members)
+    # the sidebar: its built frontend and the file that enables its server extension
+    built = LAB / "labextension"
+    prefix = "mlaccel-0.1.0.data/data/share/jupyter/labextensions/mlaccel-snippets/"
+    shipped = {prefix + p.relative_to(built).as_posix() for p in built.rglob("*") if p.is_file()}
+    assert shipped <= set(members), shipped - set(members)
+    config = "mlaccel-0.1.0.data/data/etc/jupyter/jupyter_server_config.d/mlaccel.json"
+    assert config in members
+    assert "mlaccel/lab/__init__.py" in members
 
 
 # -- the sidebar, for real ----------------------------------------------------------------
 
 
+def _page_config(page_html: str) -> dict[str, object]:
+    """The JSON JupyterLab embeds in its page: the extensions it loads, among others."""
+    found = re.search(r'<script id="jupyter-config-data"[^>]*>(.*?)</script>', page_html, re.S)
+    assert found, "JupyterLab's page has no jupyter-config-data"
+    return dict(json.loads(found.group(1)))
+
+
 @pytest.mark.slow
 @needs_chromium
-@needs_elyra
 def test_snippets_show_in_the_sidebar_and_insert_into_a_cell(tmp_path: Path) -> None:
     from playwright.sync_api import sync_playwright
 
-    data_dir = tmp_path / "jupyter-data"
-    env = {"JUPYTER_DATA_DIR": str(data_dir)}
-    install = subprocess.run(
-        [sys.executable, "-m", "mlaccel.cli", "snippets", "install"],
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert install.returncode == 0, install.stderr
     kit = snippets.load_snippets(REPO / "snippets")
     chosen = next(s for s in kit if s.path.name == "query_sql.py")
-
     root = tmp_path / "lab"
     root.mkdir()
     notebook = root / "snippets.ipynb"
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("")])
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")])
     nb.metadata["kernelspec"] = {
         "name": "python3",
         "display_name": "Python 3",
@@ -336,7 +329,11 @@ def test_snippets_show_in_the_sidebar_and_insert_into_a_cell(tmp_path: Path) -> 
     nbformat.write(nb, notebook)
 
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    with jupyterlab(root, tmp_path, env) as (url, token), sync_playwright() as p:
+    with jupyterlab(root, tmp_path) as (url, token), sync_playwright() as p:
+        with urllib.request.urlopen(f"{url}/mlaccel/snippets?token={token}") as answer:
+            served = json.load(answer)
+        with urllib.request.urlopen(f"{url}/lab?token={token}") as answer:
+            config = _page_config(answer.read().decode())
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS[1:])
         page = browser.new_page(viewport={"width": 1400, "height": 900})
         page.goto(f"{url}/lab/tree/{notebook.name}?token={token}")
@@ -348,37 +345,54 @@ def test_snippets_show_in_the_sidebar_and_insert_into_a_cell(tmp_path: Path) -> 
         if dialog.count():  # "Select Kernel", when the kernel is slow to start
             dialog.first.click()
 
-        page.locator(".jp-SideBar .lm-TabBar-tab[data-id='elyra-metadata:code-snippets']").click()
-        page.wait_for_selector(".elyra-expandableContainer-name", timeout=30_000)
-        shown = set(page.locator(".elyra-expandableContainer-name").all_inner_texts())
-        handle = page.locator("#jp-main-split-panel > .lm-SplitPanel-handle").first
-        box = handle.bounding_box()
-        if box:  # a wider sidebar, so the titles read in full on the screenshot
-            page.mouse.move(box["x"] + 1, box["y"] + 200)
-            page.mouse.down()
-            page.mouse.move(box["x"] + 300, box["y"] + 200, steps=5)
-            page.mouse.up()
+        page.locator(".jp-SideBar .lm-TabBar-tab[data-id='mlaccel-snippets']").click()
+        page.wait_for_selector(".mlaccel-Snippets-item", timeout=30_000)
+        shown_areas = page.locator(".mlaccel-Snippets-area").evaluate_all(
+            "sections => sections.map(s => s.dataset.area)"
+        )
+        shown_titles = page.locator(".mlaccel-Snippets-insert").all_inner_texts()
+        descriptions = page.locator(".mlaccel-Snippets-description").all_inner_texts()
+
+        search = page.locator(".mlaccel-Snippets-search")
+        search.fill("athena")
+        filtered = page.locator(".mlaccel-Snippets-insert").all_inner_texts()
+        search.fill("no snippet says this")
+        nothing = page.locator(".mlaccel-Snippets-status").inner_text()
+        search.fill("")
 
         page.locator(".jp-Notebook .jp-Cell .cm-content").first.click()
-        item = page.locator(".elyra-metadata-item").filter(
-            has=page.locator(".elyra-expandableContainer-name", has_text=chosen.title)
-        )
-        item.locator("button[title='Show Details']").click()
-        item.locator("button[title='Insert']").click()
-        page.wait_for_function(  # the sidebar puts it in a new cell below the active one
+        page.locator(f".mlaccel-Snippets-item[data-name='{chosen.name}'] button").click()
+        page.wait_for_function(  # a new cell below the active one, which has code
             "text => [...document.querySelectorAll('.jp-Notebook .jp-Cell .cm-content')]"
             ".some(cell => cell.innerText.includes(text))",
             arg="data.query(",
             timeout=15_000,
         )
+        page.screenshot(path=str(SCREENSHOTS / "jupyterlab_snippets_sidebar.png"))
         page.keyboard.press("Control+s")
         deadline = time.monotonic() + 20
         sources: list[str] = []
         while time.monotonic() < deadline and chosen.code.rstrip("\n") not in sources:
             time.sleep(0.5)
             sources = [c.source for c in nbformat.read(notebook, as_version=4).cells]
-        page.screenshot(path=str(SCREENSHOTS / "jupyterlab_code_snippets.png"))
+
+        page.keyboard.press("Control+Shift+l")  # the launcher
+        page.wait_for_selector(".jp-LauncherCard", timeout=15_000)
+        tiles = page.locator(".jp-LauncherCard").evaluate_all(
+            "cards => cards.map(c => c.closest('.jp-Launcher-section')"
+            ".querySelector('.jp-Launcher-sectionTitle').innerText + ' / ' + c.title)"
+        )
         browser.close()
 
-    assert {f"[Python] {s.title}" for s in kit} <= shown, shown
-    assert chosen.code.rstrip("\n") in sources, sources
+    assert [a["name"] for a in served["areas"]] == AREAS
+    assert shown_areas == AREAS
+    assert sorted(shown_titles) == sorted(s.title for s in kit)
+    assert set(descriptions) == {s.description for s in kit}
+    assert chosen.title in filtered and 0 < len(filtered) < len(kit), filtered
+    assert nothing == "No snippet matches the search."
+    assert sources == ["x = 1", chosen.code.rstrip("\n")], sources
+    assert tiles and len(tiles) == len(set(tiles)), f"launcher tiles twice: {tiles}"
+    loaded = [e["name"] for e in config["federated_extensions"]]  # type: ignore[index]
+    assert lab.EXTENSION_NAME in loaded
+    unwanted = [n for n in loaded if any(w in n.lower() for w in ("lsp", "ai", "git", "elyra"))]
+    assert not unwanted, f"JupyterLab loads {unwanted}"
