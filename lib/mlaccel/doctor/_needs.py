@@ -194,7 +194,13 @@ def _endpoints(notebook: str) -> list[Need]:
         Need(
             notebook,
             YOU,
-            ("sagemaker:CreateModel", "sagemaker:DeleteModel", "sagemaker:AddTags"),
+            # DescribeModel: inference.sdk_model shows the served model as the SDK's Model
+            (
+                "sagemaker:CreateModel",
+                "sagemaker:DescribeModel",
+                "sagemaker:DeleteModel",
+                "sagemaker:AddTags",
+            ),
             MODEL,
         ),
         Need(
