@@ -182,3 +182,15 @@ def test_quality_violations_reading_names_each_broken_metric_or_says_why_none() 
     assert "could not be compared" in inference.quality_violations_reading(broken, compared=False)
     with pytest.raises(MLAccelInputError, match="check_model_quality's result"):
         inference.quality_violations_reading({"nothing": 1})
+
+
+def test_large_values_get_short_tick_labels() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    base = pd.DataFrame({"miles": [10_000.0, 250_000.0, 500_000.0]})
+    fig = inference.drift_figure(base, base * 1.2, "miles")
+    fig.canvas.draw()
+    labels = [t.get_text() for t in fig.axes[0].get_xticklabels() if t.get_text()]
+    assert labels and all(len(label) <= 5 for label in labels), labels
+    assert any(label.endswith("k") for label in labels)

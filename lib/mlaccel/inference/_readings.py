@@ -283,8 +283,22 @@ def _as_shares_per_bin(ax: Any) -> None:
     ax.autoscale_view()
     ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _: f"{y:.0%}"))
     low, high = ax.get_xlim()
-    if max(abs(low), abs(high)) >= 10_000:  # thousands separators for large values
-        ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x:,.0f}"))
+    if max(abs(low), abs(high)) >= 10_000:  # 250k, not 250,000 squeezed between its neighbours
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: compact_number(x)))
+
+
+def compact_number(value: float) -> str:
+    """A tick label short enough not to overlap its neighbours.
+
+    Examples
+    --------
+    >>> [compact_number(v) for v in (0, 950, 250_000, 1_500_000, -20_000)]
+    ['0', '950', '250k', '1.5M', '-20k']
+    """
+    for size, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= size:
+            return f"{value / size:.3g}{suffix}"
+    return f"{value:.3g}"
 
 
 def quality_violations_reading(violations: Mapping[str, Any], *, compared: bool = True) -> str:
