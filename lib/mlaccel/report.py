@@ -333,9 +333,10 @@ def _io_text(item: Any) -> str:
         source = config["DataSource"].get("S3DataSource", {}).get("S3Uri")
         content = config.get("ContentType")
         return f"{source} ({content})" if content else str(source)
-    athena = getattr(getattr(item, "dataset_definition", None), "athena_dataset_definition", None)
-    if athena is not None:
-        return f"Athena query → {item.destination}: {athena.query_string}"
+    dataset: Any = getattr(item, "dataset_definition", None)
+    athena = getattr(dataset, "athena_dataset_definition", None)
+    if athena is not None:  # SageMaker runs the query and copies its result to local_path
+        return f"Athena query {athena.query_string} → {dataset.local_path}"
     source = getattr(item, "source", None)
     destination = getattr(item, "destination", None)
     if source is not None or destination is not None:

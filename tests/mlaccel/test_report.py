@@ -83,6 +83,19 @@ def test_processor_summary_shows_its_run_inputs(conn: mlaccel.Connection) -> Non
     assert inputs == ["s3://b/raw → /opt/ml/processing/input"]
 
 
+def test_processor_summary_shows_an_athena_query_input(conn: mlaccel.Connection) -> None:
+    from mlaccel import data
+    from tests.support import unique_name
+
+    database = unique_name("report").replace("-", "_")
+    data.register_demo("used_cars", 40, connection=conn, database=database)
+    job = features.feature_job(CARS, connection=conn, database=database, source="athena")
+    table = report.sdk_summary(job.processor, **job.run_arguments)
+    assert table.loc["input table", "value"] == (
+        f'Athena query SELECT * FROM "{database}"."used_cars" → /opt/ml/processing/input/data'
+    )
+
+
 def test_summary_refuses_what_it_cannot_describe() -> None:
     with pytest.raises(MLAccelInputError, match=r"cannot describe a dict.*Estimator"):
         report.sdk_summary({"not": "sdk"})
