@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 SUMMARY_COLUMNS = ["setting", "value", "what it does"]
 # An AWS account id (12 digits), as in an ECR image's registry or an ARN: never shown.
 ACCOUNT_ID = re.compile(r"(?<![0-9])[0-9]{12}(?![0-9])")
-LONG_VALUE = 300  # characters of one value shown in a summary table
+LONG_VALUE = 1000  # characters of one value shown in a summary table (arguments run long)
 
 # One line per hyperparameter the kit's estimators set: XGBoost's (built-in and script mode)
 # and the linear baseline's.
@@ -360,7 +360,7 @@ def markdown_table(table: pd.DataFrame, *, index: bool = True) -> str:
 
     def cell(value: Any) -> str:
         text = str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-        return text.replace("|", "\\|").replace("\n", " ")
+        return _breakable(text.replace("|", "\\|").replace("\n", " "))
 
     lines = [
         "| " + " | ".join(cell(c) for c in frame.columns) + " |",
@@ -368,6 +368,18 @@ def markdown_table(table: pd.DataFrame, *, index: bool = True) -> str:
     ]
     lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(False)]
     return "\n".join(lines)
+
+
+LONG_TOKEN = 40  # characters of a word without spaces that a table cell may break
+
+
+def _breakable(text: str) -> str:
+    """``text`` with invisible break points after the commas and slashes of its long words
+    (a list of columns, a URI), so one such word does not squeeze a table's other columns."""
+    return " ".join(
+        re.sub(r"([,/])", "\\1\u200b", word) if len(word) > LONG_TOKEN else word
+        for word in text.split(" ")
+    )
 
 
 def show_markdown(text: str) -> None:

@@ -189,3 +189,10 @@ def test_model_and_pipeline_summaries(conn: mlaccel.Connection) -> None:
     table = report.sdk_summary(pipeline)
     assert table.loc["name", "value"] == "p1"
     assert table.loc["parameter InputUri", "value"] == "s3://b/in"
+
+
+def test_markdown_table_lets_long_words_break_after_commas() -> None:
+    columns = ",".join(f"column_{i}" for i in range(8))
+    text = report.markdown_table(pd.DataFrame({"value": [columns, "a,b"]}, index=["x", "y"]))
+    assert "column_0,\u200bcolumn_1" in text
+    assert "| y | a,b |" in text  # a short word stays as it is
