@@ -300,6 +300,49 @@ def test_the_wheel_carries_the_snippets(tmp_path: Path) -> None:
     assert "mlaccel/lab/__init__.py" in members
 
 
+# -- %load from a notebook's folder ------------------------------------------------------------
+
+DOCS_WITH_LOAD = ("README.md", "docs/workshop.md", "snippets/README.md")
+
+
+@needs_checkout
+def test_documented_load_paths_resolve_from_the_notebooks_folder() -> None:
+    found = {
+        (doc, path)
+        for doc in DOCS_WITH_LOAD
+        for path in re.findall(r"%load (\.\./snippets/[\w/]+\.py)", (REPO / doc).read_text())
+    }
+    assert {doc for doc, _ in found} == set(DOCS_WITH_LOAD), "each doc shows a %load line"
+    missing = [(doc, path) for doc, path in found if not (REPO / "notebooks" / path).is_file()]
+    assert not missing, f"not found from notebooks/: {missing}"
+    unprefixed = [
+        doc for doc in DOCS_WITH_LOAD if re.search(r"%load snippets/", (REPO / doc).read_text())
+    ]
+    assert not unprefixed, f"%load snippets/... fails from notebooks/: {unprefixed}"
+
+
+@pytest.mark.slow
+@needs_checkout
+def test_load_pastes_the_snippet_in_a_kernel_started_in_notebooks() -> None:
+    """IPython's %load, in a kernel whose working folder is notebooks/ as JupyterLab's is."""
+    from jupyter_client.manager import start_new_kernel
+
+    manager, client = start_new_kernel(kernel_name="python3", cwd=str(REPO / "notebooks"))
+    try:
+        reply = client.execute_interactive(
+            "%load ../snippets/data_access/query_sql.py", timeout=60, store_history=False
+        )
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
+    assert reply["content"]["status"] == "ok", reply["content"]
+    (payload,) = [p for p in reply["content"]["payload"] if p["source"] == "set_next_input"]
+    pasted = payload["text"]
+    assert pasted.startswith("# %load ../snippets/data_access/query_sql.py\n")
+    source = (REPO / "snippets" / "data_access" / "query_sql.py").read_text()
+    assert pasted.split("\n", 1)[1].strip() == source.strip()
+
+
 # -- the sidebar, for real ----------------------------------------------------------------
 
 
