@@ -1,6 +1,7 @@
 """The wheel ships the whole kit: both packages, and ``seedcode/``, ``notebooks/`` (with the
 suite file) and ``snippets/`` under ``share/mlaccel/``, where :mod:`mlaccel._paths` finds them
-outside a clone; the CLI runs the installed notebooks from any folder."""
+outside a clone, and the Snippets sidebar where JupyterLab finds it; the CLI runs the installed
+notebooks from any folder."""
 
 from __future__ import annotations
 
@@ -42,6 +43,10 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[zipfile.ZipFile]
         shutil.copy(REPO / name, source / name)
     for folder in ("lib", *SHIPPED):
         shutil.copytree(REPO / folder, source / folder, ignore=CACHES)
+    # the sidebar's committed build and config; node_modules/ and lib/ are local build outputs
+    shutil.copytree(
+        REPO / "lab", source / "lab", ignore=shutil.ignore_patterns("node_modules", "lib")
+    )
     build = subprocess.run(
         [
             sys.executable,
@@ -85,6 +90,22 @@ def test_the_wheel_carries_every_file_of_the_kit_folder(
     )
     if folder == "notebooks":
         assert share + "notebooks/suite.yaml" in expected
+
+
+def test_the_wheel_carries_the_snippets_sidebar(wheel: zipfile.ZipFile) -> None:
+    """Every file of the built frontend where JupyterLab looks, and the file that enables the
+    server extension where Jupyter Server looks: no step after `pip install`."""
+    data = _data_prefix(wheel)
+    built = REPO / "lab" / "labextension"
+    expected = {
+        data + "share/jupyter/labextensions/mlaccel-snippets/" + p.relative_to(built).as_posix()
+        for p in built.rglob("*")
+        if p.is_file()
+    }
+    expected.add(data + "etc/jupyter/jupyter_server_config.d/mlaccel.json")
+    missing = sorted(expected - set(wheel.namelist()))
+    assert not missing, f"the wheel lacks {missing}: see [tool.setuptools.data-files]"
+    assert {"mlaccel/lab/__init__.py", "mlaccel/lab/_handler.py"} <= set(wheel.namelist())
 
 
 def test_the_wheel_carries_both_packages_and_their_data(wheel: zipfile.ZipFile) -> None:
