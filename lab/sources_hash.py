@@ -37,4 +37,4 @@ def sources_hash(root: Path = LAB) -> str:
 if __name__ == "__main__":
     if sys.argv[1:] == ["--write"]:
         RECORD.write_text(sources_hash() + "\n", encoding="utf-8")
-    print(sources_hash())
+    sys.stdout.write(sources_hash() + "\n")
