@@ -120,17 +120,23 @@ def _polled_session_class(sagemaker: Any, poll_seconds: float) -> Any:
     class PolledSageMakerSession(sagemaker.Session):  # type: ignore[misc]
         """A SageMaker session that polls its backend at the connection's pace."""
 
+        # The SDK prints a dot per poll; the kit shows one line that says what it waits for.
         def wait_for_job(self, job: str, poll: float = poll_seconds) -> Any:
-            return super().wait_for_job(job, poll=poll)
+            return quietly(
+                f"training job {job}", "TrainingJobStatus", super().wait_for_job, job, poll
+            )
 
         def wait_for_processing_job(self, job: str, poll: float = poll_seconds) -> Any:
-            return super().wait_for_processing_job(job, poll=poll)
+            wait = super().wait_for_processing_job
+            return quietly(f"processing job {job}", "ProcessingJobStatus", wait, job, poll)
 
         def wait_for_transform_job(self, job: str, poll: float = poll_seconds) -> Any:
-            return super().wait_for_transform_job(job, poll=poll)
+            wait = super().wait_for_transform_job
+            return quietly(f"transform job {job}", "TransformJobStatus", wait, job, poll)
 
         def wait_for_tuning_job(self, job: str, poll: float = poll_seconds) -> Any:
-            return super().wait_for_tuning_job(job, poll=poll)
+            wait = super().wait_for_tuning_job
+            return quietly(f"tuning job {job}", "HyperParameterTuningJobStatus", wait, job, poll)
 
         def wait_for_model_package(
             self, model_package_name: str, poll: float = poll_seconds
@@ -140,7 +146,12 @@ def _polled_session_class(sagemaker: Any, poll_seconds: float) -> Any:
         def wait_for_endpoint(
             self, endpoint: str, poll: float = poll_seconds, live_logging: bool = False
         ) -> Any:
-            return super().wait_for_endpoint(endpoint, poll=poll, live_logging=live_logging)
+            def wait(name: str, poll: float) -> Any:
+                return super(PolledSageMakerSession, self).wait_for_endpoint(
+                    name, poll=poll, live_logging=live_logging
+                )
+
+            return quietly(f"endpoint {endpoint}", "EndpointStatus", wait, endpoint, poll)
 
         def logs_for_job(
             self,
@@ -172,6 +183,21 @@ def _polled_session_class(sagemaker: Any, poll_seconds: float) -> Any:
             return super().logs_for_transform_job(job_name, wait=wait, poll=poll)
 
     return PolledSageMakerSession
+
+
+def quietly(what: str, status_key: str, wait: Any, name: str, poll: float) -> Any:
+    """Run the SDK's ``wait(name, poll=poll)`` with its dots and status messages shown as one
+    progress line (:mod:`mlaccel.progress`), ending with the final status."""
+    import contextlib
+
+    from mlaccel.progress import DotsToProgress, progress_line
+
+    with progress_line(what) as line:
+        with contextlib.redirect_stdout(DotsToProgress(line)):
+            description = wait(name, poll=poll)
+        status = description.get(status_key, "done") if isinstance(description, dict) else "done"
+        line.finish(str(status))
+    return description
 
 
 def default_bucket_for(boto3_session: Any) -> str:

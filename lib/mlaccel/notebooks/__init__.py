@@ -13,6 +13,7 @@ the label the executed notebook shows (``In [n]``), its first line of code and t
 and message, whatever display hooks a library installed in the kernel.
 """
 
+from mlaccel.notebooks._hygiene import Finding, check_executed, check_outputs
 from mlaccel.notebooks._record import (
     RECORD_MIME,
     compare_runs,
@@ -53,8 +54,11 @@ __all__ = [
     "RUN_ID_VARIABLE",
     "SPEC_TAG",
     "CellError",
+    "Finding",
     "NotebookResult",
     "SuiteEntry",
+    "check_executed",
+    "check_outputs",
     "cleanup_lines",
     "compare_runs",
     "describe_failure",
