@@ -6,7 +6,7 @@ import {
   JupyterFrontEnd,
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
-import { URLExt } from '@jupyterlab/coreutils';
+import { PageConfig, URLExt } from '@jupyterlab/coreutils';
 import { INotebookTracker, NotebookActions } from '@jupyterlab/notebook';
 import { ServerConnection } from '@jupyterlab/services';
 import { LabIcon } from '@jupyterlab/ui-components';
@@ -35,10 +35,27 @@ const icon = new LabIcon({
     '6-6 6z"/></svg>'
 });
 
+// The server extension's catalog; where the server has not got it (a JupyterLab running in
+// another environment than the kit, as in SageMaker Studio), the copy `mlaccel snippets install`
+// wrote beside this extension's files.
 async function fetchCatalog(): Promise<IArea[]> {
   const settings = ServerConnection.makeSettings();
   const url = URLExt.join(settings.baseUrl, 'mlaccel', 'snippets');
-  const response = await ServerConnection.makeRequest(url, {}, settings);
+  let response = await ServerConnection.makeRequest(url, {}, settings);
+  if (response.status === 404) {
+    const copy = URLExt.join(
+      PageConfig.getOption('fullLabextensionsUrl'),
+      'mlaccel-snippets',
+      'static',
+      'catalog.json'
+    );
+    response = await fetch(copy); // a static file of this page's own server
+    if (response.status === 404) {
+      throw new Error(
+        'the server extension mlaccel.lab is not enabled: run `mlaccel snippets install`'
+      );
+    }
+  }
   const body = await response.json();
   if (!response.ok) {
     throw new Error(body.message ?? `GET ${url}: ${response.status}`);

@@ -95,7 +95,7 @@ def _snippets(args: argparse.Namespace) -> int:
         for s in found:
             _say(f"{s.name}  {s.title}  (needs: {s.needs})")
         return 0
-    result = snippets.install(prefix=args.target)
+    result = snippets.install(found, prefix=args.target)
     where = "copied to" if result.copied else "in place in"
     _say(f"snippets sidebar {where} {result.labextension}")
     _say(f"server extension enabled by {result.server_config}")

@@ -33,6 +33,7 @@ from mlaccel._paths import _CHECKOUT, snippets_dir
 from mlaccel.errors import MLAccelError
 
 __all__ = [
+    "CATALOG_FILE",
     "HEADER_FIELDS",
     "NAME_PREFIX",
     "SERVER_CONFIG",
@@ -46,6 +47,8 @@ __all__ = [
 NAME_PREFIX = "mlaccel-"
 _EXTENSION = "mlaccel-snippets"
 _SERVER_CONFIG = Path("etc", "jupyter", "jupyter_server_config.d", "mlaccel.json")
+CATALOG_FILE = "catalog.json"
+"""The catalog's copy in the frontend's ``static/`` folder, read when the server has none."""
 SERVER_CONFIG = {"ServerApp": {"jpserver_extensions": {"mlaccel.lab": True}}}
 """What ``jupyter_server_config.d/mlaccel.json`` holds: Jupyter Server loads ``mlaccel.lab``."""
 HEADER_FIELDS = ("Title", "Description", "Needs")
@@ -177,14 +180,24 @@ def load_snippets(folder: Path | None = None) -> list[Snippet]:
     return snippets
 
 
-def install(*, prefix: Path | None = None, source: Path | None = None) -> InstallResult:
-    """Put the snippets sidebar in a Jupyter environment: the built frontend and the file
-    that enables the server extension.
+def install(
+    snippets: list[Snippet] | None = None,
+    *,
+    prefix: Path | None = None,
+    source: Path | None = None,
+) -> InstallResult:
+    """Put the snippets sidebar in a Jupyter environment: the built frontend, a copy of the
+    catalog beside it, and the file that enables the server extension.
 
-    Idempotent. A wheel already installs both under its prefix; then nothing is copied.
+    Idempotent. A wheel already installs the frontend and the file under its prefix; then
+    nothing is copied. The catalog's copy is what the sidebar reads when the server has no
+    ``mlaccel.lab`` (a JupyterLab of another environment, e.g. SageMaker Studio's image:
+    ``--target ~/.local`` there); run this again after the snippets change.
 
     Parameters
     ----------
+    snippets
+        The catalog's snippets; default: :func:`load_snippets` of the kit's folder.
     prefix
         The environment's prefix (``share/jupyter`` and ``etc/jupyter`` below it);
         default: this Python's ``sys.prefix``.
@@ -213,6 +226,11 @@ def install(*, prefix: Path | None = None, source: Path | None = None) -> Instal
         shutil.rmtree(target, ignore_errors=True)
         partial.rename(target)  # JupyterLab never reads half a copy
         result.copied = True
+    from mlaccel.lab import catalog  # mlaccel.lab reads this module's Snippet
+
+    chosen = snippets if snippets is not None else load_snippets()
+    copy = target / "static" / CATALOG_FILE
+    copy.write_text(json.dumps(catalog(chosen), indent=1) + "\n", encoding="utf-8")
     result.server_config.parent.mkdir(parents=True, exist_ok=True)
     result.server_config.write_text(json.dumps(SERVER_CONFIG, indent=2) + "\n", encoding="utf-8")
     return result

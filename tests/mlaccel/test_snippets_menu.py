@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 import tomllib
+import urllib.error
 import urllib.request
 import zipfile
 from pathlib import Path
@@ -186,9 +187,15 @@ def test_install_puts_the_sidebar_in_a_prefix_idempotently(tmp_path: Path) -> No
     assert (
         json.loads((LAB / "jupyter-config" / "mlaccel.json").read_text()) == snippets.SERVER_CONFIG
     )
+    kit = snippets.load_snippets(REPO / "snippets")
+    copy = json.loads((target / "static" / snippets.CATALOG_FILE).read_text())
+    assert copy == lab.catalog(kit)
     before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
-    snippets.install(prefix=tmp_path)
+    second = snippets.install(kit[:2], prefix=tmp_path)
+    assert second.copied  # the clone's build is the newest: copied again
     assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
+    copy = json.loads((target / "static" / snippets.CATALOG_FILE).read_text())
+    assert copy == lab.catalog(kit[:2])
 
 
 def test_install_without_a_build_says_how_to_make_one(tmp_path: Path) -> None:
@@ -440,3 +447,36 @@ def test_snippets_show_in_the_sidebar_and_insert_into_a_cell(tmp_path: Path) -> 
     unwanted = [n for n in loaded if {"lsp", "ai", "git", "elyra"} & set(re.split(r"\W+", n))]
     assert not unwanted, f"JupyterLab loads {unwanted}"
     assert not (root / ".virtual_documents").exists()
+
+
+@pytest.mark.slow
+@needs_chromium
+def test_the_sidebar_reads_the_installed_catalog_without_the_server_extension(
+    tmp_path: Path,
+) -> None:
+    """A JupyterLab that cannot import mlaccel.lab (Studio's image) lists the copy
+    `mlaccel snippets install --target PREFIX` wrote beside the frontend."""
+    from playwright.sync_api import sync_playwright
+
+    kit = snippets.load_snippets(REPO / "snippets")
+    prefix = tmp_path / "user"
+    snippets.install(kit, prefix=prefix)
+    config = tmp_path / "jupyter-config"
+    config.mkdir()
+    disabled = {"ServerApp": {"jpserver_extensions": {"mlaccel.lab": False}}}
+    (config / "jupyter_server_config.json").write_text(json.dumps(disabled))
+    root = tmp_path / "lab"
+    root.mkdir()
+    env = {"JUPYTER_PATH": str(prefix / "share" / "jupyter")}
+    with jupyterlab(root, tmp_path, env) as (url, token), sync_playwright() as p:
+        with pytest.raises(urllib.error.HTTPError) as served:
+            urllib.request.urlopen(f"{url}/mlaccel/snippets?token={token}")
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS[1:])
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page.goto(f"{url}/lab?token={token}")
+        page.locator(".jp-SideBar .lm-TabBar-tab[data-id='mlaccel-snippets']").click()
+        page.wait_for_selector(".mlaccel-Snippets-item", timeout=30_000)
+        titles = page.locator(".mlaccel-Snippets-insert").all_inner_texts()
+        browser.close()
+    assert served.value.code == 404
+    assert sorted(titles) == sorted(s.title for s in kit)
