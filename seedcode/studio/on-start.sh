@@ -228,12 +228,11 @@ register_kernel() {
 
 add_snippets() {
   log "adding the snippets to JupyterLab"
-  (cd "$KIT_DIR" && "$KIT_ENV/bin/mlaccel" snippets install) || return 1
-  # The sidebar is an extension of the image's JupyterLab, left as it is.
-  if ! jupyter labextension list 2>&1 | grep -q code-snippet; then
-    log "this image's JupyterLab has no Code Snippets sidebar (elyra-code-snippet-extension):" \
-      "%load $KIT_DIR/snippets/<area>/<name>.py in a cell pastes a snippet"
-  fi
+  # Into the user's Jupyter data folder, which the image's JupyterLab reads: the sidebar's
+  # frontend and a copy of the catalog (that JupyterLab cannot import the kit's server part).
+  (cd "$KIT_DIR" && "$KIT_ENV/bin/mlaccel" snippets install --target "$HOME/.local") || return 1
+  log "the Snippets tab of JupyterLab's left sidebar lists the kit's snippets (reload the page);" \
+    "%load $KIT_DIR/snippets/<area>/<name>.py in a cell pastes one"
 }
 
 # errexit is off in functions called by `if`: each step is checked here.

@@ -515,7 +515,7 @@ def test_on_start_leaves_the_image_environment_as_it_was(tmp_path: Path) -> None
     # The team's clone of the kit: what the environment is built from, from this checkout.
     kit_files = {name: (REPO / name).read_text() for name in ("environment.yml", "pyproject.toml")}
     origin = _kit_origin(tmp_path, kit_files)
-    for folder in ("lib/mlaccel", "snippets"):
+    for folder in ("lib/mlaccel", "snippets", "lab/labextension"):
         shutil.copytree(
             REPO / folder, origin / folder, ignore=shutil.ignore_patterns("__pycache__")
         )
@@ -564,8 +564,10 @@ def test_on_start_leaves_the_image_environment_as_it_was(tmp_path: Path) -> None
     assert where.stdout.strip() == str(home / "mlaccel" / "lib" / "mlaccel" / "__init__.py")
     calls = (home / "calls.log").read_text()
     assert "--file environment.yml" in calls
-    snippets = list((home / ".local/share/jupyter/metadata/code-snippets").glob("mlaccel-*.json"))
-    assert len(snippets) == len(list((REPO / "snippets").glob("*/*.py")))
+    sidebar = home / ".local/share/jupyter/labextensions/mlaccel-snippets"
+    catalog = json.loads((sidebar / "static" / "catalog.json").read_text())
+    listed = [s for area in catalog["areas"] for s in area["snippets"]]
+    assert len(listed) == len(list((REPO / "snippets").glob("*/*.py")))
 
     # The next start finds the environment up to date and leaves the image alone again.
     log.write_text("")
