@@ -112,7 +112,7 @@ case "$1 $2" in
 esac
 """,
     "mlaccel": '#!/bin/bash\necho "mlaccel $* in $PWD" >> "$HOME/calls.log"\n',
-    # The image's JupyterLab, here without the Code Snippets sidebar.
+    # The image's JupyterLab.
     "jupyter": "#!/bin/bash\necho 'JupyterLab v4.4.0'\n",
 }
 
@@ -285,9 +285,9 @@ def test_on_start_builds_the_kit_environment_once_and_rebuilds_it_when_its_files
         "python -m ipykernel install --user --name mlaccel --display-name mlaccel (Python 3.11)"
         in calls
     )
-    assert f"mlaccel snippets install in {kit}" in calls
+    assert f"mlaccel snippets install --target {home}/.local in {kit}" in calls
     assert (home / ".mlaccel" / "kit-env.status").read_text().strip() == "ready"
-    assert "no Code Snippets sidebar" in content, "the image's JupyterLab lacks it: say so"
+    assert "the Snippets tab of JupyterLab's left sidebar" in content, "say where they are"
     assert "pip" not in calls, "nothing is pip-installed anywhere with micromamba"
 
     # A new commit that leaves environment.yml and pyproject.toml alone keeps the environment.
