@@ -188,8 +188,10 @@ def connect(
     chosen = config.resolve_backend(backend)
     # Before any accelerator imports the SageMaker SDK, which logs config paths on import.
     from mlaccel._sagemaker import quiet_sdk_logs
+    from mlaccel.progress import show_kit_warnings_as_notes
 
     quiet_sdk_logs()
+    show_kit_warnings_as_notes()
     for name, value in (("region", region), ("bucket", bucket), ("role_arn", role_arn)):
         if value is not None and (not isinstance(value, str) or not value.strip()):
             raise MLAccelInputError(f"{name}={value!r} must be a non-empty string or None")

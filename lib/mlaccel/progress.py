@@ -88,13 +88,39 @@ def progress_line(what: str) -> Iterator[ProgressLine]:
 
 def _display_handle(text: str) -> Any:
     """A display updated in place when running in a notebook kernel, else None."""
-    try:
-        from IPython.core.getipython import get_ipython
-    except ImportError:
-        return None
-    shell = get_ipython()
-    if shell is None or not hasattr(shell, "kernel"):
+    if not _display_handle_possible():
         return None
     from IPython.display import display
 
     return display({"text/plain": text}, raw=True, display_id=True)
+
+
+class NotebookNotes(logging.Handler):
+    """The kit's warnings shown in a notebook as a note (Markdown), not as red stderr text: each
+    says what to do, and a reader should see it as advice, not as a failure."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        from IPython.display import Markdown, display
+
+        display(Markdown(f"**Note:** {self.format(record)}"))
+
+
+def show_kit_warnings_as_notes() -> None:
+    """In a notebook kernel, show the ``mlaccel`` loggers' warnings as notes (once); elsewhere
+    leave logging as the application configured it."""
+    if _display_handle_possible() and not any(
+        isinstance(h, NotebookNotes) for h in logging.getLogger("mlaccel").handlers
+    ):
+        handler = NotebookNotes(logging.WARNING)
+        kit = logging.getLogger("mlaccel")
+        kit.addHandler(handler)
+        kit.propagate = False  # else Python's last-resort handler prints it again, in red
+
+
+def _display_handle_possible() -> bool:
+    try:
+        from IPython.core.getipython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    return shell is not None and hasattr(shell, "kernel")

@@ -43,3 +43,21 @@ def test_status_messages_become_the_state_and_a_failure_is_said() -> None:
 
     with pytest.raises(RuntimeError, match="job failed"):
         quietly("processing job p", "ProcessingJobStatus", failing, "p", 0.1)
+
+
+def test_kit_warnings_read_as_notes_in_a_notebook(monkeypatch: pytest.MonkeyPatch) -> None:
+    import IPython.display
+
+    from mlaccel.progress import NotebookNotes
+
+    shown: list[Any] = []
+    monkeypatch.setattr(IPython.display, "display", lambda obj: shown.append(obj))
+    logger = logging.getLogger("mlaccel.test-notes")
+    handler = NotebookNotes(logging.WARNING)
+    logger.addHandler(handler)
+    try:
+        logger.warning("group %s has no approved version; approve one", "g")
+        logger.info("not shown")
+    finally:
+        logger.removeHandler(handler)
+    assert [m.data for m in shown] == ["**Note:** group g has no approved version; approve one"]
