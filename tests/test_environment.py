@@ -8,8 +8,10 @@ the environment the tests run in is the lock it was installed from.
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -251,3 +253,53 @@ def test_import_mlaccel_does_not_load_heavy_sdks() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+# -- notebooks reach a commit without outputs ---------------------------------------------
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+def test_the_git_filter_strips_outputs_before_a_commit(tmp_path: Path) -> None:
+    """.gitattributes names nbstripout, `make setup` defines it: a notebook added with
+    outputs is staged clean, and a clean one (as nbclean or JupyterLab writes it) unchanged."""
+    import nbformat
+
+    from mlaccel import nbclean
+
+    assert "*.ipynb filter=nbstripout" in (REPO / ".gitattributes").read_text()
+    clean_line = next(
+        line
+        for line in (REPO / "Makefile").read_text().splitlines()
+        if "filter.nbstripout.clean" in line
+    )
+    assert "-m nbstripout --keep-id" in clean_line
+    repo = tmp_path / "repo"
+    repo.mkdir()
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", "-C", str(repo), *args], capture_output=True, text=True, check=True
+        ).stdout
+
+    git("init", "--quiet")
+    git("config", "filter.nbstripout.clean", f"{sys.executable} -m nbstripout --keep-id")
+    git("config", "filter.nbstripout.smudge", "cat")
+    shutil.copy(REPO / ".gitattributes", repo / ".gitattributes")
+    executed = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_code_cell(
+                "print(1)",
+                execution_count=1,
+                outputs=[nbformat.v4.new_output("stream", name="stdout", text="1\n")],
+            )
+        ]
+    )
+    nbformat.write(executed, repo / "executed.ipynb")
+    committed = next(p for p in sorted((REPO / "notebooks").glob("*.ipynb")))
+    shutil.copy(committed, repo / "clean.ipynb")
+    git("add", "executed.ipynb", "clean.ipynb")
+
+    staged = json.loads(git("show", ":executed.ipynb"))
+    assert staged["cells"][0]["outputs"] == [] and staged["cells"][0]["execution_count"] is None
+    assert nbclean.normalize(staged) == staged
+    assert git("show", ":clean.ipynb") == committed.read_text()
