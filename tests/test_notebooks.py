@@ -19,6 +19,7 @@ import pytest
 from mlaccel import config, demo
 from mlaccel.notebooks import (
     SPEC_TAG,
+    check_executed,
     load_suite,
     notebook_parameters,
     parameter_spec,
@@ -124,6 +125,8 @@ def test_suite_runs_then_reruns_with_the_same_outputs(twin: Twin, tmp_path: Path
         text = shared.read_text()
         shown = text if shared.suffix == ".html" else json.dumps(json.loads(text))
         assert not [p for p in machine_paths if p in shown], f"{shared.name} shows a local path"
+    findings = check_executed(tmp_path.glob("*.ipynb"), machine_paths=machine_paths)
+    assert not findings, "what readers should not see:\n" + "\n".join(map(str, findings))
     _assert_exports_match_golden(tmp_path / "workflows")
     passed = _nbval(sorted(tmp_path.glob("*.ipynb")), twin)
     assert passed > 0, "nbval ran no cell"

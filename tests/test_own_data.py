@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sklearn import datasets
 
-from mlaccel.notebooks import read_records
+from mlaccel.notebooks import check_executed, read_records
 from mlaccel_twin import Twin
 from tests.test_notebooks import NOTEBOOKS, _run
 
@@ -65,6 +65,9 @@ def test_the_suite_runs_twice_on_a_public_data_set_registered_from_a_file(
 def test_the_suite_runs_twice_on_the_other_demo_product(twin: Twin, tmp_path: Path) -> None:
     first, again = _suite_twice(twin, tmp_path, {"defaults": {"data_product": "credit_risk"}})
     assert "test_auc" in first["03_train_model"]
+    machine_paths = [str(Path(__file__).parents[1]), str(tmp_path)]
+    findings = check_executed((tmp_path / "first").glob("*.ipynb"), machine_paths=machine_paths)
+    assert not findings, "what readers should not see:\n" + "\n".join(map(str, findings))
     exported = sorted((tmp_path / "first" / "workflows").iterdir())
     assert exported and all("credit-risk" in p.name for p in exported)
     golden = Path(__file__).parents[1] / "seedcode" / "workflows"
