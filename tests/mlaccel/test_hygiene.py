@@ -60,3 +60,14 @@ def test_executed_files_are_checked_by_name(tmp_path: Path) -> None:
     (tmp_path / "02_b.ipynb").write_text(json.dumps(_nb(_stream("fine"))))
     findings = check_executed(tmp_path.glob("*.ipynb"))
     assert [(f.notebook, f.rule) for f in findings] == [("01_a", "stderr")]
+
+
+def test_the_run_summary_lists_the_findings(tmp_path: Path) -> None:
+    from mlaccel.notebooks import NotebookResult, write_summary
+
+    (tmp_path / "01_a.ipynb").write_text(json.dumps(_nb(_stream("oops", name="stderr"))))
+    write_summary(
+        [NotebookResult("01_a", "succeeded"), NotebookResult("02_b", "skipped")], tmp_path
+    )
+    summary = (tmp_path / "summary.md").read_text()
+    assert "output hygiene: 1 finding(s)\n- 01_a cell 2: stderr: oops" in summary

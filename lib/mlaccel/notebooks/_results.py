@@ -65,7 +65,19 @@ def write_summary(results: list[NotebookResult], output_dir: Path) -> None:
         f"{sum(r.status == 'succeeded' for r in results)}/{len(results)} succeeded in {total:.1f} s"
     )
     lines += cleanup_lines(results)
+    lines += hygiene_lines([output_dir / f"{r.notebook}.ipynb" for r in results])
     (output_dir / "summary.md").write_text("\n".join(lines) + "\n")
+
+
+def hygiene_lines(executed: list[Path]) -> list[str]:
+    """The summary's list of what readers of the executed notebooks should not see
+    (:func:`mlaccel.notebooks.check_executed`); none when all is clean."""
+    from mlaccel.notebooks._hygiene import check_executed
+
+    findings = check_executed([path for path in executed if path.exists()])
+    if not findings:
+        return []
+    return ["", f"output hygiene: {len(findings)} finding(s)"] + [f"- {f}" for f in findings]
 
 
 def _table_cell(text: str) -> str:
