@@ -452,3 +452,22 @@ def test_snippets_into_a_path_that_cannot_be_a_folder(
     assert code == 2
     assert stderr.startswith(f"mlaccel: {tmp_path / 'a-file'}") and "Not a directory" in stderr
     assert stderr.count("\n") == 1
+
+
+def test_suite_kernels_use_local_sockets_and_leave_none_behind() -> None:
+    """No kernel of a suite listens on TCP (it would warn that its traffic is plain text)."""
+    import asyncio
+
+    from mlaccel.notebooks._kernel import IpcKernelManager
+
+    async def start_and_stop() -> tuple[dict, Path]:
+        manager = IpcKernelManager(kernel_name="python3")
+        await manager.start_kernel()
+        try:
+            return manager.get_connection_info(), manager._socket_dir
+        finally:
+            await manager.shutdown_kernel(now=True)
+
+    info, folder = asyncio.run(start_and_stop())
+    assert info["transport"] == "ipc" and str(info["ip"]).startswith(str(folder))
+    assert not folder.exists()

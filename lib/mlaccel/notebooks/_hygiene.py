@@ -26,7 +26,7 @@ IMAGE_TYPES = ("image/png", "image/jpeg", "image/svg+xml", "image/gif")
 # A path of this machine: home folders, temporary folders, a user's root. Not inside a URI
 # (s3://bucket/tmp/...) nor a longer word: the character before must not belong to a path.
 _MACHINE_PATH = re.compile(
-    r"(?<![\w.:/~-])(?:/home/|/tmp/|/root/|/Users/|/var/folders/|[A-Z]:\\Users\\)"
+    r"(?<![\w.:/~-])(?:/(?:home|tmp|root|Users|var/folders)/|[A-Z]:\\Users\\)"
 )
 _TRACEBACK = re.compile(r"Traceback \(most recent call last\)")
 _JSON_LINE = re.compile(r'^\s*(?:"[^"]*"\s*:.*|[\[\]{}],?|\{.*\}|\[.*\]),?\s*$')

@@ -7,7 +7,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -81,7 +81,11 @@ def run_suite(
                 bar.update(1)
                 continue
             bar.set_description(name)
-            result = _run_one(entry, output_dir, kernel_name, workdir)
+
+            def show_cell(step: str) -> None:
+                bar.set_postfix_str(step[:60])  # where a long notebook is, cell by cell
+
+            result = _run_one(entry, output_dir, kernel_name, workdir, show_cell)
             result.run_id, result.target = run_id, target
             if result.status == "failed" and clean_up_on_failure:
                 _clean_up_after(result)
@@ -217,9 +221,19 @@ def _unfinished_cell(executed: Path) -> dict[str, Any] | None:
 
 
 def _run_one(
-    entry: SuiteEntry, output_dir: Path, kernel_name: str, workdir: Path | None = None
+    entry: SuiteEntry,
+    output_dir: Path,
+    kernel_name: str,
+    workdir: Path | None = None,
+    on_cell: Callable[[str], None] | None = None,
 ) -> NotebookResult:
     import papermill
+
+    from mlaccel.notebooks._kernel import KERNEL_MANAGER
+
+    def on_cell_start(cell: Any, cell_index: int, **_: Any) -> None:
+        if on_cell is not None and cell.get("cell_type") == "code":
+            on_cell(f"cell {cell_index + 1}: {first_code_line(cell.get('source', ''))}")
 
     name = entry.path.stem
     out_path = output_dir / f"{name}.ipynb"
@@ -234,6 +248,8 @@ def _run_one(
             kernel_name=kernel_name,
             cwd=str(workdir or entry.path.parent),
             progress_bar=False,
+            kernel_manager_class=KERNEL_MANAGER,
+            on_cell_start=on_cell_start,
             # nbclient's hook sees the kernel's own error reply, which display hooks (rich's
             # tracebacks, installed by importing the SageMaker SDK) cannot empty
             on_cell_error=lambda cell, execute_reply, **_: cell_errors.append(
