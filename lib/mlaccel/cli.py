@@ -17,7 +17,18 @@ def _twin(args: argparse.Namespace) -> int:
     from mlaccel._connect import load_local_backend
 
     duration = [args.duration] if args.duration else []
-    return load_local_backend().command([args.action, *duration, "--port", str(args.port)])
+    as_json = ["--json"] if args.json else []
+    return load_local_backend().command(
+        [args.action, *duration, "--port", str(args.port), *as_json]
+    )
+
+
+TWIN_ACTIONS = """actions:
+  start    start the background twin on loopback (or reuse the running one)
+  status   whether it runs: its URL, process, start time and uptime, job folder
+  stop     stop it; its state stays on disk for the next start
+  reset    clear its state (S3 objects, catalog, registry, functions...) for a clean slate
+  advance  move its clock ahead so schedules run now, e.g. `mlaccel twin advance 1h`"""
 
 
 def _notebooks(args: argparse.Namespace) -> int:
@@ -164,10 +175,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"mlaccel {_version()}")
     sub = parser.add_subparsers(dest="group", required=True)
 
-    twin = sub.add_parser("twin", help="the local AWS twin as a background service")
+    twin = sub.add_parser(
+        "twin",
+        help="the local AWS twin as a background service",
+        epilog=TWIN_ACTIONS,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     twin.add_argument("action", choices=["start", "status", "stop", "reset", "advance"])
     twin.add_argument("duration", nargs="?", help="advance: how far (1h, 30m, 1d)")
     twin.add_argument("--port", type=_port, default=0, help="loopback port (default: a free one)")
+    twin.add_argument("--json", action="store_true", help="status: print it as JSON")
     twin.set_defaults(func=_twin)
 
     nbs = sub.add_parser("notebooks", help="run the notebook suite headless")

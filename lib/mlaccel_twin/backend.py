@@ -121,6 +121,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("action", choices=["start", "status", "stop", "reset", "advance"])
     parser.add_argument("duration", nargs="?", help="for advance: how far, e.g. 1h, 30m, 1d")
     parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0: any free)")
+    parser.add_argument("--json", action="store_true", help="status: print it as JSON")
     args = parser.parse_args(argv)
     if args.action == "start":
         info = start_service(port=args.port)
@@ -131,7 +132,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if running is None:
             _say("twin: not running")
             return 3
-        _say(json.dumps(running.__dict__, indent=2))
+        _say(json.dumps(running.__dict__, indent=2) if args.json else describe_service(running))
     elif args.action == "advance":
         from mlaccel_twin.clock import advance_clock
 
@@ -151,6 +152,35 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         _say("twin stopped" if stop_service() else "twin: not running")
     return 0
+
+
+def describe_service(info: Any, now: float | None = None) -> str:
+    """``mlaccel twin status`` for people: what runs where, since when (local time).
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> info = SimpleNamespace(url="http://127.0.0.1:5000", pid=42, work_dir="jobs",
+    ...                        started_at=0.0)
+    >>> print(describe_service(info, now=3725.0).splitlines()[3].split("(")[1])
+    up 1 h 2 min)
+    """
+    import time as clock
+
+    elapsed = int((clock.time() if now is None else now) - info.started_at)
+    hours, rest = divmod(max(elapsed, 0), 3600)
+    minutes, seconds = divmod(rest, 60)
+    uptime = f"{hours} h {minutes} min" if hours else f"{minutes} min {seconds} s"
+    started = clock.strftime("%Y-%m-%d %H:%M:%S %Z", clock.localtime(info.started_at))
+    return "\n".join(
+        [
+            "twin: running",
+            f"  url      {info.url}   (export MLACCEL_TWIN_URL={info.url})",
+            f"  process  {info.pid}",
+            f"  started  {started} (up {uptime})",
+            f"  jobs     {info.work_dir}",
+        ]
+    )
 
 
 def _say(text: str) -> None:

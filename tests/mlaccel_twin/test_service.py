@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -28,8 +29,13 @@ def test_cli_start_status_stop(home: Path, capsys: pytest.CaptureFixture[str]) -
     assert info is not None and info.url.startswith("http://127.0.0.1:")
     assert cli.main(["twin", "start"]) == 0  # a second start reuses the running twin
     assert service_status(home) == info
+    capsys.readouterr()
     assert cli.main(["twin", "status"]) == 0
-    assert info.url in capsys.readouterr().out
+    shown = capsys.readouterr().out
+    assert shown.startswith("twin: running\n") and f"url      {info.url}" in shown
+    assert "started  " in shown and "(up " in shown and str(info.started_at) not in shown
+    assert cli.main(["twin", "status", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["url"] == info.url
     assert cli.main(["twin", "stop"]) == 0
     assert service_status(home) is None
 
