@@ -372,3 +372,35 @@ def demo_contract(name: str, n_rows: int = 20_000, seed: int = 0) -> Any:
         problem_type=spec.problem_type,
         id_column=spec.id_column,
     ).product
+
+
+def screenshot_pages(pages: list[Path], folder: Path, *, width: int = 1200) -> list[Path]:
+    """A full-page PNG of each local HTML page in headless Chromium, into ``folder``.
+
+    Only ``file:`` and ``data:`` requests are served: a page that asks for anything else (a CDN
+    script in an exported notebook) is refused it, so rendering opens no connection.
+    """
+    from playwright.sync_api import sync_playwright
+
+    folder.mkdir(parents=True, exist_ok=True)
+    shots = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS[1:])
+        try:
+            page = browser.new_page(viewport={"width": width, "height": 900})
+            page.route(
+                "**/*",
+                lambda route: (
+                    route.continue_()
+                    if route.request.url.startswith(("file:", "data:"))
+                    else route.abort()
+                ),
+            )
+            for html in pages:
+                page.goto(html.resolve().as_uri(), wait_until="load")
+                shot = folder / f"{html.stem}.png"
+                page.screenshot(path=str(shot), full_page=True)
+                shots.append(shot)
+        finally:
+            browser.close()
+    return shots

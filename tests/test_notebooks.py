@@ -27,7 +27,7 @@ from mlaccel.notebooks import (
 )
 from mlaccel.parameters import parameter_problems
 from mlaccel_twin import Twin
-from tests.support import REPO
+from tests.support import CHROMIUM, MISSING_TOOL, REPO, SCREENSHOTS, screenshot_pages
 
 SUITE = REPO / "notebooks" / "suite.yaml"
 NOTEBOOKS = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
@@ -127,11 +127,16 @@ def test_suite_runs_then_reruns_with_the_same_outputs(twin: Twin, tmp_path: Path
         assert not [p for p in machine_paths if p in shown], f"{shared.name} shows a local path"
     findings = check_executed(tmp_path.glob("*.ipynb"), machine_paths=machine_paths)
     assert not findings, "what readers should not see:\n" + "\n".join(map(str, findings))
+    if CHROMIUM:  # what a reviewer reads: every executed notebook as its HTML page renders
+        shots = screenshot_pages(sorted(tmp_path.glob("*.html")), SCREENSHOTS / "notebooks")
+        assert [s.stem for s in shots] == names and all(s.stat().st_size > 10_000 for s in shots)
     _assert_exports_match_golden(tmp_path / "workflows")
     passed = _nbval(sorted(tmp_path.glob("*.ipynb")), twin)
     assert passed > 0, "nbval ran no cell"
     _assert_exports_match_golden(tmp_path / "workflows")  # what the rerun exported
     assert _checkout_files() == checkout_before, "the rerun wrote into the checkout"
+    if not CHROMIUM:
+        pytest.skip(f"{MISSING_TOOL} chromium: the suite passed; its pages' screenshots need it")
 
 
 def _checkout_files() -> set[tuple[str, int]]:
