@@ -416,17 +416,23 @@ def wait_for_execution(
     connection's pace; on the twin's local executor it has already ended when ``start()``
     returns, so the first look finds the final status.
     """
+    from mlaccel.progress import progress_line
+
     deadline = time.monotonic() + timeout_seconds
-    while True:
-        status = str(execution.describe()["PipelineExecutionStatus"])
-        if status not in ("Executing", "Stopping"):
-            return status
-        if time.monotonic() > deadline:
-            raise MLAccelError(
-                f"pipeline execution {getattr(execution, 'arn', '')} is still {status} after "
-                f"{timeout_seconds:.0f} s; pass a larger timeout_seconds or stop it"
-            )
-        time.sleep(connection.wait.poll_seconds)
+    name = str(getattr(execution, "arn", "") or "").rsplit("/", 1)[-1] or "pipeline"
+    with progress_line(f"pipeline execution {name}") as line:
+        while True:
+            status = str(execution.describe()["PipelineExecutionStatus"])
+            if status not in ("Executing", "Stopping"):
+                line.finish(status)
+                return status
+            line.update(status)
+            if time.monotonic() > deadline:
+                raise MLAccelError(
+                    f"pipeline execution {getattr(execution, 'arn', '')} is still {status} "
+                    f"after {timeout_seconds:.0f} s; pass a larger timeout_seconds or stop it"
+                )
+            time.sleep(connection.wait.poll_seconds)
 
 
 def step_table(execution: Any) -> Any:

@@ -144,18 +144,23 @@ def wait_for_execution(
     Step Functions has no waiter for executions: the poll runs at the connection's pace
     (``connection.wait.poll_seconds``) up to ``timeout`` seconds.
     """
+    from mlaccel.progress import progress_line
+
     sfn = connection.client("stepfunctions")
     deadline = time.monotonic() + timeout
-    while True:
-        described = sfn.describe_execution(executionArn=execution_arn)
-        if described["status"] != "RUNNING":
-            break
-        if time.monotonic() > deadline:
-            raise MLAccelError(
-                f"execution {execution_arn} still running after {timeout:.0f} s; wait longer "
-                "(timeout=...) or look at its history (mlaccel.workflows.executions)"
-            )
-        time.sleep(connection.wait.poll_seconds)
+    with progress_line(f"execution {execution_arn.rsplit(':', 1)[-1]}") as line:
+        while True:
+            described = sfn.describe_execution(executionArn=execution_arn)
+            if described["status"] != "RUNNING":
+                break
+            line.update(f"RUNNING, in {_current_state(sfn, execution_arn)}")
+            if time.monotonic() > deadline:
+                raise MLAccelError(
+                    f"execution {execution_arn} still running after {timeout:.0f} s; wait "
+                    "longer (timeout=...) or look at its history (mlaccel.workflows.executions)"
+                )
+            time.sleep(connection.wait.poll_seconds)
+        line.finish(described["status"])
     pages = sfn.get_paginator("get_execution_history").paginate(executionArn=execution_arn)
     output = described.get("output")
     return RunResult(
@@ -166,6 +171,18 @@ def wait_for_execution(
         cause=described.get("cause", ""),
         events=[event for page in pages for event in page["events"]],
     )
+
+
+def _current_state(sfn: Any, execution_arn: str) -> str:
+    """The state the execution entered last, by the newest events of its history."""
+    events = sfn.get_execution_history(
+        executionArn=execution_arn, reverseOrder=True, maxResults=20
+    )["events"]
+    for event in events:
+        entered = event.get("stateEnteredEventDetails")
+        if entered:
+            return f"'{entered['name']}'"
+    return "its first state"
 
 
 def executions(state_machine_arn: str, *, connection: Connection) -> list[dict[str, Any]]:
