@@ -471,3 +471,30 @@ def test_suite_kernels_use_local_sockets_and_leave_none_behind() -> None:
     info, folder = asyncio.run(start_and_stop())
     assert info["transport"] == "ipc" and str(info["ip"]).startswith(str(folder))
     assert not folder.exists()
+
+
+def test_html_export_carries_alt_text_from_output_metadata(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from nbformat.v4 import new_output
+
+    from mlaccel.notebooks._run import _write_html
+
+    png = (  # one pixel
+        "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+    )
+    described = new_output(
+        "display_data", data={"image/png": png}, metadata={"image/png": {"alt": "Price by year"}}
+    )
+    bare = new_output("display_data", data={"image/png": png})
+    executed = tmp_path / "01_plots.ipynb"
+    nbformat.write(new_notebook(cells=[new_code_cell(outputs=[described, bare])]), executed)
+
+    with caplog.at_level("WARNING"):
+        assert _write_html(executed) == "01_plots.html"
+
+    page = (tmp_path / "01_plots.html").read_text()
+    assert 'alt="Price by year"' in page
+    assert page.count("<img") == 2  # the bare image is exported too, with nbconvert's placeholder
+    assert "Alternative text is missing" not in caplog.text  # the hygiene summary names it
+    assert "alt" not in json.dumps(nbformat.read(executed, as_version=4).cells[0].outputs[1])

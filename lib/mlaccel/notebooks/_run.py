@@ -288,12 +288,55 @@ def forget_machine_paths(executed: Path, *, source_name: str) -> None:
     executed.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
 
 
+def images_with_alt_html(nb: Any) -> Any:
+    """``nb`` with an ``<img alt=...>`` HTML form added to each image output whose metadata
+    carries ``alt`` and that has no HTML form: nbconvert's lab template reads the alt text
+    from the HTML only, so without it the exported page shows a placeholder instead.
+
+    Examples
+    --------
+    >>> from nbformat.v4 import new_notebook, new_code_cell, new_output
+    >>> out = new_output("display_data", data={"image/png": "iVBO"},
+    ...                  metadata={"image/png": {"alt": "Price by year"}})
+    >>> nb = images_with_alt_html(new_notebook(cells=[new_code_cell(outputs=[out])]))
+    >>> nb.cells[0].outputs[0].data["text/html"]
+    '<img src="data:image/png;base64,iVBO" alt="Price by year"/>'
+    """
+    import html
+
+    for cell in nb.get("cells", []):
+        for output in cell.get("outputs", []):
+            data, metadata = output.get("data") or {}, output.get("metadata") or {}
+            if "text/html" in data:
+                continue
+            for mime in ("image/png", "image/jpeg"):
+                alt = (metadata.get(mime) or {}).get("alt") if mime in data else None
+                if isinstance(alt, str) and alt.strip():
+                    source = f"data:{mime};base64,{str(data[mime]).strip()}"
+                    data["text/html"] = f'<img src="{source}" alt="{html.escape(alt)}"/>'
+                    break
+    return nb
+
+
+class _HandledByHygiene(logging.Filter):
+    """Drops nbconvert's count of images without alt text: the hygiene check names each one
+    (notebook and cell) in the summary, and a bare count in the progress line helps no one."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "Alternative text is missing" not in record.getMessage()
+
+
+_EXPORT_LOG = logging.getLogger(f"{__name__}.html")
+_EXPORT_LOG.addFilter(_HandledByHygiene())
+
+
 def _write_html(executed: Path) -> str | None:
     import nbformat
     from nbconvert import HTMLExporter
 
     try:
-        body, _ = HTMLExporter().from_notebook_node(nbformat.read(executed, as_version=4))
+        notebook = images_with_alt_html(nbformat.read(executed, as_version=4))
+        body, _ = HTMLExporter(log=_EXPORT_LOG).from_notebook_node(notebook)
     except Exception as exc:  # a rendering problem must not hide the run's result
         log.warning("could not render %s as HTML: %s", executed.name, exc)
         return None
