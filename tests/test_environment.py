@@ -29,7 +29,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from mlaccel_twin import seams
-from tests.support import REPO
+from tests.support import REPO, needs_git
 
 LOCK = REPO / "requirements" / "lock.txt"
 LOWEST = REPO / "requirements" / "lowest.txt"
@@ -258,7 +258,7 @@ def test_import_mlaccel_does_not_load_heavy_sdks() -> None:
 # -- notebooks reach a commit without outputs ---------------------------------------------
 
 
-@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+@needs_git
 def test_the_git_filter_strips_outputs_before_a_commit(tmp_path: Path) -> None:
     """.gitattributes names nbstripout, `make setup` defines it: a notebook added with
     outputs is staged clean, and a clean one (as nbclean or JupyterLab writes it) unchanged."""

@@ -55,6 +55,7 @@ def test_kit_warnings_read_as_notes_in_a_notebook(monkeypatch: pytest.MonkeyPatc
     logger = logging.getLogger("mlaccel.test-notes")
     handler = NotebookNotes(logging.WARNING)
     logger.addHandler(handler)
+    logger.setLevel(logging.INFO)  # whatever other tests set on the kit's loggers
     try:
         logger.warning("group %s has no approved version; approve one", "g")
         logger.info("not shown")
