@@ -9,6 +9,7 @@ of its own. :func:`progress_line` is what the kit's sessions show instead.
 from __future__ import annotations
 
 import logging
+import os
 import re
 import time
 from collections.abc import Iterator
@@ -17,6 +18,9 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 _TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\s*")
+#: A file the suite runner (``mlaccel notebooks run``) names for the kernels: each wait writes
+#: its line there, and the runner shows it beside the cell it is in.
+PROGRESS_FILE_VARIABLE = "MLACCEL_PROGRESS_FILE"
 #: Seconds between two updates of a line in a notebook (each is a message to the front end).
 MIN_UPDATE_SECONDS = 1.0
 
@@ -45,8 +49,10 @@ class ProgressLine:
         if state:
             self.state = state
         now = time.monotonic()
-        if self._handle is not None and (force or now - self._last_update >= MIN_UPDATE_SECONDS):
-            self._handle.update({"text/plain": self.text()}, raw=True)
+        if force or now - self._last_update >= MIN_UPDATE_SECONDS:
+            if self._handle is not None:
+                self._handle.update({"text/plain": self.text()}, raw=True)
+            _tell_runner(self.text())
             self._last_update = now
 
     def finish(self, state: str) -> None:
@@ -84,6 +90,17 @@ def progress_line(what: str) -> Iterator[ProgressLine]:
     except BaseException:
         line.finish("failed")
         raise
+
+
+def _tell_runner(text: str) -> None:
+    """Write ``text`` to the runner's progress file, when a suite runner named one."""
+    target = os.environ.get(PROGRESS_FILE_VARIABLE)
+    if target:
+        try:
+            with open(target, "w", encoding="utf-8") as stream:
+                stream.write(text)
+        except OSError as exc:  # the line is a courtesy: a wait must not fail for it
+            log.debug("could not write the progress line to %s: %s", target, exc)
 
 
 def _display_handle(text: str) -> Any:

@@ -498,3 +498,32 @@ def test_html_export_carries_alt_text_from_output_metadata(
     assert page.count("<img") == 2  # the bare image is exported too, with nbconvert's placeholder
     assert "Alternative text is missing" not in caplog.text  # the hygiene summary names it
     assert "alt" not in json.dumps(nbformat.read(executed, as_version=4).cells[0].outputs[1])
+
+
+WAITING_CELL = """\
+import time
+
+from mlaccel.progress import progress_line
+
+with progress_line("training job demo-1") as line:
+    for state in ("Starting", "InProgress", "InProgress"):
+        line.update(state, force=True)
+        time.sleep(1.2)
+    line.finish("Completed")
+"""
+
+
+@pytest.mark.notebook
+def test_the_progress_bar_shows_what_a_cell_waits_for(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_notebook(tmp_path / "01_waits.ipynb", WAITING_CELL)
+
+    (result,) = run_suite([SuiteEntry(path, {"n_rows": 3})], tmp_path / "out", progress=True)
+
+    assert result.status == "succeeded"
+    shown = capsys.readouterr().err
+    # the cell (papermill's injected parameters cell counts) and, beside it, the job's state;
+    # the runner reads it once a second, so only a state held 2.4 s is sure to be seen
+    assert "cell 4: import time · training job demo-1: InProgress" in shown
+    assert not any(p.name.startswith("mlaccel-progress-") for p in (tmp_path / "out").iterdir())

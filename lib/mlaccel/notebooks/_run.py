@@ -72,6 +72,7 @@ def run_suite(
     os.environ.update({**(env or {}), **kernel_env})
     results: list[NotebookResult] = []
     bar = _progress(len(entries), progress)
+    waits = _KernelWaits(bar)  # what a cell waits for (a job, a pipeline), beside the cell
     failed = False
     try:
         for entry in entries:
@@ -83,7 +84,8 @@ def run_suite(
             bar.set_description(name)
 
             def show_cell(step: str) -> None:
-                bar.set_postfix_str(step[:60])  # where a long notebook is, cell by cell
+                waits.cell = step[:60]  # where a long notebook is, cell by cell
+                bar.set_postfix_str(waits.cell)
 
             result = _run_one(entry, output_dir, kernel_name, workdir, show_cell)
             result.run_id, result.target = run_id, target
@@ -94,12 +96,53 @@ def run_suite(
             bar.update(1)
             bar.set_postfix_str(f"{name}: {result.status} in {result.duration_s:.1f}s")
     finally:
+        waits.stop()
         # the next suite run in this process gets its own id and folder
         for name, value in previous.items():
             _restore_variable(name, value)
     bar.close()
     write_summary(results, output_dir)
     return results
+
+
+class _KernelWaits:
+    """Shows the kernels' wait lines (:mod:`mlaccel.progress`) in the runner's progress bar:
+    the kernels write them to a file the runner names (``MLACCEL_PROGRESS_FILE``), which a
+    thread reads once a second."""
+
+    def __init__(self, bar: Any, interval: float = 1.0) -> None:
+        import tempfile
+        import threading
+
+        from mlaccel.progress import PROGRESS_FILE_VARIABLE
+
+        self.bar, self.cell, self.interval = bar, "", interval
+        handle, name = tempfile.mkstemp(prefix="mlaccel-progress-", suffix=".txt")
+        os.close(handle)
+        self.path = Path(name)
+        self._previous = os.environ.get(PROGRESS_FILE_VARIABLE)
+        self._variable = PROGRESS_FILE_VARIABLE
+        os.environ[PROGRESS_FILE_VARIABLE] = name  # the kernels inherit it
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._follow, daemon=True)
+        self._thread.start()
+
+    def _follow(self) -> None:
+        shown = ""
+        while not self._stopped.wait(self.interval):
+            try:
+                line = self.path.read_text(encoding="utf-8").strip()
+            except OSError:
+                continue
+            if line and line != shown:
+                self.bar.set_postfix_str(f"{self.cell} · {line}"[:120])
+                shown = line
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self._thread.join()
+        self.path.unlink(missing_ok=True)
+        _restore_variable(self._variable, self._previous)
 
 
 def suite_run_id(env: Mapping[str, str] | None = None) -> str:
