@@ -188,9 +188,48 @@ def _restore_variable(name: str, value: str | None) -> None:
 
 
 def _progress(total: int, enabled: bool) -> Any:
+    import sys
+
     from tqdm.auto import tqdm
 
+    if enabled and not sys.stderr.isatty():
+        return LogLines(total, sys.stderr)  # CI logs: no carriage returns, no redraws
     return tqdm(total=total, unit="notebook", disable=not enabled)
+
+
+class LogLines:
+    """The progress bar's interface for a log that is not a terminal: one line per change.
+
+    Examples
+    --------
+    >>> import io
+    >>> stream = io.StringIO()
+    >>> lines = LogLines(2, stream)
+    >>> lines.set_description("01_explore_data")
+    >>> lines.set_postfix_str("cell 3: profile = ...")
+    >>> lines.set_postfix_str("cell 3: profile = ...")  # unchanged: not repeated
+    >>> print(stream.getvalue(), end="")
+    [1/2] 01_explore_data · cell 3: profile = ...
+    """
+
+    def __init__(self, total: int, stream: Any) -> None:
+        self.total, self.done, self.stream = total, 0, stream
+        self.name, self._last = "", ""
+
+    def set_description(self, name: str) -> None:
+        self.name = name
+
+    def set_postfix_str(self, text: str) -> None:
+        line = f"[{min(self.done + 1, self.total)}/{self.total}] {self.name} · {text}"
+        if line != self._last:
+            print(line, file=self.stream, flush=True)
+            self._last = line
+
+    def update(self, n: int = 1) -> None:
+        self.done += n
+
+    def close(self) -> None:
+        return None
 
 
 @dataclass(frozen=True)
