@@ -525,7 +525,8 @@ def test_the_progress_bar_shows_what_a_cell_waits_for(
     shown = capsys.readouterr().err
     # the cell (papermill's injected parameters cell counts) and, beside it, the job's state;
     # the runner reads it once a second, so only a state held 2.4 s is sure to be seen
-    assert "[1/1] 01_waits · cell 4: import time · training job demo-1: InProgress" in shown
+    assert "[1/1] 01_waits · cell 4: import time\n" in shown
+    assert "[1/1] 01_waits · cell 4 · training job demo-1: InProgress" in shown
     assert "\r" not in shown  # not a terminal (a CI log): a line per change, no redraws
     assert len(shown.splitlines()) == len(set(shown.splitlines()))
     assert not any(p.name.startswith("mlaccel-progress-") for p in (tmp_path / "out").iterdir())

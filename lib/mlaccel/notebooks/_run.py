@@ -84,8 +84,8 @@ def run_suite(
             bar.set_description(name)
 
             def show_cell(step: str) -> None:
-                waits.cell = step[:60]  # where a long notebook is, cell by cell
-                bar.set_postfix_str(waits.cell)
+                waits.new_cell(step[:60])  # where a long notebook is, cell by cell
+                bar.set_postfix_str(step[:60])
 
             result = _run_one(entry, output_dir, kernel_name, workdir, show_cell)
             result.run_id, result.target = run_id, target
@@ -135,8 +135,14 @@ class _KernelWaits:
             except OSError:
                 continue
             if line and line != shown:
-                self.bar.set_postfix_str(f"{self.cell} · {line}"[:120])
+                # the wait's line is the news: the cell by its number only
+                self.bar.set_postfix_str(f"{self.cell.split(':')[0]} · {line}"[:120])
                 shown = line
+
+    def new_cell(self, step: str) -> None:
+        """A new cell starts: a wait line of the cell before is no longer news."""
+        self.cell = step
+        self.path.write_text("", encoding="utf-8")
 
     def stop(self) -> None:
         self._stopped.set()
