@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -203,6 +204,9 @@ def _progress(total: int, enabled: bool) -> Any:
     return tqdm(total=total, unit="notebook", disable=not enabled)
 
 
+_ELAPSED = re.compile(r" \(\d+ s\)$")
+
+
 class LogLines:
     """The progress bar's interface for a log that is not a terminal: one line per change.
 
@@ -214,8 +218,11 @@ class LogLines:
     >>> lines.set_description("01_explore_data")
     >>> lines.set_postfix_str("cell 3: profile = ...")
     >>> lines.set_postfix_str("cell 3: profile = ...")  # unchanged: not repeated
+    >>> lines.set_postfix_str("cell 3 · training job a: InProgress (4 s)")
+    >>> lines.set_postfix_str("cell 3 · training job a: InProgress (5 s)")  # only the clock
     >>> print(stream.getvalue(), end="")
     [1/2] 01_explore_data · cell 3: profile = ...
+    [1/2] 01_explore_data · cell 3 · training job a: InProgress (4 s)
     """
 
     def __init__(self, total: int, stream: Any) -> None:
@@ -227,9 +234,10 @@ class LogLines:
 
     def set_postfix_str(self, text: str) -> None:
         line = f"[{min(self.done + 1, self.total)}/{self.total}] {self.name} · {text}"
-        if line != self._last:
+        news = _ELAPSED.sub("", line)  # a wait's clock alone is not a change worth a line
+        if news != self._last:
             print(line, file=self.stream, flush=True)
-            self._last = line
+            self._last = news
 
     def update(self, n: int = 1) -> None:
         self.done += n
