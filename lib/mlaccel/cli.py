@@ -87,6 +87,12 @@ def _notebooks(args: argparse.Namespace) -> int:
             _say(f"FAILED {r.notebook} {describe_failure(r)}")
             if r.html or r.output:
                 _say(f"  see {Path(args.output) / (r.html or r.output or '')}")
+    if (
+        args.strict_hygiene
+        and "\noutput hygiene: " in (Path(args.output) / "summary.md").read_text()
+    ):
+        _say("FAILED output hygiene (--strict-hygiene): see the findings above")
+        return 1
     return 1 if any(r.status == "failed" for r in results) else 0
 
 
@@ -200,6 +206,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     nbs.add_argument("--stop-on-failure", action="store_true", help="skip the rest after one fails")
     nbs.add_argument("--keep-twin", action="store_true", help="leave a twin this run started")
+    nbs.add_argument(
+        "--strict-hygiene",
+        action="store_true",
+        help="exit 1 when an executed notebook has output-hygiene findings (else only listed)",
+    )
     nbs.set_defaults(func=_notebooks)
 
     snip = sub.add_parser(

@@ -530,3 +530,27 @@ def test_the_progress_bar_shows_what_a_cell_waits_for(
     assert "\r" not in shown  # not a terminal (a CI log): a line per change, no redraws
     assert len(shown.splitlines()) == len(set(shown.splitlines()))
     assert not any(p.name.startswith("mlaccel-progress-") for p in (tmp_path / "out").iterdir())
+
+
+@pytest.mark.notebook
+@pytest.mark.parametrize("strict", [False, True])
+def test_hygiene_findings_fail_the_cli_only_when_asked(
+    strict: bool,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    twin: Twin,
+) -> None:
+    monkeypatch.setenv("MLACCEL_TWIN_URL", twin.url)
+    write_notebook(
+        tmp_path / "01_noisy.ipynb", "import sys\n\nprint('WARNING: noisy', file=sys.stderr)"
+    )
+    suite = write_suite(tmp_path, "notebooks: [01_noisy.ipynb]\n")
+    argv = run_argv(suite, backend="local") + (["--strict-hygiene"] if strict else [])
+
+    code, stdout, _ = run_cli(argv, capsys)
+
+    assert "output hygiene: 1 finding(s)" in stdout
+    assert "WARNING: noisy" in stdout
+    assert code == (1 if strict else 0)
+    assert ("FAILED output hygiene (--strict-hygiene)" in stdout) is strict
