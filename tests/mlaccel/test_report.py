@@ -140,27 +140,6 @@ def test_show_figure_takes_the_figure_label_as_alt_text(
     assert not plt.fignum_exists(fig.number)  # closed: the inline backend shows it no more
 
 
-@pytest.mark.parametrize("name", ["01_explore_data", "02_engineer_features", "03_train_model"])
-def test_a_notebooks_parameter_table_matches_its_parameters_cell(name: str) -> None:
-    import ast
-    import re
-
-    import nbformat
-
-    from tests.support import REPO
-
-    notebook = nbformat.read(REPO / "notebooks" / f"{name}.ipynb", as_version=4)
-    cell = next(c for c in notebook.cells if "parameters" in c.metadata.get("tags", []))
-    defaults = {
-        node.targets[0].id: ast.literal_eval(node.value)
-        for node in ast.parse(cell.source).body
-        if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)
-    }
-    rows = re.findall(r"^\| `(\w+)` \| `([^`]*)` \|", notebook.cells[0].source, re.MULTILINE)
-    documented = {key: ast.literal_eval(value) for key, value in rows}
-    assert documented == defaults
-
-
 def test_model_and_pipeline_summaries(conn: mlaccel.Connection) -> None:
     from sagemaker.model import Model
     from sagemaker.workflow.parameters import ParameterString
