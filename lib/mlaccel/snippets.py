@@ -212,7 +212,7 @@ def install(
     """
     base = prefix if prefix is not None else Path(sys.prefix)
     target = base / "share" / "jupyter" / "labextensions" / _EXTENSION
-    built = source if source is not None else _built_labextension(target)
+    built = source if source is not None else _built_labextension()
     if not (built / "package.json").is_file():
         raise MLAccelError(
             f"no built JupyterLab extension in {built}: run `make labextension` in a clone, "
@@ -236,7 +236,10 @@ def install(
     return result
 
 
-def _built_labextension(installed: Path) -> Path:
-    """The clone's build when there is one (it is the newest), else the installed copy."""
+def _built_labextension() -> Path:
+    """The clone's build when there is one (it is the newest), else the copy the wheel put
+    under this Python's prefix (whatever prefix the sidebar is installed into)."""
     checkout = _CHECKOUT / "lab" / "labextension"
-    return checkout if checkout.is_dir() else installed
+    if checkout.is_dir():
+        return checkout
+    return Path(sys.prefix) / "share" / "jupyter" / "labextensions" / _EXTENSION
