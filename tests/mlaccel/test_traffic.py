@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -113,3 +114,125 @@ def test_traffic_refuses_what_it_cannot_join(conn: mlaccel.Connection) -> None:
     empty = workflows.Traffic(frame, np.zeros((2, 1)), pd.Series(dtype=float))
     with pytest.raises(MLAccelInputError, match="no captured request has ground truth yet"):
         workflows.endpoint_model_quality(demo_contract("used_cars"), empty, places, connection=conn)
+
+
+def _binary_product(name: str) -> Any:
+    """A binary product of three numeric inputs, named ``name`` (its own group and endpoints)."""
+    from mlaccel import products
+
+    return products.DataProduct(
+        name, "label", "binary", "id", tuple(FEATURES), classes=("no", "yes")
+    )
+
+
+def _binary_model(conn: mlaccel.Connection, name: str) -> tuple[str, np.ndarray, np.ndarray]:
+    """A logistic XGBoost model's artifact, and the rows and labels it learned from."""
+    rng = np.random.default_rng(5)
+    rows = rng.normal(size=(400, 3))
+    labels = (rows[:, 0] + 0.3 * rng.normal(size=400) > 0).astype(int)
+    booster = xgb.train(
+        {"objective": "binary:logistic", "max_depth": 3, "nthread": 1},
+        xgb.DMatrix(rows, label=labels),
+        15,
+    )
+    key = f"traffic-tests/{name}/model.tar.gz"
+    conn.client("s3").put_object(
+        Bucket=conn.bucket, Key=key, Body=tarball({"xgboost-model": bytes(booster.save_raw("ubj"))})
+    )
+    return f"s3://{conn.bucket}/{key}", rows, labels
+
+
+def test_the_registrys_model_is_served_and_judged_against_its_validation_quality(
+    conn: mlaccel.Connection,
+) -> None:
+    from mlaccel import registry
+
+    name = unique_name("served").replace("-", "_")
+    product = _binary_product(name)
+    model_data, rows, labels = _binary_model(conn, name)
+    image = inference.xgboost_image_uri(conn.region)
+    places = workflows.pipeline_places(name, connection=conn)
+    with pytest.raises(mlaccel.MLAccelError, match=r"neither the training pipeline .* run either"):
+        workflows.serve_monitored_model(product, places, connection=conn)
+    registry.ensure_group(registry.group_name(name), connection=conn)
+    conn.client("sagemaker").create_model_package(
+        ModelPackageGroupName=registry.group_name(name),
+        ModelApprovalStatus="Approved",
+        InferenceSpecification={
+            "Containers": [{"Image": image, "ModelDataUrl": model_data}],
+            "SupportedContentTypes": ["text/csv"],
+            "SupportedResponseMIMETypes": ["text/csv"],
+        },
+    )
+    with pytest.raises(mlaccel.MLAccelError, match="run notebook 02"):
+        workflows.serve_monitored_model(product, places, connection=conn)
+    validation = pd.DataFrame(np.column_stack([labels[300:], rows[300:]]))
+    conn.client("s3").put_object(
+        Bucket=conn.bucket,
+        Key=f"features/{name}/validation/validation.csv",
+        Body=validation.to_csv(header=False, index=False),
+    )
+    served = workflows.serve_monitored_model(product, places, connection=conn)
+    try:
+        assert (served.source, served.deployed) == ("model registry", True)
+        assert served.places.endpoint_name == f"{places.endpoint_name}-registered"
+        again = workflows.serve_monitored_model(product, places, connection=conn)
+        assert not again.deployed, "an endpoint in service is used as it is"
+        table = pd.DataFrame(rows[:50], columns=FEATURES).assign(id=range(50))
+        table["label"] = np.where(labels[:50] == 1, "yes", "no")
+        table.loc[[0, 1], "label"] = None  # labels that never arrive
+        prepared = table[["id", *FEATURES]]
+        since, ids = workflows.send_rows(
+            served.places, product, prepared, table, feature_names=FEATURES, connection=conn
+        )
+        traffic = workflows.read_traffic(
+            served.places,
+            product,
+            feature_names=FEATURES,
+            since=since,
+            inference_ids=ids,
+            connection=conn,
+        )
+        # 80 % of the 50 rows get their labels sent, less the two blank ones
+        assert traffic.counts == {"captured": 50, "with ground truth": 38}
+        quality = workflows.endpoint_model_quality(product, traffic, served.places, connection=conn)
+        assert set(quality.metrics().index) >= {"accuracy", "auc", "f1"}
+        assert quality.baseline["binary_classification_metrics"]["accuracy"]["value"] > 0.8
+        with pytest.raises(MLAccelInputError, match="repeats 1 ids"):
+            workflows.send_rows(
+                served.places,
+                product,
+                pd.concat([prepared.head(2), prepared.head(1)]),
+                table,
+                feature_names=FEATURES,
+                connection=conn,
+            )
+    finally:
+        removed = workflows.stop_serving(served, connection=conn)
+    assert f"endpoint:{served.places.endpoint_name}" in removed
+
+
+def test_the_pipelines_model_is_served_again_and_kept_when_stopped(
+    conn: mlaccel.Connection,
+) -> None:
+    name = unique_name("served").replace("-", "_")
+    product = _binary_product(name)
+    model_data, _, _ = _binary_model(conn, name)
+    model = inference.create_model(
+        model_data=model_data, name=unique_name("pipeline-model"), connection=conn
+    )
+    conn.client("ssm").put_parameter(
+        Name=workflows.model_name_parameter(name), Value=model, Type="String", Overwrite=True
+    )
+    places = workflows.pipeline_places(name, connection=conn)
+    served = workflows.serve_monitored_model(product, places, connection=conn)
+    try:
+        assert (served.source, served.model, served.deployed) == ("training pipeline", model, True)
+        assert served.places == places
+        answers = inference.predict(places.endpoint_name, [[0.5, 0.0, 0.0]], connection=conn)
+        assert 0 < float(answers[0]) < 1
+    finally:
+        removed = workflows.stop_serving(served, connection=conn)
+    assert f"endpoint:{places.endpoint_name}" in removed
+    assert f"model:{model}" not in removed
+    conn.client("sagemaker").describe_model(ModelName=model)  # still there, as SSM names it

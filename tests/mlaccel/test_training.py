@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from typing import Any
 
 import matplotlib
@@ -11,7 +12,7 @@ import pandas as pd
 import pytest
 
 import mlaccel
-from mlaccel import config, data, demo, features, products, training
+from mlaccel import config, data, features, products, training
 from mlaccel.errors import MLAccelInputError
 from tests.support import demo_contract
 
@@ -130,22 +131,6 @@ def test_plot_comparison_draws_one_bar_per_model() -> None:
     axes = figure.axes[0]
     assert len(axes.patches) == 2
     assert axes.get_xlabel() == "test rmse (lower is better)"
-
-
-def test_reference_model_learns_the_target() -> None:
-    rows = demo.generate("used_cars", 1500, seed=4)
-    train, held_out = rows.iloc[:1200], rows.iloc[1200:]
-    predict = training.fit_reference_model(train, CARS)
-    predicted = predict(held_out)
-    assert predicted.shape == (len(held_out),)
-    error = float(np.sqrt(np.mean((predicted - held_out["price"]) ** 2)))
-    assert error < float(held_out["price"].std()), "better than predicting the mean"
-
-
-def test_reference_model_names_the_columns_it_lacks() -> None:
-    rows = demo.generate("credit_risk", 50).drop(columns=["income"])
-    with pytest.raises(MLAccelInputError, match=r"train lacks the columns \['income'\]"):
-        training.fit_reference_model(rows, CREDIT)
 
 
 # ----------------------------------------------------------------------------- argument checks
@@ -345,3 +330,14 @@ def test_a_tuner_built_on_the_kit_session_does_not_look_for_jumpstart_tags(
         tuner._prepare_for_tuning()  # what fit() does before it starts the job
     assert "No finished training job" not in caplog.text
     assert not conn.sagemaker_session.settings.include_jumpstart_tags
+
+
+def test_quality_metrics_read_what_an_endpoint_answers() -> None:
+    grades = replace(CREDIT, problem_type="multiclass", classes=("a", "b", "c"))
+    probabilities = np.array([[0.7, 0.2, 0.1], [0.1, 0.8, 0.1], [0.2, 0.2, 0.6], [0.5, 0.4, 0.1]])
+    multiclass = training.quality_metrics(grades, np.array([0, 1, 2, 1]), probabilities)
+    assert multiclass["multiclass_classification_metrics"]["accuracy"]["value"] == 0.75
+    binary = training.quality_metrics(CREDIT, np.array([1, 0, 1]), np.array([[0.9], [0.2], [0.4]]))
+    assert binary["binary_classification_metrics"]["accuracy"]["value"] == pytest.approx(2 / 3)
+    regression = training.quality_metrics(CARS, np.array([1.0, 3.0]), np.array([2.0, 3.0]))
+    assert regression["regression_metrics"]["mae"]["value"] == 0.5

@@ -142,6 +142,7 @@ def test_training_definition_has_the_required_shape(conn: mlaccel.Connection, to
     assert states["Notify below threshold"]["Resource"] == "arn:aws:states:::sns:publish"
     exports = [b["States"] for b in states["Export to SSM"]["Branches"]]
     names = sorted(next(iter(s.values()))["Parameters"]["Name"] for s in exports)
+    assert workflows.model_name_parameter(CREDIT.name) in names  # where notebook 06 reads it
     assert names == [f"/mlaccel/credit-risk/{n}" for n in
                      ("endpoint-config-name", "endpoint-name", "model-name")]  # fmt: skip
     caught = [name for name, s in states.items() if s.get("Catch")]

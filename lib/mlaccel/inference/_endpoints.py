@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
@@ -218,9 +218,13 @@ def delete_endpoint(
     *,
     delete_config: bool = True,
     delete_models: bool = True,
+    keep_models: Sequence[str] = (),
     connection: Connection,
 ) -> list[str]:
     """Delete an endpoint, its autoscaling registration, its endpoint configs and its models.
+
+    ``keep_models`` names models to leave in place, such as the model a pipeline exported for
+    others to read (they cost nothing while no endpoint serves them).
 
     Besides the config the endpoint serves (and that config's models), every endpoint config and
     model the kit made for this endpoint goes too (tagged ``mlaccel:endpoint``): those of earlier
@@ -254,9 +258,13 @@ def delete_endpoint(
             deleted.append(f"endpoint:{endpoint_name}")
         config_name = described.get("EndpointConfigName")
         if config_name and delete_config:
-            deleted += _delete_config(client, config_name, delete_models=delete_models)
+            deleted += _delete_config(
+                client, config_name, delete_models=delete_models, keep_models=keep_models
+            )
     if delete_config:
-        deleted += _delete_made_for(conn, endpoint_name, delete_models=delete_models)
+        deleted += _delete_made_for(
+            conn, endpoint_name, delete_models=delete_models, keep_models=keep_models
+        )
     if deleted:
         log.info("deleted %s", ", ".join(deleted))
     return deleted
@@ -396,6 +404,7 @@ def _delete_config(
     config_name: str,
     *,
     delete_models: bool,
+    keep_models: Sequence[str] = (),
     described: dict[str, Any] | None = None,
 ) -> list[str]:
     """Delete an endpoint config (and its variants' models); what was deleted, as ``kind:name``."""
@@ -409,6 +418,8 @@ def _delete_config(
     deleted = []
     if delete_models:
         for variant in described.get("ProductionVariants", []):
+            if variant["ModelName"] in keep_models:
+                continue
             if delete_quietly(client.delete_model, ModelName=variant["ModelName"]):
                 deleted.append(f"model:{variant['ModelName']}")
     if delete_quietly(client.delete_endpoint_config, EndpointConfigName=config_name):
@@ -416,7 +427,9 @@ def _delete_config(
     return deleted
 
 
-def _delete_made_for(conn: Connection, endpoint_name: str, *, delete_models: bool) -> list[str]:
+def _delete_made_for(
+    conn: Connection, endpoint_name: str, *, delete_models: bool, keep_models: Sequence[str] = ()
+) -> list[str]:
     """Delete the endpoint configs (and models) the kit made for ``endpoint_name`` and that are
     still there: those of earlier deployments, and models of runs that never deployed."""
     kinds = ("endpoint-config", "model") if delete_models else ("endpoint-config",)
@@ -432,4 +445,7 @@ def _delete_made_for(conn: Connection, endpoint_name: str, *, delete_models: boo
             error_message(exc),
         )
         return []
-    return remove_resources(leftovers, connection=conn)
+    kept = set(keep_models)
+    return remove_resources(
+        [r for r in leftovers if not (r.kind == "model" and r.name in kept)], connection=conn
+    )

@@ -160,15 +160,23 @@ def objective_score(product: products.DataProduct, labels: Any, predictions: Any
 
 
 def quality_metrics(product: products.DataProduct, labels: Any, answers: Any) -> dict[str, Any]:
-    """Model Monitor's model-quality statistics of a model's ``answers`` (as
-    :func:`fit_reference_model`'s ``predict`` gives them) against encoded labels
-    (:func:`encode_labels`): values, the positive class's probability, or class indices."""
+    """Model Monitor's model-quality statistics of a model's ``answers`` against encoded labels
+    (:func:`encode_labels`). ``answers`` is what the endpoint answers: one value per record (a
+    number, or the positive class's probability), or one probability per class (multiclass),
+    whose most probable class is the prediction, as the pipeline's baseline judges it."""
+    import numpy as np
+
     from mlaccel import monitor
 
     problem = product.monitor_problem_type
+    answers = np.asarray(answers, dtype=float).reshape(len(labels), -1)
+    if product.problem_type == "multiclass":
+        return monitor.model_quality_metrics(
+            labels, answers.argmax(axis=1), problem_type=problem, y_prob=answers
+        )
     if product.problem_type == "binary":
-        return monitor.model_quality_metrics(labels, problem_type=problem, y_prob=answers)
-    return monitor.model_quality_metrics(labels, answers, problem_type=problem)
+        return monitor.model_quality_metrics(labels, problem_type=problem, y_prob=answers[:, 0])
+    return monitor.model_quality_metrics(labels, answers[:, 0], problem_type=problem)
 
 
 def encode_labels(values: pd.Series, product: products.DataProduct) -> pd.Series:

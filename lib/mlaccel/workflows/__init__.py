@@ -76,6 +76,13 @@ from mlaccel.workflows._run import (
     wait_for_started_execution,
 )
 from mlaccel.workflows._scoring import scoring_workflow
+from mlaccel.workflows._served import (
+    ServedModel,
+    model_name_parameter,
+    registered_places,
+    serve_monitored_model,
+    stop_serving,
+)
 from mlaccel.workflows._settings import (
     AWS_ENDPOINT_WAIT_SECONDS,
     FUNCTIONS,
@@ -93,6 +100,7 @@ from mlaccel.workflows._traffic import (
     answer_names,
     endpoint_model_quality,
     read_traffic,
+    send_rows,
     send_traffic,
 )
 from mlaccel.workflows._training import training_workflow
@@ -113,6 +121,7 @@ __all__ = [
     "ModelQuality",
     "PipelinePlaces",
     "RunResult",
+    "ServedModel",
     "Traffic",
     "WorkflowSettings",
     "answer_names",
@@ -131,6 +140,7 @@ __all__ = [
     "graph_layers",
     "history_table",
     "land_data",
+    "model_name_parameter",
     "monitoring_workflow",
     "notebook_link",
     "object_exists",
@@ -140,14 +150,18 @@ __all__ = [
     "read_prepared",
     "read_scores",
     "read_traffic",
+    "registered_places",
     "relative_link",
     "run_name",
     "schedule",
     "scoring_workflow",
     "send_ground_truth",
+    "send_rows",
     "send_traffic",
+    "serve_monitored_model",
     "stage_code",
     "start_on_new_data",
+    "stop_serving",
     "training_workflow",
     "upload_ground_truth",
     "validate_definition",

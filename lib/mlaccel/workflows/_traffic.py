@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from mlaccel import inference, products
+from mlaccel import inference, products, training
 from mlaccel._s3 import parse_path
 from mlaccel.errors import MLAccelError, MLAccelInputError
+from mlaccel.inference._names import new_stamp
 from mlaccel.workflows._data import upload_ground_truth
 from mlaccel.workflows._settings import PipelinePlaces
 
@@ -116,9 +117,53 @@ def send_traffic(
                 f"labels holds {len(labels)} values for {len(ids)} rows: pass one label per row"
             )
         known = max(1, int(label_share * len(ids)))
-        truth = dict(zip(ids[:known], list(labels)[:known], strict=True))
-        upload_ground_truth(truth, places.ground_truth_uri, connection=connection)
+        # a missing label is ground truth that never arrives: nothing is sent for it
+        truth = {
+            i: label
+            for i, label in zip(ids[:known], list(labels)[:known], strict=True)
+            if label == label and label is not None  # NaN != NaN
+        }
+        if truth:
+            upload_ground_truth(truth, places.ground_truth_uri, connection=connection)
     return sent_at
+
+
+def send_rows(
+    places: PipelinePlaces,
+    product: products.DataProduct,
+    prepared: pd.DataFrame,
+    rows: pd.DataFrame,
+    *,
+    feature_names: Sequence[str],
+    connection: Connection,
+) -> tuple[datetime, list[str]]:
+    """:func:`send_traffic` for rows of the product's table: ``prepared`` (the preprocessor's
+    output for them: the id column, then the model inputs) is sent, and the ground truth is
+    ``rows``' target for each id, when ``rows`` carries it (blank targets send none).
+
+    Each inference id is ``<call stamp>-<row id>``, new on every call, so that reading back
+    with them (:func:`read_traffic`) sees this call's requests only, whoever else sends.
+
+    Returns the moment before the first request and the inference ids, in ``prepared``'s order.
+    """
+    ids = prepared[product.id_column]
+    if ids.duplicated().any():
+        raise MLAccelInputError(
+            f"{product.id_column} repeats {int(ids.duplicated().sum())} ids in the rows to send: "
+            "ground truth is joined by id; pass each row once"
+        )
+    stamp = new_stamp()
+    inference_ids = [f"{stamp}-{i}" for i in ids]
+    labels = None
+    if product.target in rows:
+        truth = rows.set_index(product.id_column)[product.target].reindex(ids)
+        known = truth.dropna()
+        encoded = training.encode_labels(known, product) if len(known) else known
+        labels = encoded.reindex(truth.index).tolist()
+    sent_at = send_traffic(
+        places, prepared[list(feature_names)], inference_ids, labels=labels, connection=connection
+    )
+    return sent_at, inference_ids
 
 
 def read_traffic(
@@ -187,17 +232,7 @@ def endpoint_model_quality(
     baseline = _read_baseline_file(f"{folder}/statistics.json", connection)
     constraints = _read_baseline_file(f"{folder}/constraints.json", connection)
     rows = traffic.inputs.index.get_indexer(traffic.labels.index)
-    answers = traffic.answers[rows]
-    labels = traffic.labels.to_numpy()
-    problem = product.monitor_problem_type
-    if product.problem_type == "multiclass":  # the predicted class, as the pipeline's baseline
-        now = monitor.model_quality_metrics(
-            labels, answers.argmax(axis=1), problem_type=problem, y_prob=answers
-        )
-    elif product.problem_type == "binary":
-        now = monitor.model_quality_metrics(labels, problem_type=problem, y_prob=answers[:, 0])
-    else:
-        now = monitor.model_quality_metrics(labels, answers[:, 0], problem_type=problem)
+    now = training.quality_metrics(product, traffic.labels.to_numpy(), traffic.answers[rows])
     return ModelQuality(
         now=now, baseline=baseline, violations=monitor.check_model_quality(now, constraints)
     )
