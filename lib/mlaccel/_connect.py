@@ -147,12 +147,16 @@ class Connection:
         """One line naming where work goes: backend, region, account and bucket.
 
         Every notebook prints it after connecting, and the suite summary starts with it, so
-        nobody mistakes a run on the twin for one on their account.
+        nobody mistakes a run on the twin for one on their account. The account shows its last
+        four digits only, in the bucket's name too: notebooks and summaries are shared, account
+        ids are not.
         """
         where = "the local AWS twin" if self.is_local else "AWS"
+        account = f"…{self.account[-4:]}"
+        bucket = self.bucket.replace(self.account, account) if self.account else self.bucket
         return (
             f"backend={self.backend} ({where}) region={self.region} "
-            f"account={self.account} bucket={self.bucket}"
+            f"account={account} bucket={bucket}"
         )
 
 

@@ -147,6 +147,33 @@ def readable(value: Any) -> str:
     return text if len(text) <= LONG_VALUE else text[: LONG_VALUE - 1] + "…"
 
 
+def masked(value: Any) -> Any:
+    """``value`` as it may be shown: every account id replaced by ``<account>``, in a text, a
+    frame or series (each text cell), or a mapping or list of them. Notebooks are shared, so
+    tables and messages that carry ARNs go through this before they are displayed.
+
+    Examples
+    --------
+    >>> masked("arn:aws:sagemaker:us-east-1:123456789012:model-package/cars/1")
+    'arn:aws:sagemaker:us-east-1:<account>:model-package/cars/1'
+    >>> import pandas as pd
+    >>> masked(pd.DataFrame({"arn": ["arn:aws:sns:us-east-1:123456789012:t"], "n": [1]}))
+                                 arn  n
+    0  arn:aws:sns:us-east-1:<account>:t  1
+    """
+    import pandas as pd
+
+    if isinstance(value, str):
+        return ACCOUNT_ID.sub("<account>", value)
+    if isinstance(value, pd.DataFrame | pd.Series):
+        return value.map(masked)
+    if isinstance(value, Mapping):
+        return {k: masked(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(masked(v) for v in value)
+    return value
+
+
 def _instance(obj: Any) -> str:
     count = getattr(obj, "instance_count", None) or 1
     return f"{count} × {getattr(obj, 'instance_type', None)}"

@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -151,9 +152,13 @@ def test_describe_names_backend_region_account_and_bucket(conn: mlaccel.Connecti
     line = conn.describe()
     assert line == (
         f"backend=local (the local AWS twin) region={conn.region} "
-        f"account={conn.account} bucket={conn.bucket}"
+        f"account=…{conn.account[-4:]} bucket={conn.bucket}"
     )
     assert conn.account.isdigit() and len(conn.account) == 12
+    assert conn.account not in line, "shared outputs carry no account id"
+    on_aws = replace(conn, bucket=f"sagemaker-{conn.region}-{conn.account}")
+    assert conn.account not in on_aws.describe()
+    assert on_aws.describe().endswith(f"bucket=sagemaker-{conn.region}-…{conn.account[-4:]}")
 
 
 def test_notebook_files_go_under_the_runs_output_folder(

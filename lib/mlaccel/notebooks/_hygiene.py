@@ -1,5 +1,6 @@
 """What an executed notebook may show a reader: no stack trace, no path of the machine it ran
-on, no warning (nothing on stderr, which renders red), no long dump of JSON, no image without
+on, no AWS account id (in an ARN or an image URI: notebooks are shared, account ids are not),
+no warning (nothing on stderr, which renders red), no long dump of JSON, no image without
 alternative text, and no progress dots rendered one per line.
 
 :func:`check_outputs` reads one notebook's outputs and returns every :class:`Finding`;
@@ -29,6 +30,10 @@ _MACHINE_PATH = re.compile(
     r"(?<![\w.:/~-])(?:/(?:home|tmp|root|Users|var/folders)/|[A-Z]:\\Users\\)"
 )
 _TRACEBACK = re.compile(r"Traceback \(most recent call last\)")
+# An account id where AWS writes one: an ARN's fifth field, an ECR registry, ``account=``.
+_ACCOUNT_ID = re.compile(
+    r"(?:arn:aws[\w-]*:[\w-]*:[\w-]*:|account=)(\d{12})\b|\b(\d{12})\.dkr\.ecr"
+)
 _JSON_LINE = re.compile(r'^\s*(?:"[^"]*"\s*:.*|[\[\]{}],?|\{.*\}|\[.*\]),?\s*$')
 _DOTS = re.compile(r"^[.!\s]*\.[.!\s]*$")
 _IMG_ALT = re.compile(r"<img\b[^>]*\balt=\"[^\"]+\"", re.I)
@@ -66,6 +71,10 @@ def check_outputs(
     ...     {"output_type": "stream", "name": "stderr", "text": "UserWarning: careful"}]}
     >>> [f.rule for f in check_outputs({"cells": [cell]})]
     ['stderr']
+    >>> cell["outputs"][0] = {"output_type": "stream", "name": "stdout",
+    ...                       "text": "arn:aws:sagemaker:us-east-1:123456789012:model/m"}
+    >>> [f.rule for f in check_outputs({"cells": [cell]})]
+    ['account id']
     """
     findings: list[Finding] = []
     for number, cell in enumerate(notebook.get("cells", []), start=1):
@@ -115,6 +124,11 @@ def _problems(
         found = _MACHINE_PATH.search(text) or _first_of(machine_paths, text)
         if found:
             yield "machine path", _around(text, found)
+            break
+    for text in texts:
+        found = _ACCOUNT_ID.search(text)
+        if found:
+            yield "account id", _around(text, found)
             break
     longest = max((_json_lines(text) for text in texts), default=0)
     if longest > max_json_lines:
