@@ -1,5 +1,6 @@
 """The twin keeps its state: stop/start and kill -9 lose no S3 object, table, model package,
-model, endpoint definition, state machine or function; `mlaccel twin reset` forgets them."""
+model, endpoint definition, state machine, function or finished training job; `mlaccel twin
+reset` forgets them."""
 
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ ROLE_TRUST = {
         }
     ],
 }
+XGBOOST = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
 HANDLER = "def lambda_handler(event, context):\n    return {'doubled': event['x'] * 2}\n"
 
 
@@ -151,10 +153,46 @@ def _write_a_suites_worth(url: str) -> dict[str, Any]:
         Code={"ZipFile": code.getvalue()},
         Timeout=10,
     )
+    training_rows = "\n".join(f"{i % 3},{i},{i * 2}" for i in range(60))
+    s3.put_object(Bucket="durable", Key="train/rows.csv", Body=training_rows.encode())
+    bodies["train/rows.csv"] = training_rows.encode()
+    sm.create_training_job(
+        TrainingJobName="credit-train",
+        AlgorithmSpecification={"TrainingImage": XGBOOST, "TrainingInputMode": "File"},
+        HyperParameters={"num_round": "3", "objective": "reg:squarederror"},
+        RoleArn=role_arn,
+        InputDataConfig=[
+            {
+                "ChannelName": "train",
+                "ContentType": "text/csv",
+                "DataSource": {
+                    "S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://durable/train/"}
+                },
+            }
+        ],
+        OutputDataConfig={"S3OutputPath": "s3://durable/jobs"},
+        ResourceConfig={"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 1},
+        StoppingCondition={"MaxRuntimeInSeconds": 600},
+    )
+    sm.get_waiter("training_job_completed_or_stopped").wait(
+        TrainingJobName="credit-train", WaiterConfig={"Delay": 1, "MaxAttempts": 120}
+    )
+    job = sm.describe_training_job(TrainingJobName="credit-train")
+    for listed in s3.list_objects_v2(Bucket="durable", Prefix="jobs/")["Contents"]:
+        body = s3.get_object(Bucket="durable", Key=listed["Key"])["Body"].read()
+        bodies[listed["Key"]] = body
     return {
         "checksums": {k: hashlib.sha256(v).hexdigest() for k, v in bodies.items()},
+        "training_job": _job_outcome(job),
         "packages": arns,
         "prediction": float(booster.predict(xgb.DMatrix(np.array([[0.5, 0.5]])))[0]),
+    }
+
+
+def _job_outcome(job: dict[str, Any]) -> dict[str, Any]:
+    keys = ("TrainingJobStatus", "ModelArtifacts", "CreationTime", "TrainingEndTime")
+    return {k: job.get(k) for k in keys} | {
+        "metrics": sorted(m["MetricName"] for m in job.get("FinalMetricDataList", []))
     }
 
 
@@ -176,6 +214,8 @@ def _read_back(url: str) -> dict[str, Any]:
         for p in packages["ModelPackageSummaryList"]
     ]
     model = sm.describe_model(ModelName="credit-model")
+    job = sm.describe_training_job(TrainingJobName="credit-train")
+    listed_jobs = [j["TrainingJobName"] for j in sm.list_training_jobs()["TrainingJobSummaries"]]
     lam = session.client("lambda", endpoint_url=url)
     answer = lam.invoke(FunctionName="doubler", Payload=json.dumps({"x": 21}))
     sfn = session.client("stepfunctions", endpoint_url=url)
@@ -189,6 +229,8 @@ def _read_back(url: str) -> dict[str, Any]:
     return {
         "prediction": round(float(answer_body), 5),
         "checksums": checksums,
+        "training_job": _job_outcome(job),
+        "training_jobs": listed_jobs,
         "columns": [c["Name"] for c in table["StorageDescriptor"]["Columns"]],
         "partitions": [p["Values"] for p in partitions],
         "packages": {
@@ -209,6 +251,8 @@ def _expected(written: dict[str, Any]) -> dict[str, Any]:
     return {
         "prediction": round(written["prediction"], 5),
         "checksums": written["checksums"],
+        "training_job": written["training_job"],  # described as it ended, not run again
+        "training_jobs": ["credit-train"],
         "columns": ["age", "score"],
         "partitions": [["2026-12-01"]],
         "packages": {

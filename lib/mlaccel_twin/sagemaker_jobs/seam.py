@@ -18,7 +18,9 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
 from mlaccel_twin._runtime import TwinRuntime, active_runtime
@@ -35,6 +37,21 @@ _TRAINING_COUNTERS = ("Completed", "InProgress", "RetryableError", "NonRetryable
 # Which tuning job each trial belongs to: (account, region, tuning job) -> trial names.
 _trials: dict[tuple[str, str, str], list[str]] = {}
 _trials_lock = threading.Lock()
+# While a restore re-creates finished jobs: job name -> the outcome to describe, not run.
+_recreated: dict[str, Mapping[str, Any]] = {}
+
+
+@contextmanager
+def recreating(outcomes: Mapping[str, Mapping[str, Any]]) -> Iterator[None]:
+    """Create* calls for the jobs named in ``outcomes`` record them as they ended (their
+    saved status, metrics, artifacts and times) instead of running them: how a restarted
+    twin gets its finished jobs back (:mod:`mlaccel_twin.state.jobs`)."""
+    _recreated.update(outcomes)
+    try:
+        yield
+    finally:
+        for name in outcomes:
+            _recreated.pop(name, None)
 
 
 def check_seams() -> None:
@@ -78,7 +95,12 @@ def _runs(
             # https:// S3 URLs read as the s3:// URIs they name, as AWS reads them.
             request = with_s3_uris(json.loads(self.body or "{}"))
             result = original(self)
-            launch(self.sagemaker_backend, request)
+            name = request.get("TrainingJobName") or request.get("ProcessingJobName")
+            outcome = _recreated.pop(name, None) if name else None
+            if outcome is not None:
+                _describe_as_ended(self.sagemaker_backend, request, outcome)
+            else:
+                launch(self.sagemaker_backend, request)
             return result
 
         return action
@@ -86,12 +108,57 @@ def _runs(
     return make
 
 
-def _launch_training(backend: Any, request: dict[str, Any]) -> None:
-    job = backend.training_jobs[request["TrainingJobName"]]
+def _describe_as_ended(backend: Any, request: dict[str, Any], outcome: Mapping[str, Any]) -> None:
+    """Set a just-created job's fields to the saved ``outcome`` (DescribeXJob's own keys)."""
+    if "TrainingJobName" in request:
+        job = backend.training_jobs[request["TrainingJobName"]]
+        fields = {
+            "TrainingJobStatus": "training_job_status",
+            "SecondaryStatus": "secondary_status",
+            "FailureReason": "failure_reason",
+            "FinalMetricDataList": "final_metric_data_list",
+            "ModelArtifacts": "model_artifacts",
+            "CreationTime": "creation_time",
+            "TrainingEndTime": "training_end_time",
+            "LastModifiedTime": "last_modified_time",
+        }
+        _launch_training_fields(job, request)
+    else:
+        job = backend.processing_jobs[request["ProcessingJobName"]]
+        job.processing_resources = request.get("ProcessingResources")
+        fields = {
+            "ProcessingJobStatus": "processing_job_status",
+            "FailureReason": "failure_reason",
+            "ExitMessage": "exit_message",
+            "CreationTime": "creation_time",
+            "ProcessingEndTime": "processing_end_time",
+            "LastModifiedTime": "last_modified_time",
+        }
+    for key, attribute in fields.items():
+        if key in outcome:
+            setattr(job, attribute, _time_or_value(key, outcome[key]))
+
+
+def _time_or_value(key: str, value: Any) -> Any:
+    """Saved times come back as datetimes (moto serializes them itself)."""
+    if key.endswith("Time") and isinstance(value, str):
+        return datetime.fromisoformat(value)
+    if key == "FinalMetricDataList":
+        return [{**m, "Timestamp": _time_or_value("Time", m.get("Timestamp"))} for m in value]
+    return value
+
+
+def _launch_training_fields(job: Any, request: dict[str, Any]) -> None:
+    """The request's metric definitions as sent (moto replaces them with a test value)."""
     definitions = request.get("AlgorithmSpecification", {}).get("MetricDefinitions")
     job.algorithm_specification["MetricDefinitions"] = definitions or []
     if not definitions:
         del job.algorithm_specification["MetricDefinitions"]
+
+
+def _launch_training(backend: Any, request: dict[str, Any]) -> None:
+    job = backend.training_jobs[request["TrainingJobName"]]
+    _launch_training_fields(job, request)
     job.training_job_status = "InProgress"
     job.secondary_status = "Starting"
     job.final_metric_data_list = []
@@ -126,6 +193,7 @@ def _run_training(runtime: TwinRuntime, job: Any, request: dict[str, Any]) -> No
     job.training_end_time = job.last_modified_time = now
     job.secondary_status = outcome.status
     job.training_job_status = outcome.status
+    _save_finished_jobs(runtime)
 
 
 def _launch_processing(backend: Any, request: dict[str, Any]) -> None:
@@ -157,6 +225,21 @@ def _run_processing(runtime: TwinRuntime, job: Any, request: dict[str, Any]) -> 
         job.exit_message = reason
     job.processing_end_time = job.last_modified_time = utcnow()
     job.processing_job_status = status
+    _save_finished_jobs(runtime)
+
+
+def _save_finished_jobs(runtime: TwinRuntime) -> None:
+    """Save the finished jobs with the twin's state, when it keeps one (a job ends long after
+    the request that created it, so the request's own save cannot hold its outcome)."""
+    from mlaccel_twin.state.seam import active_store
+
+    store = active_store()
+    if store is None or store.restoring:
+        return
+    try:
+        store.save(runtime.client, ["jobs"])
+    except Exception:  # the job's outcome stands; only its saved copy is late
+        log.exception("saving the finished jobs failed")
 
 
 def _launch_tuning(backend: Any, request: dict[str, Any]) -> None:

@@ -4,7 +4,8 @@ Each part is read through the twin's own API (its Describe and List answers) and
 through its Create calls, so a restored resource is what the API made of the same request:
 IAM roles, the Glue catalog (databases, tables, partitions), the model registry (groups and
 their versions in order, with approval and metadata), models, endpoint configurations and
-endpoints, state machines and Lambda functions.
+endpoints, state machines and Lambda functions; and finished SageMaker jobs
+(:mod:`mlaccel_twin.state.jobs`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ log = logging.getLogger(__name__)
 Clients = Callable[[str], Any]
 # The parts, in the order they are restored: roles before what runs as them, models before
 # their endpoints.
-PARTS = ("iam", "glue", "registry", "sagemaker", "stepfunctions", "lambda")
+PARTS = ("iam", "glue", "registry", "sagemaker", "stepfunctions", "lambda", "jobs")
 
 
 def _pages(client: Any, operation: str, key: str, **kwargs: Any) -> list[Any]:
@@ -380,6 +381,7 @@ SNAPSHOTS: dict[str, Callable[[Clients], Any]] = {
     "sagemaker": snapshot_sagemaker,
     "stepfunctions": snapshot_stepfunctions,
     "lambda": snapshot_lambda,
+    "jobs": lambda client: _jobs().snapshot_jobs(client),
 }
 RESTORES: dict[str, Callable[[Clients, Any], None]] = {
     "iam": restore_iam,
@@ -388,7 +390,15 @@ RESTORES: dict[str, Callable[[Clients, Any], None]] = {
     "sagemaker": restore_sagemaker,
     "stepfunctions": restore_stepfunctions,
     "lambda": restore_lambda,
+    "jobs": lambda client, saved: _jobs().restore_jobs(client, saved),
 }
+
+
+def _jobs() -> Any:
+    """:mod:`mlaccel_twin.state.jobs` (it builds on this module's helpers)."""
+    from mlaccel_twin.state import jobs
+
+    return jobs
 
 
 def parts_changed_by(target: str, method: str, path: str) -> tuple[str, ...]:
