@@ -71,6 +71,33 @@ def test_executions_started_without_a_name_get_their_own_and_are_listed(
     assert all(len(e["name"]) == 36 for e in listed)  # a UUID, as AWS names them
 
 
+def test_execution_history_pages_and_reads_newest_first(
+    session: boto3.session.Session, twin: Twin
+) -> None:
+    sfn = client(session, twin, "stepfunctions")
+    states = {f"Step{i}": {"Type": "Pass", "Next": f"Step{i + 1}"} for i in range(4)}
+    states["Step4"] = {"Type": "Pass", "End": True}
+    arn = _state_machine(sfn, {"StartAt": "Step0", "States": states})
+    execution = sfn.start_execution(stateMachineArn=arn, input="{}")["executionArn"]
+    _wait(sfn, execution)
+    everything = sfn.get_execution_history(executionArn=execution)["events"]
+    assert everything[0]["type"] == "ExecutionStarted"
+    assert everything[-1]["type"] == "ExecutionSucceeded"
+    newest = sfn.get_execution_history(executionArn=execution, reverseOrder=True, maxResults=1)
+    assert [e["type"] for e in newest["events"]] == ["ExecutionSucceeded"]
+    assert "nextToken" in newest
+    paged = [
+        e["id"]
+        for page in sfn.get_paginator("get_execution_history").paginate(
+            executionArn=execution, PaginationConfig={"PageSize": 3}
+        )
+        for e in page["events"]
+    ]
+    assert paged == [e["id"] for e in everything]
+    with pytest.raises(ClientError, match="InvalidToken"):
+        sfn.get_execution_history(executionArn=execution, nextToken="not-a-token")
+
+
 def test_choice_rules_read_a_value_through_an_array_index(
     session: boto3.session.Session, twin: Twin
 ) -> None:

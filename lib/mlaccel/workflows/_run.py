@@ -174,15 +174,15 @@ def wait_for_execution(
 
 
 def _current_state(sfn: Any, execution_arn: str) -> str:
-    """The state the execution entered last (histories are short: read them whole)."""
-    pages = sfn.get_paginator("get_execution_history").paginate(executionArn=execution_arn)
-    entered = [
-        event["stateEnteredEventDetails"]["name"]
-        for page in pages
-        for event in page["events"]
-        if "stateEnteredEventDetails" in event
-    ]
-    return f"'{entered[-1]}'" if entered else "its first state"
+    """The state the execution entered last, from the newest events of its history."""
+    newest = sfn.get_execution_history(
+        executionArn=execution_arn, reverseOrder=True, maxResults=100
+    )["events"]
+    entered = next(
+        (e["stateEnteredEventDetails"]["name"] for e in newest if "stateEnteredEventDetails" in e),
+        None,
+    )
+    return f"'{entered}'" if entered else "its first state"
 
 
 def executions(state_machine_arn: str, *, connection: Connection) -> list[dict[str, Any]]:

@@ -6,6 +6,8 @@
 - A definite JSONPath (no wildcard, slice, filter, union or deep scan) selects one value, as in
   AWS: ``$.x[0].y`` is the value of ``y``; moto answers a list for paths through an index,
   so Choice rules on such paths silently took the default branch.
+- GetExecutionHistory pages its events and honours ``reverseOrder``; moto sent them all,
+  oldest first.
 """
 
 from __future__ import annotations
@@ -69,3 +71,42 @@ def definite_extract(original: Callable[[str, Any], Any]) -> Callable[[str, Any]
         return original(path, data)  # moto's answer, or its error naming the missing path
 
     return extract_json
+
+
+def history_page(
+    events: list[dict[str, Any]],
+    *,
+    reverse_order: bool = False,
+    max_results: int | None = None,
+    next_token: str | None = None,
+) -> dict[str, Any]:
+    """One page of GetExecutionHistory as AWS answers it: oldest first, or newest first with
+    ``reverseOrder``; at most ``maxResults`` events (AWS's default and ceiling: 1000) and a
+    ``nextToken`` for the rest.
+
+    Examples
+    --------
+    >>> events = [{"id": i} for i in range(1, 6)]
+    >>> page = history_page(events, reverse_order=True, max_results=2)
+    >>> [e["id"] for e in page["events"]], "nextToken" in page
+    ([5, 4], True)
+    >>> [e["id"] for e in history_page(events, max_results=2, next_token="4")["events"]]
+    [5]
+    """
+    size = min(max_results or 1000, 1000)
+    ordered = list(reversed(events)) if reverse_order else list(events)
+    start = _offset(next_token)
+    page: dict[str, Any] = {"events": ordered[start : start + size]}
+    if start + size < len(ordered):
+        page["nextToken"] = str(start + size)
+    return page
+
+
+def _offset(next_token: str | None) -> int:
+    if not next_token:
+        return 0
+    if not next_token.isdigit():
+        from moto.stepfunctions.exceptions import InvalidToken
+
+        raise InvalidToken(f"Invalid Token: {next_token!r} is not a token this twin gave")
+    return int(next_token)

@@ -4,7 +4,8 @@ moto 5.2.5 lists ``sagemaker`` among unsupported integrations. This seam routes 
 task resources to :class:`~mlaccel_twin.stepfunctions.sagemaker_task.StateTaskServiceSageMaker`,
 which calls the twin's SageMaker API and, for ``.sync`` resources, waits for the job as Step
 Functions does. It also names executions started without a name and reads definite JSONPaths
-as one value (:mod:`mlaccel_twin.stepfunctions.executions`).
+as one value, and pages GetExecutionHistory with ``reverseOrder``, ``maxResults`` and
+``nextToken`` (:mod:`mlaccel_twin.stepfunctions.executions`).
 
 Written for moto 5.2.5 (``mlaccel_twin.seams.PINNED_VERSIONS``); :func:`check_seams` fails
 loudly when the interpreter no longer has what this seam extends.
@@ -65,6 +66,7 @@ def install(runtime: TwinRuntime) -> None:
     replace(state_task_factory, "state_task_service_for", _route_sagemaker)
     replace(StepFunctionsParserBackend, "start_execution", _named_execution)
     replace(StepFunctionResponse, "describe_execution", _output_as_json)
+    replace(StepFunctionResponse, "get_execution_history", _paged_history)
     for module in JSON_PATH_USERS:
         replace(importlib.import_module(module), "extract_json", executions.definite_extract)
 
@@ -82,6 +84,22 @@ def _output_as_json(original: Callable[..., Any]) -> Callable[..., Any]:
         return result
 
     return describe_execution
+
+
+def _paged_history(original: Callable[..., Any]) -> Callable[..., Any]:
+    # moto answers every event, oldest first, whatever the request asks.
+    def get_execution_history(self: Any) -> Any:
+        result = original(self)
+        return type(result)(
+            executions.history_page(
+                list(result.result.get("events", [])),
+                reverse_order=bool(self._get_param("reverseOrder")),
+                max_results=self._get_param("maxResults"),
+                next_token=self._get_param("nextToken"),
+            )
+        )
+
+    return get_execution_history
 
 
 def _named_execution(original: Callable[..., Any]) -> Callable[..., Any]:
@@ -129,6 +147,7 @@ def check_seams() -> None:
         (ResourceCondition, "WaitForTaskToken"),
         (StepFunctionsParserBackend, "start_execution"),
         (StepFunctionResponse, "describe_execution"),
+        (StepFunctionResponse, "get_execution_history"),
     ]
     needed += [(importlib.import_module(m), "extract_json") for m in JSON_PATH_USERS]
     needed += [(StateTaskServiceCallback, name) for name in _CALLBACK_METHODS]
