@@ -24,8 +24,10 @@ server. Each seam defines ``install(runtime)`` and ``check_seams()``:
 - ``servicequotas.seam``: SageMaker's instance quotas (``servicequotas.quotas``).
 - ``model_registry.seam``: UpdateModelPackage keeps the fields it is not given, ListModels
   filters by name and time.
-- ``clock.seam``: the twin's clock fires scheduled EventBridge rules and can be advanced
-  (``clock.engine``, ``clock.schedule``, ``clock.client``).
+- ``clock.seam``: the twin's clock fires scheduled EventBridge rules and Model Monitor
+  schedules and can be advanced (``clock.engine``, ``clock.schedule``, ``clock.client``).
+- ``monitoring.seam``: Model Monitor schedules (moto has none); each firing runs the
+  schedule's job over the endpoint's capture (``monitoring.schedules``).
 - ``state.seam``: S3 objects on disk and the control plane saved as JSON, restored at start
   (``state.objects``, ``state.control``).
 - ``unsupported.seam``: actions moto lacks answer AWS's unknown-operation error, naming them.
@@ -110,6 +112,7 @@ def install(runtime: TwinRuntime) -> None:
     from mlaccel_twin.events import seam as events
     from mlaccel_twin.iam import seam as iam
     from mlaccel_twin.model_registry import seam as model_registry
+    from mlaccel_twin.monitoring import seam as monitoring
     from mlaccel_twin.sagemaker_jobs import seam as sagemaker_jobs
     from mlaccel_twin.servicequotas import seam as servicequotas
     from mlaccel_twin.sns import seam as sns
@@ -127,6 +130,7 @@ def install(runtime: TwinRuntime) -> None:
         events,
         iam,
         model_registry,
+        monitoring,
         sagemaker_jobs,
         servicequotas,
         sns,

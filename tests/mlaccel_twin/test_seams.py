@@ -23,6 +23,7 @@ SEAMS = [
     "mlaccel_twin.events.seam",
     "mlaccel_twin.iam.seam",
     "mlaccel_twin.model_registry.seam",
+    "mlaccel_twin.monitoring.seam",
     "mlaccel_twin.sagemaker_jobs.seam",
     "mlaccel_twin.servicequotas.seam",
     "mlaccel_twin.sns.seam",
@@ -93,6 +94,10 @@ HOOKS = [
     ("moto.sagemaker.responses", "SageMakerResponse", "list_models"),
     ("moto.stepfunctions.parser.models", "StepFunctionsParserBackend", "start_execution"),
     ("moto.stepfunctions.responses", "StepFunctionResponse", "describe_execution"),
+    ("moto.stepfunctions.responses", "StepFunctionResponse", "get_execution_history"),
+    ("moto.sagemaker.responses", "SageMakerResponse", "create_monitoring_schedule"),
+    ("moto.sagemaker.responses", "SageMakerResponse", "list_monitoring_executions"),
+    ("flask", "Flask", "handle_http_exception"),
     ("moto.stepfunctions.parser.asl.utils.json_path", "", "extract_json"),
     ("moto.stepfunctions.parser.asl.eval.states", "", "extract_json"),
     ("moto.core.responses", "BaseResponse", "call_action"),
@@ -132,7 +137,9 @@ def test_every_hook_is_installed_once_through_the_helpers(
     assert getattr(hook, "_mlaccel_seam", False), f"{module}.{owner}.{attribute} is not hooked"
     original = seams.unwrapped(hook)
     if original is not hook:  # replaced (not added): the library's own function is kept
-        assert original.__module__.startswith(("moto.", "sagemaker.")), original.__module__
+        assert original.__module__.startswith(("moto.", "sagemaker.", "flask.")), (
+            original.__module__
+        )
         assert not getattr(original, "_mlaccel_seam", False)
 
 

@@ -1,8 +1,10 @@
-"""Seam: the twin's clock runs scheduled EventBridge rules, and answers at ``/_mlaccel/clock``.
+"""Seam: the twin's clock runs scheduled EventBridge rules and Model Monitor schedules, and
+answers at ``/_mlaccel/clock``.
 
 moto stores rules with a ``ScheduleExpression`` and never fires them. The twin's clock
 (:class:`~mlaccel_twin.clock.engine.TwinClock`) fires them on time, delivering the scheduled
-event to their Step Functions and Lambda targets (:mod:`mlaccel_twin.events.delivery`);
+event to their Step Functions and Lambda targets (:mod:`mlaccel_twin.events.delivery`), and
+starts each Model Monitor schedule's job (:mod:`mlaccel_twin.monitoring.seam`);
 ``GET /_mlaccel/clock`` tells its time and ``POST`` ``{"advance_seconds": n}`` moves it on.
 
 Written for moto 5.2.5 (``mlaccel_twin.seams.PINNED_VERSIONS``); :func:`check_seams` fails
@@ -15,15 +17,17 @@ import inspect
 import json
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
 
 from mlaccel_twin._runtime import TwinRuntime, active_runtime
 from mlaccel_twin._seam import fail_if_broken, missing_attributes, replace
 from mlaccel_twin.clock.client import CLOCK_PATH
-from mlaccel_twin.clock.engine import TwinClock, scheduled_event
+from mlaccel_twin.clock.engine import TwinClock, scheduled_event, scheduled_rules
 from mlaccel_twin.events.delivery import DELIVERED, deliver, target_service
+from mlaccel_twin.monitoring import seam as monitoring
+from mlaccel_twin.monitoring.schedules import MonitoringSchedule
 
 log = logging.getLogger(__name__)
 SERVICE_KEY = "clock"  # pragma: allowlist secret
@@ -52,13 +56,27 @@ def install(runtime: TwinRuntime) -> None:
 
 def start_clock(runtime: TwinRuntime) -> TwinClock:
     """Start ``runtime``'s clock; it stops with the twin (``runtime.shutdown``)."""
-    clock = TwinClock(lambda rule, when: _fire(runtime, rule, when))
+    clock = TwinClock(lambda item, when: _fire(runtime, item, when), rules=_schedules)
     runtime.services[SERVICE_KEY] = clock
     clock.start()
     return clock
 
 
+def _schedules() -> Iterator[Any]:
+    """What runs by the clock: scheduled EventBridge rules and Model Monitor schedules."""
+    yield from scheduled_rules()
+    yield from monitoring.scheduled()
+
+
 def _fire(runtime: TwinRuntime, rule: Any, when: datetime) -> None:
+    if isinstance(rule, MonitoringSchedule):  # its job starts beside the clock, not in it
+        threading.Thread(
+            target=monitoring.fire,
+            args=(runtime, rule, when),
+            name=f"monitoring-{rule.name}",
+            daemon=True,
+        ).start()
+        return
     event = scheduled_event(rule, when)
     for target in rule.targets:
         if target_service(target) not in DELIVERED:
