@@ -4,10 +4,12 @@
 - per-job overhead: a no-op training job (a script that does nothing), from the
   CreateTrainingJob request to ``Completed`` seen by DescribeTrainingJob (target: under 0.5 s).
 - restore: a service started on the saved state of a suite run (S3 objects, catalog, registry,
-  models, state machines, functions), until it answers with everything back.
+  models, state machines, functions), until it answers with everything back. By default the
+  state is written to stand for a suite's; ``--state HOME`` restores a real one instead: the
+  twin home of a ``mlaccel notebooks run`` (``MLACCEL_HOME``), copied, so it stays as it was.
 
 Each figure is the median of ``--runs`` runs, printed with the machine's load average, since
-the machine may be shared. Run: ``.venv/bin/python bench/twin.py [--runs 5]``
+the machine may be shared. Run: ``.venv/bin/python bench/twin.py [--runs 5] [--state HOME]``
 """
 
 from __future__ import annotations
@@ -187,6 +189,58 @@ def time_restore(runs: int) -> tuple[list[float], dict[str, int]]:
     return samples, sizes
 
 
+def state_counts(url: str) -> dict[str, int]:
+    """What a restored twin holds, counted through its API."""
+    client = clients(url)
+    s3, sm, glue = client("s3"), client("sagemaker"), client("glue")
+    objects = sum(
+        page.get("KeyCount", 0)
+        for bucket in s3.list_buckets()["Buckets"]
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket["Name"])
+    )
+    tables = sum(
+        len(page["TableList"])
+        for database in glue.get_databases()["DatabaseList"]
+        for page in glue.get_paginator("get_tables").paginate(DatabaseName=database["Name"])
+    )
+    packages = sum(
+        len(
+            sm.list_model_packages(ModelPackageGroupName=g["ModelPackageGroupName"])[
+                "ModelPackageSummaryList"
+            ]
+        )
+        for g in sm.list_model_package_groups()["ModelPackageGroupSummaryList"]
+    )
+    return {
+        "s3_objects": objects,
+        "tables": tables,
+        "model_packages": packages,
+        "models": len(sm.list_models(MaxResults=100)["Models"]),
+        "training_jobs": len(sm.list_training_jobs(MaxResults=100)["TrainingJobSummaries"]),
+        "state_machines": len(client("stepfunctions").list_state_machines()["stateMachines"]),
+        "functions": len(client("lambda").list_functions()["Functions"]),
+    }
+
+
+def time_restore_of(state_home: Path, runs: int) -> tuple[list[float], dict[str, int]]:
+    """Seconds to start on a copy of a real suite's saved state until it answers."""
+    import shutil
+
+    if not (state_home / "state" / "control").is_dir():
+        raise SystemExit(f"{state_home} holds no saved twin state (no state/control folder)")
+    samples, sizes = [], {}
+    for _ in range(runs):
+        with tempfile.TemporaryDirectory() as home:
+            shutil.copytree(state_home / "state", Path(home) / "state")
+            started = time.perf_counter()
+            info = start_service(Path(home))
+            clients(info.url)("s3").list_buckets()
+            samples.append(time.perf_counter() - started)
+            sizes = state_counts(info.url)
+            stop_service(Path(home))
+    return samples, sizes
+
+
 def _line(label: str, samples: list[float]) -> str:
     return (
         f"{label:<34} median {statistics.median(samples):6.3f} s  "
@@ -197,12 +251,16 @@ def _line(label: str, samples: list[float]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--state", type=Path, help="restore this twin home's saved state")
     args = parser.parse_args()
     print(f"load average before: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
     print(_line("twin start (service, empty)", time_start(args.runs)))
     jobs = time_noop_jobs(args.runs)
     print(_line("no-op training job overhead", jobs) + "  target < 0.5 s")
-    restore, sizes = time_restore(args.runs)
+    if args.state:
+        restore, sizes = time_restore_of(args.state, args.runs)
+    else:
+        restore, sizes = time_restore(args.runs)
     print(_line("start with a suite's state", restore))
     print(f"  state restored: {', '.join(f'{v} {k}' for k, v in sizes.items())}")
     print(f"load average after: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
