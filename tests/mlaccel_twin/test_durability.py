@@ -138,6 +138,32 @@ def _write_a_suites_worth(url: str) -> dict[str, Any]:
     )
 
     sm.create_endpoint(EndpointName="credit-endpoint", EndpointConfigName="credit-config")
+    sm.create_monitoring_schedule(
+        MonitoringScheduleName="credit-drift",
+        MonitoringScheduleConfig={
+            "ScheduleConfig": {"ScheduleExpression": "cron(0 * ? * * *)"},
+            "MonitoringJobDefinition": {
+                "MonitoringInputs": [
+                    {"EndpointInput": {"EndpointName": "credit-endpoint", "LocalPath": "/in"}}
+                ],
+                "MonitoringOutputConfig": {
+                    "MonitoringOutputs": [
+                        {"S3Output": {"S3Uri": "s3://durable/reports", "LocalPath": "/out"}}
+                    ]
+                },
+                "MonitoringResources": {
+                    "ClusterConfig": {
+                        "InstanceCount": 1,
+                        "InstanceType": "ml.m5.large",
+                        "VolumeSizeInGB": 1,
+                    }
+                },
+                "MonitoringAppSpecification": {"ImageUri": "analyzer"},
+                "RoleArn": role_arn,
+            },
+        },
+    )
+    sm.stop_monitoring_schedule(MonitoringScheduleName="credit-drift")
     sfn = session.client("stepfunctions", endpoint_url=url)
     definition = {"StartAt": "Done", "States": {"Done": {"Type": "Pass", "End": True}}}
     sfn.create_state_machine(name="training", definition=json.dumps(definition), roleArn=role_arn)
@@ -215,6 +241,7 @@ def _read_back(url: str) -> dict[str, Any]:
     ]
     model = sm.describe_model(ModelName="credit-model")
     job = sm.describe_training_job(TrainingJobName="credit-train")
+    schedule = sm.describe_monitoring_schedule(MonitoringScheduleName="credit-drift")
     listed_jobs = [j["TrainingJobName"] for j in sm.list_training_jobs()["TrainingJobSummaries"]]
     lam = session.client("lambda", endpoint_url=url)
     answer = lam.invoke(FunctionName="doubler", Payload=json.dumps({"x": 21}))
@@ -231,6 +258,7 @@ def _read_back(url: str) -> dict[str, Any]:
         "checksums": checksums,
         "training_job": _job_outcome(job),
         "training_jobs": listed_jobs,
+        "schedule": (schedule["MonitoringScheduleStatus"], schedule["EndpointName"]),
         "columns": [c["Name"] for c in table["StorageDescriptor"]["Columns"]],
         "partitions": [p["Values"] for p in partitions],
         "packages": {
@@ -253,6 +281,7 @@ def _expected(written: dict[str, Any]) -> dict[str, Any]:
         "checksums": written["checksums"],
         "training_job": written["training_job"],  # described as it ended, not run again
         "training_jobs": ["credit-train"],
+        "schedule": ("Stopped", "credit-endpoint"),
         "columns": ["age", "score"],
         "partitions": [["2026-12-01"]],
         "packages": {

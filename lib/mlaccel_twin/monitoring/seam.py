@@ -9,7 +9,8 @@ over the endpoint's capture of the analysis window
 job (the Model Monitor analyzer image runs the kit's analyzer). Advancing the clock
 (``mlaccel twin advance 1h``) makes an hourly schedule run now.
 
-Schedules live in memory: a restarted twin has none (the saved state does not hold them yet).
+Schedules are saved with the twin's state (:mod:`mlaccel_twin.state.control`) and come back
+after a restart; their past executions do not.
 
 Written for moto 5.2.5 (``mlaccel_twin.seams.PINNED_VERSIONS``); :func:`check_seams` fails
 loudly when moto's SageMaker responses no longer have what this seam uses.

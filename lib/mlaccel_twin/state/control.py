@@ -4,7 +4,8 @@ Each part is read through the twin's own API (its Describe and List answers) and
 through its Create calls, so a restored resource is what the API made of the same request:
 IAM roles, the Glue catalog (databases, tables, partitions), the model registry (groups and
 their versions in order, with approval and metadata), models, endpoint configurations and
-endpoints, state machines and Lambda functions; and finished SageMaker jobs
+endpoints, state machines, Lambda functions and Model Monitor schedules; and finished
+SageMaker jobs
 (:mod:`mlaccel_twin.state.jobs`).
 """
 
@@ -20,7 +21,7 @@ log = logging.getLogger(__name__)
 Clients = Callable[[str], Any]
 # The parts, in the order they are restored: roles before what runs as them, models before
 # their endpoints.
-PARTS = ("iam", "glue", "registry", "sagemaker", "stepfunctions", "lambda", "jobs")
+PARTS = ("iam", "glue", "registry", "sagemaker", "stepfunctions", "lambda", "jobs", "monitoring")
 
 
 def _pages(client: Any, operation: str, key: str, **kwargs: Any) -> list[Any]:
@@ -292,6 +293,40 @@ def restore_sagemaker(client: Clients, saved: dict[str, list[dict[str, Any]]]) -
     )
 
 
+# -- Model Monitor schedules ----------------------------------------------------------------
+
+
+def snapshot_monitoring(client: Clients) -> list[dict[str, Any]]:
+    """Each schedule's configuration and status (its past executions are not kept)."""
+    sm = client("sagemaker")
+    schedules = []
+    for summary in sm.list_monitoring_schedules()["MonitoringScheduleSummaries"]:
+        described = sm.describe_monitoring_schedule(
+            MonitoringScheduleName=summary["MonitoringScheduleName"]
+        )
+        schedules.append(
+            {
+                "name": described["MonitoringScheduleName"],
+                "config": described["MonitoringScheduleConfig"],
+                "status": described["MonitoringScheduleStatus"],
+            }
+        )
+    return schedules
+
+
+def restore_monitoring(client: Clients, schedules: list[dict[str, Any]]) -> None:
+    sm = client("sagemaker")
+
+    def create(saved: dict[str, Any]) -> None:
+        sm.create_monitoring_schedule(
+            MonitoringScheduleName=saved["name"], MonitoringScheduleConfig=saved["config"]
+        )
+        if saved["status"] == "Stopped":
+            sm.stop_monitoring_schedule(MonitoringScheduleName=saved["name"])
+
+    _restore_each("monitoring schedule", schedules, create)
+
+
 # -- Step Functions -------------------------------------------------------------------------
 
 
@@ -382,6 +417,7 @@ SNAPSHOTS: dict[str, Callable[[Clients], Any]] = {
     "stepfunctions": snapshot_stepfunctions,
     "lambda": snapshot_lambda,
     "jobs": lambda client: _jobs().snapshot_jobs(client),
+    "monitoring": snapshot_monitoring,
 }
 RESTORES: dict[str, Callable[[Clients, Any], None]] = {
     "iam": restore_iam,
@@ -391,6 +427,7 @@ RESTORES: dict[str, Callable[[Clients, Any], None]] = {
     "stepfunctions": restore_stepfunctions,
     "lambda": restore_lambda,
     "jobs": lambda client, saved: _jobs().restore_jobs(client, saved),
+    "monitoring": restore_monitoring,
 }
 
 
@@ -412,6 +449,8 @@ def parts_changed_by(target: str, method: str, path: str) -> tuple[str, ...]:
     ('registry',)
     >>> parts_changed_by("SageMaker.DescribeModel", "POST", "/")
     ()
+    >>> parts_changed_by("SageMaker.StopMonitoringSchedule", "POST", "/")
+    ('monitoring',)
     >>> parts_changed_by("", "POST", "/2015-03-31/functions/f/invocations")
     ()
     >>> parts_changed_by("", "PUT", "/2015-03-31/functions/f/configuration")
@@ -422,7 +461,9 @@ def parts_changed_by(target: str, method: str, path: str) -> tuple[str, ...]:
     changes = changes or action.startswith("Untag")
     if service == "AWSGlue" and changes:
         return ("glue",)
-    if service == "SageMaker" and changes:
+    if service == "SageMaker" and (changes or action.startswith(("Start", "Stop"))):
+        if "MonitoringSchedule" in action:
+            return ("monitoring",)
         if "ModelPackage" in action:
             return ("registry",)
         if action in ("AddTags", "DeleteTags"):
