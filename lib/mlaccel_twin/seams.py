@@ -26,6 +26,8 @@ server. Each seam defines ``install(runtime)`` and ``check_seams()``:
   filters by name and time.
 - ``clock.seam``: the twin's clock fires scheduled EventBridge rules and Model Monitor
   schedules and can be advanced (``clock.engine``, ``clock.schedule``, ``clock.client``).
+- ``pipelines.seam``: SageMaker Pipeline executions run their definition's steps in the twin,
+  whatever session started them (``pipelines.executor``, ``pipelines.expressions``).
 - ``monitoring.seam``: Model Monitor schedules (moto has none); each firing runs the
   schedule's job over the endpoint's capture (``monitoring.schedules``).
 - ``state.seam``: S3 objects on disk and the control plane saved as JSON, restored at start
@@ -113,6 +115,7 @@ def install(runtime: TwinRuntime) -> None:
     from mlaccel_twin.iam import seam as iam
     from mlaccel_twin.model_registry import seam as model_registry
     from mlaccel_twin.monitoring import seam as monitoring
+    from mlaccel_twin.pipelines import seam as pipelines
     from mlaccel_twin.sagemaker_jobs import seam as sagemaker_jobs
     from mlaccel_twin.servicequotas import seam as servicequotas
     from mlaccel_twin.sns import seam as sns
@@ -131,6 +134,7 @@ def install(runtime: TwinRuntime) -> None:
         iam,
         model_registry,
         monitoring,
+        pipelines,
         sagemaker_jobs,
         servicequotas,
         sns,

@@ -1,0 +1,309 @@
+"""A SageMaker Pipeline execution run inside the twin, from its definition JSON alone.
+
+Steps run one at a time, each once every step it depends on (``DependsOn``, and every step
+whose properties its arguments read) has succeeded; a Condition step adds its chosen branch.
+Jobs go through the twin's own SageMaker API, so each step is a real, described, logged job:
+Processing, Training, Transform, Model (CreateModel), RegisterModel (creating the model
+package group when it is missing, as the service does), Condition, Fail and Lambda steps.
+``CacheConfig`` reuses an earlier run of a step with the same arguments. A failed step fails
+the execution with its reason; steps that cannot run then are not started.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from mlaccel_twin.pipelines.expressions import (
+    Context,
+    condition_holds,
+    evaluate,
+    referenced_steps,
+)
+
+POLL_SECONDS = 0.2
+JOB_TIMEOUT_SECONDS = 3600.0
+# Step type: (Create call, name key, Describe call, status key, metadata key)
+_JOBS = {
+    "Processing": (
+        "create_processing_job",
+        "ProcessingJobName",
+        "describe_processing_job",
+        "ProcessingJobStatus",
+        "ProcessingJob",
+    ),
+    "Training": (
+        "create_training_job",
+        "TrainingJobName",
+        "describe_training_job",
+        "TrainingJobStatus",
+        "TrainingJob",
+    ),
+    "Transform": (
+        "create_transform_job",
+        "TransformJobName",
+        "describe_transform_job",
+        "TransformJobStatus",
+        "TransformJob",
+    ),
+}
+# (pipeline, step, arguments as JSON) -> (properties, metadata, source execution arn)
+_cache: dict[tuple[str, str, str], tuple[dict[str, Any], dict[str, Any], str]] = {}
+
+
+class StepFailed(Exception):
+    """A step ended badly; its message is the step's and the execution's FailureReason."""
+
+
+@dataclass
+class StepRecord:
+    """One entry of ListPipelineExecutionSteps."""
+
+    name: str
+    type: str
+    started: datetime
+    status: str = "Executing"
+    ended: datetime | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    reason: str = ""
+    cache_source: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        answer: dict[str, Any] = {
+            "StepName": self.name,
+            "StepDisplayName": self.name,
+            "StartTime": self.started,
+            "StepStatus": self.status,
+            "Metadata": self.metadata,
+            "AttemptCount": 1,
+        }
+        if self.ended:
+            answer["EndTime"] = self.ended
+        if self.reason:
+            answer["FailureReason"] = self.reason
+        if self.cache_source:
+            answer["CacheHitResult"] = {"SourcePipelineExecutionArn": self.cache_source}
+        return answer
+
+
+def parameter_values(definition: dict[str, Any], given: list[dict[str, Any]]) -> dict[str, Any]:
+    """The execution's parameters: each declared default, overridden by those given (text),
+    typed as declared.
+
+    Examples
+    --------
+    >>> declared = {"Parameters": [{"Name": "Rows", "Type": "Integer", "DefaultValue": 5},
+    ...                            {"Name": "Bar", "Type": "Float", "DefaultValue": 0.5}]}
+    >>> parameter_values(declared, [{"Name": "Rows", "Value": "7"}])
+    {'Rows': 7, 'Bar': 0.5}
+    """
+    types = {p["Name"]: p.get("Type", "String") for p in definition.get("Parameters", [])}
+    values = {p["Name"]: p.get("DefaultValue") for p in definition.get("Parameters", [])}
+    for item in given or []:
+        if item["Name"] not in types:
+            raise StepFailed(f"the pipeline has no parameter {item['Name']!r}")
+        values[item["Name"]] = _typed(item["Value"], types[item["Name"]])
+    return values
+
+
+def _typed(text: Any, kind: str) -> Any:
+    if kind == "Integer":
+        return int(text)
+    if kind == "Float":
+        return float(text)
+    if kind == "Boolean":
+        return str(text).lower() == "true"
+    return text
+
+
+def run_execution(
+    client: Callable[[str], Any],
+    pipeline: str,
+    execution_arn: str,
+    definition: dict[str, Any],
+    given_parameters: list[dict[str, Any]],
+    records: list[StepRecord],
+) -> tuple[str, str]:
+    """Run a definition to its end; return the execution's status and failure reason."""
+    execution_id = execution_arn.rsplit("/", 1)[-1]
+    context = Context(
+        parameters={},
+        execution={
+            "PipelineExecutionId": execution_id,
+            "PipelineExecutionArn": execution_arn,
+            "PipelineName": pipeline,
+            "StartDateTime": datetime.now(UTC).isoformat(),
+        },
+        read_json=lambda uri: _read_json(client("s3"), uri),
+    )
+    try:
+        context.parameters = parameter_values(definition, given_parameters)
+    except (StepFailed, ValueError) as exc:
+        return "Failed", str(exc)
+    pending = list(definition.get("Steps", []))
+    done: set[str] = set()
+    while pending:
+        ready = next((s for s in pending if _dependencies(s) <= done), None)
+        if ready is None:  # what is left waits on steps that will not run
+            break
+        pending.remove(ready)
+        record = StepRecord(ready["Name"], ready["Type"], datetime.now(UTC))
+        records.append(record)
+        try:
+            branch = _run_step(client, pipeline, execution_arn, ready, context, record)
+        except Exception as exc:  # a step's failure is the execution's
+            record.status, record.reason, record.ended = "Failed", str(exc), datetime.now(UTC)
+            return "Failed", f"Step failure: One or multiple steps failed. {ready['Name']}: {exc}"
+        record.status, record.ended = "Succeeded", datetime.now(UTC)
+        done.add(ready["Name"])
+        pending.extend(branch)
+    return "Succeeded", ""
+
+
+def _dependencies(step: dict[str, Any]) -> set[str]:
+    return (
+        set(step.get("DependsOn", []))
+        | referenced_steps(step.get("Arguments", {}))
+        | (referenced_steps(step.get("FunctionArn")))
+    )
+
+
+def _run_step(
+    client: Callable[[str], Any],
+    pipeline: str,
+    execution_arn: str,
+    step: dict[str, Any],
+    context: Context,
+    record: StepRecord,
+) -> list[dict[str, Any]]:
+    """Run one step; return the steps of a Condition's chosen branch."""
+    kind, name = step["Type"], step["Name"]
+    if kind == "Condition":
+        arguments = step["Arguments"]
+        outcome = all(condition_holds(c, context) for c in arguments.get("Conditions", []))
+        record.metadata = {"Condition": {"Outcome": str(outcome).lower()}}
+        context.properties[name] = {"Outcome": outcome}
+        return list(arguments.get("IfSteps" if outcome else "ElseSteps", []))
+    if kind == "Fail":
+        message = evaluate(step.get("Arguments", {}).get("ErrorMessage", ""), context)
+        record.metadata = {"Fail": {"ErrorMessage": str(message)}}
+        raise StepFailed(str(message))
+    arguments = evaluate(step.get("Arguments", {}), context)
+    # what caching compares: the arguments with this execution's own ids left as names, so
+    # default output paths (which hold the execution id) do not defeat it
+    same_run = {key: f"{{{key}}}" for key in context.execution}
+    key_arguments = evaluate(step.get("Arguments", {}), replace(context, execution=same_run))
+    cached = _from_cache(pipeline, step, key_arguments)
+    if cached is not None:
+        properties, record.metadata, record.cache_source = cached
+    else:
+        properties, record.metadata = _execute(client, kind, name, step, arguments, context)
+        if (step.get("CacheConfig") or {}).get("Enabled"):
+            key = (pipeline, name, json.dumps(key_arguments, sort_keys=True, default=str))
+            _cache[key] = (properties, record.metadata, execution_arn)
+    context.properties[name] = properties
+    if step.get("PropertyFiles"):
+        outputs = properties.get("ProcessingOutputConfig", {}).get("Outputs", [])
+        uris = {o["OutputName"]: o["S3Output"]["S3Uri"] for o in outputs}
+        context.property_files[name] = {
+            f["PropertyFileName"]: f"{uris[f['OutputName']].rstrip('/')}/{f['FilePath']}"
+            for f in step["PropertyFiles"]
+        }
+    return []
+
+
+def _from_cache(
+    pipeline: str, step: dict[str, Any], arguments: Any
+) -> tuple[dict[str, Any], dict[str, Any], str] | None:
+    if not (step.get("CacheConfig") or {}).get("Enabled"):
+        return None
+    return _cache.get((pipeline, step["Name"], json.dumps(arguments, sort_keys=True, default=str)))
+
+
+def _execute(
+    client: Callable[[str], Any],
+    kind: str,
+    name: str,
+    step: dict[str, Any],
+    arguments: dict[str, Any],
+    context: Context,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    sm = client("sagemaker")
+    job_name = _job_name(context.execution["PipelineExecutionId"], name)
+    if kind in _JOBS:
+        create, name_key, describe, status_key, meta_key = _JOBS[kind]
+        created = getattr(sm, create)(**{**arguments, name_key: job_name})
+        arn = next(v for k, v in created.items() if k.endswith("Arn"))
+        described = _wait(lambda: getattr(sm, describe)(**{name_key: job_name}), status_key)
+        if described[status_key] != "Completed":
+            raise StepFailed(
+                f"{kind} job {job_name} {described[status_key]}: "
+                f"{described.get('FailureReason', 'no reason given')}"
+            )
+        return described, {meta_key: {"Arn": arn}}
+    if kind == "Model":
+        created = sm.create_model(**{**arguments, "ModelName": job_name})
+        return {"ModelName": job_name}, {"Model": {"Arn": created["ModelArn"]}}
+    if kind == "RegisterModel":
+        group = arguments.get("ModelPackageGroupName")
+        if group:
+            _ensure_group(sm, group)
+        arn = sm.create_model_package(**arguments)["ModelPackageArn"]
+        return {"ModelPackageArn": arn}, {"RegisterModel": {"Arn": arn}}
+    if kind == "Lambda":
+        function = evaluate(step["FunctionArn"], context)
+        answer = client("lambda").invoke(FunctionName=function, Payload=json.dumps(arguments))
+        payload = json.loads(answer["Payload"].read() or b"{}")
+        if answer.get("FunctionError"):
+            raise StepFailed(f"Lambda function {function} failed: {payload}")
+        outputs = {
+            o["OutputName"]: payload.get(o["OutputName"]) for o in step.get("OutputParameters", [])
+        }
+        listed = [{"Name": k, "Value": str(v)} for k, v in outputs.items()]
+        return {"OutputParameters": outputs}, {
+            "Lambda": {"Arn": function, "OutputParameters": listed}
+        }
+    raise StepFailed(
+        f"step type {kind} is not run by the local twin; run this pipeline on AWS "
+        "(MLACCEL_BACKEND=aws), or leave the step out when running locally"
+    )
+
+
+def _wait(describe: Callable[[], dict[str, Any]], status_key: str) -> dict[str, Any]:
+    deadline = time.monotonic() + JOB_TIMEOUT_SECONDS
+    while True:
+        described = describe()
+        if described[status_key] not in ("InProgress", "Stopping") or time.monotonic() > deadline:
+            return described
+        time.sleep(POLL_SECONDS)
+
+
+def _ensure_group(sm: Any, group: str) -> None:
+    try:
+        sm.describe_model_package_group(ModelPackageGroupName=group)
+    except sm.exceptions.ClientError:
+        sm.create_model_package_group(ModelPackageGroupName=group)
+
+
+def _job_name(execution_id: str, step: str) -> str:
+    """``pipelines-<execution>-<step>-<random>``, within SageMaker's 63 characters.
+
+    Examples
+    --------
+    >>> name = _job_name("abc123", "Train model")
+    >>> name.startswith("pipelines-abc123-Train-model-"), len(name) <= 63
+    (True, True)
+    """
+    stem = re.sub(r"[^A-Za-z0-9-]+", "-", f"pipelines-{execution_id}-{step}")[:54].strip("-")
+    return f"{stem}-{uuid.uuid4().hex[:8]}"
+
+
+def _read_json(s3: Any, uri: str) -> Any:
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    return json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())

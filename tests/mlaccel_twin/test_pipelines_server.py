@@ -1,0 +1,176 @@
+"""SageMaker Pipelines run inside the twin, written as the SDK's examples write them: a plain
+``PipelineSession``, parameters, a processing step with a property file, a training step, a
+condition on the evaluation, a register-model step and a fail step. The twin receives only the
+definition JSON, as SageMaker does, and runs every step as a real job."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import mlaccel
+
+PREPARE = """
+import json, os
+import pandas as pd
+
+rows = pd.read_csv("/opt/ml/processing/input/rows.csv")
+os.makedirs("/opt/ml/processing/train", exist_ok=True)
+rows[["y", "a", "b"]].to_csv("/opt/ml/processing/train/train.csv", header=False, index=False)
+os.makedirs("/opt/ml/processing/evaluation", exist_ok=True)
+report = {"regression_metrics": {"mse": {"value": float(rows["y"].var())}}}
+with open("/opt/ml/processing/evaluation/evaluation.json", "w") as f:
+    json.dump(report, f)
+"""
+
+
+def _pipeline(conn: mlaccel.Connection, tmp_path: Path, name: str, group: str) -> Any:
+    from sagemaker import image_uris
+    from sagemaker.estimator import Estimator
+    from sagemaker.inputs import TrainingInput
+    from sagemaker.model import Model
+    from sagemaker.processing import ProcessingInput, ProcessingOutput
+    from sagemaker.sklearn.processing import SKLearnProcessor
+    from sagemaker.workflow.condition_step import ConditionStep
+    from sagemaker.workflow.conditions import ConditionLessThanOrEqualTo
+    from sagemaker.workflow.fail_step import FailStep
+    from sagemaker.workflow.functions import Join, JsonGet
+    from sagemaker.workflow.model_step import ModelStep
+    from sagemaker.workflow.parameters import ParameterFloat, ParameterString
+    from sagemaker.workflow.pipeline import Pipeline
+    from sagemaker.workflow.pipeline_context import PipelineSession
+    from sagemaker.workflow.properties import PropertyFile
+    from sagemaker.workflow.steps import CacheConfig, ProcessingStep, TrainingStep
+
+    session = PipelineSession(
+        boto_session=conn.boto3_session,
+        sagemaker_client=conn.client("sagemaker"),
+        default_bucket=conn.bucket,
+    )
+    rng = np.random.default_rng(0)
+    rows = pd.DataFrame({"a": rng.normal(size=80), "b": rng.normal(size=80)})
+    rows["y"] = 2 * rows["a"] + 0.1 * rng.normal(size=80)
+    data = f"s3://{conn.bucket}/{name}/rows.csv"
+    key = data.removeprefix(f"s3://{conn.bucket}/")
+    conn.client("s3").put_object(Bucket=conn.bucket, Key=key, Body=rows.to_csv(index=False))
+    script = tmp_path / "prepare.py"
+    script.write_text(PREPARE)
+
+    threshold = ParameterFloat(name="MseThreshold", default_value=10.0)
+    instance_type = ParameterString(name="InstanceType", default_value="ml.m5.large")
+    processor = SKLearnProcessor(
+        framework_version="1.2-1",
+        role=conn.role_arn,
+        instance_type=instance_type,
+        instance_count=1,
+        sagemaker_session=session,
+    )
+    report = PropertyFile(name="Evaluation", output_name="evaluation", path="evaluation.json")
+    prepare = ProcessingStep(
+        name="Prepare",
+        step_args=processor.run(
+            code=str(script),
+            inputs=[ProcessingInput(source=data, destination="/opt/ml/processing/input")],
+            outputs=[
+                ProcessingOutput(output_name="train", source="/opt/ml/processing/train"),
+                ProcessingOutput(output_name="evaluation", source="/opt/ml/processing/evaluation"),
+            ],
+        ),
+        property_files=[report],
+        cache_config=CacheConfig(enable_caching=True, expire_after="PT1H"),
+    )
+    estimator = Estimator(
+        image_uri=image_uris.retrieve("xgboost", conn.region, "1.7-1"),
+        role=conn.role_arn,
+        instance_count=1,
+        instance_type=instance_type,
+        output_path=f"s3://{conn.bucket}/{name}/models",
+        hyperparameters={"num_round": "5", "objective": "reg:squarederror"},
+        sagemaker_session=session,
+    )
+    train_data = prepare.properties.ProcessingOutputConfig.Outputs["train"].S3Output.S3Uri
+    train = TrainingStep(
+        name="Train",
+        step_args=estimator.fit({"train": TrainingInput(train_data, content_type="text/csv")}),
+    )
+    model = Model(
+        image_uri=estimator.image_uri,
+        model_data=train.properties.ModelArtifacts.S3ModelArtifacts,
+        role=conn.role_arn,
+        sagemaker_session=session,
+    )
+    register = ModelStep(
+        name="Register",
+        step_args=model.register(
+            content_types=["text/csv"],
+            response_types=["text/csv"],
+            inference_instances=["ml.m5.large"],
+            transform_instances=["ml.m5.large"],
+            model_package_group_name=group,
+        ),
+    )
+    mse = JsonGet(
+        step_name="Prepare", property_file=report, json_path="regression_metrics.mse.value"
+    )
+    check = ConditionStep(
+        name="CheckMse",
+        conditions=[ConditionLessThanOrEqualTo(left=mse, right=threshold)],
+        if_steps=[register],
+        else_steps=[
+            FailStep(name="TooHigh", error_message=Join(on=" ", values=["mse above", threshold]))
+        ],
+    )
+    return Pipeline(
+        name=name,
+        parameters=[threshold, instance_type],
+        steps=[prepare, train, check],
+        sagemaker_session=session,
+    )
+
+
+def _steps(execution: Any) -> dict[str, dict[str, Any]]:
+    return {step["StepName"]: step for step in execution.list_steps()}
+
+
+@pytest.mark.slow
+def test_a_pipeline_started_from_a_plain_session_runs_its_steps_in_the_twin(
+    conn: mlaccel.Connection, tmp_path: Path
+) -> None:
+    name = f"server-{uuid.uuid4().hex[:8]}"
+    group = f"{name}-models"
+    pipeline = _pipeline(conn, tmp_path, name, group)
+    pipeline.upsert(role_arn=conn.role_arn)
+    sm = conn.client("sagemaker")
+
+    execution = pipeline.start()
+    execution.wait(delay=1, max_attempts=300)
+    assert execution.describe()["PipelineExecutionStatus"] == "Succeeded"
+    steps = _steps(execution)
+    assert {n: s["StepStatus"] for n, s in steps.items()} == dict.fromkeys(
+        ["Prepare", "Train", "CheckMse", "Register-RegisterModel"], "Succeeded"
+    )
+    assert steps["CheckMse"]["Metadata"]["Condition"]["Outcome"] == "true"
+    training = sm.describe_training_job(
+        TrainingJobName=steps["Train"]["Metadata"]["TrainingJob"]["Arn"].rsplit("/", 1)[-1]
+    )
+    assert training["TrainingJobStatus"] == "Completed"
+    packages = sm.list_model_packages(ModelPackageGroupName=group)["ModelPackageSummaryList"]
+    assert len(packages) == 1, "the group was created by the register step"
+
+    # the condition now sends the run to the fail step; the processing step comes from cache
+    failed = pipeline.start(parameters={"MseThreshold": 0.01})
+    with pytest.raises(Exception, match="Failed"):
+        failed.wait(delay=1, max_attempts=300)
+    described = failed.describe()
+    assert described["PipelineExecutionStatus"] == "Failed"
+    assert "mse above 0.01" in described["FailureReason"]
+    steps = _steps(failed)
+    assert steps["TooHigh"]["StepStatus"] == "Failed"
+    assert steps["CheckMse"]["Metadata"]["Condition"]["Outcome"] == "false"
+    assert steps["Prepare"]["CacheHitResult"]["SourcePipelineExecutionArn"] == execution.arn
+    assert len(sm.list_model_packages(ModelPackageGroupName=group)["ModelPackageSummaryList"]) == 1
