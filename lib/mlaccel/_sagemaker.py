@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sys
 import time
 import warnings
 from typing import TYPE_CHECKING, Any
@@ -135,7 +136,19 @@ def _polled_session_class(sagemaker: Any, poll_seconds: float) -> Any:
             return quietly(f"transform job {job}", "TransformJobStatus", wait, job, poll)
 
         def wait_for_tuning_job(self, job: str, poll: float = poll_seconds) -> Any:
-            wait = super().wait_for_tuning_job
+            # The SDK prints only dots while a tuner runs; the line says how far it got.
+            def wait(name: str, poll: float) -> Any:
+                client = self.sagemaker_client
+                while True:
+                    described = client.describe_hyper_parameter_tuning_job(
+                        HyperParameterTuningJobName=name
+                    )
+                    if described["HyperParameterTuningJobStatus"] not in ("InProgress", "Stopping"):
+                        break
+                    sys.stdout.write(f"{tuning_progress(described)}\n")  # the progress line
+                    time.sleep(poll)
+                return super(PolledSageMakerSession, self).wait_for_tuning_job(name, poll=poll)
+
             return quietly(f"tuning job {job}", "HyperParameterTuningJobStatus", wait, job, poll)
 
         def wait_for_model_package(
@@ -183,6 +196,29 @@ def _polled_session_class(sagemaker: Any, poll_seconds: float) -> Any:
             return super().logs_for_transform_job(job_name, wait=wait, poll=poll)
 
     return PolledSageMakerSession
+
+
+def tuning_progress(described: dict[str, Any]) -> str:
+    """A running tuning job's state, from DescribeHyperParameterTuningJob.
+
+    Examples
+    --------
+    >>> tuning_progress({"TrainingJobStatusCounters": {"Completed": 3, "InProgress": 2},
+    ...     "HyperParameterTuningJobConfig": {"ResourceLimits": {"MaxNumberOfTrainingJobs": 10}}})
+    'InProgress - 3 of 10 training jobs completed, 2 running'
+    """
+    counters = described.get("TrainingJobStatusCounters") or {}
+    limit = (
+        described.get("HyperParameterTuningJobConfig", {})
+        .get("ResourceLimits", {})
+        .get("MaxNumberOfTrainingJobs", "?")
+    )
+    failed = counters.get("NonRetryableError", 0) + counters.get("RetryableError", 0)
+    text = (
+        f"InProgress - {counters.get('Completed', 0)} of {limit} training jobs completed, "
+        f"{counters.get('InProgress', 0)} running"
+    )
+    return text + (f", {failed} failed" if failed else "")
 
 
 def quietly(what: str, status_key: str, wait: Any, name: str, poll: float) -> Any:
