@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlaccel_twin.state.control import Clients, _only, _pages, _restore_each, _tags
+from mlaccel_twin.state.control import Clients, _only, _pages, _restore_each, _tag_arg, _tags
 
 FINISHED = ("Completed", "Failed", "Stopped")
 
@@ -116,7 +116,3 @@ def _saved(
         "tags": _tags(sm, described[arn_key]),
         "outcome": _only(described, outcome),
     }
-
-
-def _tag_arg(tags: list[dict[str, str]]) -> dict[str, Any]:
-    return {"Tags": tags} if tags else {}
