@@ -56,9 +56,17 @@ def test_two_suites_at_once_in_one_twin_keep_to_their_own_product(
         data_set: _start_suite(twin, tmp_path / data_set, data_set, product)
         for data_set, product in products.items()
     }
+    outputs = {}
+    try:
+        for data_set, process in running.items():
+            outputs[data_set], _ = process.communicate(timeout=1500)
+    finally:  # a failed or stuck suite must not outlive the test
+        for process in running.values():
+            if process.poll() is None:
+                process.kill()
+                process.wait()
     for data_set, process in running.items():
-        output, _ = process.communicate(timeout=1500)
-        assert process.returncode == 0, f"{data_set}: {output[-3000:]}"
+        assert process.returncode == 0, f"{data_set}: {outputs.get(data_set, '')[-3000:]}"
     for data_set, product in products.items():
         out = tmp_path / data_set / "out"
         summary = json.loads((out / "summary.json").read_text())

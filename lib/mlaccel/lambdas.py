@@ -104,18 +104,34 @@ def deploy_function(
     try:
         existing = client.get_function(FunctionName=name)
     except client.exceptions.ResourceNotFoundException:
-        arn = client.create_function(
-            FunctionName=name, Code={"ZipFile": code}, Tags=tags, **settings
-        )
-        return str(arn["FunctionArn"])
+        try:
+            arn = client.create_function(
+                FunctionName=name, Code={"ZipFile": code}, Tags=tags, **settings
+            )
+            return str(arn["FunctionArn"])
+        except client.exceptions.ResourceConflictException:  # another run created it just now
+            existing = client.get_function(FunctionName=name)
     if made_by_kit(existing.get("Tags") or {}):
         client.tag_resource(Resource=existing["Configuration"]["FunctionArn"], Tags=tags)
-    # Lambda refuses a second update while the first is in progress.
-    client.update_function_code(FunctionName=name, ZipFile=code)
-    wait_updated(client, name, connection.wait)
-    arn = client.update_function_configuration(FunctionName=name, **settings)
-    wait_updated(client, name, connection.wait)
+    # Lambda refuses a second update while the first (ours, or another run's) is in progress.
+    _update(client, name, connection.wait, client.update_function_code, ZipFile=code)
+    arn = _update(client, name, connection.wait, client.update_function_configuration, **settings)
     return str(arn["FunctionArn"])
+
+
+def _update(client: Any, name: str, policy: WaitPolicy, call: Any, **arguments: Any) -> Any:
+    """``call`` on function ``name``, waiting out an update in progress (a few tries), then
+    until this update is done."""
+    for attempt in range(3):
+        try:
+            answer = call(FunctionName=name, **arguments)
+            break
+        except client.exceptions.ResourceConflictException:
+            if attempt == 2:
+                raise
+            wait_updated(client, name, policy)
+    wait_updated(client, name, policy)
+    return answer
 
 
 def wait_updated(

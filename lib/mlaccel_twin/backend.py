@@ -71,10 +71,13 @@ class TwinBackend:
         try:
             return str(iam.get_role(RoleName=config.TWIN_ROLE_NAME)["Role"]["Arn"])
         except iam.exceptions.NoSuchEntityException:
-            role = iam.create_role(
-                RoleName=config.TWIN_ROLE_NAME,
-                AssumeRolePolicyDocument=json.dumps(config.TWIN_ROLE_TRUST),
-            )
+            try:
+                role = iam.create_role(
+                    RoleName=config.TWIN_ROLE_NAME,
+                    AssumeRolePolicyDocument=json.dumps(config.TWIN_ROLE_TRUST),
+                )
+            except iam.exceptions.EntityAlreadyExistsException:  # another run, this moment
+                role = iam.get_role(RoleName=config.TWIN_ROLE_NAME)
             iam.put_role_policy(
                 RoleName=config.TWIN_ROLE_NAME,
                 PolicyName=config.TWIN_ROLE_POLICY_NAME,
