@@ -56,6 +56,7 @@ class TwinClock:
         self._fire = fire
         self._rules = rules
         self._offset = timedelta(0)
+        self._lived_offset = timedelta(0)  # the offset before a jump, while it fires
         self._due: dict[str, tuple[str, datetime, datetime]] = {}  # arn: expr, anchor, next
         self._lock = threading.RLock()
         self._stop = threading.Event()
@@ -68,14 +69,25 @@ class TwinClock:
     def offset_seconds(self) -> float:
         return self._offset.total_seconds()
 
+    @property
+    def lived_offset_seconds(self) -> float:
+        """The offset the latest real time ran with: during an advance, the one before the
+        jump. What happened in real time (a request, its capture) happened at that twin time;
+        the hours jumped over saw nothing."""
+        return self._lived_offset.total_seconds()
+
     def advance(self, seconds: float) -> list[tuple[str, str]]:
         """Move the clock forward and fire what falls due; returns (rule, time) fired."""
         if seconds < 0:
             raise ValueError("the twin's clock only moves forward")
         with self._lock:
             self.tick()  # rules seen before the jump count from the time they were created
+            self._lived_offset = self._offset
             self._offset += timedelta(seconds=seconds)
-            return self.tick()
+            try:
+                return self.tick()
+            finally:
+                self._lived_offset = self._offset
 
     def tick(self) -> list[tuple[str, str]]:
         """Fire every schedule due by now, once per time it was due (up to MAX_CATCH_UP)."""

@@ -70,9 +70,10 @@ def _schedules() -> Iterator[Any]:
 
 def _fire(runtime: TwinRuntime, rule: Any, when: datetime) -> None:
     if isinstance(rule, MonitoringSchedule):  # its job starts beside the clock, not in it
+        lived = runtime.services[SERVICE_KEY].lived_offset_seconds  # before the thread runs
         threading.Thread(
             target=monitoring.fire,
-            args=(runtime, rule, when),
+            args=(runtime, rule, when, lived),
             name=f"monitoring-{rule.name}",
             daemon=True,
         ).start()

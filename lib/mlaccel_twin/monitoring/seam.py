@@ -23,7 +23,7 @@ import logging
 import threading
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from mlaccel_twin._runtime import TwinRuntime
@@ -72,8 +72,19 @@ def scheduled() -> Iterator[MonitoringSchedule]:
             yield schedule
 
 
-def fire(runtime: TwinRuntime, schedule: MonitoringSchedule, when: datetime) -> None:
-    """Start the processing job of one firing and record it as the schedule's execution."""
+def fire(
+    runtime: TwinRuntime,
+    schedule: MonitoringSchedule,
+    when: datetime,
+    capture_offset_seconds: float = 0.0,
+) -> None:
+    """Start the processing job of one firing and record it as the schedule's execution.
+
+    ``when`` is on the twin's clock; endpoints stamp capture with the machine's time, which
+    ran ``capture_offset_seconds`` behind the twin's while the requests were made (the clock's
+    ``lived_offset_seconds`` when it fired): the window moves back by it, so it holds the
+    requests made during that hour of the twin (the hours an advance jumps over saw none).
+    """
     sm = runtime.client("sagemaker")
     summary: dict[str, Any] = {
         "MonitoringScheduleName": schedule.name,
@@ -100,7 +111,7 @@ def fire(runtime: TwinRuntime, schedule: MonitoringSchedule, when: datetime) -> 
             definition,
             job_name=job_name,
             capture_uri=f"{destination.rstrip('/')}/{endpoint}",
-            window=analysis_window(schedule.config, when),
+            window=_shifted(analysis_window(schedule.config, when), capture_offset_seconds),
         )
         arn = sm.create_processing_job(**request)["ProcessingJobArn"]
         summary.update(ProcessingJobArn=arn, MonitoringExecutionStatus="Pending")
@@ -109,6 +120,11 @@ def fire(runtime: TwinRuntime, schedule: MonitoringSchedule, when: datetime) -> 
         summary.update(MonitoringExecutionStatus="Failed", FailureReason=str(exc))
     with _lock:
         schedule.executions.append(summary)
+
+
+def _shifted(window: tuple[datetime, datetime], seconds: float) -> tuple[datetime, datetime]:
+    shift = timedelta(seconds=seconds)
+    return window[0] - shift, window[1] - shift
 
 
 def _definition(sm: Any, schedule: MonitoringSchedule) -> dict[str, Any]:
