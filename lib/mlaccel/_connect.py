@@ -49,8 +49,6 @@ class LocalBackend(Protocol):
 
     def execution_role(self, iam: Any) -> str: ...
 
-    def pipeline_session(self, connection: Any) -> Any: ...
-
     def read_outbox(self, s3: Any, topic: str | None = None) -> list[dict[str, Any]]: ...
 
     def start_service(self) -> tuple[str, bool]: ...
@@ -123,13 +121,10 @@ class Connection:
         return make_sagemaker_session(self)
 
     def pipeline_session(self) -> Any:
-        """A session that builds SageMaker Pipelines steps instead of running jobs.
+        """The SDK's ``PipelineSession``: steps are built into a definition, not run.
 
-        On AWS the SDK's ``PipelineSession``; on the twin its ``LocalPipelineSession``, whose
-        steps run as jobs on the twin (no Docker).
+        The same on both backends: SageMaker, or the twin, runs the definition it receives.
         """
-        if self.local_backend is not None:
-            return self.local_backend.pipeline_session(self)
         from mlaccel._sagemaker import make_pipeline_session
 
         return make_pipeline_session(self)

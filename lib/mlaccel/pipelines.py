@@ -5,8 +5,8 @@
 ``seedcode/processing/preprocess.py``, a training step with the built-in XGBoost algorithm, an
 evaluation step writing ``evaluation.json`` (read back through a property file), a condition on
 the test metric, and either a register-model step (with the evaluation as model metrics) or a
-fail step. The same object is upserted and started on a real account or on the twin, where
-:func:`pipeline_session` runs it with the SDK's local executor and the twin's jobs (no Docker).
+fail step. The same object is upserted and started on a real account or on the twin: either
+runs the definition JSON it received, each step a real job.
 """
 
 from __future__ import annotations
@@ -412,9 +412,8 @@ def wait_for_execution(
 ) -> str:
     """Wait until a SageMaker Pipelines execution ends; return its final status.
 
-    One code path on both backends: on AWS the execution runs remotely and is polled at the
-    connection's pace; on the twin's local executor it has already ended when ``start()``
-    returns, so the first look finds the final status.
+    The execution runs remotely (on AWS or in the twin) and is polled at the connection's
+    pace, showing its status on one line.
     """
     from mlaccel.progress import progress_line
 
@@ -439,10 +438,8 @@ def step_table(execution: Any) -> Any:
     """An execution's steps as a table: name, status, seconds, failure reason, what it made."""
     import pandas as pd
 
-    listed = execution.list_steps()
-    # A real execution lists newest first; the local one answers with the raw response.
-    steps = listed["PipelineExecutionSteps"] if isinstance(listed, dict) else listed
-    steps = sorted(steps, key=lambda s: _seconds(s.get("StartTime") or 0))
+    # Listed newest first; the table reads in the order the steps ran.
+    steps = sorted(execution.list_steps(), key=lambda s: _seconds(s.get("StartTime") or 0))
     rows = []
     for step in steps:
         start, end = step.get("StartTime"), step.get("EndTime")

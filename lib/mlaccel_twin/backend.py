@@ -85,12 +85,6 @@ class TwinBackend:
             )
             return str(role["Role"]["Arn"])
 
-    def pipeline_session(self, connection: Any) -> Any:
-        """A SageMaker ``LocalPipelineSession`` whose steps run as jobs on this twin."""
-        from mlaccel_twin.sdk_patches.local_pipelines import pipeline_session
-
-        return pipeline_session(connection)
-
     def read_outbox(self, s3: Any, topic: str | None = None) -> list[dict[str, Any]]:
         """E-mails the twin delivered (oldest first), optionally for one topic name or ARN."""
         from mlaccel_twin.sns.outbox import read_outbox

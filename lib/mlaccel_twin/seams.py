@@ -34,9 +34,6 @@ server. Each seam defines ``install(runtime)`` and ``check_seams()``:
   (``state.objects``, ``state.control``).
 - ``unsupported.seam``: actions moto lacks answer AWS's unknown-operation error, naming them.
 
-The kernel-side seam, SageMaker Pipelines on the SDK's local executor, is
-``sdk_patches.local_pipelines`` (with ``sdk_patches.local_session``).
-
 Every seam was written against the versions in :data:`PINNED_VERSIONS` (the SageMaker SDK's
 from :data:`OLDEST_VERSIONS` on): :func:`check_versions` refuses other versions, and each
 ``check_seams()`` collects what it needs and no longer finds (:func:`missing_attributes`,

@@ -493,6 +493,7 @@ def test_sagemaker_pipeline_registers_or_fails_on_the_twin(conn: mlaccel.Connect
     )
 
     strict = pipeline.start(parameters={"MetricThreshold": 0.9999})
+    assert pipelines.wait_for_execution(strict, connection=conn) == "Failed"
     described = strict.describe()
     assert described["PipelineExecutionStatus"] == "Failed"
     assert "does not meet MetricThreshold" in described["FailureReason"]

@@ -579,6 +579,7 @@ def test_a_register_model_step_creates_its_package_group_when_missing(
     )
     pipeline.upsert(role_arn=conn.role_arn)
     execution = pipeline.start()
+    execution.wait(delay=1)
     assert execution.describe()["PipelineExecutionStatus"] == "Succeeded"
     sm = conn.client("sagemaker")
     packages = sm.list_model_packages(ModelPackageGroupName=group)["ModelPackageSummaryList"]

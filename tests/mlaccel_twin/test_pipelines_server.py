@@ -174,3 +174,212 @@ def test_a_pipeline_started_from_a_plain_session_runs_its_steps_in_the_twin(
     assert steps["CheckMse"]["Metadata"]["Condition"]["Outcome"] == "false"
     assert steps["Prepare"]["CacheHitResult"]["SourcePipelineExecutionArn"] == execution.arn
     assert len(sm.list_model_packages(ModelPackageGroupName=group)["ModelPackageSummaryList"]) == 1
+
+
+def _rows(conn: mlaccel.Connection, key: str, shift: float = 0.0, n: int = 300) -> str:
+    """A header-less CSV (target first, as the built-in XGBoost reads it) at ``key``."""
+    rng = np.random.default_rng(1)
+    rows = pd.DataFrame({"a": rng.normal(size=n) + shift, "b": rng.normal(size=n)})
+    rows.insert(0, "y", 3 * rows["a"] - rows["b"] + 0.1 * rng.normal(size=n))
+    body = rows.to_csv(index=False, header=False)
+    conn.client("s3").put_object(Bucket=conn.bucket, Key=key, Body=body)
+    return f"s3://{conn.bucket}/{key}"
+
+
+@pytest.mark.slow
+def test_a_tuning_step_lists_its_trials_best_first_for_the_top_model(
+    conn: mlaccel.Connection,
+) -> None:
+    from sagemaker import image_uris
+    from sagemaker.estimator import Estimator
+    from sagemaker.inputs import TrainingInput
+    from sagemaker.model import Model
+    from sagemaker.tuner import ContinuousParameter, HyperparameterTuner, IntegerParameter
+    from sagemaker.workflow.model_step import ModelStep
+    from sagemaker.workflow.pipeline import Pipeline
+    from sagemaker.workflow.pipeline_context import PipelineSession
+    from sagemaker.workflow.steps import TuningStep
+
+    session = PipelineSession(
+        boto_session=conn.boto3_session,
+        sagemaker_client=conn.client("sagemaker"),
+        default_bucket=conn.bucket,
+    )
+    name = f"tune-{uuid.uuid4().hex[:8]}"
+    data = _rows(conn, f"{name}/train.csv")
+    estimator = Estimator(
+        image_uri=image_uris.retrieve("xgboost", conn.region, "1.7-1"),
+        role=conn.role_arn,
+        instance_count=1,
+        instance_type="ml.m5.large",
+        output_path=f"s3://{conn.bucket}/{name}/models",
+        hyperparameters={"num_round": "10", "objective": "reg:squarederror"},
+        sagemaker_session=session,
+    )
+    tuner = HyperparameterTuner(
+        estimator,
+        objective_metric_name="validation:rmse",
+        objective_type="Minimize",
+        hyperparameter_ranges={
+            "eta": ContinuousParameter(0.05, 0.5),
+            "max_depth": IntegerParameter(1, 4),
+        },
+        max_jobs=4,
+        max_parallel_jobs=2,
+    )
+    channels = {
+        part: TrainingInput(data, content_type="text/csv") for part in ("train", "validation")
+    }
+    tune = TuningStep(name="Tune", step_args=tuner.fit(channels))
+    best = Model(
+        image_uri=estimator.image_uri,
+        model_data=tune.get_top_model_s3_uri(
+            top_k=0, s3_bucket=conn.bucket, prefix=f"{name}/models"
+        ),
+        role=conn.role_arn,
+        sagemaker_session=session,
+    )
+    create = ModelStep(name="BestModel", step_args=best.create(instance_type="ml.m5.large"))
+    pipeline = Pipeline(name=name, steps=[tune, create], sagemaker_session=session)
+    pipeline.upsert(role_arn=conn.role_arn)
+
+    execution = pipeline.start()
+    execution.wait(delay=1, max_attempts=300)
+    assert execution.describe()["PipelineExecutionStatus"] == "Succeeded"
+    steps = _steps(execution)
+    sm = conn.client("sagemaker")
+    tuning_job = steps["Tune"]["Metadata"]["TuningJob"]["Arn"].rsplit("/", 1)[-1]
+    assert len(tuning_job) <= 32
+    trials = sm.list_training_jobs_for_hyper_parameter_tuning_job(
+        HyperParameterTuningJobName=tuning_job
+    )["TrainingJobSummaries"]
+    assert len(trials) == 4
+    best_trial = min(
+        trials, key=lambda t: t["FinalHyperParameterTuningJobObjectiveMetric"]["Value"]
+    )
+    model_name = steps["BestModel-CreateModel"]["Metadata"]["Model"]["Arn"].rsplit("/", 1)[-1]
+    model_data = sm.describe_model(ModelName=model_name)["PrimaryContainer"]["ModelDataUrl"]
+    assert model_data == (
+        f"s3://{conn.bucket}/{name}/models/{best_trial['TrainingJobName']}/output/model.tar.gz"
+    )
+    assert conn.client("s3").head_object(
+        Bucket=conn.bucket, Key=model_data.removeprefix(f"s3://{conn.bucket}/")
+    )
+
+
+@pytest.mark.slow
+def test_a_quality_check_step_registers_a_baseline_then_fails_on_drift(
+    conn: mlaccel.Connection,
+) -> None:
+    from sagemaker.drift_check_baselines import DriftCheckBaselines
+    from sagemaker.model import Model
+    from sagemaker.model_metrics import MetricsSource
+    from sagemaker.model_monitor.dataset_format import DatasetFormat
+    from sagemaker.workflow.check_job_config import CheckJobConfig
+    from sagemaker.workflow.model_step import ModelStep
+    from sagemaker.workflow.parameters import ParameterBoolean, ParameterString
+    from sagemaker.workflow.pipeline import Pipeline
+    from sagemaker.workflow.pipeline_context import PipelineSession
+    from sagemaker.workflow.quality_check_step import DataQualityCheckConfig, QualityCheckStep
+
+    session = PipelineSession(
+        boto_session=conn.boto3_session,
+        sagemaker_client=conn.client("sagemaker"),
+        default_bucket=conn.bucket,
+    )
+    name = f"check-{uuid.uuid4().hex[:8]}"
+    group = f"{name}-models"
+    reference = _rows(conn, f"{name}/reference/rows.csv")
+    shifted = _rows(conn, f"{name}/shifted/rows.csv", shift=4.0)
+    dataset = ParameterString(name="Dataset", default_value=reference)
+    skip_check = ParameterBoolean(name="SkipCheck", default_value=True)
+    register_new = ParameterBoolean(name="RegisterNewBaseline", default_value=True)
+    check = QualityCheckStep(
+        name="DataQuality",
+        quality_check_config=DataQualityCheckConfig(
+            baseline_dataset=dataset,
+            dataset_format=DatasetFormat.csv(header=False),
+            output_s3_uri=f"s3://{conn.bucket}/{name}/data-quality",
+        ),
+        check_job_config=CheckJobConfig(
+            role=conn.role_arn,
+            instance_count=1,
+            instance_type="ml.m5.large",
+            sagemaker_session=session,
+        ),
+        skip_check=skip_check,
+        register_new_baseline=register_new,
+        model_package_group_name=group,
+    )
+    baselines = DriftCheckBaselines(
+        model_data_statistics=MetricsSource(
+            s3_uri=check.properties.BaselineUsedForDriftCheckStatistics,
+            content_type="application/json",
+        ),
+        model_data_constraints=MetricsSource(
+            s3_uri=check.properties.BaselineUsedForDriftCheckConstraints,
+            content_type="application/json",
+        ),
+    )
+    model = Model(
+        image_uri=image_uri(conn),
+        model_data=f"s3://{conn.bucket}/{name}/model.tar.gz",
+        role=conn.role_arn,
+        sagemaker_session=session,
+    )
+    register = ModelStep(
+        name="Register",
+        step_args=model.register(
+            content_types=["text/csv"],
+            response_types=["text/csv"],
+            inference_instances=["ml.m5.large"],
+            transform_instances=["ml.m5.large"],
+            model_package_group_name=group,
+            approval_status="Approved",
+            drift_check_baselines=baselines,
+        ),
+    )
+    pipeline = Pipeline(
+        name=name,
+        parameters=[dataset, skip_check, register_new],
+        steps=[check, register],
+        sagemaker_session=session,
+    )
+    pipeline.upsert(role_arn=conn.role_arn)
+
+    # first run: nothing to compare with yet, so the baseline is calculated and registered
+    first = pipeline.start()
+    first.wait(delay=1, max_attempts=300)
+    assert first.describe()["PipelineExecutionStatus"] == "Succeeded"
+    metadata = _steps(first)["DataQuality"]["Metadata"]["QualityCheck"]
+    assert metadata["CheckType"] == "DATA_QUALITY"
+    assert metadata["SkipCheck"] is True
+    registered = metadata["BaselineUsedForDriftCheckConstraints"]
+    assert registered == metadata["CalculatedBaselineConstraints"]
+    assert registered.endswith("/constraints.json")
+
+    # the same data against the registered baseline: no violation
+    same = pipeline.start(parameters={"SkipCheck": False, "RegisterNewBaseline": False})
+    same.wait(delay=1, max_attempts=300)
+    assert same.describe()["PipelineExecutionStatus"] == "Succeeded"
+    metadata = _steps(same)["DataQuality"]["Metadata"]["QualityCheck"]
+    assert metadata["BaselineUsedForDriftCheckConstraints"] == registered
+    assert metadata["ViolationReport"].endswith("constraint_violations.json")
+
+    # shifted data: the step fails, naming the drifted column and the report
+    drifted = pipeline.start(
+        parameters={"Dataset": shifted, "SkipCheck": False, "RegisterNewBaseline": False}
+    )
+    with pytest.raises(Exception, match="Failed"):
+        drifted.wait(delay=1, max_attempts=300)
+    reason = drifted.describe()["FailureReason"]
+    assert "DATA_QUALITY check found" in reason
+    assert "(baseline_drift_check)" in reason
+    assert "constraint_violations.json" in reason
+    assert _steps(drifted)["DataQuality"]["StepStatus"] == "Failed"
+
+
+def image_uri(conn: mlaccel.Connection) -> str:
+    from sagemaker import image_uris
+
+    return str(image_uris.retrieve("xgboost", conn.region, "1.7-1"))

@@ -33,7 +33,6 @@ SEAMS = [
     "mlaccel_twin.tagging.seam",
     "mlaccel_twin.transform.seam",
     "mlaccel_twin.unsupported.seam",
-    "mlaccel_twin.sdk_patches.local_pipelines",
 ]
 
 
@@ -110,9 +109,6 @@ HOOKS = [
     ("moto.s3.models", "S3Backend", "delete_bucket"),
     ("moto.moto_server.werkzeug_app", "DomainDispatcherApplication", "__call__"),
     ("moto.moto_server.werkzeug_app", "DomainDispatcherApplication", "get_application"),
-    ("sagemaker.local.pipeline", "_StepExecutorFactory", "get"),
-    ("sagemaker.local.entities", "_LocalPipelineExecutionStep", "_construct_metadata"),
-    ("sagemaker.local.entities", "_LocalPipelineExecution", "_initialize_step_execution"),
 ]
 
 
@@ -122,17 +118,13 @@ def test_every_seam_module_is_in_the_contract() -> None:
         "mlaccel_twin." + ".".join(path.relative_to(package).with_suffix("").parts)
         for path in package.glob("*/seam.py")
     }
-    assert found | {"mlaccel_twin.sdk_patches.local_pipelines"} == set(SEAMS)
+    assert found == set(SEAMS)
 
 
 @pytest.mark.parametrize(("module", "owner", "attribute"), HOOKS)
 def test_every_hook_is_installed_once_through_the_helpers(
     module: str, owner: str, attribute: str, conn: mlaccel.Connection
 ) -> None:
-    from mlaccel_twin.sdk_patches import local_pipelines
-
-    local_pipelines.install()  # the kernel-side seam installs with the first pipeline session
-    local_pipelines.install()  # a second install changes nothing
     target = import_module(module)
     for part in filter(None, owner.split(".")):
         target = getattr(target, part)
@@ -228,11 +220,9 @@ def test_the_helper_names_the_library_the_pieces_and_the_version() -> None:
 
     needed = [(Executor, "execute"), (Executor, "_build"), (Executor, "_run")]
     with pytest.raises(SeamBroken) as caught:
-        seams.fail_if_broken(
-            "local_pipelines", seams.missing_attributes(needed), library="sagemaker"
-        )
+        seams.fail_if_broken("pipelines", seams.missing_attributes(needed), library="sagemaker")
     message = str(caught.value)
-    assert "the twin's local_pipelines seam no longer fits sagemaker" in message
+    assert "the twin's pipelines seam no longer fits sagemaker" in message
     assert "Executor._build is gone; Executor._run is gone" in message
     assert "(written for 2.253.1 to 2.257.7)" in message  # the SDK's range, oldest to pinned
     assert "pip install -e '.[twin]'" in message

@@ -3,8 +3,10 @@
 Steps run one at a time, each once every step it depends on (``DependsOn``, and every step
 whose properties its arguments read) has succeeded; a Condition step adds its chosen branch.
 Jobs go through the twin's own SageMaker API, so each step is a real, described, logged job:
-Processing, Training, Transform, Model (CreateModel), RegisterModel (creating the model
-package group when it is missing, as the service does), Condition, Fail and Lambda steps.
+Processing, Training, Tuning (its trials listed best first), Transform, Model (CreateModel),
+RegisterModel (creating the model package group when it is missing, as the service does),
+QualityCheck (data and model quality, against the supplied or the registry's drift-check
+baseline), Condition, Fail and Lambda steps.
 ``CacheConfig`` reuses an earlier run of a step with the same arguments. A failed step fails
 the execution with its reason; steps that cannot run then are not started.
 """
@@ -247,6 +249,10 @@ def _execute(
                 f"{described.get('FailureReason', 'no reason given')}"
             )
         return described, {meta_key: {"Arn": arn}}
+    if kind == "Tuning":
+        return _tune(sm, _job_name(context.execution["PipelineExecutionId"], name, 32), arguments)
+    if kind == "QualityCheck":
+        return _quality_check(client, job_name, step, arguments, context)
     if kind == "Model":
         created = sm.create_model(**{**arguments, "ModelName": job_name})
         return {"ModelName": job_name}, {"Model": {"Arn": created["ModelArn"]}}
@@ -275,6 +281,192 @@ def _execute(
     )
 
 
+def _tune(
+    sm: Any, job_name: str, arguments: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A tuning job; its properties list the trials best first, as ``TrainingJobSummaries``
+    (what ``TuningStep.get_top_model_s3_uri(top_k)`` reads)."""
+    created = sm.create_hyper_parameter_tuning_job(
+        **{**arguments, "HyperParameterTuningJobName": job_name}
+    )
+    described = _wait(
+        lambda: sm.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName=job_name),
+        "HyperParameterTuningJobStatus",
+    )
+    if described["HyperParameterTuningJobStatus"] != "Completed":
+        raise StepFailed(
+            f"hyperparameter tuning job {job_name} {described['HyperParameterTuningJobStatus']}: "
+            f"{described.get('FailureReason', 'no reason given')}"
+        )
+    objective = arguments["HyperParameterTuningJobConfig"]["HyperParameterTuningJobObjective"]
+    trials = sm.list_training_jobs_for_hyper_parameter_tuning_job(
+        HyperParameterTuningJobName=job_name,
+        SortBy="FinalObjectiveMetricValue",
+        SortOrder="Ascending" if objective["Type"] == "Minimize" else "Descending",
+        MaxResults=50,
+    )["TrainingJobSummaries"]
+    properties = {**described, "TrainingJobSummaries": trials}
+    return properties, {"TuningJob": {"Arn": created["HyperParameterTuningJobArn"]}}
+
+
+def _quality_check(
+    client: Callable[[str], Any],
+    job_name: str,
+    step: dict[str, Any],
+    arguments: dict[str, Any],
+    context: Context,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A data- or model-quality check step. Unless ``SkipCheck``, the step's data is first
+    checked against the previous baseline (the one supplied, else the latest approved model
+    package's drift-check baseline of that type), failing the step on violations when
+    ``FailOnViolation``, before anything is written over it; then a baselining job calculates
+    the data's own baseline."""
+    sm = client("sagemaker")
+    check_type = step.get("CheckType", "DATA_QUALITY")
+    settings = {key: evaluate(step.get(key), context) for key in _CHECK_SETTINGS}
+    group = settings["ModelPackageGroupName"]
+    skip, register_new = bool(settings["SkipCheck"]), bool(settings["RegisterNewBaseline"])
+    output = arguments["ProcessingOutputConfig"]["Outputs"][0]["S3Output"]["S3Uri"].rstrip("/")
+    new = {"Statistics": f"{output}/statistics.json", "Constraints": f"{output}/constraints.json"}
+    previous = _previous_baseline(sm, check_type, group, settings)
+    if previous is None and not (skip and register_new):
+        raise StepFailed(
+            f"{check_type} check: no baseline to check against. Supply one "
+            "(supplied_baseline_statistics and supplied_baseline_constraints), approve a model "
+            f"package in group {group!r} registered with drift-check baselines, or run this "
+            "step once with skip_check=True and register_new_baseline=True"
+        )
+    metadata: dict[str, Any] = {"CheckType": check_type, "SkipCheck": skip}
+    if not skip and previous is not None:
+        report, metadata["CheckJobArn"] = _check_against(
+            client, f"{job_name[:54]}-check", arguments, previous, output
+        )
+        metadata["ViolationReport"] = report
+        violations = context.read_json(report).get("violations", [])
+        if violations and settings["FailOnViolation"] is not False:
+            found = "; ".join(
+                f"{v['feature_name']} ({v['constraint_check_type']})" for v in violations[:5]
+            )
+            raise StepFailed(
+                f"{check_type} check found {len(violations)} violation(s) against the "
+                f"baseline {previous['Constraints']}: {found}. See {report}"
+            )
+    _, baselining_arn = _run_processing(sm, job_name, arguments)
+    metadata.setdefault("CheckJobArn", baselining_arn)
+    used = new if register_new or previous is None else previous
+    properties = {
+        "BaselineUsedForDriftCheckStatistics": used["Statistics"],
+        "BaselineUsedForDriftCheckConstraints": used["Constraints"],
+        "CalculatedBaselineStatistics": new["Statistics"],
+        "CalculatedBaselineConstraints": new["Constraints"],
+    }
+    metadata.update(properties, RegisterNewBaseline=register_new)
+    if group:
+        metadata["ModelPackageGroupName"] = group
+    return properties, {"QualityCheck": metadata}
+
+
+_CHECK_SETTINGS = (
+    "ModelPackageGroupName",
+    "SkipCheck",
+    "FailOnViolation",
+    "RegisterNewBaseline",
+    "SuppliedBaselineStatistics",
+    "SuppliedBaselineConstraints",
+)
+# Which drift-check baseline of a model package a check type compares with
+_DRIFT_BASELINE = {"DATA_QUALITY": "ModelDataQuality", "MODEL_QUALITY": "ModelQuality"}
+
+
+def _run_processing(sm: Any, job_name: str, request: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    created = sm.create_processing_job(**{**request, "ProcessingJobName": job_name})
+    described = _wait(
+        lambda: sm.describe_processing_job(ProcessingJobName=job_name), "ProcessingJobStatus"
+    )
+    if described["ProcessingJobStatus"] != "Completed":
+        raise StepFailed(
+            f"Processing job {job_name} {described['ProcessingJobStatus']}: "
+            f"{described.get('FailureReason', 'no reason given')}"
+        )
+    return described, created["ProcessingJobArn"]
+
+
+def _previous_baseline(
+    sm: Any, check_type: str, group: str | None, settings: dict[str, Any]
+) -> dict[str, str] | None:
+    """The baseline a check compares with: supplied, else the group's latest approved one."""
+    if settings["SuppliedBaselineStatistics"] or settings["SuppliedBaselineConstraints"]:
+        return {
+            "Statistics": settings["SuppliedBaselineStatistics"] or "",
+            "Constraints": settings["SuppliedBaselineConstraints"] or "",
+        }
+    if not group:
+        return None
+    try:
+        approved = sm.list_model_packages(
+            ModelPackageGroupName=group,
+            ModelApprovalStatus="Approved",
+            SortBy="CreationTime",
+            SortOrder="Descending",
+        )["ModelPackageSummaryList"]
+    except sm.exceptions.ClientError:
+        return None
+    for summary in approved:
+        package = sm.describe_model_package(ModelPackageName=summary["ModelPackageArn"])
+        files = (package.get("DriftCheckBaselines") or {}).get(_DRIFT_BASELINE[check_type], {})
+        if files.get("Constraints", {}).get("S3Uri"):
+            return {
+                "Statistics": files.get("Statistics", {}).get("S3Uri", ""),
+                "Constraints": files["Constraints"]["S3Uri"],
+            }
+    return None
+
+
+def _check_against(
+    client: Callable[[str], Any],
+    job_name: str,
+    request: dict[str, Any],
+    baseline: dict[str, str],
+    output: str,
+) -> tuple[str, str]:
+    """Run the step's analyzer job with the baseline mounted; return the violations' S3 URI
+    (under ``<output>/drift-check``) and the job's ARN."""
+    inputs = list(request.get("ProcessingInputs", []))
+    environment = dict(request.get("Environment") or {})
+    for kind, variable in (
+        ("Constraints", "baseline_constraints"),
+        ("Statistics", "baseline_statistics"),
+    ):
+        uri = baseline.get(kind)
+        if not uri:
+            continue
+        folder = f"/opt/ml/processing/baseline/{kind.lower()}"
+        inputs.append(
+            {
+                "InputName": f"baseline_{kind.lower()}",
+                "S3Input": {
+                    "S3Uri": uri,
+                    "LocalPath": folder,
+                    "S3DataType": "S3Prefix",
+                    "S3InputMode": "File",
+                },
+            }
+        )
+        environment[variable] = f"{folder}/{uri.rsplit('/', 1)[-1]}"
+    outputs = [
+        {**o, "S3Output": {**o["S3Output"], "S3Uri": f"{output}/drift-check"}}
+        for o in request["ProcessingOutputConfig"]["Outputs"]
+    ]
+    check = {
+        **request,
+        "ProcessingInputs": inputs,
+        "Environment": environment,
+        "ProcessingOutputConfig": {**request["ProcessingOutputConfig"], "Outputs": outputs},
+    }
+    _, arn = _run_processing(client("sagemaker"), job_name, check)
+    return f"{output}/drift-check/constraint_violations.json", arn
+
+
 def _wait(describe: Callable[[], dict[str, Any]], status_key: str) -> dict[str, Any]:
     deadline = time.monotonic() + JOB_TIMEOUT_SECONDS
     while True:
@@ -291,16 +483,20 @@ def _ensure_group(sm: Any, group: str) -> None:
         sm.create_model_package_group(ModelPackageGroupName=group)
 
 
-def _job_name(execution_id: str, step: str) -> str:
-    """``pipelines-<execution>-<step>-<random>``, within SageMaker's 63 characters.
+def _job_name(execution_id: str, step: str, limit: int = 63) -> str:
+    """``pipelines-<execution>-<step>-<random>``, within SageMaker's 63 characters (32 for a
+    tuning job).
 
     Examples
     --------
     >>> name = _job_name("abc123", "Train model")
     >>> name.startswith("pipelines-abc123-Train-model-"), len(name) <= 63
     (True, True)
+    >>> len(_job_name("abc123def456", "Tune", 32)) <= 32
+    True
     """
-    stem = re.sub(r"[^A-Za-z0-9-]+", "-", f"pipelines-{execution_id}-{step}")[:54].strip("-")
+    stem = re.sub(r"[^A-Za-z0-9-]+", "-", f"pipelines-{execution_id}-{step}")
+    stem = stem[: limit - 9].strip("-")
     return f"{stem}-{uuid.uuid4().hex[:8]}"
 
 

@@ -310,4 +310,9 @@ def _list_trials(self: Any) -> Any:
         tuning.trial_summary(backend.describe_training_job(trial), objective, name)
         for trial in names
     ]
-    return ActionResult({"TrainingJobSummaries": summaries})
+    if params.get("StatusEquals"):
+        summaries = [s for s in summaries if s["TrainingJobStatus"] == params["StatusEquals"]]
+    summaries = tuning.sorted_summaries(
+        summaries, params.get("SortBy", "Name"), params.get("SortOrder", "Ascending")
+    )
+    return ActionResult({"TrainingJobSummaries": summaries[: int(params.get("MaxResults", 100))]})

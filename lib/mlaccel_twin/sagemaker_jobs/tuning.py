@@ -177,6 +177,35 @@ def trial_summary(
     return summary
 
 
+def sorted_summaries(
+    summaries: list[dict[str, Any]], sort_by: str, order: str
+) -> list[dict[str, Any]]:
+    """Trials in ListTrainingJobsForHyperParameterTuningJob's order: by ``Name``,
+    ``CreationTime``, ``Status`` or ``FinalObjectiveMetricValue`` (trials without a value
+    last, whichever the order).
+
+    Examples
+    --------
+    >>> rows = [{"TrainingJobName": n, "FinalHyperParameterTuningJobObjectiveMetric":
+    ...          {"Value": v}} for n, v in (("a", 0.3), ("b", 0.1))] + [{"TrainingJobName": "c"}]
+    >>> [r["TrainingJobName"] for r in sorted_summaries(rows, "FinalObjectiveMetricValue",
+    ...                                                 "Descending")]
+    ['a', 'b', 'c']
+    """
+    descending = order == "Descending"
+    if sort_by == "FinalObjectiveMetricValue":
+        scored = [s for s in summaries if "FinalHyperParameterTuningJobObjectiveMetric" in s]
+        unscored = [s for s in summaries if s not in scored]
+        scored.sort(
+            key=lambda s: float(s["FinalHyperParameterTuningJobObjectiveMetric"]["Value"]),
+            reverse=descending,
+        )
+        return scored + unscored
+    key = {"Name": "TrainingJobName", "CreationTime": "CreationTime", "Status": "TrainingJobStatus"}
+    field = key.get(sort_by, "TrainingJobName")
+    return sorted(summaries, key=lambda s: str(s.get(field, "")), reverse=descending)
+
+
 def search_seed(config: dict[str, Any], job_name: str) -> str:
     """What seeds a tuning job's search: its ``RandomSeed`` when the request sets one (the same
     seed samples the same hyperparameters, as on SageMaker), else the job's own name.
