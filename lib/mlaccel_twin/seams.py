@@ -28,6 +28,8 @@ server. Each seam defines ``install(runtime)`` and ``check_seams()``:
   schedules and can be advanced (``clock.engine``, ``clock.schedule``, ``clock.client``).
 - ``pipelines.seam``: SageMaker Pipeline executions run their definition's steps in the twin,
   whatever session started them (``pipelines.executor``, ``pipelines.expressions``).
+- ``lineage.seam``: ML Lineage Tracking (moto has none): artifacts, contexts, actions,
+  associations and QueryLineage (``lineage.graph``).
 - ``monitoring.seam``: Model Monitor schedules (moto has none); each firing runs the
   schedule's job over the endpoint's capture (``monitoring.schedules``).
 - ``state.seam``: S3 objects on disk and the control plane saved as JSON, restored at start
@@ -110,6 +112,7 @@ def install(runtime: TwinRuntime) -> None:
     from mlaccel_twin.endpoints import seam as endpoints
     from mlaccel_twin.events import seam as events
     from mlaccel_twin.iam import seam as iam
+    from mlaccel_twin.lineage import seam as lineage
     from mlaccel_twin.model_registry import seam as model_registry
     from mlaccel_twin.monitoring import seam as monitoring
     from mlaccel_twin.pipelines import seam as pipelines
@@ -129,6 +132,7 @@ def install(runtime: TwinRuntime) -> None:
         endpoints,
         events,
         iam,
+        lineage,
         model_registry,
         monitoring,
         pipelines,

@@ -1,6 +1,6 @@
 """The twin keeps its state: stop/start and kill -9 lose no S3 object, table, model package,
-model, endpoint definition, state machine, function or finished training job; `mlaccel twin
-reset` forgets them."""
+model, endpoint definition, state machine, function, finished training job, monitoring
+schedule (with its executions) or lineage; `mlaccel twin reset` forgets them."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ import pytest
 from mlaccel import cli
 from mlaccel_twin import service_status, stop_service
 from mlaccel_twin._service import start_service
+from mlaccel_twin.clock import advance_clock
 
 ROLE_TRUST = {
     "Version": "2012-10-17",
@@ -163,7 +164,17 @@ def _write_a_suites_worth(url: str) -> dict[str, Any]:
             },
         },
     )
+    advance_clock(url, "1h")  # one firing: the endpoint captures nothing, so it fails
     sm.stop_monitoring_schedule(MonitoringScheduleName="credit-drift")
+    data = sm.create_artifact(
+        Source={"SourceUri": "s3://durable/train/rows.csv"}, ArtifactType="DataSet"
+    )["ArtifactArn"]
+    deployed = sm.create_context(
+        ContextName="credit-endpoint",
+        ContextType="Endpoint",
+        Source={"SourceUri": "credit-endpoint"},
+    )["ContextArn"]
+    sm.add_association(SourceArn=data, DestinationArn=deployed, AssociationType="ContributedTo")
     sfn = session.client("stepfunctions", endpoint_url=url)
     definition = {"StartAt": "Done", "States": {"Done": {"Type": "Pass", "End": True}}}
     sfn.create_state_machine(name="training", definition=json.dumps(definition), roleArn=role_arn)
@@ -212,6 +223,7 @@ def _write_a_suites_worth(url: str) -> dict[str, Any]:
         "training_job": _job_outcome(job),
         "packages": arns,
         "prediction": float(booster.predict(xgb.DMatrix(np.array([[0.5, 0.5]])))[0]),
+        "lineage": [(data, "DataSet", deployed, "Endpoint")],
     }
 
 
@@ -242,6 +254,8 @@ def _read_back(url: str) -> dict[str, Any]:
     model = sm.describe_model(ModelName="credit-model")
     job = sm.describe_training_job(TrainingJobName="credit-train")
     schedule = sm.describe_monitoring_schedule(MonitoringScheduleName="credit-drift")
+    executions = sm.list_monitoring_executions(MonitoringScheduleName="credit-drift")
+    associations = sm.list_associations()["AssociationSummaries"]
     listed_jobs = [j["TrainingJobName"] for j in sm.list_training_jobs()["TrainingJobSummaries"]]
     lam = session.client("lambda", endpoint_url=url)
     answer = lam.invoke(FunctionName="doubler", Payload=json.dumps({"x": 21}))
@@ -259,6 +273,13 @@ def _read_back(url: str) -> dict[str, Any]:
         "training_job": _job_outcome(job),
         "training_jobs": listed_jobs,
         "schedule": (schedule["MonitoringScheduleStatus"], schedule["EndpointName"]),
+        "schedule_executions": [
+            e["MonitoringExecutionStatus"] for e in executions["MonitoringExecutionSummaries"]
+        ],
+        "lineage": [
+            (a["SourceArn"], a["SourceType"], a["DestinationArn"], a["DestinationType"])
+            for a in associations
+        ],
         "columns": [c["Name"] for c in table["StorageDescriptor"]["Columns"]],
         "partitions": [p["Values"] for p in partitions],
         "packages": {
@@ -282,6 +303,8 @@ def _expected(written: dict[str, Any]) -> dict[str, Any]:
         "training_job": written["training_job"],  # described as it ended, not run again
         "training_jobs": ["credit-train"],
         "schedule": ("Stopped", "credit-endpoint"),
+        "schedule_executions": ["Failed"],
+        "lineage": written["lineage"],
         "columns": ["age", "score"],
         "partitions": [["2026-12-01"]],
         "packages": {

@@ -23,6 +23,7 @@ SEAMS = [
     "mlaccel_twin.events.seam",
     "mlaccel_twin.iam.seam",
     "mlaccel_twin.model_registry.seam",
+    "mlaccel_twin.lineage.seam",
     "mlaccel_twin.monitoring.seam",
     "mlaccel_twin.pipelines.seam",
     "mlaccel_twin.sagemaker_jobs.seam",

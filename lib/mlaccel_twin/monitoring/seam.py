@@ -9,8 +9,9 @@ over the endpoint's capture of the analysis window
 job (the Model Monitor analyzer image runs the kit's analyzer). Advancing the clock
 (``mlaccel twin advance 1h``) makes an hourly schedule run now.
 
-Schedules are saved with the twin's state (:mod:`mlaccel_twin.state.control`) and come back
-after a restart; their past executions do not.
+Schedules and their past executions are saved with the twin's state
+(:mod:`mlaccel_twin.state.control`; after each request that changes them and each firing) and
+come back after a restart.
 
 Written for moto 5.2.5 (``mlaccel_twin.seams.PINNED_VERSIONS``); :func:`check_seams` fails
 loudly when moto's SageMaker responses no longer have what this seam uses.
@@ -120,6 +121,45 @@ def fire(
         summary.update(MonitoringExecutionStatus="Failed", FailureReason=str(exc))
     with _lock:
         schedule.executions.append(summary)
+    _save_state(runtime)
+
+
+def _save_state(runtime: TwinRuntime) -> None:
+    """Save the schedules with their new execution, when the twin keeps its state."""
+    from mlaccel_twin.state.seam import active_store
+
+    store = active_store()
+    if store is not None:
+        try:
+            store.save(runtime.client, ["monitoring"])
+        except Exception:  # the firing itself happened
+            log.exception("saving the twin's monitoring state failed")
+
+
+def executions_by_schedule() -> dict[str, list[dict[str, Any]]]:
+    """Each schedule's executions by its ARN, for the twin's saved state."""
+    with _lock:
+        return {
+            s.arn: [dict(e) for e in s.executions]
+            for by_name in _schedules.values()
+            for s in by_name.values()
+        }
+
+
+def restore_executions(saved: dict[str, list[dict[str, Any]]]) -> None:
+    """Give restored schedules back the executions they had (times as datetimes again)."""
+    with _lock:
+        for by_name in _schedules.values():
+            for schedule in by_name.values():
+                schedule.executions = [
+                    {k: _as_time(k, v) for k, v in e.items()} for e in saved.get(schedule.arn, [])
+                ]
+
+
+def _as_time(key: str, value: Any) -> Any:
+    if key.endswith("Time") and isinstance(value, str):
+        return datetime.fromisoformat(value)
+    return value
 
 
 def _shifted(window: tuple[datetime, datetime], seconds: float) -> tuple[datetime, datetime]:

@@ -21,7 +21,17 @@ log = logging.getLogger(__name__)
 Clients = Callable[[str], Any]
 # The parts, in the order they are restored: roles before what runs as them, models before
 # their endpoints.
-PARTS = ("iam", "glue", "registry", "sagemaker", "stepfunctions", "lambda", "jobs", "monitoring")
+PARTS = (
+    "iam",
+    "glue",
+    "registry",
+    "sagemaker",
+    "stepfunctions",
+    "lambda",
+    "jobs",
+    "monitoring",
+    "lineage",
+)
 
 
 def _pages(client: Any, operation: str, key: str, **kwargs: Any) -> list[Any]:
@@ -297,7 +307,10 @@ def restore_sagemaker(client: Clients, saved: dict[str, list[dict[str, Any]]]) -
 
 
 def snapshot_monitoring(client: Clients) -> list[dict[str, Any]]:
-    """Each schedule's configuration and status (its past executions are not kept)."""
+    """Each schedule's configuration, status and past executions."""
+    from mlaccel_twin.monitoring.seam import executions_by_schedule
+
+    executions = executions_by_schedule()
     sm = client("sagemaker")
     schedules = []
     for summary in sm.list_monitoring_schedules()["MonitoringScheduleSummaries"]:
@@ -309,6 +322,7 @@ def snapshot_monitoring(client: Clients) -> list[dict[str, Any]]:
                 "name": described["MonitoringScheduleName"],
                 "config": described["MonitoringScheduleConfig"],
                 "status": described["MonitoringScheduleStatus"],
+                "executions": executions.get(described["MonitoringScheduleArn"], []),
             }
         )
     return schedules
@@ -325,6 +339,15 @@ def restore_monitoring(client: Clients, schedules: list[dict[str, Any]]) -> None
             sm.stop_monitoring_schedule(MonitoringScheduleName=saved["name"])
 
     _restore_each("monitoring schedule", schedules, create)
+    from mlaccel_twin.monitoring.seam import restore_executions
+
+    arns = {
+        s["MonitoringScheduleName"]: s["MonitoringScheduleArn"]
+        for s in sm.list_monitoring_schedules()["MonitoringScheduleSummaries"]
+    }
+    restore_executions(
+        {arns[s["name"]]: s.get("executions", []) for s in schedules if s["name"] in arns}
+    )
 
 
 # -- Step Functions -------------------------------------------------------------------------
@@ -418,6 +441,7 @@ SNAPSHOTS: dict[str, Callable[[Clients], Any]] = {
     "lambda": snapshot_lambda,
     "jobs": lambda client: _jobs().snapshot_jobs(client),
     "monitoring": snapshot_monitoring,
+    "lineage": lambda client: _lineage().snapshot(),
 }
 RESTORES: dict[str, Callable[[Clients, Any], None]] = {
     "iam": restore_iam,
@@ -428,7 +452,15 @@ RESTORES: dict[str, Callable[[Clients, Any], None]] = {
     "lambda": restore_lambda,
     "jobs": lambda client, saved: _jobs().restore_jobs(client, saved),
     "monitoring": restore_monitoring,
+    "lineage": lambda client, saved: _lineage().restore(saved),
 }
+
+
+def _lineage() -> Any:
+    """:mod:`mlaccel_twin.lineage.seam` (the graphs live in the twin's process)."""
+    from mlaccel_twin.lineage import seam
+
+    return seam
 
 
 def _jobs() -> Any:
@@ -451,6 +483,8 @@ def parts_changed_by(target: str, method: str, path: str) -> tuple[str, ...]:
     ()
     >>> parts_changed_by("SageMaker.StopMonitoringSchedule", "POST", "/")
     ('monitoring',)
+    >>> parts_changed_by("SageMaker.AddAssociation", "POST", "/")
+    ('lineage',)
     >>> parts_changed_by("", "POST", "/2015-03-31/functions/f/invocations")
     ()
     >>> parts_changed_by("", "PUT", "/2015-03-31/functions/f/configuration")
@@ -462,6 +496,8 @@ def parts_changed_by(target: str, method: str, path: str) -> tuple[str, ...]:
     if service == "AWSGlue" and changes:
         return ("glue",)
     if service == "SageMaker" and (changes or action.startswith(("Start", "Stop"))):
+        if action.endswith(("Artifact", "Context", "Action", "Association")):
+            return ("lineage",)
         if "MonitoringSchedule" in action:
             return ("monitoring",)
         if "ModelPackage" in action:

@@ -1,0 +1,1 @@
+"""SageMaker ML Lineage Tracking in the twin: artifacts, contexts, actions, associations."""

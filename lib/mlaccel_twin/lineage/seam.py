@@ -1,0 +1,183 @@
+"""Seam: SageMaker ML Lineage Tracking, which moto lacks.
+
+Adds CreateArtifact, DescribeArtifact, ListArtifacts, UpdateArtifact, DeleteArtifact, the same
+for contexts and actions, AddAssociation, DeleteAssociation, ListAssociations and QueryLineage
+to moto's SageMaker responses, over one :class:`~mlaccel_twin.lineage.graph.LineageGraph` per
+account and region. Trial components (moto's) may be ends of associations. The graphs are
+saved with the twin's state (:func:`snapshot`, :func:`restore`).
+
+Written for moto 5.2.5 (``mlaccel_twin.seams.PINNED_VERSIONS``); :func:`check_seams` fails
+loudly when moto's SageMaker responses no longer have what this seam uses.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from mlaccel_twin._runtime import TwinRuntime
+from mlaccel_twin._seam import add, fail_if_broken, missing_attributes
+from mlaccel_twin.lineage.graph import KINDS, LineageError, LineageGraph
+
+# (account, region) -> its graph
+_graphs: dict[tuple[str, str], LineageGraph] = {}
+_lock = threading.RLock()
+PAGE_SIZE = 100
+
+
+def check_seams() -> None:
+    from moto.sagemaker.models import SageMakerModelBackend
+    from moto.sagemaker.responses import SageMakerResponse
+
+    needed = [
+        (SageMakerResponse, "sagemaker_backend"),
+        (SageMakerModelBackend, "__init__"),
+    ]
+    fail_if_broken("lineage", missing_attributes(needed))
+
+
+def install(runtime: TwinRuntime) -> None:
+    """Add the lineage actions to moto's SageMaker responses."""
+    from moto.sagemaker.responses import SageMakerResponse
+
+    check_seams()
+    for name, action in _actions().items():
+        add(SageMakerResponse, name, action)
+
+
+def graph_for(backend: Any) -> LineageGraph:
+    """The lineage graph of a moto SageMaker backend's account and region."""
+    key = (backend.account_id, backend.region_name)
+    with _lock:
+        if key not in _graphs:
+            _graphs[key] = LineageGraph(*key, external=lambda arn: _trial_component(backend, arn))
+        return _graphs[key]
+
+
+def _trial_component(backend: Any, arn: str) -> dict[str, Any] | None:
+    """A trial component as a vertex (its type: the job kind it tracks, as SageMaker's are)."""
+    if ":experiment-trial-component/" not in arn:
+        return None
+    for component in getattr(backend, "trial_components", {}).values():
+        if component.arn == arn:
+            sources = getattr(component, "sources", None) or []
+            source_type = sources[0].get("SourceType") if sources else None
+            return {
+                "Type": source_type or "TrialComponent",
+                "LineageType": "TrialComponent",
+                "Name": component.trial_component_name,
+                "Created": component.creation_time,
+                "Modified": component.last_modified_time,
+            }
+    return None
+
+
+def snapshot() -> list[dict[str, Any]]:
+    """Every graph, for the twin's saved state."""
+    with _lock:
+        return [
+            {"account": account, "region": region, **graph.to_json()}
+            for (account, region), graph in _graphs.items()
+        ]
+
+
+def restore(saved: list[dict[str, Any]]) -> None:
+    """Load graphs saved by :func:`snapshot` into the running twin."""
+    from moto.sagemaker.models import sagemaker_backends
+
+    for item in saved:
+        graph_for(sagemaker_backends[item["account"]][item["region"]]).load(item)
+
+
+def _served(work: Callable[[LineageGraph, dict[str, Any]], dict[str, Any]]) -> Any:
+    """A response method running ``work`` on the caller's graph, errors as SageMaker's."""
+
+    def action(self: Any) -> Any:
+        from moto.core.responses import ActionResult
+        from moto.sagemaker.exceptions import ResourceNotFound, ValidationError
+
+        params = dict(json.loads(self.body or "{}"))
+        try:
+            with _lock:
+                return ActionResult(work(graph_for(self.sagemaker_backend), params))
+        except LineageError as error:
+            if error.code == "ResourceNotFound":
+                raise ResourceNotFound(str(error)) from None
+            raise ValidationError(str(error)) from None
+
+    return action
+
+
+def _page(rows: list[dict[str, Any]], params: dict[str, Any], key: str) -> dict[str, Any]:
+    """One page of a List* answer: ``MaxResults`` rows from ``NextToken`` (an offset)."""
+    start = int(params.get("NextToken") or 0)
+    size = int(params.get("MaxResults") or PAGE_SIZE)
+    answer: dict[str, Any] = {key: rows[start : start + size]}
+    if start + size < len(rows):
+        answer["NextToken"] = str(start + size)
+    return answer
+
+
+def _entity_actions(kind: str) -> dict[str, Callable[[Any], Any]]:
+    label = KINDS[kind]
+    lookup = f"{label}Arn" if kind == "artifact" else f"{label}Name"
+
+    def create(graph: LineageGraph, params: dict[str, Any]) -> dict[str, Any]:
+        return {f"{label}Arn": graph.create(kind, params)}
+
+    def describe(graph: LineageGraph, params: dict[str, Any]) -> dict[str, Any]:
+        return graph.find(kind, params[lookup]).described()
+
+    def listed(graph: LineageGraph, params: dict[str, Any]) -> dict[str, Any]:
+        return _page(graph.listed(kind, params), params, f"{label}Summaries")
+
+    def update(graph: LineageGraph, params: dict[str, Any]) -> dict[str, Any]:
+        return {f"{label}Arn": graph.update(kind, params[lookup], params)}
+
+    def delete(graph: LineageGraph, params: dict[str, Any]) -> dict[str, Any]:
+        key = params.get(lookup) or graph.by_source(
+            str((params.get("Source") or {}).get("SourceUri", ""))
+        )
+        return {f"{label}Arn": graph.delete(kind, key)}
+
+    plural = {"artifact": "artifacts", "context": "contexts", "action": "actions"}[kind]
+    return {
+        f"create_{kind}": _served(create),
+        f"describe_{kind}": _served(describe),
+        f"list_{plural}": _served(listed),
+        f"update_{kind}": _served(update),
+        f"delete_{kind}": _served(delete),
+    }
+
+
+def _add_association(graph: LineageGraph, params: dict[str, Any]) -> dict[str, Any]:
+    graph.associate(params["SourceArn"], params["DestinationArn"], params.get("AssociationType"))
+    return {"SourceArn": params["SourceArn"], "DestinationArn": params["DestinationArn"]}
+
+
+def _delete_association(graph: LineageGraph, params: dict[str, Any]) -> dict[str, Any]:
+    graph.dissociate(params["SourceArn"], params["DestinationArn"])
+    return {"SourceArn": params["SourceArn"], "DestinationArn": params["DestinationArn"]}
+
+
+def _list_associations(graph: LineageGraph, params: dict[str, Any]) -> dict[str, Any]:
+    return _page(graph.listed_associations(params), params, "AssociationSummaries")
+
+
+def _query_lineage(graph: LineageGraph, params: dict[str, Any]) -> dict[str, Any]:
+    return graph.query(params)
+
+
+def _actions() -> dict[str, Callable[[Any], Any]]:
+    actions: dict[str, Callable[[Any], Any]] = {}
+    for kind in KINDS:
+        actions.update(_entity_actions(kind))
+    actions.update(
+        add_association=_served(_add_association),
+        delete_association=_served(_delete_association),
+        list_associations=_served(_list_associations),
+        query_lineage=_served(_query_lineage),
+    )
+    return actions
