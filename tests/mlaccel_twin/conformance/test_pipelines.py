@@ -383,3 +383,44 @@ def image_uri(conn: mlaccel.Connection) -> str:
     from sagemaker import image_uris
 
     return str(image_uris.retrieve("xgboost", conn.region, "1.7-1"))
+
+
+def test_a_register_model_step_creates_its_package_group_when_missing(
+    conn: mlaccel.Connection,
+) -> None:
+    from sagemaker import image_uris
+    from sagemaker.model import Model
+    from sagemaker.workflow.model_step import ModelStep
+    from sagemaker.workflow.pipeline import Pipeline
+
+    pipeline_session = conn.pipeline_session()
+    group = f"fidelity-{uuid.uuid4().hex[:8]}"
+    model = Model(
+        image_uri=image_uris.retrieve("xgboost", conn.region, "1.7-1"),
+        model_data=f"s3://{conn.bucket}/fidelity/model.tar.gz",
+        role=conn.role_arn,
+        sagemaker_session=pipeline_session,
+    )
+    register_args = model.register(
+        content_types=["text/csv"],
+        response_types=["text/csv"],
+        inference_instances=["ml.m5.large"],
+        transform_instances=["ml.m5.large"],
+        model_package_group_name=group,
+        approval_status="PendingManualApproval",
+        customer_metadata_properties={"source": "fidelity"},
+    )
+    pipeline = Pipeline(
+        name=f"fidelity-{uuid.uuid4().hex[:8]}",
+        steps=[ModelStep(name="RegisterModel", step_args=register_args)],
+        sagemaker_session=pipeline_session,
+    )
+    pipeline.upsert(role_arn=conn.role_arn)
+    execution = pipeline.start()
+    execution.wait(delay=1)
+    assert execution.describe()["PipelineExecutionStatus"] == "Succeeded"
+    sm = conn.client("sagemaker")
+    packages = sm.list_model_packages(ModelPackageGroupName=group)["ModelPackageSummaryList"]
+    assert len(packages) == 1
+    assert packages[0]["ModelApprovalStatus"] == "PendingManualApproval"
+    assert sm.describe_model_package_group(ModelPackageGroupName=group)["ModelPackageGroupName"]
