@@ -10,7 +10,7 @@ from typing import Any
 import boto3
 
 from mlaccel_twin import Twin
-from tests.mlaccel_twin.conformance.aws import client
+from tests.mlaccel_twin.conformance.aws import client, handler_zip
 
 SLOW_HANDLER = """
 import json
@@ -23,16 +23,6 @@ def lambda_handler(event, context):
     return {"statusCode": 200, "body": json.dumps({"slept": event.get("seconds", 0)}),
             "stage": os.environ["STAGE"], "left_ms": context.get_remaining_time_in_millis()}
 """
-
-
-def _zip(source: str) -> bytes:
-    import io
-    import zipfile
-
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("lambda_function.py", source)
-    return buffer.getvalue()
 
 
 def test_lambda_honours_its_timeout_and_runs_calls_side_by_side(
@@ -60,7 +50,7 @@ def test_lambda_honours_its_timeout_and_runs_calls_side_by_side(
         Runtime="python3.11",
         Role=role,
         Handler="lambda_function.lambda_handler",
-        Code={"ZipFile": _zip(SLOW_HANDLER)},
+        Code={"ZipFile": handler_zip(SLOW_HANDLER)},
         Timeout=3,
         Environment={"Variables": {"STAGE": "dev"}},
     )

@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 import mlaccel
+from tests.mlaccel_twin.conformance.aws import handler_zip
 
 PREPARE = """
 import json, os
@@ -424,3 +425,115 @@ def test_a_register_model_step_creates_its_package_group_when_missing(
     assert len(packages) == 1
     assert packages[0]["ModelApprovalStatus"] == "PendingManualApproval"
     assert sm.describe_model_package_group(ModelPackageGroupName=group)["ModelPackageGroupName"]
+
+
+COUNT_ROWS = """
+import boto3, os
+
+def lambda_handler(event, context):
+    bucket, _, prefix = event["output"].removeprefix("s3://").partition("/")
+    s3 = boto3.client("s3", endpoint_url=os.environ.get("AWS_ENDPOINT_URL"))
+    listed = s3.list_objects_v2(Bucket=bucket, Prefix=prefix)["Contents"]
+    body = s3.get_object(Bucket=bucket, Key=listed[0]["Key"])["Body"].read().decode()
+    return {"scored": len(body.splitlines()), "first_key": listed[0]["Key"]}
+"""
+
+
+@pytest.mark.slow
+def test_transform_and_lambda_steps_score_a_batch_and_read_it_back(
+    conn: mlaccel.Connection,
+) -> None:
+    from sagemaker.estimator import Estimator
+    from sagemaker.inputs import TrainingInput
+    from sagemaker.lambda_helper import Lambda
+    from sagemaker.model import Model
+    from sagemaker.transformer import Transformer
+    from sagemaker.workflow.lambda_step import LambdaOutput, LambdaOutputTypeEnum, LambdaStep
+    from sagemaker.workflow.model_step import ModelStep
+    from sagemaker.workflow.pipeline import Pipeline
+    from sagemaker.workflow.pipeline_context import PipelineSession
+    from sagemaker.workflow.steps import TrainingStep, TransformStep
+
+    session = PipelineSession(
+        boto_session=conn.boto3_session,
+        sagemaker_client=conn.client("sagemaker"),
+        default_bucket=conn.bucket,
+    )
+    name = f"batch-{uuid.uuid4().hex[:8]}"
+    train_data = _rows(conn, f"{name}/train.csv")
+    rng = np.random.default_rng(2)
+    features = pd.DataFrame({"a": rng.normal(size=40), "b": rng.normal(size=40)})
+    conn.client("s3").put_object(
+        Bucket=conn.bucket,
+        Key=f"{name}/batch/rows.csv",
+        Body=features.to_csv(index=False, header=False),
+    )
+    estimator = Estimator(
+        image_uri=image_uri(conn),
+        role=conn.role_arn,
+        instance_count=1,
+        instance_type="ml.m5.large",
+        output_path=f"s3://{conn.bucket}/{name}/models",
+        hyperparameters={"num_round": "5", "objective": "reg:squarederror"},
+        sagemaker_session=session,
+    )
+    train = TrainingStep(
+        name="Train",
+        step_args=estimator.fit({"train": TrainingInput(train_data, content_type="text/csv")}),
+    )
+    model = Model(
+        image_uri=image_uri(conn),
+        model_data=train.properties.ModelArtifacts.S3ModelArtifacts,
+        role=conn.role_arn,
+        sagemaker_session=session,
+    )
+    create = ModelStep(name="CreateModel", step_args=model.create(instance_type="ml.m5.large"))
+    output = f"s3://{conn.bucket}/{name}/scores"
+    transformer = Transformer(
+        model_name=create.properties.ModelName,
+        instance_count=1,
+        instance_type="ml.m5.large",
+        output_path=output,
+        accept="text/csv",
+        sagemaker_session=session,
+    )
+    score = TransformStep(
+        name="Score",
+        step_args=transformer.transform(
+            f"s3://{conn.bucket}/{name}/batch/", content_type="text/csv", split_type="Line"
+        ),
+    )
+    conn.client("lambda").create_function(
+        FunctionName=f"{name}-count",
+        Runtime="python3.11",
+        Role=conn.role_arn,
+        Handler="lambda_function.lambda_handler",
+        Code={"ZipFile": handler_zip(COUNT_ROWS)},
+        Timeout=30,
+    )
+    function_arn = conn.client("lambda").get_function(FunctionName=f"{name}-count")[
+        "Configuration"
+    ]["FunctionArn"]
+    count = LambdaStep(
+        name="CountScores",
+        lambda_func=Lambda(function_arn=function_arn, session=session),
+        inputs={"output": score.properties.TransformOutput.S3OutputPath},
+        outputs=[
+            LambdaOutput(output_name="scored", output_type=LambdaOutputTypeEnum.Integer),
+            LambdaOutput(output_name="first_key", output_type=LambdaOutputTypeEnum.String),
+        ],
+    )
+    pipeline = Pipeline(name=name, steps=[train, create, score, count], sagemaker_session=session)
+    pipeline.upsert(role_arn=conn.role_arn)
+
+    execution = pipeline.start()
+    execution.wait(delay=1, max_attempts=300)
+    assert execution.describe()["PipelineExecutionStatus"] == "Succeeded"
+    steps = _steps(execution)
+    assert "TransformJob" in steps["Score"]["Metadata"]
+    outputs = {
+        o["Name"]: o["Value"]
+        for o in steps["CountScores"]["Metadata"]["Lambda"]["OutputParameters"]
+    }
+    assert outputs["scored"] == "40"  # one score per batch row
+    assert outputs["first_key"] == f"{name}/scores/rows.csv.out"
