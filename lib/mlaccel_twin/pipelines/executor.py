@@ -492,7 +492,7 @@ def _job_name(execution_id: str, step: str, limit: int = 63) -> str:
     >>> name = _job_name("abc123", "Train model")
     >>> name.startswith("pipelines-abc123-Train-model-"), len(name) <= 63
     (True, True)
-    >>> len(_job_name("abc123def456", "Tune", 32)) <= 32
+    >>> len(_job_name("execution-of-a-pipeline", "Tune", 32)) <= 32
     True
     """
     stem = re.sub(r"[^A-Za-z0-9-]+", "-", f"pipelines-{execution_id}-{step}")
