@@ -90,6 +90,7 @@ from mlaccel.workflows._settings import (
     PipelinePlaces,
     WorkflowSettings,
     code_uri,
+    notification_topic_name,
     pipeline_places,
     workflow_settings,
 )
@@ -143,6 +144,7 @@ __all__ = [
     "model_name_parameter",
     "monitoring_workflow",
     "notebook_link",
+    "notification_topic_name",
     "object_exists",
     "pipeline_places",
     "plot_graph",

@@ -187,6 +187,18 @@ def default_prefix(product_name: str) -> str:
     return f"pipelines/{product_name}"
 
 
+def notification_topic_name(product_name: str) -> str:
+    """The SNS topic a product's pipelines notify: one per product, so two teams' (or two
+    runs') messages never mix.
+
+    Examples
+    --------
+    >>> notification_topic_name("used_cars")
+    'mlaccel-used-cars-pipelines'
+    """
+    return f"mlaccel-{dashed(product_name)}-pipelines"
+
+
 def default_endpoint_name(product_name: str) -> str:
     """The endpoint the training pipeline deploys a product's model to."""
     return f"mlaccel-{dashed(product_name)}-pipeline"
@@ -255,7 +267,9 @@ def workflow_settings(
 
     Examples
     --------
-    >>> topic = mlaccel.notify.ensure_topic("mlaccel-pipelines", connection=conn)  # doctest: +SKIP
+    >>> topic = mlaccel.notify.ensure_topic(  # doctest: +SKIP
+    ...     notification_topic_name(product.name), connection=conn
+    ... )
     >>> settings = workflow_settings(  # doctest: +SKIP
     ...     data.load_product("used_cars", connection=conn), connection=conn, topic_arn=topic
     ... )
