@@ -28,6 +28,8 @@ server. Each seam defines ``install(runtime)`` and ``check_seams()``:
   schedules and can be advanced (``clock.engine``, ``clock.schedule``, ``clock.client``).
 - ``pipelines.seam``: SageMaker Pipeline executions run their definition's steps in the twin,
   whatever session started them (``pipelines.executor``, ``pipelines.expressions``).
+- ``glue.seam``: Glue job runs run their Python shell script (``glue.runs``); Step Functions'
+  ``glue:startJobRun(.sync)`` is ``stepfunctions.glue_task``.
 - ``lineage.seam``: ML Lineage Tracking (moto has none): artifacts, contexts, actions,
   associations and QueryLineage (``lineage.graph``).
 - ``monitoring.seam``: Model Monitor schedules (moto has none); each firing runs the
@@ -111,6 +113,7 @@ def install(runtime: TwinRuntime) -> None:
     from mlaccel_twin.clock import seam as clock
     from mlaccel_twin.endpoints import seam as endpoints
     from mlaccel_twin.events import seam as events
+    from mlaccel_twin.glue import seam as glue
     from mlaccel_twin.iam import seam as iam
     from mlaccel_twin.lineage import seam as lineage
     from mlaccel_twin.model_registry import seam as model_registry
@@ -131,6 +134,7 @@ def install(runtime: TwinRuntime) -> None:
         clock,
         endpoints,
         events,
+        glue,
         iam,
         lineage,
         model_registry,

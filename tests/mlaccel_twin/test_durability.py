@@ -1,5 +1,5 @@
 """The twin keeps its state: stop/start and kill -9 lose no S3 object, table, model package,
-model, endpoint definition, state machine, function, finished training job, monitoring
+model, endpoint definition, state machine, function, Glue job, finished training job, monitoring
 schedule (with its executions) or lineage; `mlaccel twin reset` forgets them."""
 
 from __future__ import annotations
@@ -84,6 +84,13 @@ def _write_a_suites_worth(url: str) -> dict[str, Any]:
         PartitionInputList=[
             {"Values": ["2026-12-01"], "StorageDescriptor": {"Location": "s3://durable/data/"}}
         ],
+    )
+    glue.create_job(
+        Name="compact",
+        Role="durable",
+        Command={"Name": "pythonshell", "ScriptLocation": "s3://durable/code/compact.py"},
+        DefaultArguments={"--day": "2026-12-01"},
+        MaxCapacity=0.0625,
     )
 
     iam = session.client("iam", endpoint_url=url)
@@ -245,6 +252,7 @@ def _read_back(url: str) -> dict[str, Any]:
     glue = session.client("glue", endpoint_url=url)
     table = glue.get_table(DatabaseName="lake", Name="credit")["Table"]
     partitions = glue.get_partitions(DatabaseName="lake", TableName="credit")["Partitions"]
+    glue_job = glue.get_job(JobName="compact")["Job"]
     sm = session.client("sagemaker", endpoint_url=url)
     packages = sm.list_model_packages(ModelPackageGroupName="credit-models")
     described = [
@@ -282,6 +290,7 @@ def _read_back(url: str) -> dict[str, Any]:
         ],
         "columns": [c["Name"] for c in table["StorageDescriptor"]["Columns"]],
         "partitions": [p["Values"] for p in partitions],
+        "glue_job": (glue_job["Command"]["ScriptLocation"], glue_job["DefaultArguments"]),
         "packages": {
             d["ModelPackageArn"]: (d["ModelApprovalStatus"], d["CustomerMetadataProperties"])
             for d in described
@@ -307,6 +316,7 @@ def _expected(written: dict[str, Any]) -> dict[str, Any]:
         "lineage": written["lineage"],
         "columns": ["age", "score"],
         "partitions": [["2026-12-01"]],
+        "glue_job": ("s3://durable/code/compact.py", {"--day": "2026-12-01"}),
         "packages": {
             arns[0]: ("PendingManualApproval", {"auc": "0.80"}),
             arns[1]: ("Approved", {"auc": "0.81"}),

@@ -21,6 +21,7 @@ SEAMS = [
     "mlaccel_twin.clock.seam",
     "mlaccel_twin.endpoints.seam",
     "mlaccel_twin.events.seam",
+    "mlaccel_twin.glue.seam",
     "mlaccel_twin.iam.seam",
     "mlaccel_twin.model_registry.seam",
     "mlaccel_twin.lineage.seam",
@@ -40,6 +41,9 @@ SEAMS = [
 # Every hook a seam installs: (module, owner within it, attribute). Owner "" is the module.
 HOOKS = [
     ("moto.athena.models", "AthenaBackend", "start_query_execution"),
+    ("moto.glue.models", "GlueBackend", "start_job_run"),
+    ("moto.glue.models", "FakeJobRun", "advance"),
+    ("moto.glue.models", "FakeJobRun", "as_dict"),
     ("moto.athena.responses", "AthenaResponse", "get_query_execution"),
     ("moto.athena.responses", "AthenaResponse", "get_query_results"),
     ("moto.athena.responses", "AthenaResponse", "get_prepared_statement"),
@@ -232,6 +236,6 @@ def test_the_helper_names_the_library_the_pieces_and_the_version() -> None:
 def test_a_seam_whose_module_no_longer_imports_is_broken(monkeypatch: pytest.MonkeyPatch) -> None:
     from mlaccel_twin.stepfunctions import seam
 
-    monkeypatch.setattr(seam, "TASK_MODULE", "mlaccel_twin.stepfunctions.moved_away")
+    monkeypatch.setattr(seam, "TASK_MODULES", ("mlaccel_twin.stepfunctions.moved_away",))
     with pytest.raises(SeamBroken, match=r"stepfunctions seam .*moved_away no longer imports"):
         seam.check_seams()

@@ -129,7 +129,8 @@ _TABLE_KEYS = (
 _PARTITION_KEYS = ("Values", "StorageDescriptor", "Parameters")
 
 
-def snapshot_glue(client: Clients) -> list[dict[str, Any]]:
+def snapshot_glue(client: Clients) -> dict[str, Any]:
+    """The catalog (databases, tables, partitions) and the job definitions."""
     glue = client("glue")
     databases = []
     for database in _pages(glue, "get_databases", "DatabaseList"):
@@ -149,11 +150,32 @@ def snapshot_glue(client: Clients) -> list[dict[str, Any]]:
                 }
             )
         databases.append({"input": _only(database, _DATABASE_KEYS), "tables": tables})
-    return databases
+    jobs = [_only(job, _JOB_KEYS) for job in _pages(glue, "get_jobs", "Jobs")]
+    return {"databases": databases, "jobs": jobs}
 
 
-def restore_glue(client: Clients, databases: list[dict[str, Any]]) -> None:
+_JOB_KEYS = (
+    "Name",
+    "Description",
+    "Role",
+    "Command",
+    "DefaultArguments",
+    "NonOverridableArguments",
+    "ExecutionProperty",
+    "MaxRetries",
+    "Timeout",
+    "MaxCapacity",
+    "WorkerType",
+    "NumberOfWorkers",
+    "GlueVersion",
+)
+
+
+def restore_glue(client: Clients, saved: dict[str, Any] | list[dict[str, Any]]) -> None:
     glue = client("glue")
+    # a state saved before jobs were kept is the list of databases alone
+    databases = saved if isinstance(saved, list) else saved["databases"]
+    jobs = [] if isinstance(saved, list) else saved.get("jobs", [])
 
     def create_database(database: dict[str, Any]) -> None:
         glue.create_database(DatabaseInput=database["input"])
@@ -168,6 +190,7 @@ def restore_glue(client: Clients, databases: list[dict[str, Any]]) -> None:
                 )
 
     _restore_each("Glue database", databases, create_database)
+    _restore_each("Glue job", jobs, lambda job: glue.create_job(**job))
 
 
 # -- model registry -------------------------------------------------------------------------

@@ -26,6 +26,9 @@ from moto.stepfunctions.parser.asl.component.common.error_name.failure_event imp
     FailureEvent,
     FailureEventException,
 )
+from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import (
+    StatesErrorName,
+)
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.resource import (
     ResourceCondition,
 )
@@ -148,15 +151,19 @@ def _client(runtime_part: Any, credentials: Any) -> Any:
     )
 
 
-def failure_event(task: Any, env: Any, cause: str) -> Any:
-    """The TaskFailed event of ``task``, with the kit's error name and SageMaker's reason."""
+def failure_event(task: Any, env: Any, cause: str, error: str = ERROR_NAME) -> Any:
+    """The TaskFailed event of ``task``: the service's error name and its reason."""
     return FailureEvent(
         env=env,
-        error_name=CustomErrorName(ERROR_NAME),
+        error_name=(
+            StatesErrorName.from_name(error)
+            if error.startswith("States.")
+            else CustomErrorName(error)
+        ),
         event_type=HistoryEventType.TaskFailed,
         event_details=EventDetails(  # type: ignore[typeddict-item]
             taskFailedEventDetails=TaskFailedEventDetails(
-                error=ERROR_NAME,
+                error=error,
                 cause=cause,
                 resource=task._get_sfn_resource(),
                 resourceType=task._get_sfn_resource_type(),

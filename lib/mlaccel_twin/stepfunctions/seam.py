@@ -1,11 +1,14 @@
-"""Seam: ``arn:aws:states:::sagemaker:*`` tasks in moto's state-machine interpreter.
+"""Seam: ``arn:aws:states:::sagemaker:*`` and ``glue:startJobRun`` tasks in moto's
+state-machine interpreter.
 
-moto 5.2.5 lists ``sagemaker`` among unsupported integrations. This seam routes ``sagemaker``
-task resources to :class:`~mlaccel_twin.stepfunctions.sagemaker_task.StateTaskServiceSageMaker`,
-which calls the twin's SageMaker API and, for ``.sync`` resources, waits for the job as Step
-Functions does. It also names executions started without a name and reads definite JSONPaths
-as one value, and pages GetExecutionHistory with ``reverseOrder``, ``maxResults`` and
-``nextToken`` (:mod:`mlaccel_twin.stepfunctions.executions`).
+moto 5.2.5 lists ``sagemaker`` among unsupported integrations and answers Glue's ``.sync`` with
+an error. This seam routes ``sagemaker`` task resources to
+:class:`~mlaccel_twin.stepfunctions.sagemaker_task.StateTaskServiceSageMaker` and ``glue`` ones to
+:class:`~mlaccel_twin.stepfunctions.glue_task.StateTaskServiceGlue`, which call the twin's API
+and, for ``.sync`` resources, wait for the job or run as Step Functions does. It also names
+executions started without a name and reads definite JSONPaths as one value, and pages
+GetExecutionHistory with ``reverseOrder``, ``maxResults`` and ``nextToken``
+(:mod:`mlaccel_twin.stepfunctions.executions`).
 
 Written for moto 5.2.5 (``mlaccel_twin.seams.PINNED_VERSIONS``); :func:`check_seams` fails
 loudly when the interpreter no longer has what this seam extends.
@@ -21,7 +24,10 @@ from mlaccel_twin._runtime import TwinRuntime
 from mlaccel_twin._seam import fail_if_broken, import_problems, missing_attributes, replace
 from mlaccel_twin.stepfunctions import executions
 
-TASK_MODULE = "mlaccel_twin.stepfunctions.sagemaker_task"
+TASK_MODULES = (
+    "mlaccel_twin.stepfunctions.sagemaker_task",
+    "mlaccel_twin.stepfunctions.glue_task",
+)
 # moto's interpreter modules that imported ``extract_json`` by name: each needs the hook.
 JSON_PATH_USERS = (
     "moto.stepfunctions.parser.asl.utils.json_path",
@@ -112,11 +118,14 @@ def _named_execution(original: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _route_sagemaker(original: Callable[[str], Any]) -> Callable[[str], Any]:
+    from mlaccel_twin.stepfunctions.glue_task import StateTaskServiceGlue
     from mlaccel_twin.stepfunctions.sagemaker_task import StateTaskServiceSageMaker
 
     def state_task_service_for(service_name: str) -> Any:
         if service_name == "sagemaker":
             return StateTaskServiceSageMaker()
+        if service_name == "glue":
+            return StateTaskServiceGlue()
         return original(service_name)
 
     return state_task_service_for
@@ -124,7 +133,7 @@ def _route_sagemaker(original: Callable[[str], Any]) -> Callable[[str], Any]:
 
 def check_seams() -> None:
     """Fail loudly when moto's interpreter no longer has what this seam extends."""
-    fail_if_broken("stepfunctions", import_problems(TASK_MODULE, *JSON_PATH_USERS))
+    fail_if_broken("stepfunctions", import_problems(*TASK_MODULES, *JSON_PATH_USERS))
     from moto.stepfunctions.parser.asl.component.state.exec.state_task import (
         state_task_factory,
     )

@@ -1,0 +1,1 @@
+"""AWS Glue jobs in the twin: Python shell jobs really run."""

@@ -1,0 +1,108 @@
+"""The Glue integration of moto's state-machine interpreter, as the twin runs it.
+
+:class:`StateTaskServiceGlue` runs ``arn:aws:states:::glue:startJobRun`` (request-response:
+the task's output is ``{"JobRunId": ...}``) and ``glue:startJobRun.sync``, which polls
+GetJobRun until the run ends, as Step Functions does: ``SUCCEEDED`` gives the run (GetJobRun's
+``JobRun``) as the task's output; ``FAILED``, ``TIMEOUT``, ``STOPPED`` or ``ERROR`` fail the task
+with ``States.TaskFailed`` and the run as cause, so ``Catch`` and ``Retry`` work. The twin runs
+the job itself (:mod:`mlaccel_twin.glue.seam`).
+
+Written for moto 5.2.5 (``mlaccel_twin.seams.PINNED_VERSIONS``): like the SageMaker task
+service, it subclasses the interpreter's ``StateTaskServiceCallback``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from botocore.exceptions import ClientError
+from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
+    FailureEventException,
+)
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.resource import (
+    ResourceCondition,
+)
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_callback import (  # noqa: E501
+    StateTaskServiceCallback,
+)
+from moto.stepfunctions.parser.asl.utils.boto_client import boto_client_for
+from moto.stepfunctions.parser.asl.utils.encoding import to_json_str
+
+from mlaccel.errors import TwinError
+from mlaccel_twin.stepfunctions.sagemaker_task import failure_event, jsonable
+
+ACTION = "start_job_run"
+ERROR_NAME = "States.TaskFailed"
+ENDED_BADLY = {"FAILED", "TIMEOUT", "STOPPED", "ERROR"}
+
+
+class StateTaskServiceGlue(StateTaskServiceCallback):
+    """Glue ``startJobRun`` and ``startJobRun.sync``, run on the twin."""
+
+    def __init__(self) -> None:
+        # As for SageMaker: moto 5.2.5 makes the callback endpoint .sync tasks need only when
+        # WaitForTaskToken is among the patterns.
+        patterns = {ResourceCondition.Sync, ResourceCondition.WaitForTaskToken}
+        super().__init__(supported_integration_patterns=patterns)  # type: ignore[arg-type]
+
+    def _get_supported_parameters(self) -> set[str] | None:
+        if self._get_boto_service_action() != ACTION:
+            return None
+        import botocore.session
+
+        model = botocore.session.get_session().get_service_model("glue")
+        return set(model.operation_model("StartJobRun").input_shape.members)
+
+    def _from_error(self, env: Any, ex: Exception) -> Any:
+        if isinstance(ex, ClientError):
+            return failure_event(self, env, ex.response["Error"]["Message"], ERROR_NAME)
+        return super()._from_error(env=env, ex=ex)
+
+    def _eval_service_task(
+        self,
+        env: Any,
+        resource_runtime_part: Any,
+        normalised_parameters: dict[str, Any],
+        state_credentials: Any,
+    ) -> None:
+        self._only_start_job_run()
+        client = _client(resource_runtime_part, state_credentials)
+        response = client.start_job_run(**normalised_parameters)
+        env.stack.append(jsonable(response))
+
+    def _build_sync_resolver(
+        self,
+        env: Any,
+        resource_runtime_part: Any,
+        normalised_parameters: dict[str, Any],
+        state_credentials: Any,
+    ) -> Callable[[], Any]:
+        self._only_start_job_run()
+        started = env.stack.pop()  # {"JobRunId": ...}; .sync outputs the finished run
+        client = _client(resource_runtime_part, state_credentials)
+        job, run_id = normalised_parameters["JobName"], started["JobRunId"]
+
+        def resolve() -> Any:
+            run = jsonable(client.get_job_run(JobName=job, RunId=run_id)["JobRun"])
+            state = run.get("JobRunState")
+            if state == "SUCCEEDED":
+                return run
+            if state in ENDED_BADLY:
+                raise FailureEventException(failure_event(self, env, to_json_str(run), ERROR_NAME))
+            return None
+
+        return resolve
+
+    def _only_start_job_run(self) -> None:
+        action = self._get_boto_service_action()
+        if action != ACTION:
+            raise TwinError(
+                f"the twin runs glue:startJobRun (and .sync) in Step Functions, not glue:{action}"
+            )
+
+
+def _client(runtime_part: Any, credentials: Any) -> Any:
+    return boto_client_for(
+        service="glue", region=runtime_part.region, state_credentials=credentials
+    )
