@@ -54,6 +54,13 @@ _JOBS = {
         "TransformJobStatus",
         "TransformJob",
     ),
+    "Tuning": (
+        "create_hyper_parameter_tuning_job",
+        "HyperParameterTuningJobName",
+        "describe_hyper_parameter_tuning_job",
+        "HyperParameterTuningJobStatus",
+        "TuningJob",
+    ),
 }
 # (pipeline, step, arguments as JSON) -> (properties, metadata, source execution arn)
 _cache: dict[tuple[str, str, str], tuple[dict[str, Any], dict[str, Any], str]] = {}
@@ -238,19 +245,11 @@ def _execute(
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     sm = client("sagemaker")
     job_name = _job_name(context.execution["PipelineExecutionId"], name)
-    if kind in _JOBS:
-        create, name_key, describe, status_key, meta_key = _JOBS[kind]
-        created = getattr(sm, create)(**{**arguments, name_key: job_name})
-        arn = next(v for k, v in created.items() if k.endswith("Arn"))
-        described = _wait(lambda: getattr(sm, describe)(**{name_key: job_name}), status_key)
-        if described[status_key] != "Completed":
-            raise StepFailed(
-                f"{kind} job {job_name} {described[status_key]}: "
-                f"{described.get('FailureReason', 'no reason given')}"
-            )
-        return described, {meta_key: {"Arn": arn}}
     if kind == "Tuning":
         return _tune(sm, _job_name(context.execution["PipelineExecutionId"], name, 32), arguments)
+    if kind in _JOBS:
+        described, arn = run_job(sm, kind, job_name, arguments)
+        return described, {_JOBS[kind][4]: {"Arn": arn}}
     if kind == "QualityCheck":
         return _quality_check(client, job_name, step, arguments, context)
     if kind == "Model":
@@ -286,18 +285,7 @@ def _tune(
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """A tuning job; its properties list the trials best first, as ``TrainingJobSummaries``
     (what ``TuningStep.get_top_model_s3_uri(top_k)`` reads)."""
-    created = sm.create_hyper_parameter_tuning_job(
-        **{**arguments, "HyperParameterTuningJobName": job_name}
-    )
-    described = _wait(
-        lambda: sm.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName=job_name),
-        "HyperParameterTuningJobStatus",
-    )
-    if described["HyperParameterTuningJobStatus"] != "Completed":
-        raise StepFailed(
-            f"hyperparameter tuning job {job_name} {described['HyperParameterTuningJobStatus']}: "
-            f"{described.get('FailureReason', 'no reason given')}"
-        )
+    described, arn = run_job(sm, "Tuning", job_name, arguments)
     objective = arguments["HyperParameterTuningJobConfig"]["HyperParameterTuningJobObjective"]
     trials = sm.list_training_jobs_for_hyper_parameter_tuning_job(
         HyperParameterTuningJobName=job_name,
@@ -306,7 +294,7 @@ def _tune(
         MaxResults=50,
     )["TrainingJobSummaries"]
     properties = {**described, "TrainingJobSummaries": trials}
-    return properties, {"TuningJob": {"Arn": created["HyperParameterTuningJobArn"]}}
+    return properties, {"TuningJob": {"Arn": arn}}
 
 
 def _quality_check(
@@ -351,7 +339,7 @@ def _quality_check(
                 f"{check_type} check found {len(violations)} violation(s) against the "
                 f"baseline {previous['Constraints']}: {found}. See {report}"
             )
-    _, baselining_arn = _run_processing(sm, job_name, arguments)
+    _, baselining_arn = run_job(sm, "Processing", job_name, arguments)
     metadata.setdefault("CheckJobArn", baselining_arn)
     used = new if register_new or previous is None else previous
     properties = {
@@ -378,17 +366,21 @@ _CHECK_SETTINGS = (
 _DRIFT_BASELINE = {"DATA_QUALITY": "ModelDataQuality", "MODEL_QUALITY": "ModelQuality"}
 
 
-def _run_processing(sm: Any, job_name: str, request: dict[str, Any]) -> tuple[dict[str, Any], str]:
-    created = sm.create_processing_job(**{**request, "ProcessingJobName": job_name})
-    described = _wait(
-        lambda: sm.describe_processing_job(ProcessingJobName=job_name), "ProcessingJobStatus"
-    )
-    if described["ProcessingJobStatus"] != "Completed":
+def run_job(
+    sm: Any, kind: str, job_name: str, request: dict[str, Any]
+) -> tuple[dict[str, Any], str]:
+    """Create a job of a step type (``Processing``, ``Training``, ``Transform``, ``Tuning``)
+    and wait for it; return its description and ARN, or fail the step with its reason."""
+    create, name_key, describe, status_key, _ = _JOBS[kind]
+    created = getattr(sm, create)(**{**request, name_key: job_name})
+    arn = next(v for k, v in created.items() if k.endswith("Arn"))
+    described = _wait(lambda: getattr(sm, describe)(**{name_key: job_name}), status_key)
+    if described[status_key] != "Completed":
         raise StepFailed(
-            f"Processing job {job_name} {described['ProcessingJobStatus']}: "
+            f"{kind} job {job_name} {described[status_key]}: "
             f"{described.get('FailureReason', 'no reason given')}"
         )
-    return described, created["ProcessingJobArn"]
+    return described, arn
 
 
 def _previous_baseline(
@@ -463,7 +455,7 @@ def _check_against(
         "Environment": environment,
         "ProcessingOutputConfig": {**request["ProcessingOutputConfig"], "Outputs": outputs},
     }
-    _, arn = _run_processing(client("sagemaker"), job_name, check)
+    _, arn = run_job(client("sagemaker"), "Processing", job_name, check)
     return f"{output}/drift-check/constraint_violations.json", arn
 
 

@@ -7,8 +7,9 @@ GetJobRun until the run ends, as Step Functions does: ``SUCCEEDED`` gives the ru
 with ``States.TaskFailed`` and the run as cause, so ``Catch`` and ``Retry`` work. The twin runs
 the job itself (:mod:`mlaccel_twin.glue.seam`).
 
-Written for moto 5.2.5 (``mlaccel_twin.seams.PINNED_VERSIONS``): like the SageMaker task
-service, it subclasses the interpreter's ``StateTaskServiceCallback``.
+Written for moto 5.2.5 (``mlaccel_twin.seams.PINNED_VERSIONS``): it builds on the interpreter's
+``StateTaskServiceCallback`` (:class:`~mlaccel_twin.stepfunctions.task_service.TwinTaskService`),
+which the seam's ``check_seams`` checks.
 """
 
 from __future__ import annotations
@@ -16,35 +17,24 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from botocore.exceptions import ClientError
 from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
     FailureEventException,
-)
-from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.resource import (
-    ResourceCondition,
-)
-from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_callback import (  # noqa: E501
-    StateTaskServiceCallback,
 )
 from moto.stepfunctions.parser.asl.utils.boto_client import boto_client_for
 from moto.stepfunctions.parser.asl.utils.encoding import to_json_str
 
 from mlaccel.errors import TwinError
-from mlaccel_twin.stepfunctions.sagemaker_task import failure_event, jsonable
+from mlaccel_twin.stepfunctions.task_service import TwinTaskService, failure_event, jsonable
 
 ACTION = "start_job_run"
 ERROR_NAME = "States.TaskFailed"
 ENDED_BADLY = {"FAILED", "TIMEOUT", "STOPPED", "ERROR"}
 
 
-class StateTaskServiceGlue(StateTaskServiceCallback):
+class StateTaskServiceGlue(TwinTaskService):
     """Glue ``startJobRun`` and ``startJobRun.sync``, run on the twin."""
 
-    def __init__(self) -> None:
-        # As for SageMaker: moto 5.2.5 makes the callback endpoint .sync tasks need only when
-        # WaitForTaskToken is among the patterns.
-        patterns = {ResourceCondition.Sync, ResourceCondition.WaitForTaskToken}
-        super().__init__(supported_integration_patterns=patterns)  # type: ignore[arg-type]
+    error_name = ERROR_NAME
 
     def _get_supported_parameters(self) -> set[str] | None:
         if self._get_boto_service_action() != ACTION:
@@ -53,11 +43,6 @@ class StateTaskServiceGlue(StateTaskServiceCallback):
 
         model = botocore.session.get_session().get_service_model("glue")
         return set(model.operation_model("StartJobRun").input_shape.members)
-
-    def _from_error(self, env: Any, ex: Exception) -> Any:
-        if isinstance(ex, ClientError):
-            return failure_event(self, env, ex.response["Error"]["Message"], ERROR_NAME)
-        return super()._from_error(env=env, ex=ex)
 
     def _eval_service_task(
         self,

@@ -7,39 +7,24 @@ the description as the task's output, Failed or Stopped fails the task with
 ``SageMaker.AmazonSageMakerException`` and the FailureReason as cause, so ``Catch`` and
 ``Retry`` work. ``mlaccel_twin.stepfunctions.seam`` routes ``sagemaker`` resources here.
 
-Written for moto 5.2.5 (``mlaccel_twin.seams.PINNED_VERSIONS``): it subclasses the interpreter's
-``StateTaskServiceCallback``, which the seam's ``check_seams`` checks.
+Written for moto 5.2.5 (``mlaccel_twin.seams.PINNED_VERSIONS``): it builds on the interpreter's
+``StateTaskServiceCallback`` (:class:`~mlaccel_twin.stepfunctions.task_service.TwinTaskService`),
+which the seam's ``check_seams`` checks.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
-from botocore.exceptions import ClientError
-from moto.stepfunctions.parser.api import HistoryEventType, TaskFailedEventDetails
-from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import (
-    CustomErrorName,
-)
 from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
-    FailureEvent,
     FailureEventException,
 )
-from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import (
-    StatesErrorName,
-)
-from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.resource import (
-    ResourceCondition,
-)
-from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_callback import (  # noqa: E501
-    StateTaskServiceCallback,
-)
-from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 from moto.stepfunctions.parser.asl.utils.boto_client import boto_client_for
 from moto.stepfunctions.parser.asl.utils.encoding import to_json_str
 
 from mlaccel.errors import TwinError
+from mlaccel_twin.stepfunctions.task_service import TwinTaskService, failure_event, jsonable
 
 # API action (as the interpreter names it, snake case) -> (describe call, name key, status key)
 SYNC_JOBS = {
@@ -68,14 +53,10 @@ DONE = {"Completed"}
 ERROR_NAME = "SageMaker.AmazonSageMakerException"
 
 
-class StateTaskServiceSageMaker(StateTaskServiceCallback):
+class StateTaskServiceSageMaker(TwinTaskService):
     """SageMaker request-response and ``.sync`` integrations, run on the twin."""
 
-    def __init__(self) -> None:
-        # moto 5.2.5 interrupts a callback endpoint after every .sync task and only makes
-        # one when WaitForTaskToken is among the patterns, so both are declared.
-        patterns = {ResourceCondition.Sync, ResourceCondition.WaitForTaskToken}
-        super().__init__(supported_integration_patterns=patterns)  # type: ignore[arg-type]
+    error_name = ERROR_NAME
 
     def _get_supported_parameters(self) -> set[str] | None:
         # The request members SageMaker's own API model defines for this action.
@@ -83,11 +64,6 @@ class StateTaskServiceSageMaker(StateTaskServiceCallback):
         if action not in REQUEST_RESPONSE:
             return None
         return set(_sagemaker_model().operation_model(_pascal(action)).input_shape.members)
-
-    def _from_error(self, env: Any, ex: Exception) -> Any:
-        if isinstance(ex, ClientError):
-            return failure_event(self, env, ex.response["Error"]["Message"])
-        return super()._from_error(env=env, ex=ex)
 
     def _eval_service_task(
         self,
@@ -124,17 +100,6 @@ class StateTaskServiceSageMaker(StateTaskServiceCallback):
         return sync_resolver(self, env, client, action, normalised_parameters)
 
 
-def jsonable(value: Any) -> Any:
-    """A SageMaker response as Step Functions passes it on: datetimes as epoch milliseconds."""
-    if isinstance(value, dict):
-        return {k: jsonable(v) for k, v in value.items() if k != "ResponseMetadata"}
-    if isinstance(value, list):
-        return [jsonable(v) for v in value]
-    if isinstance(value, dt.datetime):
-        return int(value.timestamp() * 1000)
-    return value
-
-
 def _pascal(snake: str) -> str:
     return "".join(part.capitalize() for part in snake.split("_"))
 
@@ -148,27 +113,6 @@ def _sagemaker_model() -> Any:
 def _client(runtime_part: Any, credentials: Any) -> Any:
     return boto_client_for(
         service="sagemaker", region=runtime_part.region, state_credentials=credentials
-    )
-
-
-def failure_event(task: Any, env: Any, cause: str, error: str = ERROR_NAME) -> Any:
-    """The TaskFailed event of ``task``: the service's error name and its reason."""
-    return FailureEvent(
-        env=env,
-        error_name=(
-            StatesErrorName.from_name(error)
-            if error.startswith("States.")
-            else CustomErrorName(error)
-        ),
-        event_type=HistoryEventType.TaskFailed,
-        event_details=EventDetails(  # type: ignore[typeddict-item]
-            taskFailedEventDetails=TaskFailedEventDetails(
-                error=error,
-                cause=cause,
-                resource=task._get_sfn_resource(),
-                resourceType=task._get_sfn_resource_type(),
-            )
-        ),
     )
 
 
@@ -186,7 +130,7 @@ def sync_resolver(
             return description
         if status in FAILED:
             cause = description.get("FailureReason") or to_json_str(description)
-            raise FailureEventException(failure_event(task, env, cause))
+            raise FailureEventException(failure_event(task, env, cause, ERROR_NAME))
         return None
 
     return resolve

@@ -25,6 +25,7 @@ from mlaccel_twin._seam import fail_if_broken, import_problems, missing_attribut
 from mlaccel_twin.stepfunctions import executions
 
 TASK_MODULES = (
+    "mlaccel_twin.stepfunctions.task_service",
     "mlaccel_twin.stepfunctions.sagemaker_task",
     "mlaccel_twin.stepfunctions.glue_task",
 )

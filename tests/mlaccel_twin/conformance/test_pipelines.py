@@ -30,6 +30,18 @@ with open("/opt/ml/processing/evaluation/evaluation.json", "w") as f:
 """
 
 
+def pipeline_session(conn: mlaccel.Connection) -> Any:
+    """A plain ``PipelineSession``, as the SDK's examples make one; only its clients point at
+    the twin."""
+    from sagemaker.workflow.pipeline_context import PipelineSession
+
+    return PipelineSession(
+        boto_session=conn.boto3_session,
+        sagemaker_client=conn.client("sagemaker"),
+        default_bucket=conn.bucket,
+    )
+
+
 def _pipeline(conn: mlaccel.Connection, tmp_path: Path, name: str, group: str) -> Any:
     from sagemaker import image_uris
     from sagemaker.estimator import Estimator
@@ -44,15 +56,10 @@ def _pipeline(conn: mlaccel.Connection, tmp_path: Path, name: str, group: str) -
     from sagemaker.workflow.model_step import ModelStep
     from sagemaker.workflow.parameters import ParameterFloat, ParameterString
     from sagemaker.workflow.pipeline import Pipeline
-    from sagemaker.workflow.pipeline_context import PipelineSession
     from sagemaker.workflow.properties import PropertyFile
     from sagemaker.workflow.steps import CacheConfig, ProcessingStep, TrainingStep
 
-    session = PipelineSession(
-        boto_session=conn.boto3_session,
-        sagemaker_client=conn.client("sagemaker"),
-        default_bucket=conn.bucket,
-    )
+    session = pipeline_session(conn)
     rng = np.random.default_rng(0)
     rows = pd.DataFrame({"a": rng.normal(size=80), "b": rng.normal(size=80)})
     rows["y"] = 2 * rows["a"] + 0.1 * rng.normal(size=80)
@@ -198,14 +205,9 @@ def test_a_tuning_step_lists_its_trials_best_first_for_the_top_model(
     from sagemaker.tuner import ContinuousParameter, HyperparameterTuner, IntegerParameter
     from sagemaker.workflow.model_step import ModelStep
     from sagemaker.workflow.pipeline import Pipeline
-    from sagemaker.workflow.pipeline_context import PipelineSession
     from sagemaker.workflow.steps import TuningStep
 
-    session = PipelineSession(
-        boto_session=conn.boto3_session,
-        sagemaker_client=conn.client("sagemaker"),
-        default_bucket=conn.bucket,
-    )
+    session = pipeline_session(conn)
     name = f"tune-{uuid.uuid4().hex[:8]}"
     data = _rows(conn, f"{name}/train.csv")
     estimator = Estimator(
@@ -280,14 +282,9 @@ def test_a_quality_check_step_registers_a_baseline_then_fails_on_drift(
     from sagemaker.workflow.model_step import ModelStep
     from sagemaker.workflow.parameters import ParameterBoolean, ParameterString
     from sagemaker.workflow.pipeline import Pipeline
-    from sagemaker.workflow.pipeline_context import PipelineSession
     from sagemaker.workflow.quality_check_step import DataQualityCheckConfig, QualityCheckStep
 
-    session = PipelineSession(
-        boto_session=conn.boto3_session,
-        sagemaker_client=conn.client("sagemaker"),
-        default_bucket=conn.bucket,
-    )
+    session = pipeline_session(conn)
     name = f"check-{uuid.uuid4().hex[:8]}"
     group = f"{name}-models"
     reference = _rows(conn, f"{name}/reference/rows.csv")
@@ -451,14 +448,9 @@ def test_transform_and_lambda_steps_score_a_batch_and_read_it_back(
     from sagemaker.workflow.lambda_step import LambdaOutput, LambdaOutputTypeEnum, LambdaStep
     from sagemaker.workflow.model_step import ModelStep
     from sagemaker.workflow.pipeline import Pipeline
-    from sagemaker.workflow.pipeline_context import PipelineSession
     from sagemaker.workflow.steps import TrainingStep, TransformStep
 
-    session = PipelineSession(
-        boto_session=conn.boto3_session,
-        sagemaker_client=conn.client("sagemaker"),
-        default_bucket=conn.bucket,
-    )
+    session = pipeline_session(conn)
     name = f"batch-{uuid.uuid4().hex[:8]}"
     train_data = _rows(conn, f"{name}/train.csv")
     rng = np.random.default_rng(2)
