@@ -386,7 +386,7 @@ def test_scoring_pipeline_joins_a_score_to_every_row_and_starts_on_upload(
             CARS, connection=conn, input_uri=deployed.training_data_uri
         )
         pipeline.upsert(role_arn=conn.role_arn)
-        assert pipeline.start().describe()["PipelineExecutionStatus"] == "Succeeded"
+        assert pipelines.wait_for_execution(pipeline.start(), connection=conn) == "Succeeded"
     # the fitted transform the training pipeline writes
     if not workflows.object_exists(
         f"{deployed.uri('features', 'preprocessor')}/preprocessor.json", connection=conn
