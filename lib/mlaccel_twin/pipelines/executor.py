@@ -333,7 +333,8 @@ def _quality_check(
         violations = context.read_json(report).get("violations", [])
         if violations and settings["FailOnViolation"] is not False:
             found = "; ".join(
-                f"{v['feature_name']} ({v['constraint_check_type']})" for v in violations[:5]
+                f"{v.get('feature_name') or v.get('metric_name')} ({v['constraint_check_type']})"
+                for v in violations[:5]
             )
             raise StepFailed(
                 f"{check_type} check found {len(violations)} violation(s) against the "

@@ -529,3 +529,87 @@ def test_transform_and_lambda_steps_score_a_batch_and_read_it_back(
     }
     assert outputs["scored"] == "40"  # one score per batch row
     assert outputs["first_key"] == f"{name}/scores/rows.csv.out"
+
+
+def _scored(conn: mlaccel.Connection, key: str, noise: float) -> str:
+    """Labels and a model's predictions (``noise`` away from them), as a header CSV."""
+    rng = np.random.default_rng(3)
+    label = rng.normal(size=400)
+    rows = pd.DataFrame({"label": label, "prediction": label + noise * rng.normal(size=400)})
+    conn.client("s3").put_object(Bucket=conn.bucket, Key=key, Body=rows.to_csv(index=False))
+    return f"s3://{conn.bucket}/{key}"
+
+
+@pytest.mark.slow
+def test_a_model_quality_check_step_checks_against_a_supplied_baseline(
+    conn: mlaccel.Connection,
+) -> None:
+    from sagemaker.model_monitor.dataset_format import DatasetFormat
+    from sagemaker.workflow.check_job_config import CheckJobConfig
+    from sagemaker.workflow.parameters import ParameterString
+    from sagemaker.workflow.pipeline import Pipeline
+    from sagemaker.workflow.quality_check_step import ModelQualityCheckConfig, QualityCheckStep
+
+    session = pipeline_session(conn)
+    name = f"mq-{uuid.uuid4().hex[:8]}"
+    good = _scored(conn, f"{name}/good/scores.csv", noise=0.1)
+    poor = _scored(conn, f"{name}/poor/scores.csv", noise=2.0)
+    scores = ParameterString(name="Scores", default_value=good)
+    statistics = ParameterString(name="BaselineStatistics", default_value="")
+    constraints = ParameterString(name="BaselineConstraints", default_value="")
+
+    def pipeline(skip_check: bool) -> Any:
+        check = QualityCheckStep(
+            name="ModelQuality",
+            quality_check_config=ModelQualityCheckConfig(
+                baseline_dataset=scores,
+                dataset_format=DatasetFormat.csv(header=True),
+                output_s3_uri=f"s3://{conn.bucket}/{name}/model-quality",
+                problem_type="Regression",
+                inference_attribute="prediction",
+                ground_truth_attribute="label",
+            ),
+            check_job_config=CheckJobConfig(
+                role=conn.role_arn,
+                instance_count=1,
+                instance_type="ml.m5.large",
+                sagemaker_session=session,
+            ),
+            skip_check=skip_check,
+            register_new_baseline=skip_check,
+            supplied_baseline_statistics=None if skip_check else statistics,
+            supplied_baseline_constraints=None if skip_check else constraints,
+        )
+        built = Pipeline(
+            name=f"{name}-{'baseline' if skip_check else 'check'}",
+            parameters=[scores, statistics, constraints],
+            steps=[check],
+            sagemaker_session=session,
+        )
+        built.upsert(role_arn=conn.role_arn)
+        return built
+
+    baseline = pipeline(skip_check=True).start()
+    baseline.wait(delay=1, max_attempts=300)
+    assert baseline.describe()["PipelineExecutionStatus"] == "Succeeded"
+    calculated = _steps(baseline)["ModelQuality"]["Metadata"]["QualityCheck"]
+    assert calculated["CheckType"] == "MODEL_QUALITY"
+    key = calculated["CalculatedBaselineConstraints"].removeprefix(f"s3://{conn.bucket}/")
+    written = conn.client("s3").get_object(Bucket=conn.bucket, Key=key)["Body"].read()
+    assert "regression_constraints" in written.decode()
+
+    checking = pipeline(skip_check=False)
+    supplied = {
+        "BaselineStatistics": calculated["CalculatedBaselineStatistics"],
+        "BaselineConstraints": calculated["CalculatedBaselineConstraints"],
+    }
+    same = checking.start(parameters=supplied)
+    same.wait(delay=1, max_attempts=300)
+    assert same.describe()["PipelineExecutionStatus"] == "Succeeded"
+
+    worse = checking.start(parameters={**supplied, "Scores": poor})
+    with pytest.raises(Exception, match="Failed"):
+        worse.wait(delay=1, max_attempts=300)
+    reason = worse.describe()["FailureReason"]
+    assert "MODEL_QUALITY check found" in reason
+    assert "LessThanThreshold" in reason or "GreaterThanThreshold" in reason
