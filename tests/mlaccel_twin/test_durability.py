@@ -230,8 +230,17 @@ def _write_a_suites_worth(url: str) -> dict[str, Any]:
         "training_job": _job_outcome(job),
         "packages": arns,
         "prediction": float(booster.predict(xgb.DMatrix(np.array([[0.5, 0.5]])))[0]),
-        "lineage": [(data, "DataSet", deployed, "Endpoint")],
+        "lineage": _associations(sm),
+        "manual_association": (data, "DataSet", deployed, "Endpoint"),
     }
+
+
+def _associations(sm: Any) -> list[tuple[str, str, str, str]]:
+    """Every lineage association: the ones written, and those the job and endpoint made."""
+    return sorted(
+        (a["SourceArn"], a["SourceType"], a["DestinationArn"], a["DestinationType"])
+        for a in sm.list_associations()["AssociationSummaries"]
+    )
 
 
 def _job_outcome(job: dict[str, Any]) -> dict[str, Any]:
@@ -263,7 +272,6 @@ def _read_back(url: str) -> dict[str, Any]:
     job = sm.describe_training_job(TrainingJobName="credit-train")
     schedule = sm.describe_monitoring_schedule(MonitoringScheduleName="credit-drift")
     executions = sm.list_monitoring_executions(MonitoringScheduleName="credit-drift")
-    associations = sm.list_associations()["AssociationSummaries"]
     listed_jobs = [j["TrainingJobName"] for j in sm.list_training_jobs()["TrainingJobSummaries"]]
     lam = session.client("lambda", endpoint_url=url)
     answer = lam.invoke(FunctionName="doubler", Payload=json.dumps({"x": 21}))
@@ -284,10 +292,7 @@ def _read_back(url: str) -> dict[str, Any]:
         "schedule_executions": [
             e["MonitoringExecutionStatus"] for e in executions["MonitoringExecutionSummaries"]
         ],
-        "lineage": [
-            (a["SourceArn"], a["SourceType"], a["DestinationArn"], a["DestinationType"])
-            for a in associations
-        ],
+        "lineage": _associations(sm),
         "columns": [c["Name"] for c in table["StorageDescriptor"]["Columns"]],
         "partitions": [p["Values"] for p in partitions],
         "glue_job": (glue_job["Command"]["ScriptLocation"], glue_job["DefaultArguments"]),
@@ -340,6 +345,9 @@ def test_kill_9_in_the_middle_loses_nothing_written_before(home: Path) -> None:
     second = start_service(home)
     assert second.pid != first.pid
     assert _read_back(second.url) == _expected(written)
+    kinds = {(source, destination) for _, source, _, destination in written["lineage"]}
+    assert written["manual_association"] in written["lineage"]
+    assert {("DataSet", "TrainingJob"), ("TrainingJob", "Model")} <= kinds  # the job's own
 
 
 @pytest.mark.slow

@@ -42,6 +42,7 @@ from mlaccel_twin.endpoints.capture import (
     capture_summary,
 )
 from mlaccel_twin.endpoints.fleet import EndpointFleet, EndpointSpec, VariantSpec
+from mlaccel_twin.lineage import automatic
 from mlaccel_twin.sagemaker_models import model_container
 from mlaccel_twin.serving._server import MAX_REQUEST_BYTES
 
@@ -147,6 +148,8 @@ def _create_endpoint(original: Callable[..., Any]) -> Callable[..., Any]:
         except Exception as exc:
             _set_status(endpoint, "Failed", str(exc))
             return endpoint
+        containers = [variant.container for variant in spec.variants]
+        automatic.endpoint_deployed(self, endpoint_name, endpoint.arn, containers)
         fleet().deploy(
             key,
             spec,

@@ -4,7 +4,10 @@ moto 5.2.5 records StartJobRun and moves the run to ``SUCCEEDED`` on its own, ru
 nothing. Here the run starts ``RUNNING`` and a background thread fetches the job's script from
 ``Command.ScriptLocation`` (through the twin's S3) and runs it as a Python shell job
 (:mod:`mlaccel_twin.glue.runs`); GetJobRun and GetJobRuns answer the run's real state,
-times and ``ErrorMessage``. Step Functions' ``glue:startJobRun(.sync)`` tasks go through the
+times and ``ErrorMessage``. A job's ``ExecutionProperty.MaxConcurrentRuns`` (1 by default)
+counts the runs the twin is really running: one more is refused with
+``ConcurrentRunsExceededException``, as Glue does (moto counts its own states, which are
+``SUCCEEDED`` at once). Step Functions' ``glue:startJobRun(.sync)`` tasks go through the
 same API (:mod:`mlaccel_twin.stepfunctions.glue_task`).
 
 Written for moto 5.2.5 (``mlaccel_twin.seams.PINNED_VERSIONS``); :func:`check_seams` fails
@@ -29,12 +32,15 @@ from mlaccel_twin.glue.runs import (
 )
 
 log = logging.getLogger(__name__)
+_starting = threading.Lock()
 
 
 def check_seams() -> None:
+    from moto.glue import exceptions
     from moto.glue.models import FakeJob, FakeJobRun, GlueBackend
 
     needed = [
+        (exceptions, "ConcurrentRunsExceededException"),
         (GlueBackend, "start_job_run"),
         (GlueBackend, "get_job"),
         (FakeJob, "get_job_run"),
@@ -56,11 +62,13 @@ def install(runtime: TwinRuntime) -> None:
 
 def _running(original: Callable[..., Any]) -> Callable[..., Any]:
     def start_job_run(self: Any, name: str, *args: Any, **kwargs: Any) -> str:
-        run_id = str(original(self, name, *args, **kwargs))
         job = self.get_job(name)
-        run = job.get_job_run(run_id)
-        state = RunState()
-        run.twin_run = state
+        with _starting:  # two requests for the last free slot: one of them is refused
+            _refuse_beyond_max_concurrent_runs(job)
+            run_id = str(original(self, name, *args, **kwargs))
+            run = job.get_job_run(run_id)
+            state = RunState()
+            run.twin_run = state
         timeout_minutes = run.timeout or getattr(job, "timeout", None) or DEFAULT_TIMEOUT_MINUTES
         threading.Thread(
             target=_run,
@@ -71,6 +79,19 @@ def _running(original: Callable[..., Any]) -> Callable[..., Any]:
         return run_id
 
     return start_job_run
+
+
+def _refuse_beyond_max_concurrent_runs(job: Any) -> None:
+    from moto.glue.exceptions import ConcurrentRunsExceededException
+
+    limit = int((getattr(job, "execution_property", None) or {}).get("MaxConcurrentRuns", 1))
+    running = sum(
+        1
+        for run in getattr(job, "job_runs", [])
+        if getattr(run, "twin_run", None) is not None and run.twin_run.state == "RUNNING"
+    )
+    if running >= limit:
+        raise ConcurrentRunsExceededException(f"Concurrent runs exceeded for {job.name}")
 
 
 def _run(runtime: TwinRuntime, job: Any, run: Any, state: RunState, timeout_s: float) -> None:

@@ -145,6 +145,8 @@ class LineageGraph:
         self.account, self.region, self.external = account, region, external
         self.entities: dict[str, Entity] = {}
         self.associations: dict[tuple[str, str], Association] = {}
+        # trial components SageMaker makes for its jobs, by ARN: Type, Name, SourceArn, times
+        self.job_components: dict[str, dict[str, Any]] = {}
 
     # -- artifacts, contexts, actions ----------------------------------------------------
 
@@ -244,6 +246,55 @@ class LineageGraph:
                 return entity.arn
         raise LineageError("ResourceNotFound", f"Artifact with source {source_uri} does not exist")
 
+    def artifact_for(self, source_uri: str, artifact_type: str) -> str:
+        """The artifact of ``source_uri`` and type, made when missing, as SageMaker's own
+        lineage tracking reuses one artifact per source (so a model produced by a training
+        job is the model its endpoint deploys)."""
+        for entity in self.entities.values():
+            if (
+                entity.kind == "artifact"
+                and entity.type == artifact_type
+                and entity.source.get("SourceUri") == source_uri
+            ):
+                return entity.arn
+        return self.create(
+            "artifact", {"Source": {"SourceUri": source_uri}, "ArtifactType": artifact_type}
+        )
+
+    def context_for(self, name: str, source_uri: str, context_type: str) -> str:
+        """The context of that name, made when missing."""
+        try:
+            return self.find("context", name).arn
+        except LineageError:
+            return self.create(
+                "context",
+                {
+                    "ContextName": name,
+                    "ContextType": context_type,
+                    "Source": {"SourceUri": source_uri, "SourceType": "ARN"},
+                },
+            )
+
+    def action_for(self, name: str, source_uri: str, action_type: str) -> str:
+        """The action of that name, made when missing."""
+        try:
+            return self.find("action", name).arn
+        except LineageError:
+            return self.create(
+                "action",
+                {
+                    "ActionName": name,
+                    "ActionType": action_type,
+                    "Status": "Completed",
+                    "Source": {"SourceUri": source_uri, "SourceType": "ARN"},
+                },
+            )
+
+    def link(self, source: str, destination: str, kind: str) -> None:
+        """Associate once: a second link of the same pair changes nothing."""
+        if (source, destination) not in self.associations:
+            self.associate(source, destination, kind)
+
     # -- associations ----------------------------------------------------------------------
 
     def associate(self, source: str, destination: str, kind: str | None) -> None:
@@ -320,6 +371,9 @@ class LineageGraph:
                 "Modified": entity.modified,
                 "Properties": entity.properties,
             }
+        component = self.job_components.get(arn)
+        if component is not None:
+            return {"Arn": arn, "LineageType": "TrialComponent", **component}
         other = self.external(arn)
         if other is None:
             raise LineageError("ResourceNotFound", f"{arn} does not exist")
@@ -378,6 +432,7 @@ class LineageGraph:
         return {
             "entities": [e.to_json() for e in self.entities.values()],
             "associations": [a.to_json() for a in self.associations.values()],
+            "job_components": self.job_components,
         }
 
     def load(self, saved: dict[str, Any]) -> None:
@@ -389,6 +444,9 @@ class LineageGraph:
                 item["source"], item["destination"], item.get("type"), _as_time(item["created"])
             )
             self.associations[(association.source, association.destination)] = association
+        for arn, component in saved.get("job_components", {}).items():
+            times = {k: _as_time(component[k]) for k in ("Created", "Modified") if k in component}
+            self.job_components[arn] = {**component, **times}
 
 
 def _matches(value: Any, wanted: Any) -> bool:

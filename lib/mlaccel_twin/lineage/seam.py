@@ -3,8 +3,10 @@
 Adds CreateArtifact, DescribeArtifact, ListArtifacts, UpdateArtifact, DeleteArtifact, the same
 for contexts and actions, AddAssociation, DeleteAssociation, ListAssociations and QueryLineage
 to moto's SageMaker responses, over one :class:`~mlaccel_twin.lineage.graph.LineageGraph` per
-account and region. Trial components (moto's) may be ends of associations. The graphs are
-saved with the twin's state (:func:`snapshot`, :func:`restore`).
+account and region. Trial components (moto's) may be ends of associations. Jobs and endpoints
+record their own lineage (:mod:`mlaccel_twin.lineage.automatic`); a job's trial component
+names its job (DescribeTrialComponent's ``Source``, ListTrialComponents by ``SourceArn``). The
+graphs are saved with the twin's state (:func:`snapshot`, :func:`restore`).
 
 Written for moto 5.2.5 (``mlaccel_twin.seams.PINNED_VERSIONS``); :func:`check_seams` fails
 loudly when moto's SageMaker responses no longer have what this seam uses.
@@ -18,12 +20,12 @@ from collections.abc import Callable
 from typing import Any
 
 from mlaccel_twin._runtime import TwinRuntime
-from mlaccel_twin._seam import add, fail_if_broken, missing_attributes
+from mlaccel_twin._seam import add, fail_if_broken, missing_attributes, replace
 from mlaccel_twin.lineage.graph import KINDS, LineageError, LineageGraph
 
 # (account, region) -> its graph
 _graphs: dict[tuple[str, str], LineageGraph] = {}
-_lock = threading.RLock()
+LOCK = threading.RLock()  # guards every graph
 PAGE_SIZE = 100
 
 
@@ -33,7 +35,9 @@ def check_seams() -> None:
 
     needed = [
         (SageMakerResponse, "sagemaker_backend"),
-        (SageMakerModelBackend, "__init__"),
+        (SageMakerResponse, "describe_trial_component"),
+        (SageMakerResponse, "list_trial_components"),
+        (SageMakerModelBackend, "create_trial_component"),
     ]
     fail_if_broken("lineage", missing_attributes(needed))
 
@@ -45,12 +49,58 @@ def install(runtime: TwinRuntime) -> None:
     check_seams()
     for name, action in _actions().items():
         add(SageMakerResponse, name, action)
+    replace(SageMakerResponse, "describe_trial_component", _with_job_source)
+    replace(SageMakerResponse, "list_trial_components", _by_job_source)
+
+
+def _with_job_source(original: Callable[..., Any]) -> Callable[..., Any]:
+    # moto keeps no Source; a job's trial component names its job, as SageMaker's do.
+    def describe_trial_component(self: Any) -> Any:
+        from mlaccel_twin.lineage.automatic import component_source
+
+        result = original(self)
+        arn = result.result.get("TrialComponentArn", "")
+        with LOCK:
+            source = component_source(graph_for(self.sagemaker_backend), arn)
+        return type(result)({**result.result, "Source": source}) if source else result
+
+    return describe_trial_component
+
+
+def _by_job_source(original: Callable[..., Any]) -> Callable[..., Any]:
+    # moto ignores SourceArn; it finds the trial component SageMaker made for a job.
+    def list_trial_components(self: Any) -> Any:
+        from moto.core.responses import ActionResult
+
+        source = dict(json.loads(self.body or "{}")).get("SourceArn")
+        if not source:
+            return original(self)
+        with LOCK:
+            graph = graph_for(self.sagemaker_backend)
+            found = [
+                {
+                    "TrialComponentName": c["Name"],
+                    "TrialComponentArn": arn,
+                    "DisplayName": c["Name"],
+                    "TrialComponentSource": {
+                        "SourceArn": c["SourceArn"],
+                        "SourceType": c["SourceType"],
+                    },
+                    "CreationTime": c["Created"],
+                    "LastModifiedTime": c["Modified"],
+                }
+                for arn, c in graph.job_components.items()
+                if c["SourceArn"] == source
+            ]
+        return ActionResult({"TrialComponentSummaries": found})
+
+    return list_trial_components
 
 
 def graph_for(backend: Any) -> LineageGraph:
     """The lineage graph of a moto SageMaker backend's account and region."""
     key = (backend.account_id, backend.region_name)
-    with _lock:
+    with LOCK:
         if key not in _graphs:
             _graphs[key] = LineageGraph(*key, external=lambda arn: _trial_component(backend, arn))
         return _graphs[key]
@@ -76,7 +126,7 @@ def _trial_component(backend: Any, arn: str) -> dict[str, Any] | None:
 
 def snapshot() -> list[dict[str, Any]]:
     """Every graph, for the twin's saved state."""
-    with _lock:
+    with LOCK:
         return [
             {"account": account, "region": region, **graph.to_json()}
             for (account, region), graph in _graphs.items()
@@ -87,8 +137,14 @@ def restore(saved: list[dict[str, Any]]) -> None:
     """Load graphs saved by :func:`snapshot` into the running twin."""
     from moto.sagemaker.models import sagemaker_backends
 
+    from mlaccel_twin.lineage.automatic import ensure_component
+
     for item in saved:
-        graph_for(sagemaker_backends[item["account"]][item["region"]]).load(item)
+        backend = sagemaker_backends[item["account"]][item["region"]]
+        graph = graph_for(backend)
+        graph.load(item)
+        for component in graph.job_components.values():
+            ensure_component(backend, component["Name"])
 
 
 def _served(work: Callable[[LineageGraph, dict[str, Any]], dict[str, Any]]) -> Any:
@@ -100,7 +156,7 @@ def _served(work: Callable[[LineageGraph, dict[str, Any]], dict[str, Any]]) -> A
 
         params = dict(json.loads(self.body or "{}"))
         try:
-            with _lock:
+            with LOCK:
                 return ActionResult(work(graph_for(self.sagemaker_backend), params))
         except LineageError as error:
             if error.code == "ResourceNotFound":

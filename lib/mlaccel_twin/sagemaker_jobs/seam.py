@@ -26,6 +26,7 @@ from typing import Any
 from mlaccel_twin._runtime import TwinRuntime, active_runtime
 from mlaccel_twin._seam import add, fail_if_broken, missing_attributes, replace
 from mlaccel_twin.job_log import CloudWatchJobLog
+from mlaccel_twin.lineage import automatic
 from mlaccel_twin.s3_urls import with_s3_uris
 from mlaccel_twin.sagemaker_jobs import engine, tuning
 
@@ -164,11 +165,12 @@ def _launch_training(backend: Any, request: dict[str, Any]) -> None:
     job.final_metric_data_list = []
     job.training_end_time = None
     job.model_artifacts = None
+    automatic.training_started(backend, request)
     runtime = active_runtime()
-    runtime.submit(_run_training, runtime, job, request)
+    runtime.submit(_run_training, runtime, job, request, backend)
 
 
-def _run_training(runtime: TwinRuntime, job: Any, request: dict[str, Any]) -> None:
+def _run_training(runtime: TwinRuntime, job: Any, request: dict[str, Any], backend: Any) -> None:
     from moto.core.utils import utcnow
 
     name = request["TrainingJobName"]
@@ -188,6 +190,7 @@ def _run_training(runtime: TwinRuntime, job: Any, request: dict[str, Any]) -> No
     if outcome.status == "Completed":
         output = request["OutputDataConfig"]["S3OutputPath"].rstrip("/")
         job.model_artifacts = {"S3ModelArtifacts": f"{output}/{name}/output/model.tar.gz"}
+        automatic.training_ended(backend, name, job.model_artifacts["S3ModelArtifacts"])
     else:
         job.failure_reason = outcome.reason
     job.training_end_time = job.last_modified_time = now
@@ -204,11 +207,12 @@ def _launch_processing(backend: Any, request: dict[str, Any]) -> None:
     job.processing_resources = request.get("ProcessingResources")
     if request.get("Environment"):
         job.environment = request["Environment"]
+    automatic.processing_started(backend, request)
     runtime = active_runtime()
-    runtime.submit(_run_processing, runtime, job, request)
+    runtime.submit(_run_processing, runtime, job, request, backend)
 
 
-def _run_processing(runtime: TwinRuntime, job: Any, request: dict[str, Any]) -> None:
+def _run_processing(runtime: TwinRuntime, job: Any, request: dict[str, Any], backend: Any) -> None:
     from moto.core.utils import utcnow
 
     name = request["ProcessingJobName"]
@@ -224,6 +228,8 @@ def _run_processing(runtime: TwinRuntime, job: Any, request: dict[str, Any]) -> 
         job.failure_reason = reason
         job.exit_message = reason
     job.processing_end_time = job.last_modified_time = utcnow()
+    if status == "Completed":
+        automatic.processing_ended(backend, request)
     job.processing_job_status = status
     _save_finished_jobs(runtime)
 
@@ -237,7 +243,7 @@ def _save_finished_jobs(runtime: TwinRuntime) -> None:
     if store is None or store.restoring:
         return
     try:
-        store.save(runtime.client, ["jobs"])
+        store.save(runtime.client, ["jobs", "lineage"])
     except Exception:  # the job's outcome stands; only its saved copy is late
         log.exception("saving the finished jobs failed")
 

@@ -527,7 +527,9 @@ def parts_changed_by(target: str, method: str, path: str) -> tuple[str, ...]:
             return ("registry",)
         if action in ("AddTags", "DeleteTags"):
             return ("registry", "sagemaker")
-        if action.endswith(("Model", "EndpointConfig", "Endpoint")):
+        if action.endswith("Endpoint"):  # an endpoint records its deployment's lineage
+            return ("sagemaker", "lineage")
+        if action.endswith(("Model", "EndpointConfig")):
             return ("sagemaker",)
         return ()
     if service == "AWSStepFunctions" and changes and "Execution" not in action:

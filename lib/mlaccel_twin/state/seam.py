@@ -93,6 +93,15 @@ def active_store() -> StateStore | None:
     return store if isinstance(store, StateStore) and not store.restoring else None
 
 
+def restoring() -> bool:
+    """Whether the twin in this process is putting its saved state back (what is recreated
+    then brings its own saved records; nothing is derived from it anew)."""
+    if not has_active_runtime():
+        return False
+    store = active_runtime().services.get(SERVICE_KEY)
+    return isinstance(store, StateStore) and store.restoring
+
+
 def _after(
     record: Callable[[StateStore, Any, tuple[Any, ...], dict[str, Any]], None],
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:

@@ -1,7 +1,8 @@
 """Glue jobs on the twin, written as boto3 users and Step Functions definitions write them: a
 Python shell job really runs its script with its arguments, a failing script fails its run with
-the error, Spark jobs are refused with the reason, and ``glue:startJobRun.sync`` waits for the
-run and passes it on (or fails into its Catch)."""
+the error, Spark jobs are refused with the reason, a job runs at most its MaxConcurrentRuns at
+once, and ``glue:startJobRun.sync`` waits for the run and passes it on (or fails into its
+Catch, with Glue's error when StartJobRun itself is refused)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import uuid
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 import mlaccel
 from tests.mlaccel_twin.conformance.aws import ROLE
@@ -32,6 +34,7 @@ s3.put_object(Bucket=bucket, Key=key, Body=f"{args.JOB_NAME} kept {len(rows)} ro
 print("done")
 """
 FAILING_SCRIPT = "raise ValueError('the input has no id column')\n"
+SLOW_SCRIPT = "import time\ntime.sleep(2)\n"
 
 
 def _job(conn: mlaccel.Connection, script: str, command: str = "pythonshell", **job: Any) -> str:
@@ -93,6 +96,24 @@ def test_a_spark_job_is_refused_with_the_reason(conn: mlaccel.Connection) -> Non
     assert run["JobRunState"] == "FAILED"
     assert "runs only Python shell jobs" in run["ErrorMessage"]
     assert "MLACCEL_BACKEND=aws" in run["ErrorMessage"]
+
+
+def test_a_job_runs_at_most_its_max_concurrent_runs_at_once(conn: mlaccel.Connection) -> None:
+    glue = conn.client("glue")
+    single = _job(conn, SLOW_SCRIPT)  # MaxConcurrentRuns is 1 unless the job says otherwise
+    first = glue.start_job_run(JobName=single)["JobRunId"]
+    with pytest.raises(ClientError) as refused:
+        glue.start_job_run(JobName=single)
+    assert refused.value.response["Error"]["Code"] == "ConcurrentRunsExceededException"
+    assert _finished(conn, single, first)["JobRunState"] == "SUCCEEDED"
+    again = glue.start_job_run(JobName=single)["JobRunId"]  # the slot is free once it ends
+
+    double = _job(conn, SLOW_SCRIPT, ExecutionProperty={"MaxConcurrentRuns": 2})
+    runs = [glue.start_job_run(JobName=double)["JobRunId"] for _ in range(2)]
+    states = {run["Id"]: run["JobRunState"] for run in glue.get_job_runs(JobName=double)["JobRuns"]}
+    assert [states[run] for run in runs] == ["RUNNING", "RUNNING"]
+    assert _finished(conn, single, again)["JobRunState"] == "SUCCEEDED"
+    assert [_finished(conn, double, run)["JobRunState"] for run in runs] == ["SUCCEEDED"] * 2
 
 
 def _execute(conn: mlaccel.Connection, definition: dict[str, Any]) -> dict[str, Any]:
@@ -177,5 +198,37 @@ def test_start_job_run_without_sync_answers_the_run_id(conn: mlaccel.Connection)
     }
     execution = _execute(conn, definition)
     assert execution["status"] == "SUCCEEDED", execution
-    run_id = json.loads(execution["output"])["JobRunId"]
-    assert _finished(conn, job, run_id)["JobRunState"] == "SUCCEEDED"
+    output = json.loads(execution["output"])
+    assert output["JobName"] == job
+    assert _finished(conn, job, output["JobRunId"])["JobRunState"] == "SUCCEEDED"
+
+
+def test_a_refused_start_job_run_fails_the_task_with_glues_error(
+    conn: mlaccel.Connection,
+) -> None:
+    missing = f"glue-missing-{uuid.uuid4().hex[:8]}"
+    definition = {
+        "StartAt": "Start",
+        "States": {
+            "Start": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::glue:startJobRun.sync",
+                "Parameters": {"JobName": missing},
+                "Catch": [
+                    {
+                        "ErrorEquals": ["States.TaskFailed"],
+                        "ResultPath": "$.error",
+                        "Next": "Refused",
+                    }
+                ],
+                "End": True,
+            },
+            "Refused": {"Type": "Pass", "End": True},
+        },
+    }
+    execution = _execute(conn, definition)
+    assert execution["status"] == "SUCCEEDED", execution
+    error = json.loads(execution["output"])["error"]
+    assert error["Error"] == "Glue.EntityNotFoundException"
+    assert missing in error["Cause"]
+    assert "Service: AWSGlue" in error["Cause"]

@@ -146,3 +146,57 @@ def test_a_trial_component_can_be_an_end_of_an_association(conn: mlaccel.Connect
     assert found["Edges"] == [
         {"SourceArn": data, "DestinationArn": component, "AssociationType": "ContributedTo"}
     ]
+
+
+@pytest.mark.slow
+def test_a_deployed_model_traces_back_to_its_training_data_on_its_own(
+    conn: mlaccel.Connection, session
+) -> None:  # type: ignore[no-untyped-def]
+    import numpy as np
+    import pandas as pd
+    from sagemaker import image_uris
+    from sagemaker.estimator import Estimator
+    from sagemaker.inputs import TrainingInput
+    from sagemaker.lineage.visualizer import LineageTableVisualizer
+
+    run = uuid.uuid4().hex[:8]
+    rng = np.random.default_rng(4)
+    rows = pd.DataFrame({"y": rng.normal(size=200), "a": rng.normal(size=200)})
+    key = f"lineage/{run}/train/rows.csv"
+    conn.client("s3").put_object(
+        Bucket=conn.bucket, Key=key, Body=rows.to_csv(index=False, header=False)
+    )
+    train_uri = f"s3://{conn.bucket}/lineage/{run}/train"
+    estimator = Estimator(
+        image_uri=image_uris.retrieve("xgboost", conn.region, "1.7-1"),
+        role=conn.role_arn,
+        instance_count=1,
+        instance_type="ml.m5.large",
+        output_path=f"s3://{conn.bucket}/lineage/{run}/models",
+        hyperparameters={"num_round": "3", "objective": "reg:squarederror"},
+        sagemaker_session=session,
+    )
+    estimator.fit({"train": TrainingInput(train_uri, content_type="text/csv")}, logs=False)
+    job = estimator.latest_training_job.name
+    predictor = estimator.deploy(
+        initial_instance_count=1, instance_type="ml.m5.large", endpoint_name=f"lineage-{run}"
+    )
+    try:
+        context = predictor.endpoint_context()
+        assert [a.source.source_uri for a in context.dataset_artifacts()] == [train_uri]
+        job_arn = conn.client("sagemaker").describe_training_job(TrainingJobName=job)[
+            "TrainingJobArn"
+        ]
+        assert context.training_job_arns() == [job_arn]
+
+        table = LineageTableVisualizer(session).show(training_job_name=job)
+        rows_seen = set(zip(table["Direction"], table["Type"], table["Name/Source"], strict=True))
+        assert ("Input", "DataSet", train_uri) in rows_seen
+        # the table shortens long sources to their start and end
+        assert any(
+            d == "Output" and t == "Model" and estimator.model_data.endswith(n.split("...")[-1])
+            for d, t, n in rows_seen
+        )
+        assert any(d == "Input" and t == "Image" for d, t, _ in rows_seen)
+    finally:
+        predictor.delete_endpoint()
