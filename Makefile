@@ -35,7 +35,7 @@ setup: $(STAMP)
 # sidebar (an editable install skips data-files); Python 3.11 to 3.13 ($(PYTHON), e.g.
 # PYTHON=python3.12). In a git clone, nbstripout strips notebook outputs on `git add`
 # (.gitattributes names the filter; this defines it in .git/config).
-$(STAMP): pyproject.toml $(LOCK)
+$(STAMP): pyproject.toml setup.py lib/mlaccel/monitor/_scan.c $(LOCK)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet --no-deps -r $(LOCK)
@@ -123,9 +123,11 @@ test-lowest: setup
 	@"$(or $(PY312),python3.12)" -c 'import sys; assert sys.version_info[:2] == (3, 12)' \
 	  2>/dev/null || { echo "make test-lowest needs Python 3.12: pyenv install 3.12" \
 	  "(or name one with PY312=/path/to/python3.12)" >&2; exit 1; }
-	rm -rf $(LOWEST_DIR) build/lib build/bdist.*
+	rm -rf $(LOWEST_DIR) build/lib build/bdist.* build/temp.*
 	$(PY312) -m venv $(LOWEST_DIR)/venv
-	$(BIN)/python -m pip wheel --quiet --no-deps --no-build-isolation -w $(LOWEST_DIR)/dist .
+	# built by the Python it runs on: the wheel carries the drift check's compiled pass
+	$(LOWEST_PYTHON) -m pip install --quiet -c $(LOWEST) setuptools
+	$(LOWEST_PYTHON) -m pip wheel --quiet --no-deps --no-build-isolation -w $(LOWEST_DIR)/dist .
 	$(LOWEST_PYTHON) -m pip install --quiet -c $(LOWEST) "$$(ls $(LOWEST_DIR)/dist/mlaccel-*.whl)[twin]"
 	$(LOWEST_PYTHON) -m pip install --quiet --no-deps -r $(LOWEST)
 	MLACCEL_LOCK=$(LOWEST) $(LOWEST_PYTHON) -m pytest -q -p no:cacheprovider $(XDIST) \
@@ -143,10 +145,11 @@ test-py313: setup
 	@"$(or $(PY313),python3.13)" -c 'import sys; assert sys.version_info[:2] == (3, 13)' \
 	  2>/dev/null || { echo "make test-py313 needs Python 3.13: pyenv install 3.13" \
 	  "(or name one with PY313=/path/to/python3.13)" >&2; exit 1; }
-	rm -rf $(PY313_DIR) build/lib build/bdist.*
+	rm -rf $(PY313_DIR) build/lib build/bdist.* build/temp.*
 	$(PY313) -m venv $(PY313_DIR)/venv
-	$(BIN)/python -m pip wheel --quiet --no-deps --no-build-isolation -w $(PY313_DIR)/dist .
 	$(PY313_DIR)/venv/bin/python -m pip install --quiet --no-deps -r $(LOCK)
+	$(PY313_DIR)/venv/bin/python -m pip wheel --quiet --no-deps --no-build-isolation \
+	  -w $(PY313_DIR)/dist .
 	$(PY313_DIR)/venv/bin/python -m pip install --quiet --no-deps $(PY313_DIR)/dist/mlaccel-*.whl
 	$(PY313_DIR)/venv/bin/python -m pytest -q -p no:cacheprovider $(XDIST) \
 	  tests/test_packaging.py tests/mlaccel/monitor tests/mlaccel_twin/test_seams.py

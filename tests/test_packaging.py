@@ -17,10 +17,11 @@ import pytest
 
 from mlaccel import _paths, cli
 from mlaccel.errors import MLAccelError
-from tests.support import REPO, needs_checkout
+from tests.support import REPO, needs_checkout, needs_tool
 
 SHIPPED = ("seedcode", "notebooks", "snippets")
-CACHES = shutil.ignore_patterns("__pycache__", "*.egg-info", ".ipynb_checkpoints")
+# and the compiled pass an editable install builds in place: the wheel builds its own
+CACHES = shutil.ignore_patterns("__pycache__", "*.egg-info", ".ipynb_checkpoints", "*.so")
 
 
 def _kit_files(folder: str) -> list[Path]:
@@ -39,7 +40,7 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[zipfile.ZipFile]
     work = tmp_path_factory.mktemp("wheel")
     source = work / "src"
     source.mkdir()
-    for name in ("pyproject.toml", "README.md"):
+    for name in ("pyproject.toml", "setup.py", "README.md"):
         shutil.copy(REPO / name, source / name)
     for folder in ("lib", *SHIPPED):
         shutil.copytree(REPO / folder, source / folder, ignore=CACHES)
@@ -120,6 +121,12 @@ def test_the_wheel_carries_both_packages_and_their_data(wheel: zipfile.ZipFile) 
     ):
         assert member in names, member
     assert not [name for name in names if "__pycache__" in name]
+
+
+@needs_tool("cc", "apt-get install gcc (pip builds the drift check's compiled pass with it)")
+def test_the_wheel_carries_the_drift_checks_compiled_pass(wheel: zipfile.ZipFile) -> None:
+    compiled = [n for n in wheel.namelist() if n.startswith("mlaccel/monitor/_scan.")]
+    assert len([n for n in compiled if n.endswith(".so")]) == 1, compiled
 
 
 def test_the_wheels_metadata_states_ranges_and_the_cpu_xgboost(wheel: zipfile.ZipFile) -> None:

@@ -265,7 +265,7 @@ def test_the_wheel_carries_the_snippets(tmp_path: Path) -> None:
     pytest.importorskip("setuptools")
     source = tmp_path / "src"
     source.mkdir()
-    for name in ("pyproject.toml", "README.md"):
+    for name in ("pyproject.toml", "setup.py", "README.md"):
         shutil.copy(REPO / name, source / name)
     shutil.copytree(
         REPO / "lib" / "mlaccel",

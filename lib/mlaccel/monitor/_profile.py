@@ -19,6 +19,7 @@ import pyarrow.compute as pc
 
 from mlaccel.errors import MLAccelInputError
 from mlaccel.monitor._formats import FRACTIONAL, INTEGRAL, STRING, UNKNOWN
+from mlaccel.monitor._kernel import scan_numeric
 from mlaccel.monitor._sketch import (
     Binner,
     NumericReference,
@@ -360,21 +361,28 @@ class Moments:
         if size == 0:
             return
         batch_total = float(values.sum())
-        batch_mean = batch_total / size
-        centered = values - batch_mean
+        centered = values - batch_total / size
         # Plain ufuncs, not np.dot: BLAS threads cost milliseconds per call on a busy machine.
         np.square(centered, out=centered)
-        batch_m2 = float(centered.sum())
+        low, high = float(values.min()), float(values.max())
+        negative = int(np.count_nonzero(values < 0)) if low < 0 else 0
+        self.add_batch(size, batch_total, float(centered.sum()), low, high, negative)
+
+    def add_batch(
+        self, size: int, total: float, m2: float, low: float, high: float, negative: int
+    ) -> None:
+        """Pool one batch's count, sum, squares about its own mean, extremes and negatives."""
+        if size == 0:
+            return
+        batch_mean = total / size
         delta = batch_mean - self.mean
         combined = self.count + size
-        self.m2 += batch_m2 + delta * delta * self.count * size / combined
+        self.m2 += m2 + delta * delta * self.count * size / combined
         self.mean += delta * size / combined
         self.count = combined
-        self.total += batch_total
-        low, high = float(values.min()), float(values.max())
+        self.total += total
         self.low, self.high = min(self.low, low), max(self.high, high)
-        if low < 0:
-            self.negative += int(np.count_nonzero(values < 0))
+        self.negative += negative
 
     @property
     def std_dev(self) -> float:
@@ -487,6 +495,10 @@ class ColumnStats:
             # A column that started as text stays text, so its category counts stay complete.
             array = pc.cast(array, pa.string())
             kind = TEXT
+        if want_numbers and kind != TEXT and self.summary is None and self.binner is not None:
+            scanned = self._scan(array, count_whole)
+            if scanned is not None:
+                return scanned
         want_categories = kind == TEXT and not self.categories.overflowed
         values = split_values(
             array,
@@ -514,6 +526,32 @@ class ColumnStats:
         if values.categories is not None:
             self.categories.add(*values.categories)
         return values
+
+    def _scan(self, array: pa.Array | pa.ChunkedArray, count_whole: bool) -> Values | None:
+        """The compiled pass over a numeric batch of a check (``None``: not available)."""
+        assert self.binner is not None and self.slots is not None and self.tails is not None
+        if isinstance(array, pa.ChunkedArray):
+            array = array.combine_chunks()
+        found = scan_numeric(array, self.binner, self.slots, want_whole=count_whole)
+        if found is None:
+            return None
+        rows, is_int = len(array), pa.types.is_integer(array.type)
+        integral = found.present if is_int else 0
+        fractional = found.present - integral
+        whole = found.whole if count_whole and not is_int else 0
+        self.rows += rows
+        self.integral += integral
+        self.fractional += fractional
+        self.whole += whole
+        self.moments.add_batch(
+            found.present, found.total, found.m2, found.low, found.high, found.negative
+        )
+        if found.tails.size:
+            self.tails.add(found.tails)
+        kind = TYPED_INT if is_int else TYPED_FLOAT
+        return Values(
+            rows, rows - found.present, integral, fractional, 0, np.empty(0), None, kind, whole
+        )
 
     def drop_numbers(self) -> None:
         """Free the numeric summary of a column that turned out to be text."""

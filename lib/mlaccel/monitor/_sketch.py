@@ -286,20 +286,27 @@ class Binner:
     """
 
     def __init__(self, edges: np.ndarray, cells: int = 1 << 16) -> None:
-        self.edges = edges
+        self.edges = np.ascontiguousarray(edges, dtype=np.float64)
+        edges = self.edges
         self.size = int(edges.size)
+        self.tail_start = tail_start(edges)
+        self.origin, self.scale = 0.0, 1.0
+        # For the compiled pass (mlaccel.monitor._kernel): edges below each cell, and cells.
+        self.kernel_table: tuple[np.ndarray, int] = (np.zeros(1, dtype=np.int64), 0)
         # A binary search over even a dozen edges costs more than the table lookup.
         self._table = self.size > 4
         if not self._table:
             return
         low, high = float(edges[0]), float(edges[-1])
         width = (high - low) / cells if high > low else 1.0
-        self._origin = low - width
-        self._scale = 1.0 / width
+        self._origin = self.origin = low - width
+        self._scale = self.scale = 1.0 / width
         self._cells = cells + 2
         cell_of_edge = self._cell(edges)
         per_cell = np.bincount(cell_of_edge, minlength=self._cells)
-        self._below = np.concatenate(([0], np.cumsum(per_cell)[:-1])).astype(np.intp)
+        cumulative = np.concatenate(([0], np.cumsum(per_cell))).astype(np.int64)
+        self.kernel_table = (cumulative, self._cells)
+        self._below = cumulative[:-1].astype(np.intp)
         self._edge = np.full(self._cells, np.inf)
         single = per_cell[cell_of_edge] == 1
         self._edge[cell_of_edge[single]] = edges[single]
