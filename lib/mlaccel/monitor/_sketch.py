@@ -292,7 +292,7 @@ class Binner:
         self.tail_start = tail_start(edges)
         self.origin, self.scale = 0.0, 1.0
         # For the compiled pass (mlaccel.monitor._kernel): edges below each cell, and cells.
-        self.kernel_table: tuple[np.ndarray, int] = (np.zeros(1, dtype=np.int64), 0)
+        self.kernel_table: tuple[np.ndarray, int] = (np.zeros(1, dtype=np.int32), 0)
         # A binary search over even a dozen edges costs more than the table lookup.
         self._table = self.size > 4
         if not self._table:
@@ -304,8 +304,9 @@ class Binner:
         self._cells = cells + 2
         cell_of_edge = self._cell(edges)
         per_cell = np.bincount(cell_of_edge, minlength=self._cells)
-        cumulative = np.concatenate(([0], np.cumsum(per_cell))).astype(np.int64)
-        self.kernel_table = (cumulative, self._cells)
+        cumulative = np.concatenate(([0], np.cumsum(per_cell)))
+        # int32: half the table's cache footprint (a sketch has far fewer than 2**31 edges)
+        self.kernel_table = (cumulative.astype(np.int32), self._cells)
         self._below = cumulative[:-1].astype(np.intp)
         self._edge = np.full(self._cells, np.inf)
         single = per_cell[cell_of_edge] == 1
