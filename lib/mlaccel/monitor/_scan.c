@@ -59,7 +59,13 @@ static inline int is_valid(const uint8_t *bits, Py_ssize_t i)
     return bits == NULL || ((bits[i >> 3] >> (i & 7)) & 1);
 }
 
-#define VALUE(i) (is_int ? (double)ints[i] : doubles[i])
+/* The i-th value as a double, and whether it is present (not null, finite). */
+static inline int present(const double *doubles, const int64_t *ints, int is_int,
+                          const uint8_t *bits, Py_ssize_t i, double *v)
+{
+    *v = is_int ? (double)ints[i] : doubles[i];
+    return is_valid(bits, i) && isfinite(*v);
+}
 
 static void scan(const double *doubles, const int64_t *ints, int is_int,
                  const uint8_t *restrict bits, Py_ssize_t offset, Py_ssize_t length,
@@ -70,10 +76,8 @@ static void scan(const double *doubles, const int64_t *ints, int is_int,
 {
     Summary s = {0, 0, 0, 0, 0.0, INFINITY, -INFINITY, 0.0};
     for (Py_ssize_t i = 0; i < length; i++) {
-        if (!is_valid(bits, offset + i))
-            continue;
-        double v = VALUE(offset + i);
-        if (!isfinite(v))
+        double v;
+        if (!present(doubles, ints, is_int, bits, offset + i, &v))
             continue;
         s.present++;
         s.total += v;
@@ -91,10 +95,8 @@ static void scan(const double *doubles, const int64_t *ints, int is_int,
         /* Squares about the batch mean, as the numpy path pools them. */
         double mean = s.total / (double)s.present, m2 = 0.0;
         for (Py_ssize_t i = 0; i < length; i++) {
-            if (!is_valid(bits, offset + i))
-                continue;
-            double v = VALUE(offset + i);
-            if (!isfinite(v))
+            double v;
+            if (!present(doubles, ints, is_int, bits, offset + i, &v))
                 continue;
             double d = v - mean;
             m2 += d * d;

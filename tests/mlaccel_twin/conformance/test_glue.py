@@ -116,6 +116,19 @@ def test_a_job_runs_at_most_its_max_concurrent_runs_at_once(conn: mlaccel.Connec
     assert [_finished(conn, double, run)["JobRunState"] for run in runs] == ["SUCCEEDED"] * 2
 
 
+def _caught_run(job_name: str, on_failure: str) -> dict[str, Any]:
+    """A task that runs a Glue job to its end, its failure caught into ``$.error``."""
+    return {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::glue:startJobRun.sync",
+        "Parameters": {"JobName": job_name},
+        "Catch": [
+            {"ErrorEquals": ["States.TaskFailed"], "ResultPath": "$.error", "Next": on_failure}
+        ],
+        "End": True,
+    }
+
+
 def _execute(conn: mlaccel.Connection, definition: dict[str, Any]) -> dict[str, Any]:
     sfn = conn.client("stepfunctions")
     machine = sfn.create_state_machine(
@@ -155,19 +168,7 @@ def test_start_job_run_sync_waits_for_the_run_and_catches_its_failure(
                 "ResultPath": "$.copy",
                 "Next": "Validate",
             },
-            "Validate": {
-                "Type": "Task",
-                "Resource": "arn:aws:states:::glue:startJobRun.sync",
-                "Parameters": {"JobName": bad},
-                "Catch": [
-                    {
-                        "ErrorEquals": ["States.TaskFailed"],
-                        "ResultPath": "$.error",
-                        "Next": "Invalid",
-                    }
-                ],
-                "End": True,
-            },
+            "Validate": _caught_run(bad, "Invalid"),
             "Invalid": {"Type": "Pass", "End": True},
         },
     }
@@ -210,19 +211,7 @@ def test_a_refused_start_job_run_fails_the_task_with_glues_error(
     definition = {
         "StartAt": "Start",
         "States": {
-            "Start": {
-                "Type": "Task",
-                "Resource": "arn:aws:states:::glue:startJobRun.sync",
-                "Parameters": {"JobName": missing},
-                "Catch": [
-                    {
-                        "ErrorEquals": ["States.TaskFailed"],
-                        "ResultPath": "$.error",
-                        "Next": "Refused",
-                    }
-                ],
-                "End": True,
-            },
+            "Start": _caught_run(missing, "Refused"),
             "Refused": {"Type": "Pass", "End": True},
         },
     }
