@@ -404,3 +404,21 @@ def screenshot_pages(pages: list[Path], folder: Path, *, width: int = 1200) -> l
         finally:
             browser.close()
     return shots
+
+
+# ------------------------------------------------------------------------- the twin's clock
+
+
+def move_twin_clock_past_the_hour(url: str, minutes: int = 2) -> None:
+    """Advance the twin's clock to ``minutes`` past its next hour (schedules due fire).
+
+    An hourly cron schedule then has the rest of that hour before it fires on its own, so a
+    test that counts firings does not depend on when in the real hour it runs.
+    """
+    from datetime import datetime
+
+    from mlaccel_twin.clock import advance_clock, clock_now
+
+    now = datetime.fromisoformat(clock_now(url)["now"])
+    into_hour = now.minute * 60 + now.second + now.microsecond / 1e6
+    advance_clock(url, float((3600 - into_hour + minutes * 60) % 3600 or 3600))

@@ -94,9 +94,10 @@ class Twin:
 
         start_clock(runtime)
         if self.state_dir is not None:
+            from mlaccel_twin.state.control import SNAPSHOTS
             from mlaccel_twin.state.seam import SERVICE_KEY, StateStore, restore
 
-            store = StateStore(self.state_dir)
+            store = StateStore(self.state_dir, SNAPSHOTS)
             runtime.services[SERVICE_KEY] = store
             self.restore_seconds = restore(runtime, store)
             log.info("twin state restored from %s in %s", self.state_dir, self.restore_seconds)

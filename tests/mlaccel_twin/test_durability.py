@@ -22,6 +22,7 @@ from mlaccel import cli
 from mlaccel_twin import service_status, stop_service
 from mlaccel_twin._service import start_service
 from mlaccel_twin.clock import advance_clock
+from tests.support import move_twin_clock_past_the_hour
 
 ROLE_TRUST = {
     "Version": "2012-10-17",
@@ -146,6 +147,7 @@ def _write_a_suites_worth(url: str) -> dict[str, Any]:
     )
 
     sm.create_endpoint(EndpointName="credit-endpoint", EndpointConfigName="credit-config")
+    move_twin_clock_past_the_hour(url)  # the one firing below is the schedule's only one
     sm.create_monitoring_schedule(
         MonitoringScheduleName="credit-drift",
         MonitoringScheduleConfig={

@@ -21,8 +21,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from mlaccel_twin.lineage.graph import LineageGraph
-from mlaccel_twin.lineage.seam import LOCK, graph_for
-from mlaccel_twin.state.seam import restoring
+from mlaccel_twin.lineage.store import LOCK, graph_for
+from mlaccel_twin.state.store import restoring
 
 log = logging.getLogger(__name__)
 

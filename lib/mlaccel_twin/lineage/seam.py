@@ -6,7 +6,8 @@ to moto's SageMaker responses, over one :class:`~mlaccel_twin.lineage.graph.Line
 account and region. Trial components (moto's) may be ends of associations. Jobs and endpoints
 record their own lineage (:mod:`mlaccel_twin.lineage.automatic`); a job's trial component
 names its job (DescribeTrialComponent's ``Source``, ListTrialComponents by ``SourceArn``). The
-graphs are saved with the twin's state (:func:`snapshot`, :func:`restore`).
+graphs (:mod:`mlaccel_twin.lineage.store`) are saved with the twin's state (:func:`snapshot`,
+:func:`restore`).
 
 Written for moto 5.2.5 (``mlaccel_twin.seams.PINNED_VERSIONS``); :func:`check_seams` fails
 loudly when moto's SageMaker responses no longer have what this seam uses.
@@ -15,17 +16,16 @@ loudly when moto's SageMaker responses no longer have what this seam uses.
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Callable
 from typing import Any
 
 from mlaccel_twin._runtime import TwinRuntime
 from mlaccel_twin._seam import add, fail_if_broken, missing_attributes, replace
 from mlaccel_twin.lineage.graph import KINDS, LineageError, LineageGraph
+from mlaccel_twin.lineage.store import LOCK, graph_for, snapshot
 
-# (account, region) -> its graph
-_graphs: dict[tuple[str, str], LineageGraph] = {}
-LOCK = threading.RLock()  # guards every graph
+__all__ = ["check_seams", "install", "restore", "snapshot"]
+
 PAGE_SIZE = 100
 
 
@@ -95,42 +95,6 @@ def _by_job_source(original: Callable[..., Any]) -> Callable[..., Any]:
         return ActionResult({"TrialComponentSummaries": found})
 
     return list_trial_components
-
-
-def graph_for(backend: Any) -> LineageGraph:
-    """The lineage graph of a moto SageMaker backend's account and region."""
-    key = (backend.account_id, backend.region_name)
-    with LOCK:
-        if key not in _graphs:
-            _graphs[key] = LineageGraph(*key, external=lambda arn: _trial_component(backend, arn))
-        return _graphs[key]
-
-
-def _trial_component(backend: Any, arn: str) -> dict[str, Any] | None:
-    """A trial component as a vertex (its type: the job kind it tracks, as SageMaker's are)."""
-    if ":experiment-trial-component/" not in arn:
-        return None
-    for component in getattr(backend, "trial_components", {}).values():
-        if component.arn == arn:
-            sources = getattr(component, "sources", None) or []
-            source_type = sources[0].get("SourceType") if sources else None
-            return {
-                "Type": source_type or "TrialComponent",
-                "LineageType": "TrialComponent",
-                "Name": component.trial_component_name,
-                "Created": component.creation_time,
-                "Modified": component.last_modified_time,
-            }
-    return None
-
-
-def snapshot() -> list[dict[str, Any]]:
-    """Every graph, for the twin's saved state."""
-    with LOCK:
-        return [
-            {"account": account, "region": region, **graph.to_json()}
-            for (account, region), graph in _graphs.items()
-        ]
 
 
 def restore(saved: list[dict[str, Any]]) -> None:

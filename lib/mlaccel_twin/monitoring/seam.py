@@ -126,7 +126,7 @@ def fire(
 
 def _save_state(runtime: TwinRuntime) -> None:
     """Save the schedules with their new execution, when the twin keeps its state."""
-    from mlaccel_twin.state.seam import active_store
+    from mlaccel_twin.state.store import active_store
 
     store = active_store()
     if store is not None:

@@ -237,7 +237,7 @@ def _run_processing(runtime: TwinRuntime, job: Any, request: dict[str, Any], bac
 def _save_finished_jobs(runtime: TwinRuntime) -> None:
     """Save the finished jobs with the twin's state, when it keeps one (a job ends long after
     the request that created it, so the request's own save cannot hold its outcome)."""
-    from mlaccel_twin.state.seam import active_store
+    from mlaccel_twin.state.store import active_store
 
     store = active_store()
     if store is None or store.restoring:

@@ -16,9 +16,10 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from mlaccel_twin.state.api import Clients, only, pages, restore_each, tag_arg, tags_of
+
 log = logging.getLogger(__name__)
 
-Clients = Callable[[str], Any]
 # The parts, in the order they are restored: roles before what runs as them, models before
 # their endpoints.
 PARTS = (
@@ -34,49 +35,25 @@ PARTS = (
 )
 
 
-def _pages(client: Any, operation: str, key: str, **kwargs: Any) -> list[Any]:
-    items: list[Any] = []
-    for page in client.get_paginator(operation).paginate(**kwargs):
-        items.extend(page.get(key, []))
-    return items
-
-
-def _only(described: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
-    return {k: described[k] for k in keys if described.get(k) not in (None, [], {})}
-
-
-def _restore_each(kind: str, items: list[Any], create: Callable[[Any], None]) -> None:
-    """Create each saved item; one that fails is logged and the others still come back."""
-    for item in items:
-        try:
-            create(item)
-        except Exception:
-            log.exception("could not restore a saved %s: %s", kind, str(item)[:200])
-
-
-def _tags(sm: Any, arn: str) -> list[dict[str, str]]:
-    return list(sm.list_tags(ResourceArn=arn).get("Tags", []))
-
-
 # -- IAM ------------------------------------------------------------------------------------
 
 
 def snapshot_iam(client: Clients) -> list[dict[str, Any]]:
     iam = client("iam")
     roles = []
-    for role in _pages(iam, "list_roles", "Roles"):
+    for role in pages(iam, "list_roles", "Roles"):
         name = role["RoleName"]
         inline = {
             p: iam.get_role_policy(RoleName=name, PolicyName=p)["PolicyDocument"]
-            for p in _pages(iam, "list_role_policies", "PolicyNames", RoleName=name)
+            for p in pages(iam, "list_role_policies", "PolicyNames", RoleName=name)
         }
         attached = [
             p["PolicyArn"]
-            for p in _pages(iam, "list_attached_role_policies", "AttachedPolicies", RoleName=name)
+            for p in pages(iam, "list_attached_role_policies", "AttachedPolicies", RoleName=name)
         ]
         roles.append(
             {
-                "create": _only(
+                "create": only(
                     {**role, "AssumeRolePolicyDocument": role["AssumeRolePolicyDocument"]},
                     ("RoleName", "Path", "AssumeRolePolicyDocument", "Description"),
                 ),
@@ -108,7 +85,7 @@ def restore_iam(client: Clients, roles: list[dict[str, Any]]) -> None:
         for arn in role["attached"]:
             iam.attach_role_policy(RoleName=create["RoleName"], PolicyArn=arn)
 
-    _restore_each("IAM role", roles, create_role)
+    restore_each("IAM role", roles, create_role)
 
 
 # -- Glue catalog ---------------------------------------------------------------------------
@@ -133,10 +110,10 @@ def snapshot_glue(client: Clients) -> dict[str, Any]:
     """The catalog (databases, tables, partitions) and the job definitions."""
     glue = client("glue")
     databases = []
-    for database in _pages(glue, "get_databases", "DatabaseList"):
+    for database in pages(glue, "get_databases", "DatabaseList"):
         tables = []
-        for table in _pages(glue, "get_tables", "TableList", DatabaseName=database["Name"]):
-            partitions = _pages(
+        for table in pages(glue, "get_tables", "TableList", DatabaseName=database["Name"]):
+            partitions = pages(
                 glue,
                 "get_partitions",
                 "Partitions",
@@ -145,12 +122,12 @@ def snapshot_glue(client: Clients) -> dict[str, Any]:
             )
             tables.append(
                 {
-                    "input": _only(table, _TABLE_KEYS),
-                    "partitions": [_only(p, _PARTITION_KEYS) for p in partitions],
+                    "input": only(table, _TABLE_KEYS),
+                    "partitions": [only(p, _PARTITION_KEYS) for p in partitions],
                 }
             )
-        databases.append({"input": _only(database, _DATABASE_KEYS), "tables": tables})
-    jobs = [_only(job, _JOB_KEYS) for job in _pages(glue, "get_jobs", "Jobs")]
+        databases.append({"input": only(database, _DATABASE_KEYS), "tables": tables})
+    jobs = [only(job, _JOB_KEYS) for job in pages(glue, "get_jobs", "Jobs")]
     return {"databases": databases, "jobs": jobs}
 
 
@@ -189,8 +166,8 @@ def restore_glue(client: Clients, saved: dict[str, Any] | list[dict[str, Any]]) 
                     PartitionInputList=table["partitions"],
                 )
 
-    _restore_each("Glue database", databases, create_database)
-    _restore_each("Glue job", jobs, lambda job: glue.create_job(**job))
+    restore_each("Glue database", databases, create_database)
+    restore_each("Glue job", jobs, lambda job: glue.create_job(**job))
 
 
 # -- model registry -------------------------------------------------------------------------
@@ -215,11 +192,11 @@ _PACKAGE_KEYS = (
 def snapshot_registry(client: Clients) -> list[dict[str, Any]]:
     sm = client("sagemaker")
     groups = []
-    for summary in _pages(sm, "list_model_package_groups", "ModelPackageGroupSummaryList"):
+    for summary in pages(sm, "list_model_package_groups", "ModelPackageGroupSummaryList"):
         name = summary["ModelPackageGroupName"]
         described = sm.describe_model_package_group(ModelPackageGroupName=name)
         versions = sorted(
-            _pages(
+            pages(
                 sm,
                 "list_model_packages",
                 "ModelPackageSummaryList",
@@ -228,15 +205,13 @@ def snapshot_registry(client: Clients) -> list[dict[str, Any]]:
             key=lambda p: int(p.get("ModelPackageVersion") or 0),
         )
         packages = [
-            _only(sm.describe_model_package(ModelPackageName=p["ModelPackageArn"]), _PACKAGE_KEYS)
+            only(sm.describe_model_package(ModelPackageName=p["ModelPackageArn"]), _PACKAGE_KEYS)
             for p in versions
         ]
         groups.append(
             {
-                "input": _only(
-                    described, ("ModelPackageGroupName", "ModelPackageGroupDescription")
-                ),
-                "tags": _tags(sm, described["ModelPackageGroupArn"]),
+                "input": only(described, ("ModelPackageGroupName", "ModelPackageGroupDescription")),
+                "tags": tags_of(sm, described["ModelPackageGroupArn"]),
                 "packages": packages,
             }
         )
@@ -247,17 +222,13 @@ def restore_registry(client: Clients, groups: list[dict[str, Any]]) -> None:
     sm = client("sagemaker")
 
     def create_group(group: dict[str, Any]) -> None:
-        sm.create_model_package_group(**group["input"], **_tag_arg(group["tags"]))
+        sm.create_model_package_group(**group["input"], **tag_arg(group["tags"]))
         for package in group["packages"]:  # in version order: the versions come back the same
             sm.create_model_package(
                 ModelPackageGroupName=group["input"]["ModelPackageGroupName"], **package
             )
 
-    _restore_each("model package group", groups, create_group)
-
-
-def _tag_arg(tags: list[dict[str, str]]) -> dict[str, Any]:
-    return {"Tags": tags} if tags else {}
+    restore_each("model package group", groups, create_group)
 
 
 # -- models, endpoint configurations, endpoints ---------------------------------------------
@@ -283,27 +254,27 @@ _CONFIG_KEYS = (
 def snapshot_sagemaker(client: Clients) -> dict[str, list[dict[str, Any]]]:
     sm = client("sagemaker")
     models = []
-    for summary in _pages(sm, "list_models", "Models"):
+    for summary in pages(sm, "list_models", "Models"):
         described = sm.describe_model(ModelName=summary["ModelName"])
         models.append(
-            {"input": _only(described, _MODEL_KEYS), "tags": _tags(sm, described["ModelArn"])}
+            {"input": only(described, _MODEL_KEYS), "tags": tags_of(sm, described["ModelArn"])}
         )
     configs = []
-    for summary in _pages(sm, "list_endpoint_configs", "EndpointConfigs"):
+    for summary in pages(sm, "list_endpoint_configs", "EndpointConfigs"):
         described = sm.describe_endpoint_config(EndpointConfigName=summary["EndpointConfigName"])
         configs.append(
             {
-                "input": _only(described, _CONFIG_KEYS),
-                "tags": _tags(sm, described["EndpointConfigArn"]),
+                "input": only(described, _CONFIG_KEYS),
+                "tags": tags_of(sm, described["EndpointConfigArn"]),
             }
         )
     endpoints = []
-    for summary in _pages(sm, "list_endpoints", "Endpoints"):
+    for summary in pages(sm, "list_endpoints", "Endpoints"):
         described = sm.describe_endpoint(EndpointName=summary["EndpointName"])
         endpoints.append(
             {
-                "input": _only(described, ("EndpointName", "EndpointConfigName")),
-                "tags": _tags(sm, described["EndpointArn"]),
+                "input": only(described, ("EndpointName", "EndpointConfigName")),
+                "tags": tags_of(sm, described["EndpointArn"]),
             }
         )
     return {"models": models, "endpoint_configs": configs, "endpoints": endpoints}
@@ -311,18 +282,18 @@ def snapshot_sagemaker(client: Clients) -> dict[str, list[dict[str, Any]]]:
 
 def restore_sagemaker(client: Clients, saved: dict[str, list[dict[str, Any]]]) -> None:
     sm = client("sagemaker")
-    _restore_each(
-        "model", saved["models"], lambda m: sm.create_model(**m["input"], **_tag_arg(m["tags"]))
+    restore_each(
+        "model", saved["models"], lambda m: sm.create_model(**m["input"], **tag_arg(m["tags"]))
     )
-    _restore_each(
+    restore_each(
         "endpoint configuration",
         saved["endpoint_configs"],
-        lambda c: sm.create_endpoint_config(**c["input"], **_tag_arg(c["tags"])),
+        lambda c: sm.create_endpoint_config(**c["input"], **tag_arg(c["tags"])),
     )
-    _restore_each(  # their model servers start again
+    restore_each(  # their model servers start again
         "endpoint",
         saved["endpoints"],
-        lambda e: sm.create_endpoint(**e["input"], **_tag_arg(e["tags"])),
+        lambda e: sm.create_endpoint(**e["input"], **tag_arg(e["tags"])),
     )
 
 
@@ -361,7 +332,7 @@ def restore_monitoring(client: Clients, schedules: list[dict[str, Any]]) -> None
         if saved["status"] == "Stopped":
             sm.stop_monitoring_schedule(MonitoringScheduleName=saved["name"])
 
-    _restore_each("monitoring schedule", schedules, create)
+    restore_each("monitoring schedule", schedules, create)
     from mlaccel_twin.monitoring.seam import restore_executions
 
     arns = {
@@ -379,12 +350,12 @@ def restore_monitoring(client: Clients, schedules: list[dict[str, Any]]) -> None
 def snapshot_stepfunctions(client: Clients) -> list[dict[str, Any]]:
     sfn = client("stepfunctions")
     machines = []
-    for summary in _pages(sfn, "list_state_machines", "stateMachines"):
+    for summary in pages(sfn, "list_state_machines", "stateMachines"):
         described = sfn.describe_state_machine(stateMachineArn=summary["stateMachineArn"])
         tags = sfn.list_tags_for_resource(resourceArn=summary["stateMachineArn"]).get("tags", [])
         machines.append(
             {
-                "input": _only(
+                "input": only(
                     described,
                     ("name", "definition", "roleArn", "type", "loggingConfiguration"),
                 ),
@@ -396,7 +367,7 @@ def snapshot_stepfunctions(client: Clients) -> list[dict[str, Any]]:
 
 def restore_stepfunctions(client: Clients, machines: list[dict[str, Any]]) -> None:
     sfn = client("stepfunctions")
-    _restore_each(
+    restore_each(
         "state machine",
         machines,
         lambda m: sfn.create_state_machine(
@@ -427,14 +398,14 @@ def snapshot_lambda(client: Clients) -> list[dict[str, Any]]:
 
     functions = []
     lam = client("lambda")
-    for configuration in _pages(lam, "list_functions", "Functions"):
+    for configuration in pages(lam, "list_functions", "Functions"):
         arn = configuration["FunctionArn"]
         account, region = arn.split(":")[4], arn.split(":")[3]
         function = lambda_backends[account][region].get_function(configuration["FunctionName"])
         tags = lam.list_tags(Resource=arn).get("Tags", {})
         functions.append(
             {
-                "input": _only(configuration, _FUNCTION_KEYS),
+                "input": only(configuration, _FUNCTION_KEYS),
                 "code": base64.b64encode(function.code_bytes).decode(),
                 "tags": tags,
             }
@@ -444,7 +415,7 @@ def snapshot_lambda(client: Clients) -> list[dict[str, Any]]:
 
 def restore_lambda(client: Clients, functions: list[dict[str, Any]]) -> None:
     lam = client("lambda")
-    _restore_each(
+    restore_each(
         "Lambda function",
         functions,
         lambda f: lam.create_function(

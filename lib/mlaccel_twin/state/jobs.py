@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlaccel_twin.state.control import Clients, _only, _pages, _restore_each, _tag_arg, _tags
+from mlaccel_twin.state.api import Clients, only, pages, restore_each, tag_arg, tags_of
 
 FINISHED = ("Completed", "Failed", "Stopped")
 
@@ -66,13 +66,13 @@ def snapshot_jobs(client: Clients) -> dict[str, list[dict[str, Any]]]:
     """Every finished training and processing job: its request, tags and outcome."""
     sm = client("sagemaker")
     training = []
-    for summary in _pages(sm, "list_training_jobs", "TrainingJobSummaries"):
+    for summary in pages(sm, "list_training_jobs", "TrainingJobSummaries"):
         if summary["TrainingJobStatus"] not in FINISHED:
             continue
         described = sm.describe_training_job(TrainingJobName=summary["TrainingJobName"])
         training.append(_saved(sm, described, "TrainingJobArn", _TRAINING_INPUT, _TRAINING_OUTCOME))
     processing = []
-    for summary in _pages(sm, "list_processing_jobs", "ProcessingJobSummaries"):
+    for summary in pages(sm, "list_processing_jobs", "ProcessingJobSummaries"):
         if summary["ProcessingJobStatus"] not in FINISHED:
             continue
         described = sm.describe_processing_job(ProcessingJobName=summary["ProcessingJobName"])
@@ -92,15 +92,15 @@ def restore_jobs(client: Clients, saved: dict[str, list[dict[str, Any]]]) -> Non
         for job in [*saved.get("training", []), *saved.get("processing", [])]
     }
     with recreating(outcomes):
-        _restore_each(
+        restore_each(
             "training job",
             saved.get("training", []),
-            lambda j: sm.create_training_job(**j["input"], **_tag_arg(j["tags"])),
+            lambda j: sm.create_training_job(**j["input"], **tag_arg(j["tags"])),
         )
-        _restore_each(
+        restore_each(
             "processing job",
             saved.get("processing", []),
-            lambda j: sm.create_processing_job(**j["input"], **_tag_arg(j["tags"])),
+            lambda j: sm.create_processing_job(**j["input"], **tag_arg(j["tags"])),
         )
 
 
@@ -112,7 +112,7 @@ def _saved(
     outcome: tuple[str, ...],
 ) -> dict[str, Any]:
     return {
-        "input": _only(described, inputs),
-        "tags": _tags(sm, described[arn_key]),
-        "outcome": _only(described, outcome),
+        "input": only(described, inputs),
+        "tags": tags_of(sm, described[arn_key]),
+        "outcome": only(described, outcome),
     }

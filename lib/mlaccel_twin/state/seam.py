@@ -16,48 +16,27 @@ loudly when moto's S3 backend or server no longer has what this seam hooks.
 
 from __future__ import annotations
 
-import json
 import logging
-import threading
 import time
-import uuid
-from collections.abc import Callable, Iterable
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
-from mlaccel_twin._runtime import TwinRuntime, active_runtime, has_active_runtime
+from mlaccel_twin._runtime import TwinRuntime, active_runtime
 from mlaccel_twin._seam import fail_if_broken, missing_attributes, replace
 from mlaccel_twin.state import control
-from mlaccel_twin.state.objects import ObjectStore
+from mlaccel_twin.state.store import SERVICE_KEY, StateStore, active_store, restoring
+
+__all__ = [
+    "SERVICE_KEY",
+    "StateStore",
+    "active_store",
+    "check_seams",
+    "install",
+    "restore",
+    "restoring",
+]
 
 log = logging.getLogger(__name__)
-SERVICE_KEY = "state"  # pragma: allowlist secret
-
-
-class StateStore:
-    """Where one twin keeps its state: ``s3/`` objects and ``control/<part>.json``."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = Path(root)
-        self.objects = ObjectStore(self.root / "s3")
-        self.control_dir = self.root / "control"
-        self.restoring = False
-        self._save_lock = threading.Lock()
-
-    def save(self, client: control.Clients, parts: Iterable[str]) -> None:
-        """Read ``parts`` back through the API and write them (roles with every save)."""
-        with self._save_lock:
-            self.control_dir.mkdir(parents=True, exist_ok=True)
-            for part in dict.fromkeys(["iam", *parts]):
-                data = control.SNAPSHOTS[part](client)
-                path = self.control_dir / f"{part}.json"
-                tmp = path.with_name(f".{part}-{uuid.uuid4().hex}.tmp")
-                tmp.write_text(json.dumps(data, default=str))
-                tmp.replace(path)
-
-    def saved(self, part: str) -> Any:
-        path = self.control_dir / f"{part}.json"
-        return json.loads(path.read_text()) if path.exists() else None
 
 
 def check_seams() -> None:
@@ -83,23 +62,6 @@ def install(runtime: TwinRuntime) -> None:
     replace(S3Backend, "create_bucket", _after(_bucket_created))
     replace(S3Backend, "delete_bucket", _after(_bucket_deleted))
     replace(DomainDispatcherApplication, "__call__", _saving_changes)
-
-
-def active_store() -> StateStore | None:
-    """The state store of the twin running in this process, when it keeps one."""
-    if not has_active_runtime():
-        return None
-    store = active_runtime().services.get(SERVICE_KEY)
-    return store if isinstance(store, StateStore) and not store.restoring else None
-
-
-def restoring() -> bool:
-    """Whether the twin in this process is putting its saved state back (what is recreated
-    then brings its own saved records; nothing is derived from it anew)."""
-    if not has_active_runtime():
-        return False
-    store = active_runtime().services.get(SERVICE_KEY)
-    return isinstance(store, StateStore) and store.restoring
 
 
 def _after(

@@ -20,7 +20,7 @@ from mlaccel import inference
 from mlaccel_twin import Twin
 from mlaccel_twin.clock import advance_clock
 from mlaccel_twin.monitoring.schedules import MonitoringSchedule, processing_request
-from tests.support import tarball
+from tests.support import move_twin_clock_past_the_hour, tarball
 
 
 def _rows(n: int, seed: int, shift: float = 0.0) -> np.ndarray:
@@ -71,6 +71,7 @@ def test_an_hourly_schedule_checks_the_last_hours_capture_when_the_clock_moves(
     # a workshop (or another test) may have moved the clock on already: the schedule still
     # checks the requests made in the twin's hour before it fires
     advance_clock(twin.url, "3h25m")
+    move_twin_clock_past_the_hour(twin.url)
     endpoint = _endpoint(conn, name)
     baseline_key = f"{name}/train/train.csv"
     conn.client("s3").put_object(
