@@ -43,6 +43,7 @@ LIB = HERE.parent / "lib"
 sys.path.insert(0, str(LIB))
 
 from mlaccel import monitor  # noqa: E402
+from mlaccel.monitor._kernel import COMPILED  # noqa: E402
 
 EVIDENTLY_VENV = HERE / ".venv-evidently"
 EVIDENTLY_REQUIREMENTS = ["evidently==0.7.23", "pandas<3", "pyarrow"]
@@ -236,6 +237,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     rows, repeat = args.rows, args.repeat
     per_million = 1_000_000 / rows
     print(f"load average at start (1, 5, 15 min): {load_average()} on {os.cpu_count()} cores")
+    print(f"numeric columns read by: {'the compiled pass' if COMPILED else 'the numpy path'}")
     with tempfile.TemporaryDirectory(prefix="mlaccel-drift-bench-") as folder:
         work = Path(folder)
         reference, current, shifted = write_example(rows, work)
