@@ -29,7 +29,6 @@ from mlaccel.monitor._sketch import (
     exact_kll_sketch,
     kll_sketch,
     quantile_grid,
-    tail_start,
 )
 
 log = logging.getLogger(__name__)
@@ -520,7 +519,7 @@ class ColumnStats:
                 numbers = values.numbers
                 self.slots += self.binner.count(numbers)
                 edges = self.binner.edges
-                outside = (numbers < edges[0]) | (numbers > tail_start(edges))
+                outside = (numbers < edges[0]) | (numbers > self.binner.tail_start)
                 if outside.any():
                     self.tails.add(numbers[outside])
         if values.categories is not None:

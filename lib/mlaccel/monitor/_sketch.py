@@ -299,8 +299,8 @@ class Binner:
             return
         low, high = float(edges[0]), float(edges[-1])
         width = (high - low) / cells if high > low else 1.0
-        self._origin = self.origin = low - width
-        self._scale = self.scale = 1.0 / width
+        self.origin = low - width
+        self.scale = 1.0 / width
         self._cells = cells + 2
         cell_of_edge = self._cell(edges)
         per_cell = np.bincount(cell_of_edge, minlength=self._cells)
@@ -315,8 +315,8 @@ class Binner:
         self._any_several = bool(self._several.any())
 
     def _cell(self, values: np.ndarray) -> np.ndarray:
-        position = values - self._origin
-        position *= self._scale
+        position = values - self.origin
+        position *= self.scale
         np.clip(position, 0, self._cells - 1, out=position)
         return position.astype(np.intp)
 
