@@ -118,7 +118,13 @@ class Connection:
         """A SageMaker SDK session with an explicit bucket, so it never guesses one remotely."""
         from mlaccel._sagemaker import make_sagemaker_session
 
-        return make_sagemaker_session(self)
+        return make_sagemaker_session(
+            boto3_session=self.boto3_session,
+            sagemaker_client=self.client("sagemaker"),
+            runtime_client=self.client("sagemaker-runtime"),
+            bucket=self.bucket,
+            poll_seconds=self.wait.poll_seconds,
+        )
 
     def pipeline_session(self) -> Any:
         """The SDK's ``PipelineSession``: steps are built into a definition, not run.
@@ -127,7 +133,11 @@ class Connection:
         """
         from mlaccel._sagemaker import make_pipeline_session
 
-        return make_pipeline_session(self)
+        return make_pipeline_session(
+            boto3_session=self.boto3_session,
+            sagemaker_client=self.client("sagemaker"),
+            bucket=self.bucket,
+        )
 
     def s3_uri(self, *parts: str) -> str:
         """``s3://<bucket>/<parts...>``."""

@@ -8,10 +8,7 @@ import os
 import sys
 import time
 import warnings
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from mlaccel._connect import Connection
+from typing import Any
 
 QUIET_LOGGERS = {
     "sagemaker.config": logging.WARNING,
@@ -80,18 +77,25 @@ def _validate_config_once() -> None:
     sdk_utils.validate_sagemaker_config = validate_once  # type: ignore[attr-defined,assignment]
 
 
-def make_sagemaker_session(conn: Connection) -> Any:
-    """A ``sagemaker.Session`` on ``conn``'s backend with its bucket set explicitly.
+def make_sagemaker_session(
+    *,
+    boto3_session: Any,
+    sagemaker_client: Any,
+    runtime_client: Any,
+    bucket: str,
+    poll_seconds: float,
+) -> Any:
+    """A ``sagemaker.Session`` on these clients with its bucket set explicitly.
 
-    Its waits poll at the connection's pace (:attr:`Connection.wait`): the SDK's own polls
-    (5-30 s) are sized for AWS and would dominate a run on the twin.
+    Its waits poll every ``poll_seconds`` (the connection's :attr:`Connection.wait`): the SDK's
+    own polls (5-30 s) are sized for AWS and would dominate a run on the twin.
     """
     sagemaker = _import_sagemaker()
-    return _polled_session_class(sagemaker, conn.wait.poll_seconds)(
-        boto_session=conn.boto3_session,
-        sagemaker_client=conn.client("sagemaker"),
-        sagemaker_runtime_client=conn.client("sagemaker-runtime"),
-        default_bucket=conn.bucket,
+    return _polled_session_class(sagemaker, poll_seconds)(
+        boto_session=boto3_session,
+        sagemaker_client=sagemaker_client,
+        sagemaker_runtime_client=runtime_client,
+        default_bucket=bucket,
         settings=_session_settings(),
     )
 
@@ -104,15 +108,15 @@ def _session_settings() -> Any:
     return SessionSettings(include_jumpstart_tags=False)
 
 
-def make_pipeline_session(conn: Connection) -> Any:
+def make_pipeline_session(*, boto3_session: Any, sagemaker_client: Any, bucket: str) -> Any:
     """A SageMaker ``PipelineSession``: steps are built into a definition, not run."""
     _import_sagemaker()
     from sagemaker.workflow.pipeline_context import PipelineSession
 
     return PipelineSession(
-        boto_session=conn.boto3_session,
-        sagemaker_client=conn.client("sagemaker"),
-        default_bucket=conn.bucket,
+        boto_session=boto3_session,
+        sagemaker_client=sagemaker_client,
+        default_bucket=bucket,
         settings=_session_settings(),
     )
 

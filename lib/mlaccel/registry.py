@@ -1,15 +1,17 @@
-"""The model registry: register a trained model with its metrics, approve it, find it."""
+"""The model registry: register a trained model with its metrics, approve it, find it; and a
+quick registered model for notebooks run on their own (:func:`register_quick_model`)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, cast
 
-from mlaccel import config
+from mlaccel import config, data
 from mlaccel.errors import MLAccelInputError
 
 if TYPE_CHECKING:
     from mypy_boto3_sagemaker.literals import ModelApprovalStatusType
 
+    from mlaccel import products
     from mlaccel._connect import Connection
     from mlaccel.training import TrainedModel
 
@@ -128,4 +130,42 @@ def list_versions(group: str, *, connection: Connection) -> Any:
     ]
     return pd.DataFrame(rows, columns=["version", "status", "created", "arn"]).sort_values(
         "version"
+    )
+
+
+QUICK_ROUNDS = 50
+"""Boosting rounds of :func:`register_quick_model`: enough for a model that serves."""
+
+
+def register_quick_model(
+    product: products.DataProduct,
+    *,
+    connection: Connection,
+    group: str = "",
+    database: str = data.DEFAULT_DATABASE,
+    seed: int = 0,
+    description: str = "quick model",
+) -> str:
+    """Train the built-in XGBoost briefly (``QUICK_ROUNDS`` rounds) on notebook 02's features,
+    building them first when absent, and register it in ``group`` (empty: the product's model
+    package group), pending approval, as notebook 03 would; return the package ARN.
+
+    Notebooks that serve or judge the registry's model call it when run on their own
+    (``train_if_missing``), so they work before notebook 03 has run.
+    """
+    from mlaccel import features, training
+
+    feature_set = features.existing_feature_set(product, connection=connection)
+    if feature_set is None:
+        feature_set = features.run_feature_job(
+            product, connection=connection, database=database, seed=seed
+        )
+    model = training.train_builtin_xgboost(
+        feature_set, connection=connection, hyperparameters={"num_round": QUICK_ROUNDS}, seed=seed
+    )
+    return register_model(
+        model,
+        group=group or group_name(product.name),
+        connection=connection,
+        description=description,
     )

@@ -27,7 +27,9 @@ import re
 import shutil
 import sys
 from dataclasses import dataclass
+from itertools import groupby
 from pathlib import Path
+from typing import Any
 
 from mlaccel._paths import _CHECKOUT, snippets_dir
 from mlaccel.errors import MLAccelError
@@ -39,6 +41,7 @@ __all__ = [
     "SERVER_CONFIG",
     "InstallResult",
     "Snippet",
+    "catalog",
     "install",
     "load_snippets",
     "parse_snippet",
@@ -180,6 +183,29 @@ def load_snippets(folder: Path | None = None) -> list[Snippet]:
     return snippets
 
 
+def catalog(snippets: list[Snippet]) -> dict[str, Any]:
+    """The snippets as the sidebar reads them: areas in order, each with its snippets."""
+    ordered = sorted(snippets, key=lambda s: (s.area, s.path.name))
+    return {
+        "areas": [
+            {
+                "name": area,
+                "snippets": [
+                    {
+                        "name": s.name,
+                        "title": s.title,
+                        "description": s.description,
+                        "needs": s.needs,
+                        "code": s.code,
+                    }
+                    for s in members
+                ],
+            }
+            for area, members in groupby(ordered, key=lambda s: s.area)
+        ]
+    }
+
+
 def install(
     snippets: list[Snippet] | None = None,
     *,
@@ -226,8 +252,6 @@ def install(
         shutil.rmtree(target, ignore_errors=True)
         partial.rename(target)  # JupyterLab never reads half a copy
         result.copied = True
-    from mlaccel.lab import catalog  # mlaccel.lab reads this module's Snippet
-
     chosen = snippets if snippets is not None else load_snippets()
     copy = target / "static" / CATALOG_FILE
     copy.write_text(json.dumps(catalog(chosen), indent=1) + "\n", encoding="utf-8")

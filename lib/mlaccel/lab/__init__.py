@@ -16,10 +16,9 @@ Examples
 
 from __future__ import annotations
 
-from itertools import groupby
 from typing import Any
 
-from mlaccel.snippets import Snippet
+from mlaccel.snippets import catalog
 
 __all__ = ["ENDPOINT", "EXTENSION_NAME", "catalog"]
 
@@ -27,29 +26,6 @@ EXTENSION_NAME = "mlaccel-snippets"
 """The labextension's name: its folder under ``share/jupyter/labextensions``."""
 ENDPOINT = "mlaccel/snippets"
 """Where the catalog is served, below the server's base URL."""
-
-
-def catalog(snippets: list[Snippet]) -> dict[str, Any]:
-    """The snippets as the sidebar reads them: areas in order, each with its snippets."""
-    ordered = sorted(snippets, key=lambda s: (s.area, s.path.name))
-    return {
-        "areas": [
-            {
-                "name": area,
-                "snippets": [
-                    {
-                        "name": s.name,
-                        "title": s.title,
-                        "description": s.description,
-                        "needs": s.needs,
-                        "code": s.code,
-                    }
-                    for s in members
-                ],
-            }
-            for area, members in groupby(ordered, key=lambda s: s.area)
-        ]
-    }
 
 
 def _jupyter_server_extension_points() -> list[dict[str, str]]:

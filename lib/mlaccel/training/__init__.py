@@ -5,8 +5,7 @@ Every job runs on ``instance_type``, which defaults to
 :func:`mlaccel.config.default_instance_type` (``MLACCEL_INSTANCE_TYPE``) when left as None.
 
 Parts: ``_objective`` (what a product's training optimizes), ``_jobs`` (the estimators, tuner
-and evaluation), ``_compare`` (the comparison and its reading) and ``_quick`` (a quick
-registered model for notebooks run on their own). Every public name is here.
+and evaluation) and ``_compare`` (the comparison and its reading). Every public name is here.
 """
 
 from __future__ import annotations
@@ -52,11 +51,9 @@ from mlaccel.training._objective import (
     objective_score,
     quality_metrics,
 )
-from mlaccel.training._quick import QUICK_ROUNDS, register_quick_model
 
 __all__ = [
     "MAX_SEED",
-    "QUICK_ROUNDS",
     "SCRIPT_METRICS",
     "SKLEARN_VERSION",
     "XGBOOST_VERSION",
@@ -79,7 +76,6 @@ __all__ = [
     "objective_score",
     "plot_comparison",
     "quality_metrics",
-    "register_quick_model",
     "script_xgboost_estimator",
     "test_metrics",
     "train_builtin_xgboost",

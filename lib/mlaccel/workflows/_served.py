@@ -84,7 +84,7 @@ def serve_monitored_model(
     latest approved version is served on ``<pipeline endpoint>-registered`` and its
     model-quality baseline is measured through that endpoint on the validation split of the
     features it was trained on (notebook 02's). With neither, ``train_if_missing`` registers a
-    quick model first (:func:`mlaccel.training.register_quick_model`, seeded by ``seed``), as
+    quick model first (:func:`mlaccel.registry.register_quick_model`, seeded by ``seed``), as
     for a notebook run on its own.
 
     Raises
@@ -121,7 +121,7 @@ def serve_monitored_model(
                 "04) nor the model registry (notebook 03) holds one; run either first, or pass "
                 "train_if_missing=True"
             ) from None
-        training.register_quick_model(
+        registry.register_quick_model(
             product, connection=connection, seed=seed, description="quick model (06)"
         )
         package = inference.latest_model_package(group, connection=connection)
