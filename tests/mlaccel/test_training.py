@@ -240,7 +240,11 @@ def test_tuner_result_reads_the_best_trial_and_only_the_tuned_columns(
         feature_set.product, connection=conn, max_jobs=2, max_parallel_jobs=2, seed=1
     )
     tuner.estimator.set_hyperparameters(num_round=10)
-    tuner.fit(training.training_inputs(feature_set), include_cls_metadata=False)
+    tuner.fit(
+        training.training_inputs(feature_set),
+        job_name=training.tuning_job_name(feature_set.product),
+        include_cls_metadata=False,
+    )
     tuned, table = training.tuning_result(tuner, connection=conn)
     assert list(table.columns) == [
         "eta",

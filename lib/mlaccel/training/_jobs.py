@@ -4,7 +4,9 @@ each is built visibly, then fit."""
 from __future__ import annotations
 
 import json
+import secrets
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from mlaccel import config, products
@@ -282,6 +284,28 @@ def train_linear(
     return _fit(estimator, features, "linear baseline", connection, logs)
 
 
+TUNING_NAME_LENGTH = 32
+"""SageMaker's limit on a tuning job's name (its trials append ``-001-<8 hex>``)."""
+
+
+def tuning_job_name(product: products.DataProduct) -> str:
+    """A new tuning job name for ``product``: ``mlaccel-<product>-<UTC second>-<3 hex>``.
+
+    Pass it to the tuner's ``fit(job_name=...)``: the SDK's own name is stamped to the minute
+    only, so a tuning run repeated within a minute (seconds on the twin), or two at once, would
+    collide, and a tuning job's name can never be used again.
+
+    Examples
+    --------
+    >>> name = tuning_job_name(products.DataProduct("used_cars", "y", "regression", "id", ("x",)))
+    >>> name.startswith("mlaccel-used-ca-"), len(name) <= TUNING_NAME_LENGTH
+    (True, True)
+    """
+    stamp = f"{datetime.now(UTC):%y%m%d%H%M%S}-{secrets.token_hex(2)[:3]}"
+    room = TUNING_NAME_LENGTH - len("mlaccel-") - len(stamp) - 1
+    return f"mlaccel-{product.name.replace('_', '-')[:room].rstrip('-')}-{stamp}"
+
+
 def _check_job_counts(max_jobs: Any, max_parallel_jobs: Any) -> None:
     if isinstance(max_jobs, bool) or not isinstance(max_jobs, int) or max_jobs < 1:
         raise MLAccelInputError(f"max_jobs={max_jobs!r} must be a positive whole number")
@@ -305,7 +329,8 @@ def xgboost_tuner(
     seed: int = 0,
 ) -> Any:
     """A ``HyperparameterTuner`` of the built-in XGBoost (eta, depth, child weight, subsample)
-    on the product's objective, random search; call ``.fit(training_inputs(features))``.
+    on the product's objective, random search; call ``.fit(training_inputs(features),
+    job_name=tuning_job_name(product))``.
 
     ``max_jobs`` training jobs run, ``max_parallel_jobs`` at a time; ``instance_type`` defaults
     to :func:`mlaccel.config.default_instance_type`. ``seed`` seeds both the tuner's search (the
@@ -437,7 +462,11 @@ def tune_xgboost(
         instance_type=instance_type,
         seed=seed,
     )
-    tuner.fit(training_inputs(features), include_cls_metadata=False)
+    tuner.fit(
+        training_inputs(features),
+        job_name=tuning_job_name(features.product),
+        include_cls_metadata=False,
+    )
     return tuning_result(tuner, connection=connection)
 
 
