@@ -113,9 +113,7 @@ golden: setup
 # tests that apply to an installed wheel, then the notebook suite from an empty folder on the twin
 # (tests/test_installed_wheel.py). The wheel is installed with the dependencies it declares, held
 # to the lowest versions, then the rest of that set (test tools, JupyterLab, the snippets
-# sidebar). PY312 is pyenv's 3.12 when there is one, else python3.12 on the PATH. The lanes'
-# environments skip pip's byte-compiling (--no-compile, a fifth of their size): the tests
-# compile what they import.
+# sidebar). PY312 is pyenv's 3.12 when there is one, else python3.12 on the PATH.
 LOWEST_DIR := build/lowest
 PY312 ?= $(firstword $(wildcard $(shell pyenv root 2>/dev/null)/versions/3.12*/bin/python3.12) \
 	$(shell command -v python3.12 2>/dev/null))
@@ -130,8 +128,8 @@ test-lowest: setup
 	# built by the Python it runs on: the wheel carries the drift check's compiled pass
 	$(LOWEST_PYTHON) -m pip install --quiet -c $(LOWEST) setuptools
 	$(LOWEST_PYTHON) -m pip wheel --quiet --no-deps --no-build-isolation -w $(LOWEST_DIR)/dist .
-	$(LOWEST_PYTHON) -m pip install --quiet --no-compile -c $(LOWEST) "$$(ls $(LOWEST_DIR)/dist/mlaccel-*.whl)[twin]"
-	$(LOWEST_PYTHON) -m pip install --quiet --no-compile --no-deps -r $(LOWEST)
+	$(LOWEST_PYTHON) -m pip install --quiet -c $(LOWEST) "$$(ls $(LOWEST_DIR)/dist/mlaccel-*.whl)[twin]"
+	$(LOWEST_PYTHON) -m pip install --quiet --no-deps -r $(LOWEST)
 	MLACCEL_LOCK=$(LOWEST) $(LOWEST_PYTHON) -m pytest -q -p no:cacheprovider $(XDIST) \
 	  -m "not slow and not notebook and not matrix" tests
 	MLACCEL_LOCK=$(LOWEST) $(LOWEST_PYTHON) -m pytest -q -p no:cacheprovider \
@@ -149,10 +147,10 @@ test-py313: setup
 	  "(or name one with PY313=/path/to/python3.13)" >&2; exit 1; }
 	rm -rf $(PY313_DIR) build/lib build/bdist.* build/temp.*
 	$(PY313) -m venv $(PY313_DIR)/venv
-	$(PY313_DIR)/venv/bin/python -m pip install --quiet --no-compile --no-deps -r $(LOCK)
+	$(PY313_DIR)/venv/bin/python -m pip install --quiet --no-deps -r $(LOCK)
 	$(PY313_DIR)/venv/bin/python -m pip wheel --quiet --no-deps --no-build-isolation \
 	  -w $(PY313_DIR)/dist .
-	$(PY313_DIR)/venv/bin/python -m pip install --quiet --no-compile --no-deps $(PY313_DIR)/dist/mlaccel-*.whl
+	$(PY313_DIR)/venv/bin/python -m pip install --quiet --no-deps $(PY313_DIR)/dist/mlaccel-*.whl
 	$(PY313_DIR)/venv/bin/python -m pytest -q -p no:cacheprovider $(XDIST) \
 	  tests/test_packaging.py tests/mlaccel/monitor tests/mlaccel_twin/test_seams.py
 
