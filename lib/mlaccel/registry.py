@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, cast
 
-from mlaccel import config, data
+from mlaccel import config
 from mlaccel.errors import MLAccelInputError
 
 if TYPE_CHECKING:
@@ -142,7 +142,7 @@ def register_quick_model(
     *,
     connection: Connection,
     group: str = "",
-    database: str = data.DEFAULT_DATABASE,
+    database: str | None = None,
     seed: int = 0,
     description: str = "quick model",
 ) -> str:
@@ -151,14 +151,18 @@ def register_quick_model(
     package group), pending approval, as notebook 03 would; return the package ARN.
 
     Notebooks that serve or judge the registry's model call it when run on their own
-    (``train_if_missing``), so they work before notebook 03 has run.
+    (``train_if_missing``), so they work before notebook 03 has run. ``database`` (None:
+    :data:`mlaccel.data.DEFAULT_DATABASE`) is where a missing feature job writes.
     """
-    from mlaccel import features, training
+    from mlaccel import data, features, training
 
     feature_set = features.existing_feature_set(product, connection=connection)
     if feature_set is None:
         feature_set = features.run_feature_job(
-            product, connection=connection, database=database, seed=seed
+            product,
+            connection=connection,
+            database=data.DEFAULT_DATABASE if database is None else database,
+            seed=seed,
         )
     model = training.train_builtin_xgboost(
         feature_set, connection=connection, hyperparameters={"num_round": QUICK_ROUNDS}, seed=seed
